@@ -1,0 +1,6 @@
+// Registry of subcommands. Each file exports `register(program)` adding one subcommand.
+import type { Command } from 'commander';
+import { register as ports } from './ports.ts';
+
+/** Every subcommand of `porthole`, in help order. */
+export const commands: readonly ((program: Command) => void)[] = [ports];

@@ -1,0 +1,136 @@
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { debuglog } from 'node:util';
+import { ConfigError } from '../errors/index.ts';
+import type { ByteRange } from './ranges.ts';
+
+const debug = debuglog('porthole:mux');
+
+/**
+ * Receives one datagram. `data` is the Buffer the socket received (never copied);
+ * `from` is the sender. A handler must not throw: what it throws is caught, counted
+ * as `handlerErrors` and the datagram is dropped.
+ */
+export type DatagramHandler = (data: Buffer, from: RemoteInfo) => void;
+
+/** Counters of one {@link Demux}. */
+export interface DemuxStats {
+  /** Datagrams handed to a handler. */
+  readonly routed: number;
+  /** Datagrams of zero length (no first byte to route by). */
+  readonly droppedEmpty: number;
+  /** Datagrams whose first byte no handler registered for. */
+  readonly droppedUnclaimed: number;
+  /** Datagrams whose handler threw. */
+  readonly handlerErrors: number;
+  /** Datagrams routed, by first byte value (index 0–255). */
+  readonly byFirstByte: readonly number[];
+}
+
+/** A registration returned by {@link Demux.register}; `remove()` frees its range. */
+export interface DemuxRegistration {
+  readonly range: ByteRange;
+  remove(): void;
+}
+
+/**
+ * Routes every datagram of one UDP socket to the handler registered for its first byte
+ * (RFC 7983 §7 ranges plus porthole's frames, see `ranges.ts`).
+ *
+ * Dispatch is one array lookup per datagram; nothing is allocated per datagram. The demux
+ * listens on the socket's `'message'` event and is the only reader of that socket.
+ */
+export class Demux {
+  readonly #socket: Socket;
+  readonly #table: (DatagramHandler | undefined)[] = new Array(256).fill(undefined);
+  readonly #counts: number[] = new Array(256).fill(0);
+  #routed = 0;
+  #droppedEmpty = 0;
+  #droppedUnclaimed = 0;
+  #handlerErrors = 0;
+  #detached = false;
+  readonly #onMessage = (data: Buffer, from: RemoteInfo): void => {
+    const first = data[0];
+    if (first === undefined) {
+      this.#droppedEmpty++;
+      return;
+    }
+    const handler = this.#table[first];
+    if (handler === undefined) {
+      this.#droppedUnclaimed++;
+      return;
+    }
+    this.#routed++;
+    this.#counts[first]!++;
+    try {
+      handler(data, from);
+    } catch (error) {
+      this.#handlerErrors++;
+      debug('handler for byte %d threw: %o', first, error);
+    }
+  };
+
+  /** Starts routing `socket`'s datagrams. The socket stays owned by the caller. */
+  constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on('message', this.#onMessage);
+  }
+
+  /** The socket this demux reads. Send on it directly. */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
+  /**
+   * Routes datagrams whose first byte lies in `range` to `handler`.
+   * @throws ConfigError `ERR_MUX_RANGE_INVALID` for a range outside 0–255 or reversed,
+   *   `ERR_MUX_RANGE_TAKEN` when any byte of it already has a handler.
+   */
+  register(range: ByteRange, handler: DatagramHandler): DemuxRegistration {
+    const { first, last } = range;
+    if (!Number.isInteger(first) || !Number.isInteger(last) || first < 0 || last > 255 || first > last) {
+      throw new ConfigError('ERR_MUX_RANGE_INVALID', `mux range ${first}-${last} must lie within 0-255`);
+    }
+    for (let b = first; b <= last; b++) {
+      if (this.#table[b] !== undefined) {
+        throw new ConfigError(
+          'ERR_MUX_RANGE_TAKEN',
+          `mux byte ${b} already has a handler; remove it first or pick another range`,
+        );
+      }
+    }
+    for (let b = first; b <= last; b++) this.#table[b] = handler;
+    const table = this.#table;
+    let removed = false;
+    return {
+      range: { first, last },
+      remove(): void {
+        if (removed) return;
+        removed = true;
+        for (let b = first; b <= last; b++) if (table[b] === handler) table[b] = undefined;
+      },
+    };
+  }
+
+  /** Feeds one datagram as if the socket had received it (tests, in-memory links, re-injection). */
+  inject(data: Buffer, from: RemoteInfo): void {
+    this.#onMessage(data, from);
+  }
+
+  /** Stops reading the socket (idempotent). The socket itself is not closed. */
+  detach(): void {
+    if (this.#detached) return;
+    this.#detached = true;
+    this.#socket.off('message', this.#onMessage);
+  }
+
+  /** A snapshot of the counters. */
+  stats(): DemuxStats {
+    return {
+      routed: this.#routed,
+      droppedEmpty: this.#droppedEmpty,
+      droppedUnclaimed: this.#droppedUnclaimed,
+      handlerErrors: this.#handlerErrors,
+      byFirstByte: this.#counts.slice(),
+    };
+  }
+}

@@ -1,0 +1,13 @@
+export type { DatagramHandler, DemuxRegistration, DemuxStats } from './demux.ts';
+export { Demux } from './demux.ts';
+export type { ByteRange, PortholeFrameType } from './ranges.ts';
+export {
+  DTLS_RANGE,
+  frameRange,
+  PORTHOLE_RANGE,
+  PortholeFrame,
+  RTP_RANGE,
+  STUN_RANGE,
+  TURN_CHANNEL_RANGE,
+  ZRTP_RANGE,
+} from './ranges.ts';
