@@ -1,0 +1,49 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { ConfigError } from '../errors/index.ts';
+import type { SocketFamily } from './bind-socket.ts';
+
+/** The wildcard address of each family. */
+export const WILDCARD = { udp4: '0.0.0.0', udp6: '::' } as const;
+
+/** Whether `address` is the wildcard of its family. */
+export function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::' || address === '::0';
+}
+
+/**
+ * Checks that `host` is an IP address of `family` assigned to this machine (or the wildcard,
+ * or any 127/8 and ::1 loopback address).
+ * @throws ConfigError `ERR_POOL_FAMILY_INVALID`, `ERR_POOL_HOST_INVALID`, `ERR_POOL_HOST_NOT_LOCAL`.
+ */
+export function checkLocalHost(host: string, family: string): void {
+  if (family !== 'udp4' && family !== 'udp6') {
+    throw new ConfigError('ERR_POOL_FAMILY_INVALID', `family "${family}" must be "udp4" or "udp6"`);
+  }
+  const ok = family === 'udp4' ? isIPv4(host) : isIPv6(host);
+  if (!ok) {
+    throw new ConfigError(
+      'ERR_POOL_HOST_INVALID',
+      `host "${host}" is not an ${family === 'udp4' ? 'IPv4' : 'IPv6'} address; pools bind IP addresses, not names`,
+    );
+  }
+  if (isWildcard(host) || isLoopback(host)) return;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const entry of list ?? []) {
+      if (stripZone(entry.address) === stripZone(host)) return;
+    }
+  }
+  throw new ConfigError(
+    'ERR_POOL_HOST_NOT_LOCAL',
+    `host ${host} is not an address of this machine; use a local interface address or ${WILDCARD[family as SocketFamily]}`,
+  );
+}
+
+function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1';
+}
+
+function stripZone(address: string): string {
+  const i = address.indexOf('%');
+  return (i < 0 ? address : address.slice(0, i)).toLowerCase();
+}
