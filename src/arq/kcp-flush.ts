@@ -3,7 +3,16 @@
  * segments into the window, retransmissions (timeout and fast), congestion window update.
  * @module
  */
-import { KCP_ASK_SEND, KCP_ASK_TELL, KCP_OVERHEAD, KCP_PROBE_INIT_MS, KCP_PROBE_LIMIT_MS, KCP_THRESH_MIN, KcpCommand, timeDiff } from './constants.ts';
+import {
+  KCP_ASK_SEND,
+  KCP_ASK_TELL,
+  KCP_OVERHEAD,
+  KCP_PROBE_INIT_MS,
+  KCP_PROBE_LIMIT_MS,
+  KCP_THRESH_MIN,
+  KcpCommand,
+  timeDiff,
+} from './constants.ts';
 import { wndUnused } from './kcp-input.ts';
 import type { KcpState } from './kcp-state.ts';
 import { encodeSegmentHeader } from './segment.ts';

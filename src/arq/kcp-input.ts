@@ -191,7 +191,7 @@ function parseData(s: KcpState, seg: KcpSegment): void {
 }
 
 /** Moves in-order segments from rcv_buf to rcv_queue while the queue is below the window. */
-function moveReceived(s: KcpState): void {
+export function moveReceived(s: KcpState): void {
   const buf = s.rcvBuf;
   let n = 0;
   while (n < buf.length && buf[n]!.sn === s.rcvNxt && s.rcvQueue.length < s.rcvWnd) {
@@ -202,6 +202,7 @@ function moveReceived(s: KcpState): void {
   if (n > 0) buf.splice(0, n);
 }
 
-function wndUnused(s: KcpState): number {
+/** Free receive window advertised in `wnd` (ikcp.c `ikcp_wnd_unused`). */
+export function wndUnused(s: KcpState): number {
   return s.rcvQueue.length < s.rcvWnd ? s.rcvWnd - s.rcvQueue.length : 0;
 }

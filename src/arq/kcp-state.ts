@@ -62,6 +62,8 @@ export class KcpState {
   tsProbe = 0;
   probeWait = 0;
   deadLink = KCP_DEAD_LINK;
+  /** Retransmissions after timeouts, all segments (ikcp.c `kcp->xmit`). */
+  xmit = 0;
   fastresend = 0;
   fastlimit = KCP_FASTACK_LIMIT;
   nocwnd = false;

@@ -11,6 +11,7 @@
  */
 import { ConfigError } from '../errors/index.ts';
 import {
+  KCP_ASK_TELL,
   KCP_INTERVAL_MAX_MS,
   KCP_INTERVAL_MIN_MS,
   KCP_MTU_MIN,
@@ -174,7 +175,7 @@ export class Kcp {
     }
     if (count === 0) count = 1;
     for (let i = 0; i < count; i++) {
-      const size = len > mss ? mss : len;
+      const size = Math.min(len, mss);
       const seg = new KcpSegment();
       seg.data = Buffer.allocUnsafe(size);
       seg.data.set(data.subarray(pos, pos + size));
@@ -258,7 +259,8 @@ export class Kcp {
     }
     if (slap >= 0) {
       this.#s.tsFlush = (this.#s.tsFlush + this.#s.interval) >>> 0;
-      if (timeDiff(this.#s.current, this.#s.tsFlush) >= 0) this.#s.tsFlush = (this.#s.current + this.#s.interval) >>> 0;
+      if (timeDiff(this.#s.current, this.#s.tsFlush) >= 0)
+        this.#s.tsFlush = (this.#s.current + this.#s.interval) >>> 0;
       this.flush();
     }
   }
@@ -281,7 +283,7 @@ export class Kcp {
       if (diff <= 0) return current;
       if (diff < tmPacket) tmPacket = diff;
     }
-    let minimal = tmPacket < tmFlush ? tmPacket : tmFlush;
+    let minimal = Math.min(tmPacket, tmFlush);
     if (minimal >= this.#s.interval) minimal = this.#s.interval;
     return (current + minimal) >>> 0;
   }
@@ -424,7 +426,10 @@ function joinSegments(parts: readonly KcpSegment[], size: number): Buffer {
 
 function checkInt(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError('ERR_ARQ_OPTION_INVALID', `${name} ${value} must be an integer within ${min}-${max}`);
+    throw new ConfigError(
+      'ERR_ARQ_OPTION_INVALID',
+      `${name} ${value} must be an integer within ${min}-${max}`,
+    );
   }
   return value;
 }

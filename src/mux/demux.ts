@@ -40,7 +40,7 @@ export interface DemuxRegistration {
  * listens on the socket's `'message'` event and is the only reader of that socket.
  */
 export class Demux {
-  readonly #socket: Socket;
+  #socket: Socket;
   readonly #table: (DatagramHandler | undefined)[] = new Array(256).fill(undefined);
   readonly #counts: number[] = new Array(256).fill(0);
   #routed = 0;
@@ -109,6 +109,24 @@ export class Demux {
         for (let b = first; b <= last; b++) if (table[b] === handler) table[b] = undefined;
       },
     };
+  }
+
+  /**
+   * Reads `socket` instead of the current one, keeping every registration (NAT recovery: a
+   * transport swaps in a fresh socket and its readers stay attached). Stops reading the old
+   * socket, which stays owned by the caller; re-attaches a detached demux. No-op for the same socket.
+   */
+  moveTo(socket: Socket): void {
+    if (socket === this.#socket && !this.#detached) return;
+    if (!this.#detached) this.#socket.off('message', this.#onMessage);
+    this.#socket = socket;
+    this.#detached = false;
+    socket.on('message', this.#onMessage);
+  }
+
+  /** Whether {@link detach} stopped this demux (and no {@link moveTo} re-attached it). */
+  get detached(): boolean {
+    return this.#detached;
   }
 
   /** Feeds one datagram as if the socket had received it (tests, in-memory links, re-injection). */

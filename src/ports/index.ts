@@ -27,3 +27,5 @@ export type { PortRange } from './range.ts';
 export { formatPortRange, parsePortRange, partitionPortRange } from './range.ts';
 export type { HeldPorts, ReservationState } from './reservation.ts';
 export { PortReservation } from './reservation.ts';
+export type { PortSurvey, SurveyOptions } from './survey.ts';
+export { surveyPortRange } from './survey.ts';

@@ -41,7 +41,10 @@ export const ADDRESS_FAMILY_IPV6 = 0x02;
  * An address attribute of `type` in the MAPPED-ADDRESS format.
  * @throws ConfigError `ERR_STUN_BAD_ADDRESS` when `address.address` is not an IP address.
  */
-export function makeAddress(type: number, address: { readonly address: string; readonly port: number }): StunAttributeInit {
+export function makeAddress(
+  type: number,
+  address: { readonly address: string; readonly port: number },
+): StunAttributeInit {
   const ip = parseIp(address.address);
   const port = address.port;
   return {
@@ -71,7 +74,8 @@ export function decodeAddressAttribute(attr: StunAttribute, xor?: StunMessage): 
   let size: number;
   if (family === ADDRESS_FAMILY_IPV4) size = 4;
   else if (family === ADDRESS_FAMILY_IPV6) size = 16;
-  else throw new ParseError(StunParseCode.BAD_ADDRESS_FAMILY, `address family 0x${family.toString(16)}`, at + 1);
+  else
+    throw new ParseError(StunParseCode.BAD_ADDRESS_FAMILY, `address family 0x${family.toString(16)}`, at + 1);
   if (value.length !== 4 + size) {
     throw new ParseError(
       StunParseCode.ATTRIBUTE_LENGTH,

@@ -49,7 +49,11 @@ export function getChangeRequest(message: StunMessage): ChangeRequest | undefine
   const attr = getAttribute(message, StunAttr.CHANGE_REQUEST);
   if (attr === undefined) return undefined;
   if (attr.value.length !== 4) {
-    throw new ParseError(StunParseCode.ATTRIBUTE_LENGTH, `CHANGE-REQUEST of ${attr.value.length} bytes`, attr.offset + 2);
+    throw new ParseError(
+      StunParseCode.ATTRIBUTE_LENGTH,
+      `CHANGE-REQUEST of ${attr.value.length} bytes`,
+      attr.offset + 2,
+    );
   }
   const flags = attr.value.readUInt32BE(0);
   return { changeIp: (flags & CHANGE_IP) !== 0, changePort: (flags & CHANGE_PORT) !== 0 };

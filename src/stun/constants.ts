@@ -145,7 +145,11 @@ export const STUN_REASON_PHRASES: ReadonlyMap<number, string> = new Map([
  */
 export function encodeMessageType(method: number, cls: StunClassType): number {
   return (
-    (method & 0x000f) | ((method & 0x0070) << 1) | ((method & 0x0f80) << 2) | ((cls & 1) << 4) | ((cls & 2) << 7)
+    (method & 0x000f) |
+    ((method & 0x0070) << 1) |
+    ((method & 0x0f80) << 2) |
+    ((cls & 1) << 4) |
+    ((cls & 2) << 7)
   );
 }
 

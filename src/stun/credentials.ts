@@ -19,22 +19,70 @@ import { PasswordAlgorithm } from './password-algorithm.ts';
  * @module
  */
 
-/** Characters SASLprep maps to nothing. RFC 3454 Table B.1. */
-const MAPPED_TO_NOTHING = /[\u00ad\u034f\u1806\u180b-\u180d\u200b-\u200d\u2060\ufe00-\ufe0f\ufeff]/g;
-/** Non-ASCII space characters. RFC 3454 Table C.1.2. */
-const NON_ASCII_SPACE = /[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000]/g;
-/** Prohibited output (a subset of RFC 4013 §2.3 that covers C.2–C.9 except tagging characters). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the controls are exactly what this matches
-const PROHIBITED = /[\u0000-\u001f\u007f-\u009f\u06dd\u070f\u180e\u200e\u200f\u2028-\u202e\u2061-\u2063\u206a-\u206f\ud800-\udfff\ue000-\uf8ff\ufdd0-\ufdef\ufff9-\ufffd\ufffe\uffff]/;
+/** Whether SASLprep maps `c` to nothing. RFC 3454 Table B.1. */
+function isMappedToNothing(c: number): boolean {
+  return (
+    c === 0x00ad ||
+    c === 0x034f ||
+    c === 0x1806 ||
+    (c >= 0x180b && c <= 0x180d) ||
+    (c >= 0x200b && c <= 0x200d) ||
+    c === 0x2060 ||
+    (c >= 0xfe00 && c <= 0xfe0f) ||
+    c === 0xfeff
+  );
+}
+
+/** Whether `c` is a non-ASCII space. RFC 3454 Table C.1.2. */
+function isNonAsciiSpace(c: number): boolean {
+  return (
+    c === 0x00a0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200b) ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000
+  );
+}
+
+/** Prohibited output: a subset of RFC 4013 §2.3 covering RFC 3454 C.2–C.9 except tagging characters. */
+function isProhibited(c: number): boolean {
+  return (
+    c <= 0x1f ||
+    (c >= 0x7f && c <= 0x9f) ||
+    c === 0x06dd ||
+    c === 0x070f ||
+    c === 0x180e ||
+    c === 0x200e ||
+    c === 0x200f ||
+    (c >= 0x2028 && c <= 0x202e) ||
+    (c >= 0x2061 && c <= 0x2063) ||
+    (c >= 0x206a && c <= 0x206f) ||
+    (c >= 0xd800 && c <= 0xdfff) ||
+    (c >= 0xe000 && c <= 0xf8ff) ||
+    (c >= 0xfdd0 && c <= 0xfdef) ||
+    (c >= 0xfff9 && c <= 0xffff) ||
+    (c & 0xfffe) === 0xfffe ||
+    c >= 0xf0000
+  );
+}
 
 /**
  * SASLprep of `text` (RFC 4013, see the module note for what is and is not done).
  * @throws ConfigError `ERR_STUN_BAD_PASSWORD` when the prepared text holds a prohibited character.
  */
 export function saslPrep(text: string): string {
-  const prepared = text.replace(MAPPED_TO_NOTHING, '').replace(NON_ASCII_SPACE, ' ').normalize('NFKC');
-  if (PROHIBITED.test(prepared)) {
-    throw new ConfigError('ERR_STUN_BAD_PASSWORD', 'the password holds a character SASLprep prohibits');
+  let mapped = '';
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    if (isMappedToNothing(c)) continue;
+    mapped += isNonAsciiSpace(c) ? ' ' : ch;
+  }
+  const prepared = mapped.normalize('NFKC');
+  for (const ch of prepared) {
+    if (isProhibited(ch.codePointAt(0)!)) {
+      throw new ConfigError('ERR_STUN_BAD_PASSWORD', 'the password holds a character SASLprep prohibits');
+    }
   }
   return prepared;
 }
@@ -63,7 +111,8 @@ export function longTermKey(credentials: LongTermCredentials): Buffer {
   let hash: string;
   if (algorithm === PasswordAlgorithm.MD5) hash = 'md5';
   else if (algorithm === PasswordAlgorithm.SHA256) hash = 'sha256';
-  else throw new ConfigError('ERR_STUN_BAD_ALGORITHM', `unknown password algorithm 0x${algorithm.toString(16)}`);
+  else
+    throw new ConfigError('ERR_STUN_BAD_ALGORITHM', `unknown password algorithm 0x${algorithm.toString(16)}`);
   return createHash(hash)
     .update(`${credentials.username}:${credentials.realm}:${saslPrep(credentials.password)}`, 'utf8')
     .digest();
@@ -87,7 +136,11 @@ export function getUserhash(message: StunMessage): Buffer | undefined {
   const attr = getAttribute(message, StunAttr.USERHASH);
   if (attr === undefined) return undefined;
   if (attr.value.length !== 32) {
-    throw new ParseError(StunParseCode.ATTRIBUTE_LENGTH, `USERHASH of ${attr.value.length} bytes`, attr.offset + 2);
+    throw new ParseError(
+      StunParseCode.ATTRIBUTE_LENGTH,
+      `USERHASH of ${attr.value.length} bytes`,
+      attr.offset + 2,
+    );
   }
   return attr.value;
 }

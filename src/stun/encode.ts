@@ -7,8 +7,8 @@ import {
   STUN_MAGIC_COOKIE,
   STUN_MAX_BODY_BYTES,
   STUN_TRANSACTION_ID_BYTES,
-  type StunClassType,
   StunAttr,
+  type StunClassType,
 } from './constants.ts';
 import { computeFingerprint, FINGERPRINT_ATTRIBUTE_BYTES } from './fingerprint.ts';
 import { computeIntegrity, INTEGRITY_SHA1_BYTES, INTEGRITY_SHA256_BYTES } from './integrity.ts';
@@ -81,7 +81,10 @@ export function encodeStun(message: StunMessageInit, options?: EncodeStunOptions
     const attr = attributes[i]!;
     const length = 'value' in attr ? attr.value.length : attr.length;
     if (length > STUN_MAX_BODY_BYTES) {
-      throw new ConfigError('ERR_STUN_MESSAGE_TOO_LARGE', `attribute 0x${attr.type.toString(16)} is ${length} bytes`);
+      throw new ConfigError(
+        'ERR_STUN_MESSAGE_TOO_LARGE',
+        `attribute 0x${attr.type.toString(16)} is ${length} bytes`,
+      );
     }
     size += STUN_ATTRIBUTE_HEADER_BYTES + ((length + 3) & ~3);
   }
@@ -89,7 +92,10 @@ export function encodeStun(message: StunMessageInit, options?: EncodeStunOptions
   if (sha256) size += STUN_ATTRIBUTE_HEADER_BYTES + INTEGRITY_SHA256_BYTES;
   if (fingerprint) size += FINGERPRINT_ATTRIBUTE_BYTES;
   if (size - STUN_HEADER_BYTES > STUN_MAX_BODY_BYTES) {
-    throw new ConfigError('ERR_STUN_MESSAGE_TOO_LARGE', `the message body would be ${size - STUN_HEADER_BYTES} bytes`);
+    throw new ConfigError(
+      'ERR_STUN_MESSAGE_TOO_LARGE',
+      `the message body would be ${size - STUN_HEADER_BYTES} bytes`,
+    );
   }
   // 2. Header. RFC 8489 §5.
   const out = Buffer.allocUnsafe(size);
@@ -100,7 +106,10 @@ export function encodeStun(message: StunMessageInit, options?: EncodeStunOptions
   if (transactionId === undefined) {
     randomFillSync(out, 8, STUN_TRANSACTION_ID_BYTES);
   } else if (transactionId.length !== STUN_TRANSACTION_ID_BYTES) {
-    throw new ConfigError('ERR_STUN_BAD_TRANSACTION_ID', `a transaction ID is 12 bytes, not ${transactionId.length}`);
+    throw new ConfigError(
+      'ERR_STUN_BAD_TRANSACTION_ID',
+      `a transaction ID is 12 bytes, not ${transactionId.length}`,
+    );
   } else {
     out.set(transactionId, 8);
   }
@@ -125,9 +134,17 @@ export function encodeStun(message: StunMessageInit, options?: EncodeStunOptions
   }
   // 4. MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256, FINGERPRINT, each over the bytes before it with the
   //    length field ending at it. RFC 8489 §14.5, §14.6, §14.7.
-  if (sha1) offset = writeIntegrity(out, offset, StunAttr.MESSAGE_INTEGRITY, 'sha1', INTEGRITY_SHA1_BYTES, key);
+  if (sha1)
+    offset = writeIntegrity(out, offset, StunAttr.MESSAGE_INTEGRITY, 'sha1', INTEGRITY_SHA1_BYTES, key);
   if (sha256) {
-    offset = writeIntegrity(out, offset, StunAttr.MESSAGE_INTEGRITY_SHA256, 'sha256', INTEGRITY_SHA256_BYTES, key);
+    offset = writeIntegrity(
+      out,
+      offset,
+      StunAttr.MESSAGE_INTEGRITY_SHA256,
+      'sha256',
+      INTEGRITY_SHA256_BYTES,
+      key,
+    );
   }
   if (fingerprint) {
     out.writeUInt16BE(offset + FINGERPRINT_ATTRIBUTE_BYTES - STUN_HEADER_BYTES, 2);

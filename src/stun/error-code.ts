@@ -64,12 +64,20 @@ export function getErrorCode(message: StunMessage): StunErrorValue | undefined {
   const value = attr.value;
   const at = attr.offset + 4;
   if (value.length < 4 || value.length > 4 + MAX_TEXT_BYTES) {
-    throw new ParseError(StunParseCode.ATTRIBUTE_LENGTH, `ERROR-CODE of ${value.length} bytes`, attr.offset + 2);
+    throw new ParseError(
+      StunParseCode.ATTRIBUTE_LENGTH,
+      `ERROR-CODE of ${value.length} bytes`,
+      attr.offset + 2,
+    );
   }
   const cls = value[2]! & 0x07;
   const number = value[3]!;
   if (cls < 3 || cls > 6 || number > 99) {
-    throw new ParseError(StunParseCode.BAD_ATTRIBUTE_VALUE, `ERROR-CODE class ${cls} number ${number}`, at + 2);
+    throw new ParseError(
+      StunParseCode.BAD_ATTRIBUTE_VALUE,
+      `ERROR-CODE class ${cls} number ${number}`,
+      at + 2,
+    );
   }
   return { code: cls * 100 + number, reason: decodeUtf8(value.subarray(4), at + 4) };
 }

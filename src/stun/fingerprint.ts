@@ -31,7 +31,8 @@ export function hasValidFingerprint(message: StunMessage): boolean {
   // The FINGERPRINT is the last attribute the decoder kept; the length field must end at it. RFC 8489 §14.7.
   const lengthField = raw.readUInt16BE(2);
   const expectedLength = attr.offset + FINGERPRINT_ATTRIBUTE_BYTES - 20;
-  if (lengthField === expectedLength) return computeFingerprint(raw, attr.offset) === attr.value.readUInt32BE(0);
+  if (lengthField === expectedLength)
+    return computeFingerprint(raw, attr.offset) === attr.value.readUInt32BE(0);
   const copy = Buffer.from(raw.subarray(0, attr.offset));
   copy.writeUInt16BE(expectedLength, 2);
   return computeFingerprint(copy, attr.offset) === attr.value.readUInt32BE(0);

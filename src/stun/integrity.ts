@@ -23,7 +23,12 @@ export const INTEGRITY_SHA256_BYTES = 32;
  * The HMAC of `data[0, end)` with `key`. The caller has set `data`'s length field to end after the
  * integrity attribute that starts at `end`.
  */
-export function computeIntegrity(algorithm: IntegrityAlgorithm, key: Uint8Array, data: Uint8Array, end: number): Buffer {
+export function computeIntegrity(
+  algorithm: IntegrityAlgorithm,
+  key: Uint8Array,
+  data: Uint8Array,
+  end: number,
+): Buffer {
   return createHmac(algorithm, key).update(data.subarray(0, end)).digest();
 }
 
@@ -31,7 +36,11 @@ export function computeIntegrity(algorithm: IntegrityAlgorithm, key: Uint8Array,
  * Whether `message`'s MESSAGE-INTEGRITY (or, with `algorithm: 'sha256'`, MESSAGE-INTEGRITY-SHA256)
  * matches `key`. Compares in constant time. Returns false when the attribute is missing. Never throws.
  */
-export function hasValidIntegrity(message: StunMessage, key: Uint8Array, algorithm: IntegrityAlgorithm = 'sha1'): boolean {
+export function hasValidIntegrity(
+  message: StunMessage,
+  key: Uint8Array,
+  algorithm: IntegrityAlgorithm = 'sha1',
+): boolean {
   const attr = getAttribute(
     message,
     algorithm === 'sha1' ? StunAttr.MESSAGE_INTEGRITY : StunAttr.MESSAGE_INTEGRITY_SHA256,
@@ -40,10 +49,16 @@ export function hasValidIntegrity(message: StunMessage, key: Uint8Array, algorit
   return checkAttribute(message, attr, key, algorithm);
 }
 
-function checkAttribute(message: StunMessage, attr: StunAttribute, key: Uint8Array, algorithm: IntegrityAlgorithm): boolean {
+function checkAttribute(
+  message: StunMessage,
+  attr: StunAttribute,
+  key: Uint8Array,
+  algorithm: IntegrityAlgorithm,
+): boolean {
   const size = attr.value.length;
   // RFC 8489 §14.5: exactly 20 bytes; §14.6: 16 to 32 bytes, a multiple of 4.
-  if (algorithm === 'sha1' ? size !== INTEGRITY_SHA1_BYTES : size < 16 || size > 32 || (size & 3) !== 0) return false;
+  if (algorithm === 'sha1' ? size !== INTEGRITY_SHA1_BYTES : size < 16 || size > 32 || (size & 3) !== 0)
+    return false;
   const raw = message.raw;
   // 1. Copy the covered bytes so that the received Buffer is never written to.
   const covered = Buffer.from(raw.subarray(0, attr.offset));

@@ -5,8 +5,8 @@ import {
   STUN_ATTRIBUTE_HEADER_BYTES,
   STUN_HEADER_BYTES,
   STUN_MAGIC_COOKIE,
-  type StunClassType,
   StunAttr,
+  type StunClassType,
 } from './constants.ts';
 import { StunParseCode } from './errors.ts';
 
@@ -122,7 +122,11 @@ export function decodeStun(data: Buffer, options?: DecodeStunOptions): StunMessa
       );
     }
     if (attributes.length >= maxAttributes) {
-      throw new ParseError(StunParseCode.TOO_MANY_ATTRIBUTES, `more than ${maxAttributes} attributes`, offset);
+      throw new ParseError(
+        StunParseCode.TOO_MANY_ATTRIBUTES,
+        `more than ${maxAttributes} attributes`,
+        offset,
+      );
     }
     let keep: boolean;
     if (attrType === StunAttr.FINGERPRINT) {

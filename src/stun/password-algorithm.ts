@@ -84,7 +84,11 @@ function readEntries(attr: StunAttribute, single: boolean): PasswordAlgorithmEnt
   let at = 0;
   while (at < value.length) {
     if (value.length - at < 4) {
-      throw new ParseError(StunParseCode.ATTRIBUTE_LENGTH, 'truncated password algorithm entry', attr.offset + 4 + at);
+      throw new ParseError(
+        StunParseCode.ATTRIBUTE_LENGTH,
+        'truncated password algorithm entry',
+        attr.offset + 4 + at,
+      );
     }
     const algorithm = value.readUInt16BE(at);
     const size = value.readUInt16BE(at + 2);
@@ -102,7 +106,11 @@ function readEntries(attr: StunAttribute, single: boolean): PasswordAlgorithmEnt
     if (single) break;
   }
   if (single && at !== value.length) {
-    throw new ParseError(StunParseCode.ATTRIBUTE_LENGTH, 'PASSWORD-ALGORITHM has trailing bytes', attr.offset + 2);
+    throw new ParseError(
+      StunParseCode.ATTRIBUTE_LENGTH,
+      'PASSWORD-ALGORITHM has trailing bytes',
+      attr.offset + 2,
+    );
   }
   return entries;
 }

@@ -36,7 +36,11 @@ export function getResponsePort(message: StunMessage): number | undefined {
   const attr = getAttribute(message, StunAttr.RESPONSE_PORT);
   if (attr === undefined) return undefined;
   if (attr.value.length !== 2 && attr.value.length !== 4) {
-    throw new ParseError(StunParseCode.ATTRIBUTE_LENGTH, `RESPONSE-PORT of ${attr.value.length} bytes`, attr.offset + 2);
+    throw new ParseError(
+      StunParseCode.ATTRIBUTE_LENGTH,
+      `RESPONSE-PORT of ${attr.value.length} bytes`,
+      attr.offset + 2,
+    );
   }
   return attr.value.readUInt16BE(0);
 }

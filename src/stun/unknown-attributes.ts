@@ -29,7 +29,11 @@ export function getUnknownAttributes(message: StunMessage): number[] | undefined
   const attr = getAttribute(message, StunAttr.UNKNOWN_ATTRIBUTES);
   if (attr === undefined) return undefined;
   if ((attr.value.length & 1) !== 0) {
-    throw new ParseError(StunParseCode.ATTRIBUTE_LENGTH, `UNKNOWN-ATTRIBUTES of ${attr.value.length} bytes`, attr.offset + 2);
+    throw new ParseError(
+      StunParseCode.ATTRIBUTE_LENGTH,
+      `UNKNOWN-ATTRIBUTES of ${attr.value.length} bytes`,
+      attr.offset + 2,
+    );
   }
   const types: number[] = [];
   for (let i = 0; i < attr.value.length; i += 2) types.push(attr.value.readUInt16BE(i));

@@ -1,5 +1,5 @@
-import { StunAttr } from './constants.ts';
 import { decodeAddressAttribute, type StunAddress } from './address.ts';
+import { StunAttr } from './constants.ts';
 import type { StunAttributeInit } from './encode.ts';
 import { parseIp } from './ip.ts';
 import { getAttribute, type StunMessage } from './message.ts';
@@ -17,7 +17,10 @@ import { getAttribute, type StunMessage } from './message.ts';
  * encoded into.
  * @throws ConfigError `ERR_STUN_BAD_ADDRESS` when `address.address` is not an IP address.
  */
-export function makeXorAddress(type: number, address: { readonly address: string; readonly port: number }): StunAttributeInit {
+export function makeXorAddress(
+  type: number,
+  address: { readonly address: string; readonly port: number },
+): StunAttributeInit {
   const ip = parseIp(address.address);
   const port = address.port;
   return {
@@ -33,7 +36,10 @@ export function makeXorAddress(type: number, address: { readonly address: string
 }
 
 /** XOR-MAPPED-ADDRESS of `address`. RFC 8489 §14.2. */
-export function makeXorMappedAddress(address: { readonly address: string; readonly port: number }): StunAttributeInit {
+export function makeXorMappedAddress(address: {
+  readonly address: string;
+  readonly port: number;
+}): StunAttributeInit {
   return makeXorAddress(StunAttr.XOR_MAPPED_ADDRESS, address);
 }
 
