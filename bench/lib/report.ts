@@ -27,7 +27,9 @@ export function round(value: number): number {
 export function printTable(title: string, rows: readonly Record<string, string | number>[]): void {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
-  const cells = rows.map((row) => columns.map((c) => String(typeof row[c] === 'number' ? round(row[c]) : row[c])));
+  const cells = rows.map((row) =>
+    columns.map((c) => String(typeof row[c] === 'number' ? round(row[c]) : row[c])),
+  );
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
   const line = (values: readonly string[]): string => values.map((v, i) => v.padEnd(widths[i]!)).join('  ');
   console.log(`\n${title}`);

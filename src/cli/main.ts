@@ -5,7 +5,9 @@ import { PortholeError } from '../errors/index.ts';
 import { commands } from './commands.ts';
 
 const program = new Command('porthole')
-  .description('real-time UDP networking tools: port ranges, echo servers, STUN, NAT discovery and the NAT lab')
+  .description(
+    'real-time UDP networking tools: port ranges, echo servers, STUN, NAT discovery and the NAT lab',
+  )
   .showHelpAfterError();
 for (const register of commands) register(program);
 try {

@@ -11,19 +11,29 @@ export function register(program: Command): void {
     .option('--family <udp4|udp6>', 'socket family', 'udp4')
     .option('--pairs', 'list the free even/odd pairs')
     .option('--json', 'print one JSON object')
-    .action(async (options: { range: string; host?: string; family: 'udp4' | 'udp6'; pairs?: boolean; json?: boolean }) => {
-      const survey = await surveyPortRange({
-        range: options.range,
-        family: options.family,
-        ...(options.host === undefined ? {} : { host: options.host }),
-      });
-      if (options.json === true) {
-        const { free, ...rest } = survey;
-        console.log(JSON.stringify({ ...rest, freeCount: free.length, freePairList: freePairBases(survey) }));
-        return;
-      }
-      printSurvey(survey, options.pairs === true);
-    });
+    .action(
+      async (options: {
+        range: string;
+        host?: string;
+        family: 'udp4' | 'udp6';
+        pairs?: boolean;
+        json?: boolean;
+      }) => {
+        const survey = await surveyPortRange({
+          range: options.range,
+          family: options.family,
+          ...(options.host === undefined ? {} : { host: options.host }),
+        });
+        if (options.json === true) {
+          const { free, ...rest } = survey;
+          console.log(
+            JSON.stringify({ ...rest, freeCount: free.length, freePairList: freePairBases(survey) }),
+          );
+          return;
+        }
+        printSurvey(survey, options.pairs === true);
+      },
+    );
 }
 
 function printSurvey(s: PortSurvey, listPairs: boolean): void {

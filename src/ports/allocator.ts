@@ -1,5 +1,5 @@
 import { IndexedSet } from './indexed-set.ts';
-import { RandomSource, type RandomIntegers } from './random-source.ts';
+import { type RandomIntegers, RandomSource } from './random-source.ts';
 import type { PortRange } from './range.ts';
 import { TimerHeap } from './timer-heap.ts';
 

@@ -91,7 +91,14 @@ function translateBindError(error: unknown, address: string, port: number): Port
   const where = `${address}:${port}`;
   switch (errno) {
     case 'EADDRINUSE':
-      return new PortBindError('ERR_PORT_IN_USE', `UDP ${where} is held by another socket`, errno, address, port, error);
+      return new PortBindError(
+        'ERR_PORT_IN_USE',
+        `UDP ${where} is held by another socket`,
+        errno,
+        address,
+        port,
+        error,
+      );
     case 'EADDRNOTAVAIL':
     case 'EAFNOSUPPORT':
     case 'ENOTFOUND':

@@ -111,7 +111,8 @@ export class Drainer {
     this.#timer = undefined;
     const now = this.#now();
     for (const entry of this.#draining.values()) {
-      if (now - entry.lastDatagramAt >= this.#idleMs || now - entry.since >= this.#maxMs) void this.#finish(entry);
+      if (now - entry.lastDatagramAt >= this.#idleMs || now - entry.since >= this.#maxMs)
+        void this.#finish(entry);
     }
     this.#schedule();
   };

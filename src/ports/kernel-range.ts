@@ -43,7 +43,10 @@ export function readKernelPortRanges(read: (path: string) => string = readText):
 }
 
 /** The overlap of `range` with the kernel's ephemeral range, or undefined when they are disjoint. */
-export function findEphemeralOverlap(range: PortRange, kernel: KernelPortRanges): EphemeralOverlap | undefined {
+export function findEphemeralOverlap(
+  range: PortRange,
+  kernel: KernelPortRanges,
+): EphemeralOverlap | undefined {
   const ephemeral = kernel.ephemeral;
   if (ephemeral === undefined) return undefined;
   const first = Math.max(range.first, ephemeral.first);
@@ -72,7 +75,10 @@ export function describeEphemeralOverlap(range: PortRange, found: EphemeralOverl
 const warned = new Set<string>();
 
 /** Emits one process warning per distinct range that overlaps unreserved ephemeral ports (Linux). */
-export function warnOnceIfEphemeral(range: PortRange, kernel: KernelPortRanges = readKernelPortRanges()): void {
+export function warnOnceIfEphemeral(
+  range: PortRange,
+  kernel: KernelPortRanges = readKernelPortRanges(),
+): void {
   const key = formatPortRange(range);
   if (warned.has(key)) return;
   const found = findEphemeralOverlap(range, kernel);

@@ -3,14 +3,14 @@ import { debuglog } from 'node:util';
 import { AbortError, ClosedError, ConfigError, throwIfAborted } from '../errors/index.ts';
 import {
   DEFAULT_FOREIGN_BACKOFF_MS,
-  type PortAllocatorCounts,
   PortAllocator,
+  type PortAllocatorCounts,
   type PortParity,
   PortState,
 } from './allocator.ts';
 import { type BindUdpSocketOptions, bindUdpSocket, type SocketFamily } from './bind-socket.ts';
 import { closeSockets } from './close-sockets.ts';
-import { type DrainOptions, Drainer } from './drain.ts';
+import { Drainer, type DrainOptions } from './drain.ts';
 import { OwnerConflictError, PortBindError, PortRangeExhaustedError } from './errors.ts';
 import { checkLocalHost, WILDCARD } from './host.ts';
 import { warnOnceIfEphemeral } from './kernel-range.ts';
@@ -18,7 +18,12 @@ import { type LeaseOwner, PortLease } from './lease.ts';
 import type { RandomIntegers } from './random-source.ts';
 import { formatPortRange, type PortRange, parsePortRange, partitionPortRange } from './range.ts';
 import { type HeldPorts, PortReservation, type ReservationOwner } from './reservation.ts';
-import { isHeldBySibling, registerSiblingPool, type SiblingPool, unregisterSiblingPool } from './sibling-pools.ts';
+import {
+  isHeldBySibling,
+  registerSiblingPool,
+  type SiblingPool,
+  unregisterSiblingPool,
+} from './sibling-pools.ts';
 
 const debug = debuglog('porthole:ports');
 
@@ -438,7 +443,8 @@ export class PortPool implements AsyncDisposable, LeaseOwner, ReservationOwner, 
   #exhausted(count: number, parity: PortParity): PortRangeExhaustedError {
     this.#exhaustions++;
     const c = this.#allocator.counts(this.#now());
-    const what = count === 1 ? 'port' : count === 2 && parity === 'even' ? 'even/odd pair' : `block of ${count} ports`;
+    const what =
+      count === 1 ? 'port' : count === 2 && parity === 'even' ? 'even/odd pair' : `block of ${count} ports`;
     return new PortRangeExhaustedError(what, formatPortRange(this.range), {
       size: c.size,
       used: c.used,

@@ -21,7 +21,10 @@ export function parsePortRange(range: string | PortRange): PortRange {
   if (typeof range === 'string') {
     const match = /^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$/.exec(range);
     if (match === null) {
-      throw new ConfigError('ERR_PORT_RANGE_INVALID', `port range "${range}" must look like 40000-40999 or 5004`);
+      throw new ConfigError(
+        'ERR_PORT_RANGE_INVALID',
+        `port range "${range}" must look like 40000-40999 or 5004`,
+      );
     }
     first = Number(match[1]);
     last = match[2] === undefined ? first : Number(match[2]);
@@ -30,10 +33,16 @@ export function parsePortRange(range: string | PortRange): PortRange {
     last = range.last;
   }
   if (!Number.isInteger(first) || !Number.isInteger(last) || first < 1 || last > MAX_PORT) {
-    throw new ConfigError('ERR_PORT_RANGE_INVALID', `port range ${first}-${last} must lie within 1-${MAX_PORT}`);
+    throw new ConfigError(
+      'ERR_PORT_RANGE_INVALID',
+      `port range ${first}-${last} must lie within 1-${MAX_PORT}`,
+    );
   }
   if (first > last) {
-    throw new ConfigError('ERR_PORT_RANGE_INVALID', `port range ${first}-${last} is reversed; write ${last}-${first}`);
+    throw new ConfigError(
+      'ERR_PORT_RANGE_INVALID',
+      `port range ${first}-${last} is reversed; write ${last}-${first}`,
+    );
   }
   return { first, last };
 }

@@ -13,7 +13,11 @@ export interface HeldPorts {
 /** @internal How a reservation reaches back into its pool. */
 export interface ReservationOwner {
   /** Marks `conflicting` foreign, returns the rest of `ports`, and binds a fresh set like it. */
-  replaceReserved(ports: readonly number[], conflicting: readonly number[], signal?: AbortSignal): Promise<HeldPorts>;
+  replaceReserved(
+    ports: readonly number[],
+    conflicting: readonly number[],
+    signal?: AbortSignal,
+  ): Promise<HeldPorts>;
   /** Returns `ports` (cooling) and frees the owner id. */
   releaseReserved(owner: string, ports: readonly number[]): void;
 }
@@ -81,7 +85,10 @@ export class PortReservation implements AsyncDisposable {
    * reservation is returned, and a fresh set is bound and held in its place (call `handoff()` again).
    * @throws PortRangeExhaustedError when no replacement can be had; the reservation is then released.
    */
-  async reportConflict(ports: number | readonly number[], options: { signal?: AbortSignal } = {}): Promise<void> {
+  async reportConflict(
+    ports: number | readonly number[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
     if (this.#state === 'released') return;
     await this.handoff();
     const conflicting = typeof ports === 'number' ? [ports] : ports;

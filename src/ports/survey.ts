@@ -84,7 +84,18 @@ export async function surveyPortRange(options: SurveyOptions): Promise<PortSurve
     if (freeSet.has(p) && freeSet.has(p + 1)) freePairs++;
   }
   const ephemeral = findEphemeralOverlap(range, readKernelPortRanges());
-  const survey = { range, host, family, size: range.last - range.first + 1, free, foreign, failed, freePairs, totalPairs, ephemeral };
+  const survey = {
+    range,
+    host,
+    family,
+    size: range.last - range.first + 1,
+    free,
+    foreign,
+    failed,
+    freePairs,
+    totalPairs,
+    ephemeral,
+  };
   return { ...survey, advice: adviseOn(survey) };
 }
 
@@ -106,10 +117,13 @@ function adviseOn(s: Omit<PortSurvey, 'advice'>): string[] {
     );
   }
   const codes = new Set(s.failed.map((f) => f.code));
-  if (codes.has('ERR_ADDRESS_NOT_AVAILABLE')) advice.push(`${s.host} cannot be bound: use a local address or the wildcard.`);
-  if (codes.has('ERR_PORT_ACCESS_DENIED')) advice.push('binding was denied: ports below 1024 need CAP_NET_BIND_SERVICE.');
+  if (codes.has('ERR_ADDRESS_NOT_AVAILABLE'))
+    advice.push(`${s.host} cannot be bound: use a local address or the wildcard.`);
+  if (codes.has('ERR_PORT_ACCESS_DENIED'))
+    advice.push('binding was denied: ports below 1024 need CAP_NET_BIND_SERVICE.');
   if (codes.has('ERR_FILE_DESCRIPTORS_EXHAUSTED')) advice.push('out of file descriptors: raise "ulimit -n".');
   if (s.free.length === 0) advice.push(`no port of ${text} is free: nothing can be allocated from it now.`);
-  else if (s.totalPairs > 0 && s.freePairs === 0) advice.push(`no even/odd pair of ${text} is free: RTP/RTCP pairs cannot be allocated.`);
+  else if (s.totalPairs > 0 && s.freePairs === 0)
+    advice.push(`no even/odd pair of ${text} is free: RTP/RTCP pairs cannot be allocated.`);
   return advice;
 }

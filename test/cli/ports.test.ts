@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, it } from 'node:test';
 import { holdPorts } from '../ports/helpers.ts';
 
 const run = promisify(execFile);
@@ -13,7 +13,15 @@ describe('porthole ports', () => {
   it('reports free ports, ports held by another process and free pairs (--json)', async () => {
     const holder = await holdPorts([62502, 62507]);
     try {
-      const { stdout } = await run(process.execPath, [main, 'ports', '--range', '62500-62509', '--host', '127.0.0.1', '--json']);
+      const { stdout } = await run(process.execPath, [
+        main,
+        'ports',
+        '--range',
+        '62500-62509',
+        '--host',
+        '127.0.0.1',
+        '--json',
+      ]);
       const survey = JSON.parse(stdout);
       assert.deepEqual(survey.range, { first: 62500, last: 62509 });
       assert.deepEqual(survey.foreign, [62502, 62507]);
@@ -28,7 +36,15 @@ describe('porthole ports', () => {
   });
 
   it('prints a readable report with advice, and --help', async () => {
-    const { stdout } = await run(process.execPath, [main, 'ports', '--range', '62510-62519', '--host', '127.0.0.1', '--pairs']);
+    const { stdout } = await run(process.execPath, [
+      main,
+      'ports',
+      '--range',
+      '62510-62519',
+      '--host',
+      '127.0.0.1',
+      '--pairs',
+    ]);
     assert.match(stdout, /UDP 62510-62519 on 127\.0\.0\.1 \(udp4\): 10 ports/);
     assert.match(stdout, /free even\/odd pairs\s+5 of 5/);
     assert.match(stdout, /free pairs \(P, P\+1\)\s+62510-62518/);
@@ -37,9 +53,12 @@ describe('porthole ports', () => {
   });
 
   it('fails with a clear message on a bad range', async () => {
-    await assert.rejects(run(process.execPath, [main, 'ports', '--range', '9-1']), (error: { stderr: string }) => {
-      assert.match(error.stderr, /ERR_PORT_RANGE_INVALID|reversed/);
-      return true;
-    });
+    await assert.rejects(
+      run(process.execPath, [main, 'ports', '--range', '9-1']),
+      (error: { stderr: string }) => {
+        assert.match(error.stderr, /ERR_PORT_RANGE_INVALID|reversed/);
+        return true;
+      },
+    );
   });
 });

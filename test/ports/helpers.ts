@@ -1,4 +1,4 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** A child process holding UDP ports, as another program on the machine would. */
@@ -12,7 +12,7 @@ const script = fileURLToPath(new URL('./fixtures/hold-ports.ts', import.meta.url
 
 /** Starts a real process that binds `ports` on 127.0.0.1 and resolves once they are bound. */
 export function holdPorts(ports: readonly number[]): Promise<PortHolder> {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [script, ...ports.map(String)], {
+  const child = spawn(process.execPath, [script, ...ports.map(String)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const report: string[] = [];

@@ -36,7 +36,9 @@ function tryBind(port: number): Promise<string> {
 
 function send(port: number, payload: string): Promise<void> {
   const socket = createSocket('udp4');
-  return new Promise((resolve) => socket.send(payload, port, '127.0.0.1', () => socket.close(() => resolve())));
+  return new Promise((resolve) =>
+    socket.send(payload, port, '127.0.0.1', () => socket.close(() => resolve())),
+  );
 }
 
 describe('PortPool', () => {
@@ -58,7 +60,12 @@ describe('PortPool', () => {
   it('1. reservation handoff: ports stay reserved, a child that cannot bind gets a fresh pair', async () => {
     const pool = makePool({ range: '62010-62019', cooldownMs: 0 });
     let tornDown = 0;
-    const legs = await pool.reserve({ owner: 'ingest-1', count: 2, parity: 'even', teardown: () => void tornDown++ });
+    const legs = await pool.reserve({
+      owner: 'ingest-1',
+      count: 2,
+      parity: 'even',
+      teardown: () => void tornDown++,
+    });
     assert.equal(await tryBind(legs.port), 'EADDRINUSE', 'held until handoff');
     await legs.handoff();
     assert.equal(legs.state, 'handed-off');
@@ -112,7 +119,11 @@ describe('PortPool', () => {
   });
 
   it('3. drains a released socket: stale datagrams are discarded and counted, then it cools', async () => {
-    const pool = makePool({ range: '62030-62030', cooldownMs: 0, drain: { enabled: true, idleMs: 50, maxMs: 5000 } });
+    const pool = makePool({
+      range: '62030-62030',
+      cooldownMs: 0,
+      drain: { enabled: true, idleMs: 50, maxMs: 5000 },
+    });
     const lease = await pool.bind();
     const received: string[] = [];
     lease.socket.on('message', (m) => received.push(m.toString()));
@@ -132,7 +143,11 @@ describe('PortPool', () => {
   });
 
   it('3. caps the number of draining sockets, closing the oldest early', async () => {
-    const pool = makePool({ range: '62040-62043', cooldownMs: 0, drain: { enabled: true, idleMs: 60_000, maxSockets: 2 } });
+    const pool = makePool({
+      range: '62040-62043',
+      cooldownMs: 0,
+      drain: { enabled: true, idleMs: 60_000, maxSockets: 2 },
+    });
     const leases = await Promise.all([pool.bind(), pool.bind(), pool.bind()]);
     for (const lease of leases) await lease.release();
     // The evicted socket is closing; once closed its port cools instead of draining.
@@ -149,7 +164,13 @@ describe('PortPool', () => {
         failures.set(o.port, (failures.get(o.port) ?? 0) + 1);
         throw error;
       });
-    const pool = makePool({ range: '62050-62057', cooldownMs: 0, foreignBackoffMs: 10_000, now: clock.now, bindSocket });
+    const pool = makePool({
+      range: '62050-62057',
+      cooldownMs: 0,
+      foreignBackoffMs: 10_000,
+      now: clock.now,
+      bindSocket,
+    });
     const held = [62050, 62051, 62052, 62055];
     const holder = await holdPorts(held);
     const churn = async () => {
@@ -161,12 +182,14 @@ describe('PortPool', () => {
     };
     try {
       await churn();
-      for (const [port, n] of failures) assert.equal(n, 1, `port ${port} failed ${n} times in one back-off period`);
+      for (const [port, n] of failures)
+        assert.equal(n, 1, `port ${port} failed ${n} times in one back-off period`);
       assert.equal(pool.stats().foreign, failures.size);
       assert.equal(pool.stats().failures.inUse, failures.size);
       clock.advance(10_000);
       await churn();
-      for (const [port, n] of failures) assert.ok(n <= 2, `port ${port} failed ${n} times in two back-off periods`);
+      for (const [port, n] of failures)
+        assert.ok(n <= 2, `port ${port} failed ${n} times in two back-off periods`);
     } finally {
       await holder.stop();
     }
@@ -197,7 +220,9 @@ describe('PortPool', () => {
         range: '62070-62079',
         bindSocket: (o) => {
           binds++;
-          return Promise.reject(new PortBindError(code, `${errno} injected`, errno, o.address, o.port, undefined));
+          return Promise.reject(
+            new PortBindError(code, `${errno} injected`, errno, o.address, o.port, undefined),
+          );
         },
       });
       await assert.rejects(pool.bind(), { code });
@@ -211,7 +236,10 @@ describe('PortPool', () => {
     const pool = makePool({ range: '62080-62089', cooldownMs: 0 });
     await using block = await pool.bind({ count: 4, parity: 'even' });
     assert.equal(block.port % 2, 0);
-    assert.deepEqual(block.ports, [0, 1, 2, 3].map((i) => block.port + i));
+    assert.deepEqual(
+      block.ports,
+      [0, 1, 2, 3].map((i) => block.port + i),
+    );
     assert.equal(block.sockets.length, 4);
   });
 
@@ -224,7 +252,8 @@ describe('PortPool', () => {
     assert.equal(new Set(ports).size, ports.length, 'a port was handed out twice');
     assert.ok(ports.length >= 150, `only ${ports.length} of 200 ports were used`);
     for (const r of results) {
-      if (r.status === 'rejected') assert.equal((r.reason as { code: string }).code, 'ERR_PORT_RANGE_EXHAUSTED');
+      if (r.status === 'rejected')
+        assert.equal((r.reason as { code: string }).code, 'ERR_PORT_RANGE_EXHAUSTED');
     }
     await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.release() : undefined)));
   });

@@ -66,7 +66,10 @@ describe('kernel ephemeral range check', () => {
     const found = findEphemeralOverlap({ first: 40000, last: 40999 }, k);
     assert.deepEqual(found?.overlap, { first: 40000, last: 40999 });
     assert.equal(found?.unreserved, 900);
-    assert.match(describeEphemeralOverlap({ first: 40000, last: 40999 }, found!), /ip_local_reserved_ports=40000-40999/);
+    assert.match(
+      describeEphemeralOverlap({ first: 40000, last: 40999 }, found!),
+      /ip_local_reserved_ports=40000-40999/,
+    );
     assert.equal(findEphemeralOverlap({ first: 61000, last: 61999 }, k), undefined);
   });
 
@@ -81,7 +84,9 @@ describe('kernel ephemeral range check', () => {
       warnOnceIfEphemeral({ first: 45000, last: 45009 }, k);
       setImmediate(() => {
         process.off('warning', onWarning);
-        const ours = warnings.filter((w) => (w as Error & { code?: string }).code === 'PORTHOLE_EPHEMERAL_OVERLAP');
+        const ours = warnings.filter(
+          (w) => (w as Error & { code?: string }).code === 'PORTHOLE_EPHEMERAL_OVERLAP',
+        );
         assert.equal(ours.length, 1);
         assert.match(ours[0]!.message, /44000-44009/);
         resolve();
