@@ -1,6 +1,7 @@
 // Registry of subcommands. Each file exports `register(program)` adding one subcommand.
 import type { Command } from 'commander';
 import { register as ports } from './ports.ts';
+import { register as stunServer } from './stun-server.ts';
 
 /** Every subcommand of `porthole`, in help order. */
-export const commands: readonly ((program: Command) => void)[] = [ports];
+export const commands: readonly ((program: Command) => void)[] = [ports, stunServer];

@@ -1,0 +1,359 @@
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { debuglog } from 'node:util';
+import { AbortError, ClosedError, PortholeError, TimeoutError, throwIfAborted } from '../errors/index.ts';
+import { type Demux, type DemuxRegistration, STUN_RANGE } from '../mux/index.ts';
+import type { StunAddress } from './address.ts';
+import {
+  type BindingInfo,
+  type BindingRequestOptions,
+  makeBindingRequest,
+  readBindingInfo,
+} from './binding.ts';
+import { StunAttr, StunClass } from './constants.ts';
+import { type EncodeStunOptions, encodeStun, type StunMessageInit } from './encode.ts';
+import { hasValidFingerprint } from './fingerprint.ts';
+import { hasValidIntegrity } from './integrity.ts';
+import { decodeStun, getAttribute, isStunPacket, type StunMessage } from './message.ts';
+import {
+  type RetransmitOptions,
+  type StunDestination,
+  type StunTransactionStats,
+  StunTransactions,
+  type StunTransactionsOptions,
+} from './transactions.ts';
+
+const debug = debuglog('porthole:stun');
+
+/** Settings of a {@link StunClient}. */
+export interface StunClientOptions extends StunTransactionsOptions {
+  /**
+   * Whether the client reads the socket itself (`'message'` listener, or a Demux registration on
+   * STUN_RANGE). Default true. With false, feed datagrams through {@link StunClient.handleDatagram}.
+   */
+  readonly listen?: boolean;
+  /** Monotonic clock in ms (tests). Default `performance.now`. */
+  readonly now?: () => number;
+}
+
+/** Settings of one request. */
+export interface StunRequestOptions extends RetransmitOptions {
+  /** Where to send the request. */
+  readonly to: StunDestination;
+  readonly signal?: AbortSignal;
+  /**
+   * Adds MESSAGE-INTEGRITY with this key and requires a matching one on success responses (RFC 8489
+   * §9.1.4, §9.2.5: responses failing the check are discarded as if never received).
+   */
+  readonly integrityKey?: Uint8Array;
+  /** Integrity attributes to add (see `EncodeStunOptions.integrity`). Default `'sha1'`. */
+  readonly integrity?: EncodeStunOptions['integrity'];
+  /** Appends FINGERPRINT. Default false. */
+  readonly fingerprint?: boolean;
+}
+
+/** A response matched to its request. */
+export interface StunResponse {
+  /** The decoded response (success or error class). */
+  readonly message: StunMessage;
+  /** The address the response actually came from (the UDP source). */
+  readonly from: StunAddress;
+  /** Transmissions of the request before the response arrived. */
+  readonly attempts: number;
+  /** Milliseconds from the first transmission to the response. */
+  readonly elapsedMs: number;
+}
+
+/** A Binding response with the addresses it reports. */
+export interface StunBindingResponse extends StunResponse, BindingInfo {}
+
+/** Counters of a {@link StunClient}. */
+export interface StunClientStats extends StunTransactionStats {
+  /** Datagrams that are not STUN (failed `isStunPacket`): ignored. */
+  readonly notStun: number;
+  /** STUN-looking datagrams the decoder rejected: dropped. */
+  readonly malformed: number;
+  /** Responses with a wrong FINGERPRINT: dropped. */
+  readonly badFingerprint: number;
+  /** Responses failing the MESSAGE-INTEGRITY check: dropped. */
+  readonly badIntegrity: number;
+  /** Sends the socket reported as failed (the transaction keeps retransmitting). */
+  readonly sendErrors: number;
+}
+
+interface Pending {
+  key: string;
+  readonly resolve: (response: StunResponse) => void;
+  readonly reject: (error: Error) => void;
+  readonly startedAt: number;
+  readonly integrityKey: Uint8Array | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: () => void;
+  attempts: number;
+}
+
+function toAddress(from: RemoteInfo): StunAddress {
+  return { family: from.family === 'IPv6' ? 'IPv6' : 'IPv4', address: from.address, port: from.port };
+}
+
+/**
+ * A STUN client bound to one UDP socket (given directly, or through a {@link Demux} registration on
+ * STUN_RANGE). Requests are retransmitted per RFC 8489 §6.2.1 and matched to responses by
+ * transaction ID only. The socket stays owned by the caller; {@link close} only detaches.
+ */
+export class StunClient {
+  readonly #socket: Socket;
+  readonly #core: StunTransactions<Pending>;
+  readonly #now: () => number;
+  #registration: DemuxRegistration | undefined;
+  #listening = false;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #closed = false;
+  #notStun = 0;
+  #malformed = 0;
+  #badFingerprint = 0;
+  #badIntegrity = 0;
+  #sendErrors = 0;
+
+  readonly #onMessage = (data: Buffer, from: RemoteInfo): void => {
+    this.handleDatagram(data, from);
+  };
+  readonly #onSocketClose = (): void => {
+    this.close();
+  };
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#pump();
+  };
+  readonly #onSent = (error: Error | null): void => {
+    if (error !== null) {
+      this.#sendErrors++;
+      debug('send failed: %o', error);
+    }
+  };
+
+  /** @throws ConfigError `ERR_STUN_BAD_OPTION`; `ERR_MUX_RANGE_TAKEN` when the Demux's STUN range is taken. */
+  constructor(target: Socket | Demux, options?: StunClientOptions) {
+    this.#core = new StunTransactions<Pending>(options);
+    this.#now = options?.now ?? (() => performance.now());
+    const listen = options?.listen ?? true;
+    if ('register' in target) {
+      this.#socket = target.socket;
+      if (listen) this.#registration = target.register(STUN_RANGE, this.#onMessage);
+    } else {
+      this.#socket = target;
+      if (listen) {
+        target.on('message', this.#onMessage);
+        this.#listening = true;
+      }
+    }
+    this.#socket.on('close', this.#onSocketClose);
+  }
+
+  /** The socket requests leave from. */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
+  /**
+   * Sends `message` (a request) to `options.to` and resolves with the first response whose
+   * transaction ID matches — success or error class (read `ERROR-CODE` with `getErrorCode`).
+   * @throws (rejects) TimeoutError `ERR_TIMEOUT` after the last retransmission's wait, AbortError
+   *   `ERR_ABORTED`, ClosedError `ERR_CLOSED`, PortholeError `ERR_STUN_TOO_MANY_TRANSACTIONS`,
+   *   `ERR_STUN_SEND_FAILED`, ConfigError for invalid messages or options.
+   */
+  request(message: StunMessageInit, options: StunRequestOptions): Promise<StunResponse> {
+    try {
+      if (this.#closed) throw new ClosedError('STUN client');
+      throwIfAborted(options.signal);
+      if (message.class !== StunClass.REQUEST) {
+        throw new PortholeError('ERR_STUN_NOT_A_REQUEST', 'StunClient.request sends requests only');
+      }
+      const data = encodeStun(message, {
+        ...(options.integrityKey !== undefined ? { integrityKey: options.integrityKey } : {}),
+        ...(options.integrity !== undefined ? { integrity: options.integrity } : {}),
+        fingerprint: options.fingerprint === true,
+      });
+      return new Promise<StunResponse>((resolve, reject) => {
+        const signal = options.signal;
+        const pending: Pending = {
+          key: '',
+          resolve,
+          reject,
+          startedAt: this.#now(),
+          integrityKey: options.integrityKey,
+          signal,
+          onAbort: () => {
+            if (this.#core.cancel(pending.key)) this.#settle(pending, new AbortError(signal?.reason));
+            this.#schedule();
+          },
+          attempts: 0,
+        };
+        try {
+          pending.key = this.#core.start(data, options.to, pending.startedAt, pending, options);
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        signal?.addEventListener('abort', pending.onAbort, { once: true });
+        this.#pump();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Sends a Binding request (with CHANGE-REQUEST, RESPONSE-PORT, PADDING as asked) and resolves with
+   * the response and the addresses it reports (XOR-MAPPED-ADDRESS or MAPPED-ADDRESS, OTHER-ADDRESS or
+   * CHANGED-ADDRESS, RESPONSE-ORIGIN or SOURCE-ADDRESS) and the address it actually came from.
+   * @throws (rejects) as {@link request}, and ParseError when a reported address is malformed.
+   */
+  async binding(options: StunRequestOptions & BindingRequestOptions): Promise<StunBindingResponse> {
+    const response = await this.request(makeBindingRequest(options), options);
+    return { ...response, ...readBindingInfo(response.message) };
+  }
+
+  /**
+   * Offers one received datagram to the client. Returns true when it was a response to one of this
+   * client's transactions (even if then dropped for a bad FINGERPRINT or integrity), false otherwise
+   * (not STUN, malformed, a request/indication, or an unknown transaction ID) so the caller may route
+   * it elsewhere. Never throws.
+   */
+  handleDatagram(data: Buffer, from: RemoteInfo): boolean {
+    if (!isStunPacket(data)) {
+      this.#notStun++;
+      return false;
+    }
+    let message: StunMessage;
+    try {
+      message = decodeStun(data);
+    } catch (error) {
+      this.#malformed++;
+      debug('malformed STUN datagram from %s:%d: %s', from.address, from.port, (error as Error).message);
+      return false;
+    }
+    const pending = this.#core.contextOf(message.transactionId);
+    if (
+      pending === undefined ||
+      (message.class !== StunClass.SUCCESS_RESPONSE && message.class !== StunClass.ERROR_RESPONSE)
+    ) {
+      this.#core.receive(message); // counts it as unknown or not a response
+      return false;
+    }
+    if (getAttribute(message, StunAttr.FINGERPRINT) !== undefined && !hasValidFingerprint(message)) {
+      this.#badFingerprint++;
+      return true;
+    }
+    if (pending.integrityKey !== undefined && !this.#integrityOk(message, pending.integrityKey)) {
+      this.#badIntegrity++;
+      return true;
+    }
+    this.#core.receive(message);
+    this.#settle(pending, {
+      message,
+      from: toAddress(from),
+      attempts: pending.attempts,
+      elapsedMs: this.#now() - pending.startedAt,
+    });
+    this.#schedule();
+    return true;
+  }
+
+  /** RFC 8489 §9.1.4: a present integrity attribute must match; success responses must carry one. */
+  #integrityOk(message: StunMessage, key: Uint8Array): boolean {
+    if (getAttribute(message, StunAttr.MESSAGE_INTEGRITY_SHA256) !== undefined) {
+      return hasValidIntegrity(message, key, 'sha256');
+    }
+    if (getAttribute(message, StunAttr.MESSAGE_INTEGRITY) !== undefined)
+      return hasValidIntegrity(message, key, 'sha1');
+    return message.class === StunClass.ERROR_RESPONSE;
+  }
+
+  #settle(pending: Pending, outcome: StunResponse | Error): void {
+    pending.signal?.removeEventListener('abort', pending.onAbort);
+    if (outcome instanceof Error) pending.reject(outcome);
+    else pending.resolve(outcome);
+  }
+
+  #pump(): void {
+    if (this.#closed) return;
+    const now = this.#now();
+    for (let event = this.#core.poll(now); event !== undefined; event = this.#core.poll(now)) {
+      const pending = event.context;
+      if (event.kind === 'timeout') {
+        this.#settle(
+          pending,
+          new TimeoutError(
+            `no STUN response after ${event.attempts} transmissions (${Math.round(now - pending.startedAt)} ms)`,
+          ),
+        );
+        continue;
+      }
+      pending.attempts = event.attempt;
+      try {
+        this.#socket.send(event.data, event.to.port, event.to.address, this.#onSent);
+      } catch (error) {
+        this.#core.cancel(pending.key);
+        this.#settle(
+          pending,
+          new PortholeError('ERR_STUN_SEND_FAILED', 'the STUN request could not be sent', { cause: error }),
+        );
+      }
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    const next = this.#core.nextWakeAt();
+    if (next === undefined || this.#closed) {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#timerAt = Number.POSITIVE_INFINITY;
+      return;
+    }
+    if (this.#timer !== undefined && this.#timerAt <= next) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = next;
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(next - this.#now())));
+  }
+
+  /** A snapshot of the counters. */
+  stats(): StunClientStats {
+    return {
+      ...this.#core.stats(),
+      notStun: this.#notStun,
+      malformed: this.#malformed,
+      badFingerprint: this.#badFingerprint,
+      badIntegrity: this.#badIntegrity,
+      sendErrors: this.#sendErrors,
+    };
+  }
+
+  /**
+   * Rejects every request in flight with ClosedError, stops reading, clears the timer (idempotent).
+   * The socket is not closed.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#registration?.remove();
+    if (this.#listening) this.#socket.off('message', this.#onMessage);
+    this.#socket.off('close', this.#onSocketClose);
+    for (const pending of this.#core.drain()) this.#settle(pending, new ClosedError('STUN client'));
+  }
+
+  /** Same as {@link close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Same as {@link close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}

@@ -1,0 +1,253 @@
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { debuglog } from 'node:util';
+import { ConfigError, PortholeError, throwIfAborted } from '../errors/index.ts';
+import { type Demux, type DemuxRegistration, STUN_RANGE } from '../mux/index.ts';
+import { bindUdpSocket, isPortSpecificBindError } from '../ports/index.ts';
+import {
+  type StunLocalAddress,
+  StunServerCore,
+  type StunServerCoreOptions,
+  type StunServerStats,
+} from './server-core.ts';
+
+const debug = debuglog('porthole:stun');
+
+/** Default STUN port. RFC 8489 §18.4. */
+export const STUN_DEFAULT_PORT = 3478;
+/** Attempts to find a free port pair p, p+1 on both addresses when binding port 0 in RFC 5780 mode. */
+export const RFC5780_BIND_ATTEMPTS = 32;
+
+/** An address to listen on; `port` 0 or absent picks a free one (absent means 3478 for the CLI only). */
+export interface StunListenAddress {
+  readonly address: string;
+  readonly port?: number;
+}
+
+/** Settings of {@link StunServer.listen}. */
+export interface StunServerListenOptions extends Omit<StunServerCoreOptions, 'locals'> {
+  /** Primary address A and port p. Default port 0 (any free port). */
+  readonly listen: StunListenAddress;
+  /**
+   * Alternate address B: enables RFC 5780 mode on A:p, A:p+1, B:q, B:q+1 (q = `alternate.port`,
+   * default p).
+   */
+  readonly alternate?: StunListenAddress;
+  readonly signal?: AbortSignal;
+  /** Monotonic clock in ms (tests). Default `performance.now`. */
+  readonly now?: () => number;
+}
+
+/** Settings of `new StunServer(...)` over sockets or demuxes the caller bound. */
+export interface StunServerSocketsOptions extends Omit<StunServerCoreOptions, 'locals'> {
+  /**
+   * One socket (or Demux), or four in RFC 5780 order (A:p, A:p', B:p, B:p'). Sockets must be bound.
+   * A Demux gets a registration on STUN_RANGE; a bare socket gets a `'message'` listener.
+   */
+  readonly sockets: readonly (Socket | Demux)[];
+  /** Close the sockets on {@link StunServer.close}. Default false for given sockets. */
+  readonly ownsSockets?: boolean;
+  /**
+   * Whether the server attaches to the sockets (a `'message'` listener or a Demux registration).
+   * Default true. With false, offer datagrams through {@link StunServer.handleDatagram} (e.g. from
+   * one Demux handler shared with a `StunClient`).
+   */
+  readonly attach?: boolean;
+  readonly now?: () => number;
+}
+
+/** Server counters plus send failures. */
+export interface StunServerDriverStats extends StunServerStats {
+  /** Responses the socket failed to send. */
+  readonly sendErrors: number;
+  /** `'error'` events of sockets the server owns (counted, never rethrown). */
+  readonly socketErrors: number;
+}
+
+/**
+ * A STUN Binding server on one socket, or an RFC 5780 NAT-behaviour-discovery server on four
+ * (two addresses × two ports). Drives a {@link StunServerCore}.
+ */
+export class StunServer {
+  readonly #core: StunServerCore;
+  readonly #sockets: Socket[] = [];
+  readonly #registrations: DemuxRegistration[] = [];
+  readonly #listeners: { socket: Socket; listener: (data: Buffer, from: RemoteInfo) => void }[] = [];
+  readonly #owns: boolean;
+  readonly #now: () => number;
+  #sendErrors = 0;
+  #closed: Promise<void> | undefined;
+  readonly #errorListeners: Socket[] = [];
+  #socketErrors = 0;
+  readonly #onSocketError = (error: Error): void => {
+    this.#socketErrors++;
+    debug('socket error: %o', error);
+  };
+  readonly #onSent = (error: Error | null): void => {
+    if (error !== null) {
+      this.#sendErrors++;
+      debug('send failed: %o', error);
+    }
+  };
+
+  /** @throws ConfigError `ERR_STUN_BAD_OPTION` for a wrong number of sockets or invalid settings. */
+  constructor(options: StunServerSocketsOptions) {
+    const sockets = options.sockets.map((s) => ('register' in s ? s.socket : s));
+    const locals = sockets.map((s) => {
+      try {
+        const a = s.address();
+        return { address: a.address, port: a.port };
+      } catch (error) {
+        throw new ConfigError('ERR_STUN_BAD_OPTION', 'StunServer sockets must be bound', { cause: error });
+      }
+    });
+    this.#core = new StunServerCore({ ...options, locals });
+    this.#owns = options.ownsSockets ?? false;
+    this.#now = options.now ?? (() => performance.now());
+    const attach = options.attach ?? true;
+    options.sockets.forEach((target, index) => {
+      const socket = sockets[index]!;
+      this.#sockets.push(socket);
+      if (this.#owns) {
+        socket.on('error', this.#onSocketError);
+        this.#errorListeners.push(socket);
+      }
+      if (!attach) return;
+      // One handler per socket (not per datagram): it knows its socket's index.
+      const listener = (data: Buffer, from: RemoteInfo): void => {
+        this.handleDatagram(data, from, index);
+      };
+      if ('register' in target) {
+        this.#registrations.push(target.register(STUN_RANGE, listener));
+      } else {
+        socket.on('message', listener);
+        this.#listeners.push({ socket, listener });
+      }
+    });
+  }
+
+  /**
+   * Binds the server's sockets through `bindUdpSocket` and starts answering.
+   * @throws (rejects) PortBindError (`ERR_PORT_IN_USE`, `ERR_ADDRESS_NOT_AVAILABLE`, …), ConfigError,
+   *   AbortError.
+   */
+  static async listen(options: StunServerListenOptions): Promise<StunServer> {
+    throwIfAborted(options.signal);
+    const sockets =
+      options.alternate === undefined
+        ? [await bindOne(options.listen, options.signal)]
+        : await bindFour(options);
+    const { listen: _listen, alternate: _alternate, signal: _signal, ...rest } = options;
+    return new StunServer({ ...rest, sockets, ownsSockets: true });
+  }
+
+  /** Whether the server runs in RFC 5780 mode. */
+  get rfc5780(): boolean {
+    return this.#core.rfc5780;
+  }
+
+  /** Local addresses of the sockets (index order: A:p, A:p', B:p, B:p'). */
+  get addresses(): readonly StunLocalAddress[] {
+    return this.#core.locals;
+  }
+
+  /**
+   * Offers one datagram that arrived on socket `via` (default 0) and sends the reply, if any.
+   * Returns whether a reply was sent; never throws.
+   */
+  handleDatagram(data: Buffer, from: RemoteInfo, via = 0): boolean {
+    const reply = this.#core.handle(data, from, via, this.#now());
+    if (reply === undefined) return false;
+    try {
+      this.#sockets[reply.via]!.send(reply.data, reply.to.port, reply.to.address, this.#onSent);
+      return true;
+    } catch (error) {
+      this.#sendErrors++;
+      debug('send threw: %o', error);
+      return false;
+    }
+  }
+
+  /** A snapshot of the counters. */
+  stats(): StunServerDriverStats {
+    return { ...this.#core.stats(), sendErrors: this.#sendErrors, socketErrors: this.#socketErrors };
+  }
+
+  /** Stops answering and closes the sockets it bound (idempotent). */
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    for (const r of this.#registrations) r.remove();
+    for (const { socket, listener } of this.#listeners) socket.off('message', listener);
+    if (!this.#owns) return;
+    await Promise.all(this.#sockets.map((s) => closeSocket(s)));
+    for (const socket of this.#errorListeners) socket.off('error', this.#onSocketError);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function closeSocket(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve(); // already closed
+    }
+  });
+}
+
+function familyOf(address: string): 'udp4' | 'udp6' {
+  return isIPv6(address) ? 'udp6' : 'udp4';
+}
+
+function bindOne(
+  at: StunListenAddress,
+  signal: AbortSignal | undefined,
+  port = at.port ?? 0,
+): Promise<Socket> {
+  return bindUdpSocket({
+    family: familyOf(at.address),
+    address: at.address,
+    port,
+    ...(signal !== undefined ? { signal } : {}),
+  });
+}
+
+/** Binds A:p, A:p+1, B:q, B:q+1; with port 0, retries other pairs while a port is in use. */
+async function bindFour(options: StunServerListenOptions): Promise<Socket[]> {
+  const a = options.listen;
+  const b = options.alternate!;
+  if (familyOf(a.address) !== familyOf(b.address)) {
+    throw new ConfigError('ERR_STUN_BAD_OPTION', 'the primary and alternate addresses must be of one family');
+  }
+  const fixed = (a.port ?? 0) !== 0;
+  for (let attempt = 0; attempt < (fixed ? 1 : RFC5780_BIND_ATTEMPTS); attempt++) {
+    const bound: Socket[] = [];
+    try {
+      const first = await bindOne(a, options.signal);
+      bound.push(first);
+      const p = first.address().port;
+      if (p >= 65535)
+        throw new ConfigError('ERR_STUN_BAD_OPTION', 'the primary port must leave room for port+1');
+      const q = b.port ?? p;
+      bound.push(await bindOne(a, options.signal, p + 1));
+      bound.push(await bindOne(b, options.signal, q));
+      bound.push(await bindOne(b, options.signal, q + 1));
+      return bound;
+    } catch (error) {
+      await Promise.all(bound.map((s) => closeSocket(s)));
+      if (fixed || !isPortSpecificBindError(error)) throw error;
+    }
+  }
+  throw new PortholeError(
+    'ERR_STUN_NO_PORT_PAIR',
+    `no free port pair found in ${RFC5780_BIND_ATTEMPTS} attempts`,
+  );
+}
