@@ -1,0 +1,73 @@
+import { PortholeError } from '../errors/index.ts';
+
+/**
+ * The NAT lab cannot run here: not Linux, not root, or a tool (`ip`, `nft`, …) is missing.
+ * Code `ERR_LAB_UNSUPPORTED`. Run as root on Linux with iproute2 and nftables installed.
+ */
+export class LabUnsupportedError extends PortholeError {
+  constructor(reason: string) {
+    super('ERR_LAB_UNSUPPORTED', `the NAT lab cannot run here: ${reason}`);
+  }
+}
+
+/**
+ * A tool the lab ran (`ip`, `nft`, `tc`, `conntrack`, `sysctl` or a command under
+ * `ip netns exec`) failed. Code `ERR_LAB_COMMAND_FAILED`, or `ERR_LAB_COMMAND_TIMEOUT` when it
+ * outlived its `timeoutMs`. `stderr` keeps what the tool said.
+ */
+export class LabCommandError extends PortholeError {
+  /** The command line, for the message and logs. */
+  readonly command: readonly string[];
+  /** Exit code, or `null` when the process was killed by a signal. */
+  readonly exitCode: number | null;
+  readonly stderr: string;
+  readonly stdout: string;
+
+  constructor(
+    code: 'ERR_LAB_COMMAND_FAILED' | 'ERR_LAB_COMMAND_TIMEOUT',
+    command: readonly string[],
+    exitCode: number | null,
+    stdout: string,
+    stderr: string,
+    cause?: unknown,
+  ) {
+    const what = code === 'ERR_LAB_COMMAND_TIMEOUT' ? 'timed out' : `failed (exit ${exitCode ?? 'signal'})`;
+    const said = stderr.trim().split('\n').slice(-3).join(' | ');
+    super(code, `\`${command.join(' ')}\` ${what}${said === '' ? '' : `: ${said}`}`, { cause });
+    this.command = command;
+    this.exitCode = exitCode;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+}
+
+/**
+ * The kernel has no `netem` queueing discipline (module sch_netem), so delay, loss and reordering
+ * cannot be emulated. Code `ERR_LAB_NETEM_UNSUPPORTED`. Load the module or use a kernel with it.
+ */
+export class LabNetemUnsupportedError extends PortholeError {
+  constructor(cause?: unknown) {
+    super(
+      'ERR_LAB_NETEM_UNSUPPORTED',
+      'this kernel has no netem qdisc (sch_netem); delay, loss and reordering cannot be emulated',
+      { cause },
+    );
+  }
+}
+
+/**
+ * Namespaces of the requested prefix already exist (another lab, or one a crash left behind).
+ * Code `ERR_LAB_EXISTS`. Pick another prefix, or remove the old lab with `porthole lab down`.
+ */
+export class LabExistsError extends PortholeError {
+  readonly namespaces: readonly string[];
+
+  constructor(prefix: string, namespaces: readonly string[]) {
+    super(
+      'ERR_LAB_EXISTS',
+      `a lab with prefix "${prefix}" already exists (${namespaces.join(', ')}); ` +
+        `remove it with \`porthole lab down --prefix ${prefix}\` or choose another prefix`,
+    );
+    this.namespaces = namespaces;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The NAT lab: network namespaces and nftables rulesets that reproduce the four classic NAT
+ * behaviours on one Linux machine (root only), for tests, benchmarks and `porthole lab`.
+ * @module
+ */
+export type { ReadJsonLineOptions } from './child-output.ts';
+export { readJsonLine } from './child-output.ts';
+export type { CleanupLabsOptions } from './cleanup.ts';
+export { cleanupLabs, listNamespaces } from './cleanup.ts';
+export { LabCommandError, LabExistsError, LabNetemUnsupportedError, LabUnsupportedError } from './errors.ts';
+export type { ConntrackTimeouts, NatLabOptions } from './nat-lab.ts';
+export { NatLab } from './nat-lab.ts';
+export type { NetemOptions } from './netem.ts';
+export { natRuleset } from './rulesets.ts';
+export type { LabSupport } from './support.ts';
+export { checkLabSupport, isLabSupported, missingTool } from './support.ts';
+export type { RunToolOptions, ToolOutput } from './tools.ts';
+export type { LabNode, NatType } from './topology.ts';
+export {
+  hostAddress,
+  INTERNET_ADDRESSES,
+  isLabNode,
+  isNatType,
+  LabNatType,
+  NAT_TYPES,
+  natWanAddress,
+  OPEN_HOST_ADDRESS,
+} from './topology.ts';

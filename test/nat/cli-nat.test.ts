@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { StunServer } from '../../src/stun/index.ts';
+
+const run = promisify(execFile);
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+let server: StunServer;
+before(async () => {
+  server = await StunServer.listen({
+    listen: { address: '127.0.0.1', port: 0 },
+    alternate: { address: '127.0.0.2' },
+    rateLimit: false,
+  });
+});
+after(() => server?.close());
+
+test('porthole nat --json prints one JSON object with the class', async () => {
+  const { port } = server.addresses[0]!;
+  const { stdout } = await run(process.execPath, [
+    MAIN,
+    'nat',
+    '--server',
+    `127.0.0.1:${port}`,
+    '--local-address',
+    '127.0.0.1',
+    '--rto',
+    '50',
+    '--json',
+  ]);
+  const result = JSON.parse(stdout);
+  assert.equal(result.natClass, 'open');
+  assert.equal(result.mapping, 'endpoint-independent');
+  assert.match(result.sentence, /^You are on the open internet/);
+});
+
+test('porthole nat prints the sentence and the details', async () => {
+  const { port } = server.addresses[0]!;
+  const { stdout } = await run(process.execPath, [
+    MAIN,
+    'nat',
+    '--server',
+    `127.0.0.1:${port}`,
+    '--local-address',
+    '127.0.0.1',
+    '--rto',
+    '50',
+  ]);
+  assert.match(stdout, /^You are on the open internet/);
+  assert.match(stdout, /filtering\s+endpoint-independent/);
+  assert.match(stdout, /server alternate\s+127\.0\.0\.2:\d+/);
+});
+
+test('porthole nat reports a bad server with its code and exit status 1', async () => {
+  await assert.rejects(run(process.execPath, [MAIN, 'nat', '--server', 'host:99999']), (error: unknown) => {
+    const e = error as { code?: number; stderr?: string };
+    assert.equal(e.code, 1);
+    assert.match(e.stderr ?? '', /ERR_NAT_INVALID_OPTIONS/);
+    return true;
+  });
+});
