@@ -1,9 +1,10 @@
 // Registry of subcommands. Each file exports `register(program)` adding one subcommand.
 import type { Command } from 'commander';
+import { register as echo } from './echo.ts';
 import { register as lab } from './lab.ts';
 import { register as nat } from './nat.ts';
 import { register as ports } from './ports.ts';
 import { register as stunServer } from './stun-server.ts';
 
 /** Every subcommand of `porthole`, in help order. */
-export const commands: readonly ((program: Command) => void)[] = [ports, stunServer, nat, lab];
+export const commands: readonly ((program: Command) => void)[] = [ports, stunServer, nat, lab, echo];

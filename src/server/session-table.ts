@@ -1,0 +1,122 @@
+import type { RemoteInfo } from 'node:dgram';
+import { BoundedQueue } from './bounded-queue.ts';
+import { IdleList } from './idle-list.ts';
+import { type SessionHost, UdpSession } from './session.ts';
+import type { DropReasonValue } from './stats.ts';
+
+/** @internal Limits and hooks of a {@link SessionTable}. */
+export interface SessionTableOptions {
+  readonly backlog: number;
+  readonly maxSessions: number;
+  readonly sessionQueue: number;
+  readonly acceptFilter: ((remote: RemoteInfo) => boolean) | undefined;
+  /** Counts a refused admission. */
+  readonly drop: (reason: DropReasonValue) => undefined;
+  /** Whether a `'session'` listener takes sessions directly (then the backlog is bypassed). */
+  readonly hasListener: () => boolean;
+  /** Hands a new session to the `'session'` listener. */
+  readonly emit: (session: UdpSession) => void;
+  /** Called for each new session before it is accepted (connected mode opens its socket). */
+  readonly created: (session: UdpSession) => void;
+}
+
+/**
+ * @internal The sessions of one server: keyed by `address:port`, ordered by activity for the idle
+ * sweep, with the bounded backlog of sessions not yet accepted. Lookups of a burst from one source
+ * hit a one-entry cache and build no key.
+ */
+export class SessionTable {
+  readonly #options: SessionTableOptions;
+  readonly #host: SessionHost;
+  readonly #sessions = new Map<string, UdpSession>();
+  readonly #idle = new IdleList<UdpSession>();
+  readonly #backlog: BoundedQueue<UdpSession>;
+  #last: UdpSession | undefined;
+  #created = 0;
+
+  constructor(options: SessionTableOptions, host: SessionHost) {
+    this.#options = options;
+    this.#host = host;
+    this.#backlog = new BoundedQueue(options.backlog);
+  }
+
+  /** Sessions alive. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Sessions waiting to be accepted. */
+  get backlog(): number {
+    return this.#backlog.length;
+  }
+
+  /** Sessions created since start. */
+  get created(): number {
+    return this.#created;
+  }
+
+  /** The session of `from`, if any. */
+  lookup(from: RemoteInfo): UdpSession | undefined {
+    const last = this.#last;
+    if (last !== undefined && last.port === from.port && last.address === from.address) return last;
+    const session = this.#sessions.get(`${from.address}:${from.port}`);
+    if (session !== undefined) this.#last = session;
+    return session;
+  }
+
+  /** Makes a session for the new source `from`, or counts why not and returns undefined. */
+  admit(from: RemoteInfo, nowMs: number): UdpSession | undefined {
+    const options = this.#options;
+    if (options.acceptFilter !== undefined && !options.acceptFilter(from)) return options.drop('filtered');
+    if (this.#sessions.size >= options.maxSessions) return options.drop('maxSessions');
+    const direct = options.hasListener();
+    if (!direct && !this.#backlog.hasWaiter && this.#backlog.length >= options.backlog) {
+      return options.drop('backlogFull');
+    }
+    const key = `${from.address}:${from.port}`;
+    const session = new UdpSession(this.#host, key, from, options.sessionQueue);
+    this.#sessions.set(key, session);
+    this.#idle.touch(session, nowMs);
+    this.#created++;
+    this.#last = session;
+    options.created(session);
+    if (direct) options.emit(session);
+    else this.#backlog.push(session);
+    return session;
+  }
+
+  /** Marks `session` active at `nowMs`. */
+  touch(session: UdpSession, nowMs: number): void {
+    this.#idle.touch(session, nowMs);
+  }
+
+  /** Forgets a closing session: its key is free for a new session of the same source. */
+  remove(session: UdpSession): void {
+    if (this.#sessions.get(session.key) === session) this.#sessions.delete(session.key);
+    if (this.#last === session) this.#last = undefined;
+    this.#idle.remove(session);
+  }
+
+  /** Removes and returns the sessions last active before `cutoffMs`. */
+  takeIdleBefore(cutoffMs: number): UdpSession[] {
+    return this.#idle.takeIdleBefore(cutoffMs);
+  }
+
+  /** The next accepted session (skipping ones closed while waiting); done once the backlog ended. */
+  async accept(): Promise<IteratorResult<UdpSession, undefined>> {
+    for (;;) {
+      const result = await this.#backlog.next();
+      if (result.done || !result.value.closed) return result;
+    }
+  }
+
+  /** Stops accepting; returns the sessions never accepted. */
+  endBacklog(): UdpSession[] {
+    return this.#backlog.end();
+  }
+
+  /** Every live session. */
+  all(): UdpSession[] {
+    return [...this.#sessions.values()];
+  }
+}

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { connectUdp } from '../../src/server/index.ts';
+
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+for (const [mode, port] of [
+  ['shared', 63531],
+  ['connected', 63532],
+] as const) {
+  test(`porthole echo --mode ${mode}: echoes and prints stats`, async () => {
+    const child = spawn(
+      process.execPath,
+      [main, 'echo', '--mode', mode, '--host', '127.0.0.1', '--port', String(port), '--for', '2', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = once(child, 'exit');
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    const listening = new Promise<void>((resolve) => {
+      child.stderr.on('data', (c: Buffer) => {
+        err += c.toString();
+        if (err.includes('echo server listening')) resolve();
+      });
+    });
+    try {
+      await listening;
+      const client = await connectUdp({ host: '127.0.0.1', port });
+      try {
+        client.send(Buffer.from('over the path'));
+        assert.equal(String((await client[Symbol.asyncIterator]().next()).value), 'over the path');
+      } finally {
+        await client.close();
+      }
+      const [code] = await exited;
+      assert.equal(code, 0, err);
+      const last = JSON.parse(out.trim().split('\n').at(-1)!) as {
+        mode: string;
+        delivered: number;
+        control: number;
+      };
+      assert.equal(last.mode, mode);
+      assert.equal(last.delivered, 1);
+      assert.ok(last.control >= 2, 'handshake frames counted');
+    } finally {
+      child.kill();
+    }
+  });
+}
