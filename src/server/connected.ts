@@ -3,7 +3,7 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
 import { type ByteRange, Demux, frameRange, PortholeFrame } from '../mux/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
-import { HANDOVER_MAX_MARKERS, HANDOVER_RETRY_MS } from './constants.ts';
+import { HANDOVER_MAX_MARKERS, HANDOVER_MAX_RETRIES, HANDOVER_RETRY_MS } from './constants.ts';
 import { encodeMarker, MARKER_TOKEN_BYTES } from './frame.ts';
 import { kUnreachable, type UdpSession } from './session.ts';
 
@@ -37,6 +37,8 @@ export interface ConnectedHost {
   arrived(data: Buffer): void;
   /** Counts: held datagrams, handover timeouts, fallbacks, unreachable, send errors, unread at close. */
   count(what: ConnectedCounter, n?: number): void;
+  /** Datagrams the server has read so far (grows while the listener works through its queue). */
+  progress(): number;
 }
 
 /** @internal What {@link ConnectedSockets} counts through its host. */
@@ -70,6 +72,8 @@ export class SessionConnection {
   held: Buffer[] = [];
   markerNeeded = 0;
   markersSent = 0;
+  /** Marker retries in all, busy or idle. */
+  retries = 0;
   readonly onSent: (error: Error | null) => void;
 
   constructor(session: UdpSession, onSent: (conn: SessionConnection, error: Error | null) => void) {
@@ -100,8 +104,10 @@ export class SessionConnection {
  *    from a marker socket to the listener. The listener's queue is FIFO, so when the listener reads
  *    the marker, every datagram of the source queued before connect() has been read and delivered.
  * 5. Then the held datagrams are delivered, in order, and later ones go straight through. A
- *    marker not seen within 100 ms is sent again; after 5, the held datagrams are released anyway
- *    (counted as `handoverTimeouts`).
+ *    marker not seen within 100 ms is sent again. A retry counts against the limit of 5 only when
+ *    the server read nothing since the last one (a busy listener is still working through the queue
+ *    the marker waits in); after 5 idle retries, or 50 in all, the held datagrams are released
+ *    anyway (counted as `handoverTimeouts`).
  * 6. A datagram of another source reaching a session socket is handed back to the accept path.
  */
 export class ConnectedSockets {
@@ -117,6 +123,7 @@ export class ConnectedSockets {
   #nextSequence = 1;
   #markerScheduled = false;
   #retryTimer: NodeJS.Timeout | undefined;
+  #progressAtRetry = -1;
   #closed = false;
   readonly #onSent = (conn: SessionConnection, error: Error | null): void => {
     if (error !== null) this.#socketError(conn, error);
@@ -311,9 +318,13 @@ export class ConnectedSockets {
     if (this.#retryTimer !== undefined || this.#closed) return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
+      const progress = this.#host.progress();
+      const listenerBusy = progress !== this.#progressAtRetry;
+      this.#progressAtRetry = progress;
       for (const conn of this.#holding) {
-        conn.markersSent++;
-        if (conn.markersSent >= HANDOVER_MAX_MARKERS) {
+        conn.retries++;
+        if (!listenerBusy) conn.markersSent++;
+        if (conn.markersSent >= HANDOVER_MAX_MARKERS || conn.retries >= HANDOVER_MAX_RETRIES) {
           this.#host.count('handoverTimeouts');
           this.#release(conn);
         } else {

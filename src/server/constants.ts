@@ -25,6 +25,8 @@ export const DEFAULT_COOKIE_PERIOD_MS = 30_000;
 export const HANDOVER_RETRY_MS = 100;
 /** Drain markers sent for one handover before the held datagrams are released anyway. */
 export const HANDOVER_MAX_MARKERS = 5;
+/** Marker retries in all (idle or not) before held datagrams are released anyway. */
+export const HANDOVER_MAX_RETRIES = 50;
 /** Datagrams the client keeps for its reader. */
 export const DEFAULT_CLIENT_QUEUE = 1024;
 /** How long {@link connectUdp} tries the cookie handshake, in milliseconds. */

@@ -326,6 +326,7 @@ export class UdpServer
       count: (what: ConnectedCounter, n = 1): void => {
         this.#counts[what] += n;
       },
+      progress: (): number => this.#datagramsIn,
     };
     return new ConnectedSockets(
       {
