@@ -166,8 +166,12 @@ export class PortAllocator {
     const strikes = this.#strikes[offset]!;
     const backoff = Math.min(this.#foreignBackoffMaxMs, this.#foreignBackoffMs * 2 ** strikes);
     if (strikes < 30) this.#strikes[offset] = strikes + 1;
+    // Counted as just released, so that when its back-off ends the least-recently-released choice
+    // does not prefer it over every port in use meanwhile; and a jitter of up to +25% keeps the
+    // ports met in one pass from all expiring (and being re-probed) at the same instant.
+    this.#releasedAt[offset] = now;
     this.#setState(offset, PortState.FOREIGN);
-    this.#foreign.set(offset, now + backoff);
+    this.#foreign.set(offset, now + backoff + this.#random.below(Math.floor(backoff / 4) + 1));
   }
 
   /** Moves cooling and foreign ports whose time has come back to free. */

@@ -341,7 +341,10 @@ export class PortPool implements AsyncDisposable, LeaseOwner, ReservationOwner, 
       const siblingHeld = ports.filter((port) => isHeldBySibling(this, port));
       if (siblingHeld.length > 0) {
         this.#siblingConflicts += siblingHeld.length;
-        this.#giveBack(ports, siblingHeld);
+        for (const port of ports) {
+          if (siblingHeld.includes(port)) this.#allocator.markForeign(port, this.#now());
+          else this.#allocator.untake(port);
+        }
         continue;
       }
       const sockets = await this.#bindAll(ports, options);
@@ -353,59 +356,58 @@ export class PortPool implements AsyncDisposable, LeaseOwner, ReservationOwner, 
     throw this.#exhausted(count, parity);
   }
 
-  /** Binds every port; on EADDRINUSE gives the ports back (the guilty ones foreign) and returns undefined. */
+  /**
+   * Binds the ports one after the other (a pair whose first port is foreign costs one bind, not two).
+   * On EADDRINUSE gives the ports back, the guilty one foreign, and returns undefined.
+   */
   async #bindAll(ports: readonly number[], options: BindOptions): Promise<Socket[] | undefined> {
     const recvBufferSize = options.recvBufferSize ?? this.#recvBufferSize;
     const sendBufferSize = options.sendBufferSize ?? this.#sendBufferSize;
-    this.#bindCalls += ports.length;
-    const results = await Promise.allSettled(
-      ports.map((port) =>
-        this.#bindSocket({
-          family: this.family,
-          address: this.host,
-          port,
-          exclusive: true,
-          ipv6Only: this.ipv6Only,
-          ...(recvBufferSize === undefined ? {} : { recvBufferSize }),
-          ...(sendBufferSize === undefined ? {} : { sendBufferSize }),
-        }),
-      ),
-    );
     const sockets: Socket[] = [];
-    const inUse: number[] = [];
+    let inUse: number | undefined;
     let fatal: unknown;
-    results.forEach((result, i) => {
-      if (result.status === 'fulfilled') sockets.push(result.value);
-      else if (result.reason instanceof PortBindError && result.reason.errno === 'EADDRINUSE') {
-        this.#failures.inUse++;
-        inUse.push(ports[i]!);
-      } else {
-        this.#countFailure(result.reason);
-        fatal ??= result.reason;
+    for (const port of ports) {
+      if (options.signal?.aborted === true || this.#closed) break;
+      this.#bindCalls++;
+      try {
+        sockets.push(
+          await this.#bindSocket({
+            family: this.family,
+            address: this.host,
+            port,
+            exclusive: true,
+            ipv6Only: this.ipv6Only,
+            ...(recvBufferSize === undefined ? {} : { recvBufferSize }),
+            ...(sendBufferSize === undefined ? {} : { sendBufferSize }),
+          }),
+        );
+      } catch (error) {
+        if (error instanceof PortBindError && error.errno === 'EADDRINUSE') {
+          this.#failures.inUse++;
+          inUse = port;
+        } else {
+          this.#countFailure(error);
+          fatal = error;
+        }
+        break;
       }
-    });
-    const aborted = options.signal?.aborted === true;
-    if (!aborted && fatal === undefined && inUse.length === 0) {
-      if (this.#closed) {
-        await closeSockets(sockets);
-        this.#giveBack(ports, []);
-        throw new ClosedError('port pool');
-      }
-      return sockets;
     }
+    const aborted = options.signal?.aborted === true;
+    if (sockets.length === ports.length && !aborted && !this.#closed) return sockets;
     await closeSockets(sockets);
     this.#giveBack(ports, inUse);
     if (fatal !== undefined) throw fatal;
+    if (this.#closed) throw new ClosedError('port pool');
     if (aborted) throw new AbortError(options.signal?.reason);
-    debug('ports %o held by another process; trying others', inUse);
+    debug('port %d held by another process; trying others', inUse);
     return undefined;
   }
 
-  /** Returns taken ports that were never used; `foreign` ones are marked foreign instead. */
-  #giveBack(ports: readonly number[], foreign: readonly number[]): void {
+  /** Returns taken ports that were never used; the `foreign` one is marked foreign instead. */
+  #giveBack(ports: readonly number[], foreign: number | undefined): void {
     const now = this.#now();
     for (const port of ports) {
-      if (foreign.includes(port)) this.#allocator.markForeign(port, now);
+      if (port === foreign) this.#allocator.markForeign(port, now);
       else this.#allocator.untake(port);
     }
   }

@@ -81,7 +81,14 @@ describe('PortAllocator', () => {
   });
 
   it('backs off a foreign port, doubling the back-off when it fails again', () => {
-    const allocator = new PortAllocator({ range: range(7000, 7000), cooldownMs: 0, foreignBackoffMs: 1000 });
+    // A random source of zeros: no jitter, so the deadlines are exact.
+    const random = scriptedRandom([0]);
+    const allocator = new PortAllocator({
+      range: range(7000, 7000),
+      cooldownMs: 0,
+      foreignBackoffMs: 1000,
+      random,
+    });
     let port = allocator.take(1, 'any', 0);
     allocator.markForeign(port, 0);
     assert.equal(allocator.take(1, 'any', 999), -1);
@@ -91,6 +98,19 @@ describe('PortAllocator', () => {
     assert.equal(allocator.take(1, 'any', 2999), -1, 'second strike waits twice as long');
     assert.equal(allocator.take(1, 'any', 3000), 7000);
     assert.equal(allocator.nextWakeAt(), Number.POSITIVE_INFINITY);
+  });
+
+  it('spreads the back-off of foreign ports met together by up to a quarter', () => {
+    const allocator = new PortAllocator({ range: range(7100, 7199), cooldownMs: 0, foreignBackoffMs: 1000 });
+    for (let i = 0; i < 100; i++) allocator.markForeign(allocator.take(1, 'any', 0), 0);
+    assert.equal(allocator.take(1, 'any', 999), -1, 'none expires before its back-off');
+    let freed = 0;
+    for (let t = 1000; t <= 1250; t += 50) {
+      const before = freed;
+      while (allocator.take(1, 'any', t) >= 0) freed++;
+      assert.ok(freed - before < 100, `all foreign ports expired together at ${t} ms`);
+    }
+    assert.equal(freed, 100, 'all are free again after back-off + 25%');
   });
 
   it('finds contiguous blocks, even-aligned when asked', () => {
