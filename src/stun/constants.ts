@@ -24,6 +24,13 @@ export const STUN_HEADER_BYTES = 20;
 export const STUN_ATTRIBUTE_HEADER_BYTES = 4;
 /** Size of the transaction ID in bytes. RFC 8489 §5. */
 export const STUN_TRANSACTION_ID_BYTES = 12;
+/**
+ * Size of an RFC 3489 transaction ID in bytes: RFC 3489 had no magic cookie, so bytes 4–19 are all
+ * transaction ID. RFC 3489 §11.1, RFC 8489 §11.
+ */
+export const STUN_CLASSIC_TRANSACTION_ID_BYTES = 16;
+/** Where an RFC 3489 transaction ID starts (where the magic cookie is in RFC 8489). RFC 3489 §11.1. */
+export const STUN_CLASSIC_ID_OFFSET = 4;
 /** Largest value of the 16-bit message length field. */
 export const STUN_MAX_BODY_BYTES = 0xffff;
 /** XOR'ed into the CRC-32 of the message to form FINGERPRINT. RFC 8489 §14.7. */

@@ -3,6 +3,8 @@ import { ConfigError } from '../errors/index.ts';
 import {
   encodeMessageType,
   STUN_ATTRIBUTE_HEADER_BYTES,
+  STUN_CLASSIC_ID_OFFSET,
+  STUN_CLASSIC_TRANSACTION_ID_BYTES,
   STUN_HEADER_BYTES,
   STUN_MAGIC_COOKIE,
   STUN_MAX_BODY_BYTES,
@@ -35,8 +37,16 @@ export interface StunMessageInit {
   readonly method: number;
   /** Class (see `StunClass`). */
   readonly class: StunClassType;
-  /** 12 bytes; default: 12 cryptographically random bytes (RFC 8489 §5). */
+  /**
+   * 12 bytes (16 when `classic`); default: cryptographically random bytes (RFC 8489 §5).
+   */
   readonly transactionId?: Uint8Array;
+  /**
+   * Encode an RFC 3489 message: no magic cookie, the 16-byte transaction ID fills bytes 4–19. For
+   * answering RFC 3489 clients (RFC 8489 §11); XOR-encoded attributes must not be used in it.
+   * Default false.
+   */
+  readonly classic?: boolean;
   /** Attributes in wire order, without MESSAGE-INTEGRITY(-SHA256) and FINGERPRINT (see options). */
   readonly attributes?: readonly StunAttributeInit[];
 }
@@ -65,7 +75,8 @@ export interface EncodeStunOptions {
 /**
  * Encodes a STUN message into one Buffer sized once. RFC 8489 §5, §14.
  * @throws ConfigError `ERR_STUN_MESSAGE_TOO_LARGE` when the body exceeds 65535 bytes or an attribute
- *   value exceeds 65535 bytes, `ERR_STUN_BAD_TRANSACTION_ID` when the transaction ID is not 12 bytes,
+ *   value exceeds 65535 bytes, `ERR_STUN_BAD_TRANSACTION_ID` when the transaction ID is not 12 bytes
+ *   (16 for `classic`),
  *   `ERR_STUN_BAD_ATTRIBUTE_TYPE` for a type outside 0–0xFFFF, `ERR_STUN_BAD_METHOD` for a method
  *   outside 0–0xFFF.
  */
@@ -109,17 +120,21 @@ export function encodeStun(message: StunMessageInit, options?: EncodeStunOptions
   const out = Buffer.allocUnsafe(size);
   out.writeUInt16BE(encodeMessageType(message.method, message.class), 0);
   out.writeUInt16BE(size - STUN_HEADER_BYTES, 2);
-  out.writeUInt32BE(STUN_MAGIC_COOKIE, 4);
+  // RFC 3489 (classic): no cookie, bytes 4–19 are the transaction ID. RFC 3489 §11.1.
+  const classic = message.classic === true;
+  const idOffset = classic ? STUN_CLASSIC_ID_OFFSET : 8;
+  const idBytes = classic ? STUN_CLASSIC_TRANSACTION_ID_BYTES : STUN_TRANSACTION_ID_BYTES;
+  if (!classic) out.writeUInt32BE(STUN_MAGIC_COOKIE, 4);
   const transactionId = message.transactionId;
   if (transactionId === undefined) {
-    randomFillSync(out, 8, STUN_TRANSACTION_ID_BYTES);
-  } else if (transactionId.length !== STUN_TRANSACTION_ID_BYTES) {
+    randomFillSync(out, idOffset, idBytes);
+  } else if (transactionId.length !== idBytes) {
     throw new ConfigError(
       'ERR_STUN_BAD_TRANSACTION_ID',
-      `a transaction ID is 12 bytes, not ${transactionId.length}`,
+      `a${classic ? 'n RFC 3489' : ''} transaction ID is ${idBytes} bytes, not ${transactionId.length}`,
     );
   } else {
-    out.set(transactionId, 8);
+    out.set(transactionId, idOffset);
   }
   // 3. Attributes, each padded to a multiple of 4 bytes. RFC 8489 §14.
   let offset = STUN_HEADER_BYTES;

@@ -9,7 +9,8 @@
  *   `binding({ to, changeIp, changePort, responsePort, paddingBytes })` → mapped address, OTHER-ADDRESS,
  *   RESPONSE-ORIGIN and the real source of the response. Its sans-I/O core is {@link StunTransactions}.
  * - Server: {@link StunServer} (`StunServer.listen({ listen, alternate? })`, or over given sockets),
- *   driving the sans-I/O {@link StunServerCore}.
+ *   driving the sans-I/O {@link StunServerCore}. It also answers RFC 3489 clients (`rfc3489`, default
+ *   on), decoded with `decodeStun(data, { allowClassic: true })` (`classic: true`, 16-byte ID).
  *
  * See docs/stun.md.
  * @module
@@ -46,6 +47,7 @@ export {
   isComprehensionRequired,
   methodOfType,
   STUN_ATTRIBUTE_HEADER_BYTES,
+  STUN_CLASSIC_TRANSACTION_ID_BYTES,
   STUN_FINGERPRINT_XOR,
   STUN_HEADER_BYTES,
   STUN_MAGIC_COOKIE,
@@ -75,7 +77,7 @@ export { computeFingerprint, hasValidFingerprint, verifyFingerprint } from './fi
 export type { IntegrityAlgorithm } from './integrity.ts';
 export { hasValidIntegrity, verifyIntegrity } from './integrity.ts';
 export { formatIp, parseIp } from './ip.ts';
-export type { DecodeStunOptions, StunAttribute, StunMessage } from './message.ts';
+export type { DecodeStunOptions, IsStunPacketOptions, StunAttribute, StunMessage } from './message.ts';
 export {
   DEFAULT_MAX_ATTRIBUTES,
   decodeStun,

@@ -3,6 +3,7 @@ import {
   classOfType,
   methodOfType,
   STUN_ATTRIBUTE_HEADER_BYTES,
+  STUN_CLASSIC_ID_OFFSET,
   STUN_HEADER_BYTES,
   STUN_MAGIC_COOKIE,
   StunAttr,
@@ -26,8 +27,17 @@ export interface StunMessage {
   readonly method: number;
   /** Request, indication, success or error response. */
   readonly class: StunClassType;
-  /** The 96-bit transaction ID: a slice of `raw`. */
+  /**
+   * The transaction ID, a slice of `raw`: 96 bits (bytes 8–19), or for a `classic` message the
+   * 128 bits of bytes 4–19 (RFC 3489 §11.1).
+   */
   readonly transactionId: Buffer;
+  /**
+   * True for an RFC 3489 ("classic") message: no magic cookie, a 128-bit transaction ID. Only produced
+   * with `decodeStun(data, { allowClassic: true })`; XOR-encoded attributes mean nothing in it.
+   * RFC 8489 §11.
+   */
+  readonly classic: boolean;
   /**
    * Attributes in wire order. Attributes after MESSAGE-INTEGRITY (other than
    * MESSAGE-INTEGRITY-SHA256 and FINGERPRINT), after MESSAGE-INTEGRITY-SHA256 (other than
@@ -42,6 +52,18 @@ export interface StunMessage {
 export interface DecodeStunOptions {
   /** Most attributes accepted in one message. Default {@link DEFAULT_MAX_ATTRIBUTES}. */
   readonly maxAttributes?: number;
+  /**
+   * Accept RFC 3489 messages (bytes 4–7 not the magic cookie) as `classic` messages with a 16-byte
+   * transaction ID instead of throwing `ERR_STUN_BAD_COOKIE`. Default false: demux predicates and
+   * normal decoding stay strict; servers opt in (RFC 8489 §11, RFC 5389 §12.2).
+   */
+  readonly allowClassic?: boolean;
+}
+
+/** Settings of {@link isStunPacket}. */
+export interface IsStunPacketOptions {
+  /** Also accept RFC 3489 messages (no magic cookie). Default false. RFC 8489 §11. */
+  readonly allowClassic?: boolean;
 }
 
 /** Default cap on attributes per message: generous for STUN/TURN/ICE, small enough to bound work. */
@@ -50,13 +72,14 @@ export const DEFAULT_MAX_ATTRIBUTES = 64;
 /**
  * Whether `data` looks like a STUN message (RFC 8489 §5, RFC 7983 §7): at least 20 bytes, the two top
  * bits zero, a length field that is a multiple of 4 and equals the datagram's size minus 20, and the
- * magic cookie. Never throws; allocates nothing.
+ * magic cookie (not checked with `allowClassic`, for RFC 3489 messages). Never throws; allocates nothing.
  */
-export function isStunPacket(data: Uint8Array): boolean {
+export function isStunPacket(data: Uint8Array, options?: IsStunPacketOptions): boolean {
   if (data.length < STUN_HEADER_BYTES) return false;
   if ((data[0]! & 0xc0) !== 0) return false;
   const length = (data[2]! << 8) | data[3]!;
   if ((length & 3) !== 0 || length + STUN_HEADER_BYTES !== data.length) return false;
+  if (options?.allowClassic === true) return true;
   return (
     data[4] === 0x21 && data[5] === 0x12 && data[6] === 0xa4 && data[7] === 0x42 // STUN_MAGIC_COOKIE
   );
@@ -65,8 +88,9 @@ export function isStunPacket(data: Uint8Array): boolean {
 /**
  * Decodes one STUN message from one datagram. Total: returns a message or throws {@link ParseError}
  * with a `StunParseCode` and the byte offset; never anything else. Attribute values are checked by
- * the typed accessors when read, not here.
- * @throws ParseError `ERR_STUN_TRUNCATED`, `ERR_STUN_NOT_STUN`, `ERR_STUN_BAD_COOKIE`,
+ * the typed accessors when read, not here. With `allowClassic`, a message without the magic cookie
+ * is an RFC 3489 message (`classic: true`, 16-byte transaction ID) with the same framing rules.
+ * @throws ParseError `ERR_STUN_TRUNCATED`, `ERR_STUN_NOT_STUN`, `ERR_STUN_BAD_COOKIE` (strict mode only),
  *   `ERR_STUN_BAD_LENGTH`, `ERR_STUN_ATTRIBUTE_LENGTH`, `ERR_STUN_TOO_MANY_ATTRIBUTES`.
  */
 export function decodeStun(data: Buffer, options?: DecodeStunOptions): StunMessage {
@@ -83,7 +107,9 @@ export function decodeStun(data: Buffer, options?: DecodeStunOptions): StunMessa
   if ((length & 3) !== 0) {
     throw new ParseError(StunParseCode.BAD_LENGTH, `message length ${length} is not a multiple of 4`, 2);
   }
-  if (data.readUInt32BE(4) !== STUN_MAGIC_COOKIE) {
+  // RFC 3489 clients have no cookie: bytes 4–19 are their 128-bit transaction ID. RFC 8489 §11.
+  const classic = data.readUInt32BE(4) !== STUN_MAGIC_COOKIE;
+  if (classic && options?.allowClassic !== true) {
     throw new ParseError(StunParseCode.BAD_COOKIE, 'the magic cookie is not 0x2112A442', 4);
   }
   const end = STUN_HEADER_BYTES + length;
@@ -149,7 +175,8 @@ export function decodeStun(data: Buffer, options?: DecodeStunOptions): StunMessa
   return {
     method: methodOfType(type),
     class: classOfType(type),
-    transactionId: data.subarray(8, STUN_HEADER_BYTES),
+    transactionId: data.subarray(classic ? STUN_CLASSIC_ID_OFFSET : 8, STUN_HEADER_BYTES),
+    classic,
     attributes,
     raw: data,
   };

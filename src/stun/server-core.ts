@@ -1,14 +1,27 @@
 import { ConfigError, ParseError } from '../errors/index.ts';
 import { makeAddress } from './address.ts';
 import { getChangeRequest } from './change-request.ts';
-import { isComprehensionRequired, StunAttr, StunClass, StunErrorCode, StunMethod } from './constants.ts';
+import {
+  isComprehensionRequired,
+  STUN_HEADER_BYTES,
+  StunAttr,
+  StunClass,
+  StunErrorCode,
+  StunMethod,
+} from './constants.ts';
 import { encodeStun, type StunAttributeInit } from './encode.ts';
 import { makeErrorCode } from './error-code.ts';
-import { hasValidFingerprint } from './fingerprint.ts';
+import { FINGERPRINT_ATTRIBUTE_BYTES, hasValidFingerprint } from './fingerprint.ts';
 import { decodeStun, getAttribute, isStunPacket, type StunMessage } from './message.ts';
 import { makePadding } from './padding.ts';
 import { type RateLimitOptions, SourceRateLimiter } from './rate-limit.ts';
 import { getResponsePort } from './response-port.ts';
+import {
+  attributeBytes,
+  buildLocalAddressAttributes,
+  type LocalAddressAttributes,
+  type StunLocalAddress,
+} from './server-locals.ts';
 import { makeSoftware } from './text.ts';
 import { makeUnknownAttributes } from './unknown-attributes.ts';
 import { makeXorMappedAddress } from './xor-address.ts';
@@ -20,17 +33,17 @@ import { makeXorMappedAddress } from './xor-address.ts';
  * Local sockets are numbered: `0` = A:p (primary address, primary port), and in RFC 5780 mode
  * `1` = A:p', `2` = B:p, `3` = B:p' (B the alternate address, p' the alternate port). Index bit 1 is
  * the address, bit 0 the port, so CHANGE-REQUEST flips bits and OTHER-ADDRESS is `index ^ 3`.
+ *
+ * RFC 3489 clients (no magic cookie) are answered the way RFC 8489 §11 / RFC 5389 §12.2 say: the
+ * 128-bit transaction ID copied back, MAPPED-ADDRESS instead of XOR-MAPPED-ADDRESS, and SOURCE-ADDRESS
+ * and CHANGED-ADDRESS (RFC 3489 §11.2.5, §11.2.3) in place of RESPONSE-ORIGIN and OTHER-ADDRESS.
  * @module
  */
 
 /** Default response-to-request size bound for responses steered by RESPONSE-PORT or padded by PADDING. */
 export const DEFAULT_AMPLIFICATION_FACTOR = 3;
 
-/** A local socket's address. */
-export interface StunLocalAddress {
-  readonly address: string;
-  readonly port: number;
-}
+export type { StunLocalAddress } from './server-locals.ts';
 
 /** Settings of a {@link StunServerCore}. */
 export interface StunServerCoreOptions {
@@ -53,6 +66,19 @@ export interface StunServerCoreOptions {
   readonly amplificationFactor?: number;
   /** Most attributes accepted per request. Default 64. */
   readonly maxAttributes?: number;
+  /**
+   * Answer RFC 3489 clients (requests without the magic cookie, e.g. stun-client's `stun`) with
+   * MAPPED-ADDRESS, SOURCE-ADDRESS and CHANGED-ADDRESS; CHANGE-REQUEST is honoured the same way.
+   * When false they are dropped as `notStun`. Default true. RFC 8489 §11, RFC 3489 §8.2.
+   */
+  readonly rfc3489?: boolean;
+  /**
+   * Also put MAPPED-ADDRESS in responses to RFC 5389/8489 clients (RFC 8489 §14.1 allows it; old
+   * clients and coturn's `turnutils_natdiscovery` read it): 12 more bytes (24 for IPv6). It is left
+   * out whenever it would make the response larger than `amplificationFactor` × the request
+   * (`mappedAddressRefused`), e.g. for a bare 20-byte request in RFC 5780 mode. Default true.
+   */
+  readonly mappedAddress?: boolean;
 }
 
 /** What to send for one request. */
@@ -92,6 +118,10 @@ export interface StunServerStats {
   };
   /** PADDING left out of a response because of the amplification bound. */
   readonly paddingRefused: number;
+  /** MAPPED-ADDRESS left out of a bounded response (PADDING, RESPONSE-PORT) to keep the amplification bound. */
+  readonly mappedAddressRefused: number;
+  /** RFC 3489 requests handled (answered with a success or an error response). */
+  readonly classicRequests: number;
   /** Sources tracked by the rate limiter, and evictions from its full table. */
   readonly rateLimitSources: number;
   readonly rateLimitEvictions: number;
@@ -111,9 +141,8 @@ const KNOWN_REQUEST_ATTRIBUTES: ReadonlySet<number> = new Set([
   StunAttr.PASSWORD_ALGORITHM,
 ]);
 
-function isWildcard(address: string): boolean {
-  return address === '0.0.0.0' || address === '::' || address === '';
-}
+const STRICT = { allowClassic: false } as const;
+const CLASSIC = { allowClassic: true } as const;
 
 /** The STUN Binding service as a pure function of its inputs, plus counters. */
 export class StunServerCore {
@@ -122,10 +151,11 @@ export class StunServerCore {
   readonly #fingerprint: 'auto' | 'always' | 'never';
   readonly #limiter: SourceRateLimiter | undefined;
   readonly #factor: number;
-  readonly #decodeOptions: { maxAttributes?: number };
-  /** RESPONSE-ORIGIN and OTHER-ADDRESS per local socket, built once (undefined for wildcards). */
-  readonly #originAttributes: readonly (StunAttributeInit | undefined)[];
-  readonly #otherAttributes: readonly (StunAttributeInit | undefined)[];
+  readonly #decodeOptions: { maxAttributes?: number; allowClassic: boolean };
+  readonly #packetOptions: typeof STRICT | typeof CLASSIC;
+  readonly #mappedAddress: boolean;
+  /** RESPONSE-ORIGIN, OTHER-ADDRESS and their RFC 3489 twins per local socket, built once. */
+  readonly #addressAttributes: LocalAddressAttributes;
   #received = 0;
   #responses = 0;
   #errorResponses = 0;
@@ -136,6 +166,8 @@ export class StunServerCore {
   #amplification = 0;
   #badLocal = 0;
   #paddingRefused = 0;
+  #mappedAddressRefused = 0;
+  #classicRequests = 0;
 
   /** @throws ConfigError `ERR_STUN_BAD_OPTION` for invalid settings. */
   constructor(options: StunServerCoreOptions) {
@@ -153,17 +185,14 @@ export class StunServerCore {
     if (!(this.#factor >= 1)) {
       throw new ConfigError('ERR_STUN_BAD_OPTION', `amplificationFactor must be ≥ 1, not ${this.#factor}`);
     }
-    this.#decodeOptions = options.maxAttributes !== undefined ? { maxAttributes: options.maxAttributes } : {};
-    const rfc5780 = this.#locals.length === 4;
-    this.#originAttributes = this.#locals.map((l) =>
-      isWildcard(l.address) ? undefined : makeAddress(StunAttr.RESPONSE_ORIGIN, l),
-    );
-    this.#otherAttributes = this.#locals.map((_, i) => {
-      const other = this.#locals[i ^ 3];
-      return rfc5780 && other !== undefined && !isWildcard(other.address)
-        ? makeAddress(StunAttr.OTHER_ADDRESS, other)
-        : undefined;
-    });
+    const allowClassic = options.rfc3489 ?? true;
+    this.#decodeOptions =
+      options.maxAttributes !== undefined
+        ? { maxAttributes: options.maxAttributes, allowClassic }
+        : { allowClassic };
+    this.#packetOptions = allowClassic ? CLASSIC : STRICT;
+    this.#mappedAddress = options.mappedAddress ?? true;
+    this.#addressAttributes = buildLocalAddressAttributes(this.#locals);
   }
 
   /** Whether the server runs in RFC 5780 mode (two addresses × two ports). */
@@ -187,7 +216,7 @@ export class StunServerCore {
       return undefined;
     }
     // 1. Cheap checks before any work: STUN framing, then the source's rate. RFC 8489 §6.3.
-    if (!isStunPacket(data)) {
+    if (!isStunPacket(data, this.#packetOptions)) {
       this.#notStun++;
       return undefined;
     }
@@ -204,6 +233,7 @@ export class StunServerCore {
       this.#notRequest++;
       return undefined;
     }
+    if (request.classic) this.#classicRequests++;
     const hasFingerprint = getAttribute(request, StunAttr.FINGERPRINT) !== undefined;
     if (hasFingerprint && !hasValidFingerprint(request)) {
       this.#badFingerprint++;
@@ -256,42 +286,65 @@ export class StunServerCore {
     if (change?.changePort === true) out ^= 1;
     const responsePort = getResponsePort(request);
     const to = { address: from.address, port: responsePort ?? from.port };
-    // 6. XOR-MAPPED-ADDRESS, RESPONSE-ORIGIN, OTHER-ADDRESS, SOFTWARE, PADDING. RFC 8489 §14.2, RFC 5780 §7.
-    const attributes: StunAttributeInit[] = [makeXorMappedAddress(from)];
-    const origin = this.#originAttributes[out];
-    if (origin !== undefined) attributes.push(origin);
-    const other = this.#otherAttributes[via];
-    if (other !== undefined) attributes.push(other);
-    if (this.#software !== undefined) attributes.push(this.#software);
-    const padding = getAttribute(request, StunAttr.PADDING);
+    // 6. The attributes every response has: RFC 8489 §14.2, RFC 5780 §7.3–§7.4; for an RFC 3489
+    //    client MAPPED-ADDRESS, SOURCE-ADDRESS, CHANGED-ADDRESS (RFC 8489 §11, RFC 3489 §11.2).
+    const classic = request.classic;
+    const first = classic ? makeAddress(StunAttr.MAPPED_ADDRESS, from) : makeXorMappedAddress(from);
+    const table = this.#addressAttributes;
+    const origin = (classic ? table.source : table.origin)[out];
+    const other = (classic ? table.changed : table.other)[via];
+    const software = this.#software;
+    let size =
+      STUN_HEADER_BYTES +
+      attributeBytes(first) +
+      attributeBytes(origin) +
+      attributeBytes(other) +
+      attributeBytes(software) +
+      (fingerprint ? FINGERPRINT_ATTRIBUTE_BYTES : 0);
+    // 7. Extras, bounded (RFC 5780 §9.1: the server must not be an amplifier): PADDING as asked,
+    //    then MAPPED-ADDRESS, each only if the response stays within `amplificationFactor` × the
+    //    request. A RESPONSE-PORT response over the bound even without them is not sent at all; the
+    //    mandatory attributes of a response to the source itself are always sent.
+    const paddingAttr = getAttribute(request, StunAttr.PADDING);
     const bound = this.#factor * requestBytes;
-    let data: Buffer | undefined;
-    if (padding !== undefined) {
-      const padded = encodeStun(
-        {
-          method: StunMethod.BINDING,
-          class: StunClass.SUCCESS_RESPONSE,
-          transactionId: request.transactionId,
-          attributes: [...attributes, makePadding(padding.value.length)],
-        },
-        { fingerprint },
-      );
-      if (padded.length <= bound) data = padded;
-      else this.#paddingRefused++;
+    let padding: StunAttributeInit | undefined;
+    if (paddingAttr !== undefined) {
+      padding = makePadding(paddingAttr.value.length);
+      if (size + attributeBytes(padding) <= bound) size += attributeBytes(padding);
+      else {
+        padding = undefined;
+        this.#paddingRefused++;
+      }
     }
-    data ??= encodeStun(
+    let mapped: StunAttributeInit | undefined;
+    if (!classic && this.#mappedAddress) {
+      mapped = makeAddress(StunAttr.MAPPED_ADDRESS, from);
+      if (size + attributeBytes(mapped) <= bound) size += attributeBytes(mapped);
+      else {
+        mapped = undefined;
+        this.#mappedAddressRefused++;
+      }
+    }
+    if (responsePort !== undefined && size > bound) {
+      this.#amplification++;
+      return undefined;
+    }
+    const attributes: StunAttributeInit[] = [first];
+    if (mapped !== undefined) attributes.push(mapped);
+    if (origin !== undefined) attributes.push(origin);
+    if (other !== undefined) attributes.push(other);
+    if (software !== undefined) attributes.push(software);
+    if (padding !== undefined) attributes.push(padding);
+    const data = encodeStun(
       {
         method: StunMethod.BINDING,
         class: StunClass.SUCCESS_RESPONSE,
         transactionId: request.transactionId,
+        classic,
         attributes,
       },
       { fingerprint },
     );
-    if (responsePort !== undefined && data.length > bound) {
-      this.#amplification++;
-      return undefined;
-    }
     this.#responses++;
     return { data, via: out, to };
   }
@@ -305,7 +358,11 @@ export class StunServerCore {
     unknown?: readonly number[],
   ): StunServerReply {
     const attributes: StunAttributeInit[] = [makeErrorCode(code)];
-    if (unknown !== undefined) attributes.push(makeUnknownAttributes(unknown));
+    if (unknown !== undefined) {
+      // RFC 3489 §11.2.10: an odd list repeats one type so the value is a multiple of 4 bytes.
+      const list = request.classic && unknown.length % 2 === 1 ? [...unknown, unknown[0]!] : unknown;
+      attributes.push(makeUnknownAttributes(list));
+    }
     if (this.#software !== undefined) attributes.push(this.#software);
     this.#errorResponses++;
     return {
@@ -314,6 +371,7 @@ export class StunServerCore {
           method: request.method,
           class: StunClass.ERROR_RESPONSE,
           transactionId: request.transactionId,
+          classic: request.classic,
           attributes,
         },
         { fingerprint },
@@ -339,6 +397,8 @@ export class StunServerCore {
         badLocal: this.#badLocal,
       },
       paddingRefused: this.#paddingRefused,
+      mappedAddressRefused: this.#mappedAddressRefused,
+      classicRequests: this.#classicRequests,
       rateLimitSources: this.#limiter?.size ?? 0,
       rateLimitEvictions: this.#limiter?.evictions ?? 0,
     };

@@ -30,8 +30,8 @@ export interface StunServerListenOptions extends Omit<StunServerCoreOptions, 'lo
   /** Primary address A and port p. Default port 0 (any free port). */
   readonly listen: StunListenAddress;
   /**
-   * Alternate address B: enables RFC 5780 mode on A:p, A:p+1, B:q, B:q+1 (q = `alternate.port`,
-   * default p).
+   * Alternate address B: enables RFC 5780 mode on A:p, A:p+1, B:q, B:q+1 (q = `alternate.port`;
+   * 0 or absent means q = p, the primary port, as RFC 5780 servers usually run).
    */
   readonly alternate?: StunListenAddress;
   readonly signal?: AbortSignal;
@@ -236,7 +236,10 @@ async function bindFour(options: StunServerListenOptions): Promise<Socket[]> {
       const p = first.address().port;
       if (p >= 65535)
         throw new ConfigError('ERR_STUN_BAD_OPTION', 'the primary port must leave room for port+1');
-      const q = b.port ?? p;
+      // Port 0 or absent for the alternate: the primary's port (not "any free port").
+      const q = b.port === undefined || b.port === 0 ? p : b.port;
+      if (q >= 65535)
+        throw new ConfigError('ERR_STUN_BAD_OPTION', 'the alternate port must leave room for port+1');
       bound.push(await bindOne(a, options.signal, p + 1));
       bound.push(await bindOne(b, options.signal, q));
       bound.push(await bindOne(b, options.signal, q + 1));

@@ -1,5 +1,6 @@
 // Fuzz: random and mutated inputs must decode to a message or throw ParseError — nothing else — and
-// the server core must never throw nor answer garbage. Seeded; the seed is printed on failure.
+// the server core must never throw nor answer garbage. Seeded; the seed is printed on failure. The
+// RFC 3489 ("classic", no magic cookie) decode mode is fuzzed too, and the server answers both kinds.
 // Fast mode runs 1,000,000 inputs; STUN_FUZZ_LONG=1 runs 10,000,000. STUN_FUZZ_SEED=<n> replays a run.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -32,6 +33,7 @@ import {
   isStunPacket,
   makeAddress,
   makeBindingRequest,
+  makeChangeRequest,
   makeErrorCode,
   makePasswordAlgorithms,
   makeRealm,
@@ -116,7 +118,26 @@ const corpus: Buffer[] = [
       ]),
     ],
   }),
+  // RFC 3489 messages: stun-client's Binding request (128-bit ID, CHANGE-REQUEST) and a classic answer.
+  encodeStun({
+    method: 1,
+    class: StunClass.REQUEST,
+    classic: true,
+    attributes: [makeChangeRequest({ changeIp: false, changePort: true })],
+  }),
+  encodeStun({
+    method: 1,
+    class: StunClass.SUCCESS_RESPONSE,
+    classic: true,
+    attributes: [
+      makeAddress(StunAttr.MAPPED_ADDRESS, { address: '192.0.2.1', port: 1 }),
+      makeAddress(StunAttr.SOURCE_ADDRESS, { address: '192.0.2.4', port: 5 }),
+      makeAddress(StunAttr.CHANGED_ADDRESS, { address: '192.0.2.3', port: 4 }),
+    ],
+  }),
 ];
+
+const CLASSIC = { allowClassic: true } as const;
 
 const readers: ((m: StunMessage) => unknown)[] = [
   getAlternateDomain,
@@ -202,7 +223,7 @@ function randomInput(random: () => number): Buffer {
   for (let i = 0; i < length; i++) out[i] = Math.floor(random() * 256);
   if (length >= 8 && random() < 0.5) {
     out[0]! &= 0x3f; // looks like STUN more often
-    out.writeUInt32BE(0x2112a442, 4);
+    if (random() < 0.75) out.writeUInt32BE(0x2112a442, 4); // else an RFC 3489-looking header
     if (random() < 0.5) out.writeUInt16BE((length - 20) & 0xfffc, 2);
   }
   return out;
@@ -251,6 +272,46 @@ describe(`STUN fuzz (seed ${SEED}, ${TOTAL} inputs)`, () => {
     );
   });
 
+  it('classic decode mode: a value or ParseError; agrees with strict mode on RFC 8489 messages', () => {
+    const random = prng(SEED ^ 0x3489);
+    const count = TOTAL / 4;
+    let classic = 0;
+    for (let i = 0; i < count; i++) {
+      const input = i % 4 === 0 ? randomInput(random) : mutate(random, corpus[i % corpus.length]!);
+      const where = `seed ${SEED}, input ${i} (${input.toString('hex')})`;
+      const looks = isStunPacket(input, CLASSIC);
+      let message: StunMessage;
+      try {
+        message = decodeStun(input, CLASSIC);
+      } catch (error) {
+        if (!(error instanceof ParseError)) assert.fail(`${where}: decodeStun threw ${String(error)}`);
+        assert.notEqual(error.code, 'ERR_STUN_BAD_COOKIE', `${where}: classic mode never checks the cookie`);
+        continue;
+      }
+      assert.ok(looks, `${where}: decoded but isStunPacket(allowClassic) said no`);
+      const cookie = input.readUInt32BE(4) === 0x2112a442;
+      assert.equal(message.classic, !cookie, where);
+      assert.equal(message.transactionId.length, cookie ? 12 : 16, where);
+      if (cookie) {
+        const strict = decodeStun(input); // must decode the same way without allowClassic
+        assert.deepEqual(strict.attributes, message.attributes, where);
+        assert.ok(isStunPacket(input), where);
+      } else {
+        classic++;
+        assert.equal(isStunPacket(input), false, `${where}: strict predicate accepted a classic message`);
+        assert.throws(() => decodeStun(input), { code: 'ERR_STUN_BAD_COOKIE' }, where);
+      }
+      for (const read of readers) {
+        try {
+          read(message);
+        } catch (error) {
+          if (!(error instanceof ParseError)) assert.fail(`${where}: ${read.name} threw ${String(error)}`);
+        }
+      }
+    }
+    assert.ok(classic > count / 50, `seed ${SEED}: too few classic messages decoded (${classic})`);
+  });
+
   it('server core: never throws, never answers garbage', () => {
     const random = prng(SEED ^ 0x5f5f5f5f);
     const core = new StunServerCore({
@@ -274,9 +335,18 @@ describe(`STUN fuzz (seed ${SEED}, ${TOTAL} inputs)`, () => {
       }
       if (reply !== undefined) {
         // Only well-formed requests get answers.
-        const request = decodeStun(input);
+        const request = decodeStun(input, CLASSIC);
         assert.equal(request.class, StunClass.REQUEST, `seed ${SEED}, input ${i}: answered a non-request`);
-        assert.deepEqual(decodeStun(reply.data).transactionId, request.transactionId);
+        const response = decodeStun(reply.data, CLASSIC);
+        assert.deepEqual(response.transactionId, request.transactionId);
+        assert.equal(
+          response.classic,
+          request.classic,
+          `seed ${SEED}, input ${i}: answered in the wrong mode`,
+        );
+        if (request.classic) {
+          assert.equal(getXorMappedAddress(response), undefined, `seed ${SEED}, input ${i}: XOR to RFC 3489`);
+        }
       }
     }
     assert.equal(core.stats().received, count);
