@@ -33,23 +33,13 @@ import {
   TurnAttr,
 } from '../../src/nat/index.ts';
 import { decodeStun, encodeStun, StunClass, StunMethod } from '../../src/stun/index.ts';
+import { mulberry32 as prng } from '../support/prng.ts';
 
 const SEED =
   process.env.TURN_FUZZ_SEED !== undefined
     ? Number(process.env.TURN_FUZZ_SEED) >>> 0
     : (Date.now() ^ process.pid) >>> 0;
 const TOTAL = 250_000;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CODES = new Set([
   'ERR_TURN_CHANNEL_TRUNCATED',

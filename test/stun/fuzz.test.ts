@@ -47,6 +47,7 @@ import {
   type StunMessage,
   StunServerCore,
 } from '../../src/stun/index.ts';
+import { mulberry32 as prng } from '../support/prng.ts';
 import { loadVector } from './vectors.ts';
 
 const LONG = process.env.STUN_FUZZ_LONG === '1';
@@ -55,18 +56,6 @@ const SEED =
   process.env.STUN_FUZZ_SEED !== undefined
     ? Number(process.env.STUN_FUZZ_SEED) >>> 0
     : (Date.now() ^ process.pid) >>> 0;
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEY = Buffer.from('fuzz-key');
 const corpus: Buffer[] = [
