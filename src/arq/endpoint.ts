@@ -1,0 +1,336 @@
+/**
+ * `ArqEndpoint`: many KCP conversations over one UDP socket, keyed by remote address, port and
+ * conv, driven by one timer that sleeps until the earliest conversation needs an update.
+ *
+ * Two framings (docs/arq.md "Framing"):
+ * - raw — `{ socket }`: the socket carries exactly what the reference KCP sends, so any KCP peer
+ *   interoperates; there are no control frames (no FIN/RST on the wire).
+ * - muxed — `{ demux }`: each datagram is `0x06` + KCP segments, control frames are `0x07` + …
+ *   (see control-frame.ts), sharing one socket with STUN, DTLS, TURN and RTP through mux/.
+ * @module
+ */
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { debuglog } from 'node:util';
+import { ClosedError, ConfigError } from '../errors/index.ts';
+import { type DemuxRegistration, frameRange, PortholeFrame } from '../mux/index.ts';
+import { KCP_OVERHEAD, KcpCommand } from './constants.ts';
+import { ArqControlType, decodeControlFrame, encodeControlFrame } from './control-frame.ts';
+import { type ArqSettings, Conversation, type ConversationHost } from './conversation.ts';
+import { type ArqEndpointStats, EndpointCounters } from './endpoint-counters.ts';
+import { type ArqEndpointOptions, resolveSettings } from './endpoint-options.ts';
+import { ArqError, ArqErrorCode } from './errors.ts';
+import { KcpInputResult } from './kcp-input.ts';
+import type { ArqMode, ArqStream } from './stream.ts';
+import { WakeHeap } from './wake-heap.ts';
+
+const debug = debuglog('porthole:arq');
+
+/** A remote endpoint. */
+export interface ArqRemote {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** Per-conversation settings of {@link ArqEndpoint.open}. */
+export interface ArqOpenOptions {
+  /** Overrides the endpoint's `mode` for this conversation. */
+  readonly mode?: ArqMode;
+}
+
+/** Events of an {@link ArqEndpoint}. */
+export interface ArqEndpointEvents {
+  /** A peer opened a conversation the accept policy admits. */
+  conversation: [stream: ArqStream];
+}
+
+/** See the module doc. */
+export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements ConversationHost {
+  /** Whether this endpoint uses muxed framing. */
+  readonly muxed: boolean;
+  readonly #socket: Socket;
+  readonly #registrations: DemuxRegistration[] = [];
+  readonly #settings: ArqSettings;
+  readonly #accept: ArqEndpointOptions['accept'] & string;
+  readonly #maxConversations: number;
+  readonly #now: () => number;
+  /** address → port → conv → conversation: three lookups, no allocation per datagram. */
+  readonly #peers = new Map<string, Map<number, Map<number, Conversation>>>();
+  readonly #heap = new WakeHeap<Conversation>();
+  readonly #counters = new EndpointCounters();
+  #count = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #armedAt = Number.POSITIVE_INFINITY;
+  #closed = false;
+  readonly #onRaw = (data: Buffer, from: RemoteInfo): void => this.#dispatch(data, 0, from);
+  readonly #onSegment = (data: Buffer, from: RemoteInfo): void => this.#dispatch(data, 1, from);
+  readonly #onControl = (data: Buffer, from: RemoteInfo): void => this.#dispatchControl(data, from);
+  readonly #onTimer = (): void => this.#runTimers();
+  readonly #onSent = (error: Error | null): void => {
+    if (error) {
+      this.#counters.sendErrors++;
+      debug('send failed: %s', error.message);
+    }
+  };
+
+  /**
+   * @throws ConfigError `ERR_ARQ_OPTION_INVALID` when neither or both of `socket` and `demux` are
+   *   given, or a setting is out of range; `ERR_MUX_RANGE_TAKEN` when the demux already routes 0x06/0x07.
+   */
+  constructor(options: ArqEndpointOptions) {
+    super();
+    if ((options.socket === undefined) === (options.demux === undefined)) {
+      throw new ConfigError(
+        'ERR_ARQ_OPTION_INVALID',
+        'give exactly one of socket (raw framing) or demux (muxed)',
+      );
+    }
+    this.#settings = resolveSettings(options);
+    this.#accept = options.accept ?? 'never';
+    this.#maxConversations = options.maxConversations ?? 16_384;
+    this.#now = options.now ?? performance.now.bind(performance);
+    if (options.demux !== undefined) {
+      this.muxed = true;
+      this.#socket = options.demux.socket;
+      this.#registrations.push(
+        options.demux.register(frameRange(PortholeFrame.ARQ_SEGMENT), this.#onSegment),
+      );
+      try {
+        this.#registrations.push(
+          options.demux.register(frameRange(PortholeFrame.ARQ_CONTROL), this.#onControl),
+        );
+      } catch (error) {
+        this.#registrations[0]!.remove();
+        throw error;
+      }
+    } else {
+      this.muxed = false;
+      this.#socket = options.socket!;
+      this.#socket.on('message', this.#onRaw);
+    }
+  }
+
+  /** Conversations currently open. */
+  get size(): number {
+    return this.#count;
+  }
+
+  /**
+   * Opens conversation `conv` with `remote` and returns its Duplex. Nothing is sent until the
+   * first write; the peer accepts the conversation when that data arrives.
+   * @throws ClosedError `ERR_CLOSED` after close(); ArqError `ERR_ARQ_CONVERSATION_EXISTS`,
+   *   `ERR_ARQ_CONVERSATION_LIMIT`; ConfigError `ERR_ARQ_OPTION_INVALID` for a bad conv or port.
+   */
+  open(remote: ArqRemote, conv: number, options: ArqOpenOptions = {}): ArqStream {
+    if (this.#closed) throw new ClosedError('ARQ endpoint');
+    if (!Number.isInteger(conv) || conv < 0 || conv > 0xffffffff) {
+      throw new ConfigError('ERR_ARQ_OPTION_INVALID', `conv ${conv} must be an integer within 0-4294967295`);
+    }
+    if (!Number.isInteger(remote.port) || remote.port < 1 || remote.port > 65_535) {
+      throw new ConfigError('ERR_ARQ_OPTION_INVALID', `remote port ${remote.port} must be within 1-65535`);
+    }
+    if (this.#lookup(remote.address, remote.port, conv) !== undefined) {
+      throw new ArqError(
+        ArqErrorCode.CONVERSATION_EXISTS,
+        `conversation ${conv} with ${remote.address}:${remote.port} is already open`,
+      );
+    }
+    if (this.#count >= this.#maxConversations) {
+      throw new ArqError(
+        ArqErrorCode.CONVERSATION_LIMIT,
+        `endpoint holds ${this.#count} conversations (the limit)`,
+      );
+    }
+    return this.#create(remote.address, remote.port, conv, options.mode ?? this.#settings.mode).stream;
+  }
+
+  /** A snapshot of the endpoint's counters. */
+  stats(): ArqEndpointStats {
+    return this.#counters.snapshot(this.#count, this.#heap.size);
+  }
+
+  /**
+   * Destroys every conversation (their streams close without an error; muxed framing sends RST; later
+   * writes fail with `ERR_STREAM_DESTROYED`), stops the
+   * timer and stops reading. The socket or demux stays open: it belongs to the caller. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.muxed) for (const r of this.#registrations) r.remove();
+    else this.#socket.off('message', this.#onRaw);
+    for (const byPort of [...this.#peers.values()]) {
+      for (const byConv of [...byPort.values()]) {
+        for (const c of [...byConv.values()]) c.stream.destroy();
+      }
+    }
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  // ---- ConversationHost ----
+
+  now(): number {
+    return this.#now();
+  }
+
+  sendDatagram(data: Buffer, port: number, address: string): void {
+    this.#counters.datagramsOut++;
+    this.#counters.bytesOut += data.length;
+    this.#socket.send(data, port, address, this.#onSent);
+  }
+
+  reschedule(conversation: Conversation, wakeAt: number): void {
+    this.#heap.schedule(conversation, wakeAt);
+    const top = this.#heap.peek();
+    if (top === undefined || this.#closed) {
+      // Nothing left to wake for: an armed timer would only fire idle.
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#armedAt = Number.POSITIVE_INFINITY;
+      return;
+    }
+    if (this.#timer !== undefined && top.wakeAt >= this.#armedAt) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#armedAt = top.wakeAt;
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(top.wakeAt - this.#now())));
+  }
+
+  removeConversation(conversation: Conversation): void {
+    this.#heap.remove(conversation);
+    if (this.#heap.size === 0 && this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#armedAt = Number.POSITIVE_INFINITY;
+    }
+    const byPort = this.#peers.get(conversation.address);
+    const byConv = byPort?.get(conversation.port);
+    if (byConv?.get(conversation.conv) !== conversation) return;
+    byConv.delete(conversation.conv);
+    this.#count--;
+    if (byConv.size === 0) byPort!.delete(conversation.port);
+    if (byPort!.size === 0) this.#peers.delete(conversation.address);
+  }
+
+  // ---- internals ----
+
+  #lookup(address: string, port: number, conv: number): Conversation | undefined {
+    return this.#peers.get(address)?.get(port)?.get(conv);
+  }
+
+  #create(address: string, port: number, conv: number, mode: ArqMode): Conversation {
+    const c = new Conversation(this, this.#settings, address, port, conv, mode, this.#now());
+    let byPort = this.#peers.get(address);
+    if (byPort === undefined) {
+      byPort = new Map();
+      this.#peers.set(address, byPort);
+    }
+    let byConv = byPort.get(port);
+    if (byConv === undefined) {
+      byConv = new Map();
+      byPort.set(port, byConv);
+    }
+    byConv.set(conv, c);
+    this.#count++;
+    this.#counters.conversationsOpened++;
+    c.start();
+    return c;
+  }
+
+  #dispatch(data: Buffer, offset: number, from: RemoteInfo): void {
+    const counters = this.#counters;
+    counters.datagramsIn++;
+    counters.bytesIn += data.length;
+    if (data.length - offset < KCP_OVERHEAD) {
+      counters.droppedShort++;
+      return;
+    }
+    const conv = data.readUInt32LE(offset);
+    let c = this.#lookup(from.address, from.port, conv);
+    if (c === undefined) {
+      c = this.#admit(data, offset, from, conv);
+      if (c === undefined) return;
+    }
+    if (c.receive(data, offset, this.#now()) !== KcpInputResult.OK) counters.droppedMalformed++;
+  }
+
+  /** Applies the accept policy to a datagram of an unknown conversation. */
+  #admit(data: Buffer, offset: number, from: RemoteInfo, conv: number): Conversation | undefined {
+    const counters = this.#counters;
+    const known = (this.#peers.get(from.address)?.get(from.port)?.size ?? 0) > 0;
+    if (this.#accept === 'never' || (this.#accept === 'known-peers' && !known)) {
+      counters.refusedConversations++;
+      return undefined;
+    }
+    if (!carriesFirstSegment(data, offset, conv)) {
+      counters.droppedUnknownConv++;
+      return undefined;
+    }
+    if (this.#count >= this.#maxConversations) {
+      counters.droppedOverLimit++;
+      return undefined;
+    }
+    const c = this.#create(from.address, from.port, conv, this.#settings.mode);
+    counters.conversationsAccepted++;
+    this.emit('conversation', c.stream);
+    return c.closed ? undefined : c;
+  }
+
+  #dispatchControl(data: Buffer, from: RemoteInfo): void {
+    const counters = this.#counters;
+    counters.controlIn++;
+    let frame: ReturnType<typeof decodeControlFrame>;
+    try {
+      frame = decodeControlFrame(data);
+    } catch {
+      counters.droppedControl++;
+      return;
+    }
+    const c = this.#lookup(from.address, from.port, frame.conv);
+    if (c !== undefined) {
+      c.control(frame.type, frame.sn, this.#now());
+    } else if (frame.type === ArqControlType.FIN) {
+      // Our FIN_ACK was lost after we forgot the conversation: answer statelessly.
+      this.sendDatagram(
+        encodeControlFrame(ArqControlType.FIN_ACK, frame.conv, frame.sn),
+        from.port,
+        from.address,
+      );
+    } else {
+      counters.droppedControl++;
+    }
+  }
+
+  #runTimers(): void {
+    this.#timer = undefined;
+    this.#armedAt = Number.POSITIVE_INFINITY;
+    if (this.#closed) return;
+    const now = this.#now();
+    this.#counters.timerWakeups++;
+    for (let budget = this.#heap.size; budget > 0; budget--) {
+      const c = this.#heap.popDue(now + 1);
+      if (c === undefined) break;
+      c.tick(now);
+    }
+    const top = this.#heap.peek();
+    if (top !== undefined && this.#timer === undefined) {
+      this.#armedAt = top.wakeAt;
+      this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(top.wakeAt - now)));
+    }
+  }
+}
+
+/** Whether the datagram holds the first data segment (PUSH sn 0) of conversation `conv`. */
+function carriesFirstSegment(data: Buffer, offset: number, conv: number): boolean {
+  let pos = offset;
+  while (data.length - pos >= KCP_OVERHEAD) {
+    if (data.readUInt32LE(pos) !== conv) return false;
+    if (data[pos + 4] === KcpCommand.PUSH && data.readUInt32LE(pos + 12) === 0) return true;
+    pos += KCP_OVERHEAD + data.readUInt32LE(pos + 20);
+  }
+  return false;
+}

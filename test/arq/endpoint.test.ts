@@ -1,0 +1,306 @@
+// ArqEndpoint over real loopback sockets: raw and muxed framing, close handshake, backpressure,
+// accept policies, dead link, reset, limits, idle cost.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { describe, it } from 'node:test';
+import { ARQ_TURBO, ArqEndpoint, type ArqStream } from '../../src/arq/index.ts';
+import { Demux, frameRange, PortholeFrame, STUN_RANGE } from '../../src/mux/index.ts';
+import { bindUdpSocket } from '../../src/ports/index.ts';
+import { collect, makePeers, nextConversation } from './helpers/peers.ts';
+import { Prng } from './helpers/prng.ts';
+
+function payloads(count: number, seed: number, maxSize: number): Buffer[] {
+  const prng = new Prng(seed);
+  return Array.from({ length: count }, () => prng.bytes(Buffer.allocUnsafe(1 + prng.int(maxSize))));
+}
+
+async function writeAll(stream: ArqStream, messages: readonly Buffer[]): Promise<void> {
+  for (const m of messages) if (!stream.write(m)) await once(stream, 'drain');
+}
+
+describe('ArqEndpoint', () => {
+  for (const [framing, family] of [
+    ['raw', 'udp4'],
+    ['muxed', 'udp4'],
+    ['raw', 'udp6'],
+  ] as const) {
+    it(`delivers messages in order with boundaries (${framing}, ${family})`, async (t) => {
+      const peers = await makePeers(framing, ARQ_TURBO, { ...ARQ_TURBO, accept: 'any' }, family);
+      t.after(() => peers.dispose());
+      const messages = payloads(300, 11, 20_000);
+      const stream = peers.a.open(peers.bRemote, 42);
+      const accepted = nextConversation(peers.b);
+      const writing = writeAll(stream, messages);
+      const remote = await accepted;
+      assert.equal(remote.conv, 42);
+      assert.equal(remote.mode, 'message');
+      const got = await collect(remote, messages.length);
+      await writing;
+      assert.deepEqual(got, messages);
+      assert.equal(peers.b.stats().conversationsAccepted, 1);
+    });
+  }
+
+  it('stream mode keeps the bytes, not the boundaries', async (t) => {
+    const peers = await makePeers(
+      'muxed',
+      { ...ARQ_TURBO, mode: 'stream' },
+      { ...ARQ_TURBO, mode: 'stream', accept: 'any' },
+    );
+    t.after(() => peers.dispose());
+    const chunks = payloads(200, 12, 3000);
+    const total = Buffer.concat(chunks);
+    const stream = peers.a.open(peers.bRemote, 1);
+    const accepted = nextConversation(peers.b);
+    await writeAll(stream, chunks);
+    const remote = await accepted;
+    const parts: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of remote as AsyncIterable<Buffer>) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= total.length) break;
+    }
+    assert.ok(Buffer.concat(parts).equals(total));
+  });
+
+  it('feeds one large stream-mode write into KCP in pieces, within maxWaitSegments', async (t) => {
+    const settings = { ...ARQ_TURBO, mode: 'stream' as const, sendWindow: 128, maxWaitSegments: 16 };
+    const peers = await makePeers('muxed', settings, { ...settings, accept: 'any' });
+    t.after(() => peers.dispose());
+    const big = new Prng(21).bytes(Buffer.allocUnsafe(1_500_000));
+    const stream = peers.a.open(peers.bRemote, 4);
+    const accepted = nextConversation(peers.b);
+    let maxWait = 0;
+    const probe = setInterval(() => {
+      maxWait = Math.max(maxWait, stream.stats().waitSnd);
+    }, 1);
+    t.after(() => clearInterval(probe));
+    const written = new Promise<void>((resolve, reject) =>
+      stream.write(big, (e) => (e ? reject(e) : resolve())),
+    );
+    const remote = await accepted;
+    const parts: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of remote as AsyncIterable<Buffer>) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= big.length) break;
+    }
+    await written;
+    assert.ok(Buffer.concat(parts).equals(big));
+    assert.ok(maxWait <= 16 + 64, `waitSnd peaked at ${maxWait}`);
+  });
+
+  it('closes gracefully with FIN both ways and forgets the conversation (muxed)', async (t) => {
+    const peers = await makePeers('muxed', ARQ_TURBO, { ...ARQ_TURBO, accept: 'any' });
+    t.after(() => peers.dispose());
+    const stream = peers.a.open(peers.bRemote, 5);
+    const accepted = nextConversation(peers.b);
+    stream.write(Buffer.from('last words'));
+    stream.end();
+    const remote = await accepted;
+    const got = collect(remote, 1);
+    await once(remote, 'end');
+    assert.equal((await got)[0]!.toString(), 'last words');
+    remote.end(Buffer.from('reply'));
+    const [reply] = (await once(stream, 'data')) as [Buffer];
+    assert.equal(reply.toString(), 'reply');
+    stream.resume();
+    await Promise.all([once(stream, 'close'), once(remote, 'close')]);
+    assert.equal(peers.a.size, 0);
+    assert.equal(peers.b.size, 0);
+    assert.equal(stream.errored, null);
+  });
+
+  it('shares the socket with STUN through mux', async (t) => {
+    const peers = await makePeers('muxed', ARQ_TURBO, { ...ARQ_TURBO, accept: 'any' });
+    t.after(() => peers.dispose());
+    const stunSeen: Buffer[] = [];
+    const reg = peers.demuxes[1]!.register(STUN_RANGE, (data) => stunSeen.push(data));
+    t.after(() => reg.remove());
+    const stream = peers.a.open(peers.bRemote, 2);
+    const accepted = nextConversation(peers.b);
+    stream.write(Buffer.from('kcp'));
+    const stun = Buffer.alloc(20);
+    stun.writeUInt16BE(0x0001, 0);
+    peers.sockets[0].send(stun, peers.bRemote.port, peers.bRemote.address);
+    const remote = await accepted;
+    assert.equal((await collect(remote, 1))[0]!.toString(), 'kcp');
+    while (stunSeen.length === 0) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(stunSeen[0]!.length, 20);
+  });
+
+  it('applies backpressure: write() returns false, drain follows when the reader resumes', async (t) => {
+    const peers = await makePeers(
+      'muxed',
+      { ...ARQ_TURBO, writableHighWaterMark: 8192 },
+      { ...ARQ_TURBO, accept: 'any' },
+    );
+    t.after(() => peers.dispose());
+    const stream = peers.a.open(peers.bRemote, 3);
+    const accepted = nextConversation(peers.b);
+    const message = Buffer.alloc(1000, 1);
+    stream.write(message);
+    const remote = await accepted;
+    remote.pause();
+    const results: boolean[] = [];
+    for (let i = 0; i < 1000; i++) results.push(stream.write(message));
+    const written = results.length + 1;
+    assert.ok(results.includes(false), 'write() returned false');
+    // The reader stays paused, so its window closes and the sender stalls for good.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(stream.writableLength > 0, `writableLength ${stream.writableLength}`);
+    assert.ok(stream.stats().waitSnd >= 64, `waitSnd ${stream.stats().waitSnd}`);
+    let received = 0;
+    remote.on('data', () => received++);
+    remote.resume();
+    await once(stream, 'drain');
+    while (received < written) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(received, written);
+  });
+
+  it('refuses unknown conversations by default and counts them', async (t) => {
+    const peers = await makePeers('raw', ARQ_TURBO, ARQ_TURBO);
+    t.after(() => peers.dispose());
+    let emitted = 0;
+    peers.b.on('conversation', () => emitted++);
+    const stream = peers.a.open(peers.bRemote, 9);
+    stream.write(Buffer.from('hello?'));
+    while (peers.b.stats().refusedConversations === 0) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(emitted, 0);
+    assert.equal(peers.b.size, 0);
+  });
+
+  it("'known-peers' accepts a new conv only from a peer it already talks to", async (t) => {
+    const peers = await makePeers(
+      'muxed',
+      { ...ARQ_TURBO, accept: 'any' },
+      { ...ARQ_TURBO, accept: 'known-peers' },
+    );
+    t.after(() => peers.dispose());
+    const first = peers.a.open(peers.bRemote, 0);
+    first.write(Buffer.from('x'));
+    while (peers.b.stats().refusedConversations === 0) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(peers.b.size, 0);
+    // b opens conv 0 towards a: a accepts it (policy any) and a becomes a known peer of b.
+    const aAddress = { address: '127.0.0.1', port: peers.sockets[0].address().port };
+    const fromB = peers.b.open(aAddress, 100);
+    const atA = nextConversation(peers.a);
+    fromB.write(Buffer.from('hi'));
+    await atA;
+    const video = peers.a.open(peers.bRemote, 1);
+    const accepted = nextConversation(peers.b);
+    video.write(Buffer.from('frame'));
+    const remote = await accepted;
+    assert.equal(remote.conv, 1);
+  });
+
+  it('destroys the stream with ERR_ARQ_DEAD_LINK after the retransmission limit', async (t) => {
+    const silent = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
+    const socket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
+    const endpoint = new ArqEndpoint({ socket, ...ARQ_TURBO, deadLinkTransmissions: 3 });
+    t.after(() => {
+      endpoint.close();
+      socket.close();
+      silent.close();
+    });
+    const stream = endpoint.open({ address: '127.0.0.1', port: silent.address().port }, 1);
+    stream.write(Buffer.from('anyone?'));
+    const [error] = (await once(stream, 'error')) as [Error & { code: string }];
+    assert.equal(error.code, 'ERR_ARQ_DEAD_LINK');
+    assert.match(error.message, /3 times/);
+    if (!stream.closed) await once(stream, 'close');
+    assert.equal(endpoint.size, 0);
+  });
+
+  it('destroys the stream with ERR_ARQ_DEAD_LINK after idleTimeoutMs of silence', async (t) => {
+    const silent = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
+    const socket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
+    const endpoint = new ArqEndpoint({
+      socket,
+      ...ARQ_TURBO,
+      deadLinkTransmissions: 1000,
+      idleTimeoutMs: 100,
+    });
+    t.after(() => {
+      endpoint.close();
+      socket.close();
+      silent.close();
+    });
+    const stream = endpoint.open({ address: '127.0.0.1', port: silent.address().port }, 1);
+    const [error] = (await once(stream, 'error')) as [Error & { code: string }];
+    assert.equal(error.code, 'ERR_ARQ_DEAD_LINK');
+    assert.match(error.message, /nothing was received/);
+  });
+
+  it('reports ERR_ARQ_RESET when the peer destroys the conversation (muxed)', async (t) => {
+    const peers = await makePeers('muxed', ARQ_TURBO, { ...ARQ_TURBO, accept: 'any' });
+    t.after(() => peers.dispose());
+    const stream = peers.a.open(peers.bRemote, 8);
+    const accepted = nextConversation(peers.b);
+    stream.write(Buffer.from('x'));
+    (await accepted).destroy();
+    const [error] = (await once(stream, 'error')) as [Error & { code: string }];
+    assert.equal(error.code, 'ERR_ARQ_RESET');
+  });
+
+  it('refuses a message above 127 fragments with ERR_ARQ_MESSAGE_TOO_LARGE', async (t) => {
+    const socket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
+    const endpoint = new ArqEndpoint({ socket });
+    t.after(() => {
+      endpoint.close();
+      socket.close();
+    });
+    const stream = endpoint.open({ address: '127.0.0.1', port: 9 }, 1);
+    stream.write(Buffer.alloc(127 * 1376 + 1));
+    const [error] = (await once(stream, 'error')) as [Error & { code: string }];
+    assert.equal(error.code, 'ERR_ARQ_MESSAGE_TOO_LARGE');
+  });
+
+  it('validates options and open() arguments with stable codes', async (t) => {
+    const socket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
+    const demux = new Demux(socket);
+    t.after(() => {
+      demux.detach();
+      socket.close();
+    });
+    assert.throws(() => new ArqEndpoint({}), { code: 'ERR_ARQ_OPTION_INVALID' });
+    assert.throws(() => new ArqEndpoint({ socket, demux }), { code: 'ERR_ARQ_OPTION_INVALID' });
+    assert.throws(() => new ArqEndpoint({ socket, intervalMs: 1 }), { code: 'ERR_ARQ_OPTION_INVALID' });
+    assert.throws(() => new ArqEndpoint({ socket, receiveWindow: 10 }), { code: 'ERR_ARQ_OPTION_INVALID' });
+    const taken = demux.register(frameRange(PortholeFrame.ARQ_CONTROL), () => {});
+    assert.throws(() => new ArqEndpoint({ demux }), { code: 'ERR_MUX_RANGE_TAKEN' });
+    taken.remove();
+    const endpoint = new ArqEndpoint({ demux, maxConversations: 2 });
+    const remote = { address: '127.0.0.1', port: 9 };
+    endpoint.open(remote, 1);
+    assert.throws(() => endpoint.open(remote, 1), { code: 'ERR_ARQ_CONVERSATION_EXISTS' });
+    assert.throws(() => endpoint.open(remote, -1), { code: 'ERR_ARQ_OPTION_INVALID' });
+    assert.throws(() => endpoint.open({ address: '127.0.0.1', port: 0 }, 3), {
+      code: 'ERR_ARQ_OPTION_INVALID',
+    });
+    endpoint.open(remote, 2);
+    assert.throws(() => endpoint.open(remote, 3), { code: 'ERR_ARQ_CONVERSATION_LIMIT' });
+    endpoint.close();
+    endpoint.close();
+    assert.equal(endpoint.size, 0);
+    assert.throws(() => endpoint.open(remote, 4), { code: 'ERR_CLOSED' });
+    await endpoint[Symbol.asyncDispose]();
+  });
+
+  it('keeps idle conversations out of the timer: 2000 idle conversations, no wake-ups', async (t) => {
+    const peers = await makePeers('muxed', ARQ_TURBO, { ...ARQ_TURBO, accept: 'any' });
+    t.after(() => peers.dispose());
+    const streams = Array.from({ length: 2000 }, (_, conv) => peers.a.open(peers.bRemote, conv));
+    const some = streams.slice(0, 20);
+    for (const s of some) s.write(Buffer.from('wake'));
+    while (peers.b.size < some.length || peers.a.stats().scheduled > 0)
+      await new Promise((r) => setTimeout(r, 20));
+    const before = peers.a.stats().timerWakeups;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(peers.a.stats().scheduled, 0);
+    assert.equal(peers.a.stats().timerWakeups, before);
+    assert.equal(peers.a.size, 2000);
+  });
+});
