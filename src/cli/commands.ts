@@ -1,5 +1,7 @@
 // Registry of subcommands. Each file exports `register(program)` adding one subcommand.
 import type { Command } from 'commander';
+import { register as broker } from './broker.ts';
+import { register as connect } from './connect.ts';
 import { register as echo } from './echo.ts';
 import { register as lab } from './lab.ts';
 import { register as nat } from './nat.ts';
@@ -7,4 +9,12 @@ import { register as ports } from './ports.ts';
 import { register as stunServer } from './stun-server.ts';
 
 /** Every subcommand of `porthole`, in help order. */
-export const commands: readonly ((program: Command) => void)[] = [ports, stunServer, nat, lab, echo];
+export const commands: readonly ((program: Command) => void)[] = [
+  ports,
+  stunServer,
+  nat,
+  lab,
+  echo,
+  broker,
+  connect,
+];

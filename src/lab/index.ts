@@ -17,6 +17,7 @@ export { checkLabSupport, isLabSupported, missingTool } from './support.ts';
 export type { RunToolOptions, ToolOutput } from './tools.ts';
 export type { LabNode, NatType } from './topology.ts';
 export {
+  baseNatType,
   hostAddress,
   INTERNET_ADDRESSES,
   isLabNode,

@@ -1,4 +1,4 @@
-import type { NatType } from './topology.ts';
+import { baseNatType, type NatType } from './topology.ts';
 
 /** Interface names inside a NAT namespace. */
 export const NAT_WAN_IF = 'wan';
@@ -38,7 +38,7 @@ const INPUT_DROP = `  chain input_f { type filter hook input priority filter; po
  * internal socket's traffic never opens the filter of another (RFC 4787 §5).
  */
 export function natRuleset(type: NatType): string {
-  switch (type) {
+  switch (baseNatType(type)) {
     case 'fc':
       return `# NAT1 full cone: EIM + endpoint-independent filtering.
 table ip ${NAT_TABLE} {
@@ -98,7 +98,7 @@ ${INPUT_DROP}
 
 /** nft commands that forget every learned mapping and permission of a ruleset (fc, ar). */
 export function natStateFlushCommands(type: NatType): string {
-  switch (type) {
+  switch (baseNatType(type)) {
     case 'fc':
       return `flush map ip ${NAT_TABLE} fcmap\n`;
     case 'ar':

@@ -14,13 +14,37 @@ export const LabNatType = {
   pr: { index: 3, title: 'NAT3 port-restricted cone' },
   /** NAT4 symmetric: endpoint-dependent mapping (masquerade random), APDF. */
   sym: { index: 4, title: 'NAT4 symmetric' },
+  /** A second full-cone NAT (same ruleset as `fc`), for fc ↔ fc tests. */
+  fc2: { index: 5, title: 'NAT1 full cone (second)' },
+  /** A second address-restricted NAT (same ruleset as `ar`). */
+  ar2: { index: 6, title: 'NAT2 address-restricted cone (second)' },
+  /** A second port-restricted NAT (same ruleset as `pr`). */
+  pr2: { index: 7, title: 'NAT3 port-restricted cone (second)' },
+  /** A second symmetric NAT (same ruleset as `sym`). */
+  sym2: { index: 8, title: 'NAT4 symmetric (second)' },
 } as const;
 
 /** Short name of a lab NAT: `fc`, `ar`, `pr` or `sym`. */
 export type NatType = keyof typeof LabNatType;
 
-/** Every lab NAT type, in NAT1…NAT4 order. */
+/** The four lab NAT behaviours, in NAT1…NAT4 order (the default of a lab). */
 export const NAT_TYPES: readonly NatType[] = ['fc', 'ar', 'pr', 'sym'];
+
+/** The behaviour a NAT type builds: `fc2` → `fc`, …; the four base types map to themselves. */
+export function baseNatType(type: NatType): 'fc' | 'ar' | 'pr' | 'sym' {
+  switch (type) {
+    case 'fc2':
+      return 'fc';
+    case 'ar2':
+      return 'ar';
+    case 'pr2':
+      return 'pr';
+    case 'sym2':
+      return 'sym';
+    default:
+      return type;
+  }
+}
 
 /**
  * One namespace of a lab: `inet` (the internet bridge), `nat-<type>` (a NAT box), `h-<type>` (the

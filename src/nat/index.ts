@@ -167,4 +167,6 @@ export type {
   TurnStateType,
 } from './turn-options.ts';
 export { DEFAULT_CLOSE_RETRANSMIT } from './turn-options.ts';
+export type { TurnRelayOptions, TurnRelayStats } from './turn-relay.ts';
+export { DEFAULT_MAX_RELAY_CHANNELS, TurnRelayProvider } from './turn-relay.ts';
 export type { TurnAllocationStats, TurnCounters } from './turn-stats.ts';

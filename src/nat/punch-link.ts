@@ -9,6 +9,7 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { AbortError, ClosedError, PortholeError } from '../errors/index.ts';
+import type { Demux } from '../mux/index.ts';
 import {
   type AgentAction,
   AgentCore,
@@ -18,6 +19,7 @@ import {
 } from './agent-core.ts';
 import type { NatEndpoint } from './behavior.ts';
 import type { Introduction } from './broker-client-core.ts';
+import type { Candidate } from './candidates.ts';
 import { type PunchPortPool, PunchSockets } from './punch-sockets.ts';
 import { CoreTimer } from './punch-timer.ts';
 import { encodePunchDataHeader, PUNCH_DATA_HEADER_BYTES, PunchMessage } from './punch-wire.ts';
@@ -36,10 +38,18 @@ export interface RelayChannel {
 }
 
 /**
- * Opens a relayed channel when punching fails (RFC 8656 TURN, provided by the relay layer).
+ * Opens a relayed channel when punching fails (RFC 8656 TURN, e.g. `TurnRelayProvider`).
  * `onData` receives what the peer sends through the relay.
  */
 export interface RelayProvider {
+  /**
+   * Called once by `PunchPeer.open` before it registers with the broker: set up on the peer's
+   * data socket (e.g. a TURN allocation) and return the relay candidates to announce, which the
+   * broker hands to the other side in its introduction.
+   */
+  attach?(demux: Demux, signal?: AbortSignal): Promise<readonly Candidate[]>;
+  /** Called by `PunchPeer.close()` before it closes the data socket: undo {@link attach}. */
+  detach?(): Promise<void>;
   open(
     introduction: Introduction,
     onData: (data: Buffer) => void,

@@ -51,6 +51,8 @@ export interface PunchPeerOptions {
   readonly pool?: PunchPortPool;
   /** TURN fallback (from the relay layer); without it, a failed punch rejects `ERR_NAT_PUNCH_FAILED`. */
   readonly relay?: RelayProvider;
+  /** While on the relay, retry direct punching this often, ms. Default 30 000. */
+  readonly relayRetryDirectMs?: number;
   /** Punching tuning (pace, timeouts, keepalive ≤ 15 s, low TTL, prediction). */
   readonly punch?: Omit<
     AgentCoreOptions,
@@ -83,7 +85,12 @@ export class PunchPeer {
   #droppedUnaccepted = 0;
   readonly #now = (): number => performance.now();
 
-  private constructor(options: PunchPeerOptions, demux: Demux, ownsSocket: boolean) {
+  private constructor(
+    options: PunchPeerOptions,
+    demux: Demux,
+    ownsSocket: boolean,
+    relayCandidates: readonly Candidate[],
+  ) {
     this.#o = options;
     this.#demux = demux;
     this.#ownsSocket = ownsSocket;
@@ -96,7 +103,7 @@ export class PunchPeer {
       token: Buffer.isBuffer(options.token) ? options.token : Buffer.from(options.token),
       broker: options.broker,
       natClass: options.natClass ?? 'unknown',
-      candidates: candidates.slice(0, 8),
+      candidates: [...candidates.slice(0, 8), ...relayCandidates.slice(0, 4)],
       ...(options.keepaliveMs === undefined ? {} : { keepaliveMs: options.keepaliveMs }),
       ...(options.brokerRetransmit === undefined ? {} : { retransmit: options.brokerRetransmit }),
     });
@@ -124,7 +131,8 @@ export class PunchPeer {
   /**
    * Binds the data socket (unless `demux` is given) and registers with the broker.
    * Rejects `ERR_NAT_BROKER_UNREACHABLE` (no answer: wrong address or refused token), `ERR_ABORTED`,
-   * `ERR_NAT_BROKER_OPTIONS`, or a `PortBindError`.
+   * `ERR_NAT_BROKER_OPTIONS`, a `PortBindError`, or what the relay's `attach` rejects with
+   * (`TurnRelayProvider`: `ERR_TURN_AUTH_FAILED`, `ERR_TIMEOUT`, …).
    */
   static async open(options: PunchPeerOptions): Promise<PunchPeer> {
     throwIfAborted(options.signal);
@@ -141,10 +149,17 @@ export class PunchPeer {
       demux = new Demux(socket);
     }
     let peer: PunchPeer;
+    let attached = false;
     try {
-      peer = new PunchPeer(options, demux, owns);
+      const relayCandidates = (await options.relay?.attach?.(demux, options.signal)) ?? [];
+      attached = true;
+      peer = new PunchPeer(options, demux, owns, relayCandidates);
     } catch (error) {
-      if (owns) demux.socket.close();
+      if (attached) await options.relay?.detach?.();
+      if (owns) {
+        demux.detach();
+        demux.socket.close();
+      }
       throw error;
     }
     try {
@@ -248,6 +263,7 @@ export class PunchPeer {
     this.#connects.clear();
     for (const a of this.#acceptors.splice(0)) a.reject(closed);
     await Promise.all([...this.#links.values()].map((l) => l.close()));
+    await this.#o.relay?.detach?.();
     if (this.#ownsSocket) {
       this.#demux.detach();
       await new Promise<void>((resolve) => this.#demux.socket.close(() => resolve()));
@@ -326,6 +342,7 @@ export class PunchPeer {
       agent: { ...this.#o.punch, localNat: this.#o.natClass ?? 'unknown' },
       pool: this.#o.pool,
       relay: this.#o.relay,
+      ...(this.#o.relayRetryDirectMs === undefined ? {} : { relayRetryDirectMs: this.#o.relayRetryDirectMs }),
       now: this.#now,
       onClose: () => this.#links.delete(key),
     });

@@ -1,0 +1,116 @@
+import { timingSafeEqual } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { ConfigError } from '../errors/index.ts';
+import { Broker, type BrokerAuthenticator, type NatEndpoint, parseServerAddress } from '../nat/index.ts';
+
+interface BrokerCommandOptions {
+  listen: string;
+  tokenFile?: string;
+  allowAny?: boolean;
+  maxPeers?: string;
+  stats: string;
+  json?: boolean;
+}
+
+/**
+ * Resolves `host:port` (`[v6]:port`) to a numeric endpoint (port default 3478).
+ * @throws ConfigError `ERR_NAT_INVALID_OPTIONS`; `ERR_NAT_SERVER_UNRESOLVED` when the name does not resolve.
+ */
+export async function resolveEndpoint(text: string): Promise<NatEndpoint> {
+  const { host, port } = parseServerAddress(text);
+  if (isIP(host) !== 0) return { address: host, port };
+  try {
+    const found = await lookup(host, { family: 4 });
+    return { address: found.address, port };
+  } catch (error) {
+    throw new ConfigError('ERR_NAT_SERVER_UNRESOLVED', `cannot resolve ${host}`, { cause: error });
+  }
+}
+
+/**
+ * Reads a token file: one `<peer-id> <token>` per line (blank lines and `#` comments skipped).
+ * @throws ConfigError `ERR_NAT_BROKER_OPTIONS` when unreadable, malformed or empty.
+ */
+export async function readTokenFile(path: string): Promise<Map<string, Buffer>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `cannot read the token file ${path}`, { cause: error });
+  }
+  const tokens = new Map<string, Buffer>();
+  for (const [index, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^(\S+)\s+(\S+)$/.exec(line);
+    if (match === null) {
+      throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `${path}:${index + 1}: expected "<peer-id> <token>"`);
+    }
+    tokens.set(match[1]!, Buffer.from(match[2]!));
+  }
+  if (tokens.size === 0) throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `${path} holds no tokens`);
+  return tokens;
+}
+
+/** An authenticator over a token map, comparing in constant time. */
+export function tokenAuthenticator(tokens: ReadonlyMap<string, Buffer>): BrokerAuthenticator {
+  return (peerId, token) => {
+    const expected = tokens.get(peerId);
+    return expected !== undefined && expected.length === token.length && timingSafeEqual(expected, token);
+  };
+}
+
+/** `porthole broker`: the tracker's punching role — registers peers and introduces them. */
+export function register(program: Command): void {
+  program
+    .command('broker')
+    .description('run a hole-punching broker: peers register over UDP and are introduced to each other')
+    .requiredOption('--listen <host:port>', 'UDP address to listen on (port default 3478; 0: any)')
+    .option('--token-file <file>', 'accepted peers: one "<peer-id> <token>" per line')
+    .option('--allow-any', 'accept every peer whatever its token (tests and closed networks only)')
+    .option('--max-peers <n>', 'registered peers at most (default 10000)')
+    .option('--stats <seconds>', 'log the counters this often (0: never)', '60')
+    .option('--json', 'print {"listening":"ip:port"} on stdout once bound')
+    .action(async (options: BrokerCommandOptions) => {
+      if ((options.tokenFile === undefined) === (options.allowAny !== true)) {
+        throw new ConfigError('ERR_NAT_BROKER_OPTIONS', 'give exactly one of --token-file and --allow-any');
+      }
+      const authenticate: BrokerAuthenticator =
+        options.tokenFile === undefined
+          ? () => true
+          : tokenAuthenticator(await readTokenFile(options.tokenFile));
+      const where = options.listen.endsWith(':0')
+        ? { ...parseServerAddress(options.listen.slice(0, -2)), port: 0 }
+        : parseServerAddress(options.listen);
+      const maxPeers = options.maxPeers === undefined ? undefined : Number(options.maxPeers);
+      const log = pino({ name: 'porthole-broker' }, pino.destination(2));
+      const broker = await Broker.listen({
+        address: where.host,
+        port: where.port,
+        family: isIP(where.host) === 6 ? 'udp6' : 'udp4',
+        authenticate,
+        ...(maxPeers === undefined ? {} : { maxPeers }),
+      });
+      const bound = broker.address();
+      const listening = bound.address.includes(':')
+        ? `[${bound.address}]:${bound.port}`
+        : `${bound.address}:${bound.port}`;
+      if (options.json === true) console.log(JSON.stringify({ listening }));
+      else console.log(`broker listening on ${listening}`);
+      log.info({ listening, auth: options.allowAny === true ? 'any' : 'token-file' }, 'broker listening');
+      const statsS = Number(options.stats);
+      const ticker =
+        statsS > 0 ? setInterval(() => log.info(broker.stats(), 'broker stats'), statsS * 1_000) : undefined;
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      clearInterval(ticker);
+      await broker.close();
+      log.info(broker.stats(), 'broker closed');
+    });
+}

@@ -1,0 +1,290 @@
+// The punching matrix (issue 6) on real NATs: one lab with two NATs of each type (fc, ar, pr, sym
+// and their twins fc2…sym2), a porthole Broker and coturn (as TURN) on the rendezvous address
+// 172.31.0.3 in the internet namespace, one peer process per host. For all 10 unordered pairs the
+// first peer connects to the second, pings, and the second echoes: data both ways. Paths: direct for
+// the 8 textbook pairs, predicted (or direct) for pr ↔ sym, relay for sym ↔ sym. Then a conntrack
+// flush on a NAT mid-link, which the link must survive on its own. Prints pair × path × time.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  baseNatType,
+  checkLabSupport,
+  INTERNET_ADDRESSES,
+  missingTool,
+  NatLab,
+  type NatType,
+  readJsonLine,
+} from '../../src/lab/index.ts';
+import type { NatClassType, PathKind } from '../../src/nat/index.ts';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
+
+const support = await checkLabSupport();
+let skip: string | false = support.supported ? false : support.reason;
+if (skip === false) skip = (await missingTool('turnserver', 'coturn')) ?? false;
+if (skip === false) skip = (await missingTool('conntrack', 'conntrack')) ?? false;
+
+const BROKER_PORT = 3478;
+const TURN_PORT = 3479;
+const RENDEZVOUS = INTERNET_ADDRESSES.rendezvous;
+const TURN = { server: `${RENDEZVOUS}:${TURN_PORT}`, username: 'lab', password: 'lab-secret' };
+
+const NAT_CLASS: Readonly<Record<'fc' | 'ar' | 'pr' | 'sym', NatClassType>> = {
+  fc: 'full-cone',
+  ar: 'address-restricted',
+  pr: 'port-restricted',
+  sym: 'symmetric',
+};
+
+/** The 10 unordered pairs; a pair of one type uses that type's twin for the second peer. */
+const PAIRS: readonly (readonly [NatType, NatType])[] = [
+  ['fc', 'fc2'],
+  ['fc', 'ar'],
+  ['fc', 'pr'],
+  ['fc', 'sym'],
+  ['ar', 'ar2'],
+  ['ar', 'pr'],
+  ['ar', 'sym'],
+  ['pr', 'pr2'],
+  ['pr', 'sym'],
+  ['sym', 'sym2'],
+];
+
+function expectedPaths(a: NatType, b: NatType): readonly PathKind[] {
+  const pair = [baseNatType(a), baseNatType(b)].sort().join('-');
+  if (pair === 'sym-sym') return ['relay'];
+  if (pair === 'pr-sym') return ['predicted', 'direct'];
+  return ['direct'];
+}
+
+interface PairResult {
+  readonly path: PathKind | null;
+  readonly responderPath: PathKind | null;
+  readonly connectMs: number;
+  readonly firstDataMs: number;
+  readonly rttMs: number;
+}
+
+interface Line {
+  readonly [key: string]: unknown;
+}
+
+/** Every JSON line of a child's stdout, as they come. */
+function lines(child: ChildProcess): Line[] {
+  const out: Line[] = [];
+  if (child.stdout !== null) {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const value: unknown = JSON.parse(line);
+        if (typeof value === 'object' && value !== null) out.push(value as Line);
+      } catch {}
+    });
+  }
+  return out;
+}
+
+async function waitFor(list: Line[], match: (l: Line) => boolean, ms: number, what: string): Promise<Line> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const found = list.find(match);
+    if (found !== undefined) return found;
+    const failed = list.find((l) => l.error !== undefined);
+    if (failed !== undefined) throw new Error(`${what}: the peer failed with ${String(failed.error)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${what}: nothing within ${ms} ms (got ${JSON.stringify(list)})`);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describe('punch matrix: every pair of lab NATs connects, through a broker and coturn', { skip }, () => {
+  let lab: NatLab;
+  let workdir: string;
+  const results = new Map<string, PairResult | Error>();
+  const brokerAddress = `${RENDEZVOUS}:${BROKER_PORT}`;
+
+  /** Starts a peer on `nat`'s host and waits until it is registered. */
+  async function startPeer(nat: NatType, config: Record<string, unknown>): Promise<[ChildProcess, Line[]]> {
+    const child = lab.spawnNode(`h-${nat}`, fixture('punch-peer'), [
+      JSON.stringify({ broker: brokerAddress, natClass: NAT_CLASS[baseNatType(nat)], turn: TURN, ...config }),
+    ]);
+    const out = lines(child);
+    await waitFor(out, (l) => l.ready === true, 30_000, `${nat} registers`);
+    return [child, out];
+  }
+
+  before(async () => {
+    workdir = await mkdtemp(join(tmpdir(), 'porthole-punchlab-'));
+    lab = await NatLab.create({ nats: ['fc', 'ar', 'pr', 'sym', 'fc2', 'ar2', 'pr2', 'sym2'] });
+    const broker = lab.spawnNode('inet', fixture('punch-broker'), [RENDEZVOUS, String(BROKER_PORT), 'lab']);
+    await readJsonLine(broker, (v) => v.ready === true, { timeoutMs: 30_000 });
+    lab.spawn(
+      'inet',
+      'turnserver',
+      [
+        '-n',
+        '--no-cli',
+        '--no-tcp',
+        '--no-tls',
+        '--no-dtls',
+        '-L',
+        RENDEZVOUS,
+        '--relay-ip',
+        RENDEZVOUS,
+        '--listening-port',
+        String(TURN_PORT),
+        '--min-port',
+        '50000',
+        '--max-port',
+        '50999',
+        '--lt-cred-mech',
+        '--user',
+        `${TURN.username}:${TURN.password}`,
+        '--realm',
+        'porthole.lab',
+        '--pidfile',
+        join(workdir, 'turnserver.pid'),
+        '--db',
+        join(workdir, 'turndb'),
+        '--log-file',
+        join(workdir, 'turnserver.log'),
+        '--no-stdout-log',
+      ],
+      { stdio: 'ignore' },
+    );
+    const ping = lab.spawnNode('inet', fixture('stun-ping'), [TURN.server]);
+    const { ready } = await readJsonLine<{ ready: boolean }>(ping, () => true, { timeoutMs: 30_000 });
+    assert.equal(ready, true, 'coturn answers');
+  });
+
+  after(async () => {
+    const rows = PAIRS.map(([a, b]) => {
+      const r = results.get(`${a}-${b}`);
+      const pair = `${baseNatType(a)}-${baseNatType(b)}`;
+      if (r === undefined) return `| ${pair} | (not run) | | | |`;
+      if (r instanceof Error) return `| ${pair} | FAILED: ${r.message.slice(0, 60)} | | | |`;
+      return `| ${pair} | ${r.path}/${r.responderPath} | ${r.connectMs} | ${r.firstDataMs} | ${r.rttMs} |`;
+    });
+    process.stdout.write(
+      `\npunch matrix (initiator-responder)\n| pair | path | connect ms | first data ms | rtt ms |\n|---|---|---|---|---|\n${rows.join('\n')}\n`,
+    );
+    await lab?.close();
+    if (workdir !== undefined) await rm(workdir, { recursive: true, force: true });
+  });
+
+  for (const [a, b] of PAIRS) {
+    const expected = expectedPaths(a, b);
+    test(`${baseNatType(a)} ↔ ${baseNatType(b)}: connects, data both ways, path ${expected.join(' or ')}`, async () => {
+      const key = `${a}-${b}`;
+      const children: ChildProcess[] = [];
+      try {
+        const [responder, responderOut] = await startPeer(b, { id: `${key}-r` });
+        children.push(responder);
+        const [initiator, initiatorOut] = await startPeer(a, { id: `${key}-i`, peer: `${key}-r` });
+        children.push(initiator);
+        const linked = await waitFor(initiatorOut, (l) => l.connectMs !== undefined, 40_000, `${key} links`);
+        const first = await waitFor(
+          initiatorOut,
+          (l) => l.firstDataMs !== undefined,
+          10_000,
+          `${key} echoes`,
+        );
+        const answered = await waitFor(responderOut, (l) => l.path !== undefined, 10_000, `${key} accepts`);
+        const result: PairResult = {
+          path: first.path as PathKind,
+          responderPath: answered.path as PathKind,
+          connectMs: linked.connectMs as number,
+          firstDataMs: first.firstDataMs as number,
+          rttMs: first.rttMs as number,
+        };
+        results.set(key, result);
+        assert.ok(expected.includes(result.path as PathKind), `initiator path ${result.path}`);
+        assert.ok(
+          expected.includes(result.responderPath as PathKind),
+          `responder path ${result.responderPath}`,
+        );
+      } catch (error) {
+        results.set(key, error as Error);
+        throw error;
+      } finally {
+        await Promise.all(children.map(stop));
+      }
+    });
+  }
+
+  test('a forged punch (right addresses and sequence numbers, wrong HMAC) never becomes a path', async () => {
+    const children: ChildProcess[] = [];
+    try {
+      const forger = lab.spawnNode('h-ar', fixture('punch-forger'), [brokerAddress, 'forger']);
+      children.push(forger);
+      const forgerOut = lines(forger);
+      await waitFor(forgerOut, (l) => l.ready === true, 30_000, 'the forger registers');
+      const [victim, out] = await startPeer('fc', {
+        id: 'victim',
+        peer: 'forger',
+        turn: null,
+        punchTimeoutMs: 3_000,
+      });
+      children.push(victim);
+      const failed = await waitFor(
+        out,
+        (l) => l.error !== undefined || l.path !== undefined,
+        20_000,
+        'victim ends',
+      );
+      assert.equal(failed.error, 'ERR_NAT_PUNCH_FAILED', `the victim got ${JSON.stringify(failed)}`);
+      assert.ok(!out.some((l) => l.path !== undefined), 'no path ever');
+      const seen = await waitFor(
+        forgerOut,
+        (l) => typeof l.probesSeen === 'number' && l.probesSeen > 0,
+        5_000,
+        'the forger saw probes',
+      );
+      assert.ok((seen.forged as number) > 10, `the forger sent ${String(seen.forged)} forged frames`);
+    } finally {
+      await Promise.all(children.map(stop));
+    }
+  });
+
+  test('a conntrack flush on the symmetric NAT mid-link: the link recovers by itself', async () => {
+    const children: ChildProcess[] = [];
+    try {
+      const [responder] = await startPeer('sym', { id: 'flush-r', keepaliveMs: 1_000 });
+      children.push(responder);
+      const [initiator, out] = await startPeer('fc', { id: 'flush-i', peer: 'flush-r', keepaliveMs: 1_000 });
+      children.push(initiator);
+      await waitFor(out, (l) => l.firstDataMs !== undefined, 40_000, 'flush pair echoes');
+      const before = await waitFor(out, (l) => typeof l.echo === 'number', 10_000, 'echoes go on');
+      await lab.flushConntrack('sym');
+      const flushedAt = out.length;
+      // Pings go every 100 ms: an echo 30 pings after the last one seen before the flush was sent
+      // well after the flush, over the old mapping (gone) or a re-punched one.
+      const after = await waitFor(
+        out,
+        (l) => typeof l.echo === 'number' && l.echo >= (before.echo as number) + 30,
+        30_000,
+        'echo after the flush',
+      );
+      const changes = out.slice(flushedAt).filter((l) => 'pathChange' in l);
+      process.stdout.write(
+        `conntrack flush: echo ${String(after.echo)} on ${String(after.path)}; path changes ${JSON.stringify(changes)}\n`,
+      );
+      assert.ok(after.path === 'direct' || after.path === 'predicted');
+    } finally {
+      await Promise.all(children.map(stop));
+    }
+  });
+});
