@@ -33,6 +33,8 @@ export interface FloodOptions {
 /** Runs `processes` real flood processes against a server and resolves with every source's report. */
 export async function runFlood(options: FloodOptions): Promise<SourceReport[]> {
   const runs: Promise<SourceReport[]>[] = [];
+  const children: ReturnType<typeof spawn>[] = [];
+  let ready = 0;
   for (let p = 0; p < options.processes; p++) {
     const child = spawn(
       process.execPath,
@@ -47,20 +49,27 @@ export async function runFlood(options: FloodOptions): Promise<SourceReport[]> {
         String(options.staggerMs ?? 0),
       ],
       {
-        stdio: ['ignore', 'pipe', 'inherit'],
+        stdio: ['pipe', 'pipe', 'inherit'],
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       },
     );
+    children.push(child);
     runs.push(
       new Promise((resolve, reject) => {
         let out = '';
-        child.stdout.on('data', (chunk: Buffer) => {
+        let reported = false;
+        child.stdout!.on('data', (chunk: Buffer) => {
           out += chunk.toString();
+          if (out.startsWith('ready\n') && !reported) {
+            reported = true;
+            // Every process has bound all its sources: let them all go at once.
+            if (++ready === options.processes) for (const c of children) c.stdin!.write('go\n');
+          }
         });
         child.once('error', reject);
         child.once('exit', (code) => {
           if (code !== 0) reject(new Error(`flood process exited with ${code}`));
-          else resolve(JSON.parse(out) as SourceReport[]);
+          else resolve(JSON.parse(out.slice(out.indexOf('\n') + 1)) as SourceReport[]);
         });
       }),
     );
