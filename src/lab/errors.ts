@@ -42,14 +42,18 @@ export class LabCommandError extends PortholeError {
 }
 
 /**
- * The kernel has no `netem` queueing discipline (module sch_netem), so delay, loss and reordering
- * cannot be emulated. Code `ERR_LAB_NETEM_UNSUPPORTED`. Load the module or use a kernel with it.
+ * Delay, loss and reordering cannot be emulated: the kernel has no `netem` queueing discipline
+ * (module sch_netem) and the user-space fallback (a relayed tap pair) cannot run either (no
+ * `/dev/net/tun` or no python3; `reason` says which). Code `ERR_LAB_NETEM_UNSUPPORTED`. Load
+ * sch_netem, or install python3 and load the tun module.
  */
 export class LabNetemUnsupportedError extends PortholeError {
-  constructor(cause?: unknown) {
+  constructor(cause?: unknown, reason?: string) {
     super(
       'ERR_LAB_NETEM_UNSUPPORTED',
-      'this kernel has no netem qdisc (sch_netem); delay, loss and reordering cannot be emulated',
+      'this kernel has no netem qdisc (sch_netem)' +
+        (reason === undefined ? '' : ` and the user-space relay cannot run (${reason})`) +
+        '; delay, loss and reordering cannot be emulated',
       { cause },
     );
   }

@@ -27,3 +27,6 @@ export {
   natWanAddress,
   OPEN_HOST_ADDRESS,
 } from './topology.ts';
+export { UplinkKind } from './uplink.ts';
+export type { UplinkDirectionStats, UplinkRelayStats } from './uplink-relay.ts';
+export { checkUplinkRelaySupport, UPLINK_RELAY_QUEUE_CAP } from './uplink-relay.ts';

@@ -2,8 +2,8 @@ import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { debuglog } from 'node:util';
 import { ClosedError, ConfigError, throwIfAborted } from '../errors/index.ts';
 import { deleteNamespace, deleteNamespaceSync, listNamespaces } from './cleanup.ts';
-import { LabCommandError, LabExistsError, LabNetemUnsupportedError, LabUnsupportedError } from './errors.ts';
-import { isNetemMissing, type NetemOptions, netemArgs } from './netem.ts';
+import { LabExistsError, LabNetemUnsupportedError, LabUnsupportedError } from './errors.ts';
+import { type NetemOptions, netemArgs } from './netem.ts';
 import { registerLab } from './registry.ts';
 import { NAT_LAN_IF, NAT_WAN_IF, natRuleset, natStateFlushCommands } from './rulesets.ts';
 import { checkLabSupport } from './support.ts';
@@ -23,6 +23,8 @@ import {
   OPEN_HOST_ADDRESS,
   validatePrefix,
 } from './topology.ts';
+import { BRIDGE, LabUplinks, UplinkKind } from './uplink.ts';
+import { checkUplinkRelaySupport, UPLINK_RELAY_PYTHON, type UplinkRelayStats } from './uplink-relay.ts';
 
 const debug = debuglog('porthole:lab');
 
@@ -39,6 +41,15 @@ export interface NatLabOptions {
   readonly prefix?: string;
   /** Impairments per NAT uplink, applied once built (see {@link NatLab.setNetem}). */
   readonly netem?: Readonly<Partial<Record<NatType, NetemOptions>>>;
+  /**
+   * Build these NATs' uplinks (all built NATs for `true`) as two TAP devices joined by a
+   * user-space relay that emulates netem, instead of a veth pair: impairments then work on any
+   * kernel with `/dev/net/tun` and python3. Default false (veth; netem through tc, and a relay
+   * only if {@link NatLab.setNetem} finds no netem).
+   */
+  readonly impair?: boolean | readonly NatType[];
+  /** Seed of the relays' loss / jitter / reorder generator (NAT index i uses seed + i). Default 1. */
+  readonly impairSeed?: number;
   /** Tear down on SIGINT / SIGTERM / SIGHUP, then re-raise the signal. Default true. */
   readonly handleSignals?: boolean;
   readonly signal?: AbortSignal;
@@ -52,8 +63,6 @@ export interface ConntrackTimeouts {
   readonly udpStreamS?: number;
 }
 
-/** Bridge name in the internet namespace. */
-const BRIDGE = 'br0';
 /** Interface of a host namespace. */
 const HOST_IF = 'eth0';
 /** How long a killed child may take to exit on close, in milliseconds. */
@@ -82,20 +91,25 @@ export class NatLab {
   readonly internet: typeof INTERNET_ADDRESSES = INTERNET_ADDRESSES;
   readonly #namespaces: string[] = [];
   readonly #children = new Set<ChildProcess>();
+  readonly #uplinks: LabUplinks;
   #unregister: () => void = () => {};
   #closing: Promise<void> | undefined;
 
-  private constructor(prefix: string, nats: readonly NatType[], openHost: boolean) {
+  private constructor(prefix: string, nats: readonly NatType[], openHost: boolean, seed: number) {
     this.prefix = prefix;
     this.nats = nats;
     this.openHost = openHost;
+    this.#uplinks = new LabUplinks(prefix, seed, (nat, args) =>
+      this.spawn(`nat-${nat}`, UPLINK_RELAY_PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] }),
+    );
   }
 
   /**
    * Builds a lab and resolves once every namespace, link, route and ruleset is in place. On any
    * failure the partial lab is torn down before the promise rejects. Rejects with
    * `ERR_LAB_UNSUPPORTED`, `ERR_LAB_INVALID_OPTIONS`, `ERR_LAB_EXISTS`, `ERR_LAB_COMMAND_FAILED`,
-   * `ERR_LAB_NETEM_UNSUPPORTED` or `ERR_ABORTED`.
+   * `ERR_LAB_NETEM_UNSUPPORTED` (also when `impair` is asked for and the relay cannot run) or
+   * `ERR_ABORTED`.
    */
   static async create(options: NatLabOptions = {}): Promise<NatLab> {
     throwIfAborted(options.signal);
@@ -113,18 +127,33 @@ export class NatLab {
       }
     }
     for (const netem of Object.values(options.netem ?? {})) netemArgs(netem);
+    const impaired = options.impair === true ? nats : options.impair === false ? [] : (options.impair ?? []);
+    for (const nat of impaired) {
+      if (!nats.includes(nat))
+        throw new ConfigError(
+          'ERR_LAB_INVALID_OPTIONS',
+          `impair given for "${nat}", which this lab does not build`,
+        );
+    }
+    const seed = options.impairSeed ?? 1;
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      throw new ConfigError('ERR_LAB_INVALID_OPTIONS', 'impairSeed must be a whole number ≥ 0');
     const prefix = options.prefix === undefined ? generatePrefix() : validatePrefix(options.prefix);
     const support = await checkLabSupport();
     if (!support.supported) throw new LabUnsupportedError(support.reason);
     const taken = (await listNamespaces(options.signal)).filter((name) => name.startsWith(`${prefix}-`));
     if (taken.length > 0) throw new LabExistsError(prefix, taken);
+    const relayMissing = impaired.length > 0 ? await checkUplinkRelaySupport() : undefined;
+    if (relayMissing !== undefined) throw new LabNetemUnsupportedError(undefined, relayMissing);
 
-    const lab = new NatLab(prefix, nats, options.openHost ?? false);
+    const lab = new NatLab(prefix, nats, options.openHost ?? false, seed);
     lab.#unregister = registerLab(lab, options.handleSignals ?? true);
     try {
       await lab.#buildInternet(options.signal);
       // allSettled: no NAT may still be building while a failure tears the lab down.
-      const built = await Promise.allSettled(nats.map((nat) => lab.#buildNat(nat, options.signal)));
+      const built = await Promise.allSettled(
+        nats.map((nat) => lab.#buildNat(nat, impaired.includes(nat), options.signal)),
+      );
       for (const outcome of built) if (outcome.status === 'rejected') throw outcome.reason;
       if (lab.openHost) await lab.#buildOpenHost(options.signal);
       for (const [nat, netem] of Object.entries(options.netem ?? {})) {
@@ -205,35 +234,35 @@ export class NatLab {
 
   /**
    * Sets (replaces) delay / jitter / loss / reordering on the uplink of `nat`, both directions;
-   * all-zero options remove them. Rejects with `ERR_LAB_NETEM_UNSUPPORTED` when the kernel has
-   * no netem, `ERR_LAB_INVALID_OPTIONS` on bad values.
+   * all-zero options remove them. Uses tc netem on a veth uplink; on a kernel without netem it
+   * first rebuilds the uplink as a relayed tap pair (see {@link NatLabOptions.impair}), and a
+   * relayed uplink is always impaired by its relay. Rejects with `ERR_LAB_NETEM_UNSUPPORTED` when
+   * neither netem nor the relay can run, `ERR_LAB_INVALID_OPTIONS` on bad values.
    */
-  async setNetem(nat: NatType, options: NetemOptions): Promise<void> {
-    const args = netemArgs(options);
-    if (args.length === 0) {
-      await this.clearNetem(nat);
-      return;
-    }
-    const natNs = this.namespace(`nat-${nat}`);
-    const inetNs = this.namespace('inet');
-    try {
-      await runTool('tc', ['-n', natNs, 'qdisc', 'replace', 'dev', NAT_WAN_IF, 'root', ...args]);
-      await runTool('tc', ['-n', inetNs, 'qdisc', 'replace', 'dev', bridgePort(nat), 'root', ...args]);
-    } catch (error) {
-      if (error instanceof LabCommandError && isNetemMissing(error.stderr))
-        throw new LabNetemUnsupportedError(error);
-      throw error;
-    }
+  setNetem(nat: NatType, options: NetemOptions): Promise<void> {
+    this.namespace(`nat-${nat}`);
+    return this.#uplinks.setNetem(nat, options);
   }
 
   /** Removes the impairments of `nat`'s uplink (no-op when there are none). */
-  async clearNetem(nat: NatType): Promise<void> {
-    const natNs = this.namespace(`nat-${nat}`);
-    const inetNs = this.namespace('inet');
-    await Promise.allSettled([
-      runTool('tc', ['-n', natNs, 'qdisc', 'del', 'dev', NAT_WAN_IF, 'root']),
-      runTool('tc', ['-n', inetNs, 'qdisc', 'del', 'dev', bridgePort(nat), 'root']),
-    ]);
+  clearNetem(nat: NatType): Promise<void> {
+    this.namespace(`nat-${nat}`);
+    return this.#uplinks.clearNetem(nat);
+  }
+
+  /** How `nat`'s uplink is built now: `veth` or `tap-relay`. */
+  uplinkKind(nat: NatType): UplinkKind {
+    this.namespace(`nat-${nat}`);
+    return this.#uplinks.kind(nat);
+  }
+
+  /**
+   * The relay's frame counters of `nat`'s uplink (`up` NAT → internet, `down` the reverse: read,
+   * lost, overflow, sent), or undefined for a veth uplink.
+   */
+  uplinkStats(nat: NatType): Promise<UplinkRelayStats | undefined> {
+    this.namespace(`nat-${nat}`);
+    return this.#uplinks.stats(nat);
   }
 
   /** The `tc qdisc show` output of `nat`'s WAN interface (to check impairments). */
@@ -297,6 +326,7 @@ export class NatLab {
   /** Synchronous teardown for process exit (registry). */
   teardownSync(): void {
     if (this.#closing !== undefined && this.#namespaces.length === 0) return;
+    this.#uplinks.close();
     for (const child of this.#children) child.kill('SIGKILL');
     this.#children.clear();
     for (const ns of this.#namespaces.splice(0).reverse()) deleteNamespaceSync(ns);
@@ -304,6 +334,7 @@ export class NatLab {
   }
 
   async #teardown(): Promise<void> {
+    this.#uplinks.close();
     const exits = [...this.#children].map((child) => waitForExit(child));
     for (const child of this.#children) child.kill('SIGKILL');
     await Promise.all(exits);
@@ -335,27 +366,11 @@ export class NatLab {
     }
   }
 
-  async #buildNat(nat: NatType, signal: AbortSignal | undefined): Promise<void> {
-    const inet = namespaceName(this.prefix, 'inet');
+  async #buildNat(nat: NatType, impaired: boolean, signal: AbortSignal | undefined): Promise<void> {
     const natNs = await this.#addNamespace(`nat-${nat}`, signal);
     const hostNs = await this.#addNamespace(`h-${nat}`, signal);
     // WAN: "wan" in the NAT namespace, its peer a port of the internet bridge.
-    await ip(
-      natNs,
-      'link',
-      'add',
-      NAT_WAN_IF,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      bridgePort(nat),
-      'netns',
-      inet,
-    );
-    await ip(inet, 'link', 'set', bridgePort(nat), 'master', BRIDGE, 'up');
-    await ip(natNs, 'addr', 'add', `${natWanAddress(nat)}/${LAB_PREFIX_LENGTH}`, 'dev', NAT_WAN_IF);
-    await ip(natNs, 'link', 'set', NAT_WAN_IF, 'up');
+    await this.#uplinks.build(nat, impaired ? UplinkKind.TAP_RELAY : UplinkKind.VETH, signal);
     // LAN: "lan" in the NAT namespace, "eth0" in the host namespace.
     await ip(natNs, 'link', 'add', NAT_LAN_IF, 'type', 'veth', 'peer', 'name', HOST_IF, 'netns', hostNs);
     await ip(natNs, 'addr', 'add', `${natLanAddress(nat)}/${LAB_PREFIX_LENGTH}`, 'dev', NAT_LAN_IF);
@@ -376,11 +391,6 @@ export class NatLab {
     await ip(ns, 'addr', 'add', `${OPEN_HOST_ADDRESS}/${LAB_PREFIX_LENGTH}`, 'dev', HOST_IF);
     await ip(ns, 'link', 'set', HOST_IF, 'up');
   }
-}
-
-/** Name of `nat`'s port on the internet bridge (inside the internet namespace; ≤ 15 chars). */
-function bridgePort(nat: NatType): string {
-  return `w-${nat}`;
 }
 
 function ip(ns: string, ...args: string[]): Promise<ToolOutput> {

@@ -1,0 +1,264 @@
+// The punching matrix (issue 6) over impaired NAT uplinks: 25 ms each way (50 ms RTT between a NAT
+// and the internet) and 10% loss in each direction on every NAT's uplink. The same lab, broker,
+// coturn and peer fixtures as punch-matrix.test.ts; every one of the 10 unordered pairs must connect
+// and exchange data both ways, on the same paths as without loss (direct for the 8 textbook pairs,
+// predicted or direct for pr ↔ sym, relay only for sym ↔ sym). The impairment is tc netem where the
+// kernel has it, otherwise the lab's relayed tap pairs. Prints pair × path × time.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  baseNatType,
+  checkLabSupport,
+  checkUplinkRelaySupport,
+  INTERNET_ADDRESSES,
+  missingTool,
+  NatLab,
+  type NatType,
+  type NetemOptions,
+  readJsonLine,
+} from '../../src/lab/index.ts';
+import type { NatClassType, PathKind } from '../../src/nat/index.ts';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
+
+const support = await checkLabSupport();
+let skip: string | false = support.supported ? false : support.reason;
+if (skip === false) skip = (await missingTool('turnserver', 'coturn')) ?? false;
+if (skip === false) skip = (await checkUplinkRelaySupport()) ?? false;
+
+/** 25 ms each way = 50 ms RTT over an uplink, and 10% of datagrams lost in each direction. */
+const IMPAIRMENT: NetemOptions = { delayMs: 25, lossPercent: 10 };
+const BROKER_PORT = 3478;
+const TURN_PORT = 3479;
+const RENDEZVOUS = INTERNET_ADDRESSES.rendezvous;
+const TURN = { server: `${RENDEZVOUS}:${TURN_PORT}`, username: 'lab', password: 'lab-secret' };
+/** Deadline of one pair to link (punch, predict or fall back to the relay), in milliseconds. */
+const LINK_DEADLINE_MS = 40_000;
+
+const NAT_CLASS: Readonly<Record<'fc' | 'ar' | 'pr' | 'sym', NatClassType>> = {
+  fc: 'full-cone',
+  ar: 'address-restricted',
+  pr: 'port-restricted',
+  sym: 'symmetric',
+};
+
+const NATS: readonly NatType[] = ['fc', 'ar', 'pr', 'sym', 'fc2', 'ar2', 'pr2', 'sym2'];
+
+/** The 10 unordered pairs; a pair of one type uses that type's twin for the second peer. */
+const PAIRS: readonly (readonly [NatType, NatType])[] = [
+  ['fc', 'fc2'],
+  ['fc', 'ar'],
+  ['fc', 'pr'],
+  ['fc', 'sym'],
+  ['ar', 'ar2'],
+  ['ar', 'pr'],
+  ['ar', 'sym'],
+  ['pr', 'pr2'],
+  ['pr', 'sym'],
+  ['sym', 'sym2'],
+];
+
+/** The paths of the lossless matrix: loss must not push any pair but sym ↔ sym onto the relay. */
+function expectedPaths(a: NatType, b: NatType): readonly PathKind[] {
+  const pair = [baseNatType(a), baseNatType(b)].sort().join('-');
+  if (pair === 'sym-sym') return ['relay'];
+  if (pair === 'pr-sym') return ['predicted', 'direct'];
+  return ['direct'];
+}
+
+interface PairResult {
+  readonly path: PathKind | null;
+  readonly responderPath: PathKind | null;
+  readonly connectMs: number;
+  readonly firstDataMs: number;
+  readonly rttMs: number;
+  readonly echoes: number;
+}
+
+interface Line {
+  readonly [key: string]: unknown;
+}
+
+/** Every JSON line of a child's stdout, as they come. */
+function lines(child: ChildProcess): Line[] {
+  const out: Line[] = [];
+  if (child.stdout !== null) {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const value: unknown = JSON.parse(line);
+        if (typeof value === 'object' && value !== null) out.push(value as Line);
+      } catch {}
+    });
+  }
+  return out;
+}
+
+async function waitFor(list: Line[], match: (l: Line) => boolean, ms: number, what: string): Promise<Line> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const found = list.find(match);
+    if (found !== undefined) return found;
+    const failed = list.find((l) => l.error !== undefined);
+    if (failed !== undefined) throw new Error(`${what}: the peer failed with ${String(failed.error)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${what}: nothing within ${ms} ms (got ${JSON.stringify(list)})`);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describe('lossy punch matrix: 50 ms RTT and 10% loss on every NAT uplink, every pair connects', {
+  skip,
+}, () => {
+  let lab: NatLab;
+  let workdir: string;
+  const results = new Map<string, PairResult | Error>();
+  const brokerAddress = `${RENDEZVOUS}:${BROKER_PORT}`;
+
+  async function startPeer(nat: NatType, config: Record<string, unknown>): Promise<[ChildProcess, Line[]]> {
+    const child = lab.spawnNode(`h-${nat}`, fixture('punch-peer'), [
+      JSON.stringify({ broker: brokerAddress, natClass: NAT_CLASS[baseNatType(nat)], turn: TURN, ...config }),
+    ]);
+    const out = lines(child);
+    await waitFor(out, (l) => l.ready === true, 30_000, `${nat} registers`);
+    return [child, out];
+  }
+
+  before(async () => {
+    workdir = await mkdtemp(join(tmpdir(), 'porthole-punchlossy-'));
+    lab = await NatLab.create({
+      nats: NATS,
+      netem: Object.fromEntries(NATS.map((nat) => [nat, IMPAIRMENT])),
+      impairSeed: 6,
+    });
+    const broker = lab.spawnNode('inet', fixture('punch-broker'), [RENDEZVOUS, String(BROKER_PORT), 'lab']);
+    await readJsonLine(broker, (v) => v.ready === true, { timeoutMs: 30_000 });
+    lab.spawn(
+      'inet',
+      'turnserver',
+      [
+        '-n',
+        '--no-cli',
+        '--no-tcp',
+        '--no-tls',
+        '--no-dtls',
+        '-L',
+        RENDEZVOUS,
+        '--relay-ip',
+        RENDEZVOUS,
+        '--listening-port',
+        String(TURN_PORT),
+        '--min-port',
+        '50000',
+        '--max-port',
+        '50999',
+        '--lt-cred-mech',
+        '--user',
+        `${TURN.username}:${TURN.password}`,
+        '--realm',
+        'porthole.lab',
+        '--pidfile',
+        join(workdir, 'turnserver.pid'),
+        '--db',
+        join(workdir, 'turndb'),
+        '--log-file',
+        join(workdir, 'turnserver.log'),
+        '--no-stdout-log',
+      ],
+      { stdio: 'ignore' },
+    );
+    const ping = lab.spawnNode('inet', fixture('stun-ping'), [TURN.server]);
+    const { ready } = await readJsonLine<{ ready: boolean }>(ping, () => true, { timeoutMs: 30_000 });
+    assert.equal(ready, true, 'coturn answers');
+  });
+
+  after(async () => {
+    const kind = lab === undefined ? '?' : lab.uplinkKind('fc');
+    const rows = PAIRS.map(([a, b]) => {
+      const r = results.get(`${a}-${b}`);
+      const pair = `${baseNatType(a)}-${baseNatType(b)}`;
+      if (r === undefined) return `| ${pair} | (not run) | | | | |`;
+      if (r instanceof Error) return `| ${pair} | FAILED: ${r.message.slice(0, 60)} | | | | |`;
+      return `| ${pair} | ${r.path}/${r.responderPath} | ${r.connectMs} | ${r.firstDataMs} | ${r.rttMs} | ${r.echoes} |`;
+    });
+    process.stdout.write(
+      `\nlossy punch matrix (${IMPAIRMENT.delayMs} ms each way, ${IMPAIRMENT.lossPercent}% loss per uplink, ${kind})\n` +
+        `| pair | path | connect ms | first data ms | rtt ms | echoes |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
+    );
+    await lab?.close();
+    if (workdir !== undefined) await rm(workdir, { recursive: true, force: true });
+  });
+
+  test('every NAT uplink is impaired', async () => {
+    for (const nat of NATS) {
+      if (lab.uplinkKind(nat) === 'veth') assert.match(await lab.showQdisc(nat), /netem .*delay 25ms/);
+      else assert.notEqual(await lab.uplinkStats(nat), undefined, `${nat}: relayed uplink`);
+    }
+  });
+
+  for (const [a, b] of PAIRS) {
+    const expected = expectedPaths(a, b);
+    test(`${baseNatType(a)} ↔ ${baseNatType(b)} with loss: connects, data both ways, path ${expected.join(' or ')}`, async () => {
+      const key = `${a}-${b}`;
+      const children: ChildProcess[] = [];
+      try {
+        const [responder, responderOut] = await startPeer(b, { id: `${key}-r` });
+        children.push(responder);
+        const [initiator, initiatorOut] = await startPeer(a, { id: `${key}-i`, peer: `${key}-r` });
+        children.push(initiator);
+        const linked = await waitFor(
+          initiatorOut,
+          (l) => l.connectMs !== undefined,
+          LINK_DEADLINE_MS,
+          `${key} links`,
+        );
+        const first = await waitFor(
+          initiatorOut,
+          (l) => l.firstDataMs !== undefined,
+          10_000,
+          `${key} echoes`,
+        );
+        const answered = await waitFor(responderOut, (l) => l.path !== undefined, 10_000, `${key} accepts`);
+        // Data keeps flowing both ways over the lossy path: 5 more echoes (pings go every 100 ms).
+        await waitFor(
+          initiatorOut,
+          () => initiatorOut.filter((l) => typeof l.echo === 'number').length >= 5,
+          10_000,
+          `${key} keeps echoing`,
+        );
+        const result: PairResult = {
+          path: first.path as PathKind,
+          responderPath: answered.path as PathKind,
+          connectMs: linked.connectMs as number,
+          firstDataMs: first.firstDataMs as number,
+          rttMs: first.rttMs as number,
+          echoes: initiatorOut.filter((l) => typeof l.echo === 'number').length,
+        };
+        results.set(key, result);
+        assert.ok(expected.includes(result.path as PathKind), `initiator path ${result.path}`);
+        assert.ok(
+          expected.includes(result.responderPath as PathKind),
+          `responder path ${result.responderPath}`,
+        );
+      } catch (error) {
+        results.set(key, error as Error);
+        throw error;
+      } finally {
+        await Promise.all(children.map(stop));
+      }
+    });
+  }
+});
