@@ -9,23 +9,34 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   baseNatType,
   checkLabSupport,
   checkUplinkRelaySupport,
-  INTERNET_ADDRESSES,
   missingTool,
   NatLab,
   type NatType,
   type NetemOptions,
   readJsonLine,
 } from '../../src/lab/index.ts';
-import type { NatClassType, PathKind } from '../../src/nat/index.ts';
+import type { PathKind } from '../../src/nat/index.ts';
 
-const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
+import {
+  BROKER_PORT,
+  expectedPaths,
+  fixture,
+  type Line,
+  lines,
+  NAT_CLASS,
+  NATS,
+  PAIRS,
+  RENDEZVOUS,
+  stop,
+  TURN,
+  TURN_PORT,
+  waitFor,
+} from './punch-harness.ts';
 
 const support = await checkLabSupport();
 let skip: string | false = support.supported ? false : support.reason;
@@ -34,43 +45,8 @@ if (skip === false) skip = (await checkUplinkRelaySupport()) ?? false;
 
 /** 25 ms each way = 50 ms RTT over an uplink, and 10% of datagrams lost in each direction. */
 const IMPAIRMENT: NetemOptions = { delayMs: 25, lossPercent: 10 };
-const BROKER_PORT = 3478;
-const TURN_PORT = 3479;
-const RENDEZVOUS = INTERNET_ADDRESSES.rendezvous;
-const TURN = { server: `${RENDEZVOUS}:${TURN_PORT}`, username: 'lab', password: 'lab-secret' };
 /** Deadline of one pair to link (punch, predict or fall back to the relay), in milliseconds. */
 const LINK_DEADLINE_MS = 40_000;
-
-const NAT_CLASS: Readonly<Record<'fc' | 'ar' | 'pr' | 'sym', NatClassType>> = {
-  fc: 'full-cone',
-  ar: 'address-restricted',
-  pr: 'port-restricted',
-  sym: 'symmetric',
-};
-
-const NATS: readonly NatType[] = ['fc', 'ar', 'pr', 'sym', 'fc2', 'ar2', 'pr2', 'sym2'];
-
-/** The 10 unordered pairs; a pair of one type uses that type's twin for the second peer. */
-const PAIRS: readonly (readonly [NatType, NatType])[] = [
-  ['fc', 'fc2'],
-  ['fc', 'ar'],
-  ['fc', 'pr'],
-  ['fc', 'sym'],
-  ['ar', 'ar2'],
-  ['ar', 'pr'],
-  ['ar', 'sym'],
-  ['pr', 'pr2'],
-  ['pr', 'sym'],
-  ['sym', 'sym2'],
-];
-
-/** The paths of the lossless matrix: loss must not push any pair but sym ↔ sym onto the relay. */
-function expectedPaths(a: NatType, b: NatType): readonly PathKind[] {
-  const pair = [baseNatType(a), baseNatType(b)].sort().join('-');
-  if (pair === 'sym-sym') return ['relay'];
-  if (pair === 'pr-sym') return ['predicted', 'direct'];
-  return ['direct'];
-}
 
 interface PairResult {
   readonly path: PathKind | null;
@@ -79,45 +55,6 @@ interface PairResult {
   readonly firstDataMs: number;
   readonly rttMs: number;
   readonly echoes: number;
-}
-
-interface Line {
-  readonly [key: string]: unknown;
-}
-
-/** Every JSON line of a child's stdout, as they come. */
-function lines(child: ChildProcess): Line[] {
-  const out: Line[] = [];
-  if (child.stdout !== null) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        const value: unknown = JSON.parse(line);
-        if (typeof value === 'object' && value !== null) out.push(value as Line);
-      } catch {}
-    });
-  }
-  return out;
-}
-
-async function waitFor(list: Line[], match: (l: Line) => boolean, ms: number, what: string): Promise<Line> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const found = list.find(match);
-    if (found !== undefined) return found;
-    const failed = list.find((l) => l.error !== undefined);
-    if (failed !== undefined) throw new Error(`${what}: the peer failed with ${String(failed.error)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${what}: nothing within ${ms} ms (got ${JSON.stringify(list)})`);
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 describe('lossy punch matrix: 50 ms RTT and 10% loss on every NAT uplink, every pair connects', {
