@@ -1,10 +1,18 @@
 // Shared by the lab's punching tests (lossless and lossy matrix): the broker/TURN addresses in the
 // internet namespace, the NAT classes and pairs, expected paths, and helpers that read the peer
 // fixtures' JSON lines and stop them.
+import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { baseNatType, INTERNET_ADDRESSES, type NatType } from '../../src/lab/index.ts';
+import {
+  baseNatType,
+  INTERNET_ADDRESSES,
+  type NatLab,
+  type NatType,
+  readJsonLine,
+} from '../../src/lab/index.ts';
 import type { NatClassType, PathKind } from '../../src/nat/index.ts';
 
 /** The path of a fixture under test/lab/fixtures. */
@@ -89,4 +97,70 @@ export async function stop(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Starts the matrix's services in the lab's internet namespace: a porthole broker on the rendezvous
+ * address and coturn (long-term credentials `TURN`) beside it, and waits until both answer. coturn's
+ * pid file, database and log go to `workdir`; the lab's teardown ends both processes.
+ */
+export async function startRendezvous(lab: NatLab, workdir: string): Promise<void> {
+  const broker = lab.spawnNode('inet', fixture('punch-broker'), [RENDEZVOUS, String(BROKER_PORT), 'lab']);
+  await readJsonLine(broker, (v) => v.ready === true, { timeoutMs: 30_000 });
+  lab.spawn(
+    'inet',
+    'turnserver',
+    [
+      '-n',
+      '--no-cli',
+      '--no-tcp',
+      '--no-tls',
+      '--no-dtls',
+      '-L',
+      RENDEZVOUS,
+      '--relay-ip',
+      RENDEZVOUS,
+      '--listening-port',
+      String(TURN_PORT),
+      '--min-port',
+      '50000',
+      '--max-port',
+      '50999',
+      '--lt-cred-mech',
+      '--user',
+      `${TURN.username}:${TURN.password}`,
+      '--realm',
+      'porthole.lab',
+      '--pidfile',
+      join(workdir, 'turnserver.pid'),
+      '--db',
+      join(workdir, 'turndb'),
+      '--log-file',
+      join(workdir, 'turnserver.log'),
+      '--no-stdout-log',
+    ],
+    { stdio: 'ignore' },
+  );
+  const ping = lab.spawnNode('inet', fixture('stun-ping'), [TURN.server]);
+  const { ready } = await readJsonLine<{ ready: boolean }>(ping, () => true, { timeoutMs: 30_000 });
+  assert.equal(ready, true, 'coturn answers');
+}
+
+/** Starts a peer process on `nat`'s host and waits until it has registered with the broker. */
+export async function startPeer(
+  lab: NatLab,
+  nat: NatType,
+  config: Record<string, unknown>,
+): Promise<[ChildProcess, Line[]]> {
+  const child = lab.spawnNode(`h-${nat}`, fixture('punch-peer'), [
+    JSON.stringify({
+      broker: `${RENDEZVOUS}:${BROKER_PORT}`,
+      natClass: NAT_CLASS[baseNatType(nat)],
+      turn: TURN,
+      ...config,
+    }),
+  ]);
+  const out = lines(child);
+  await waitFor(out, (l) => l.ready === true, 30_000, `${nat} registers`);
+  return [child, out];
 }

@@ -16,27 +16,11 @@ import {
   checkUplinkRelaySupport,
   missingTool,
   NatLab,
-  type NatType,
   type NetemOptions,
-  readJsonLine,
 } from '../../src/lab/index.ts';
 import type { PathKind } from '../../src/nat/index.ts';
 
-import {
-  BROKER_PORT,
-  expectedPaths,
-  fixture,
-  type Line,
-  lines,
-  NAT_CLASS,
-  NATS,
-  PAIRS,
-  RENDEZVOUS,
-  stop,
-  TURN,
-  TURN_PORT,
-  waitFor,
-} from './punch-harness.ts';
+import { expectedPaths, NATS, PAIRS, startPeer, startRendezvous, stop, waitFor } from './punch-harness.ts';
 
 const support = await checkLabSupport();
 let skip: string | false = support.supported ? false : support.reason;
@@ -63,16 +47,6 @@ describe('lossy punch matrix: 50 ms RTT and 10% loss on every NAT uplink, every 
   let lab: NatLab;
   let workdir: string;
   const results = new Map<string, PairResult | Error>();
-  const brokerAddress = `${RENDEZVOUS}:${BROKER_PORT}`;
-
-  async function startPeer(nat: NatType, config: Record<string, unknown>): Promise<[ChildProcess, Line[]]> {
-    const child = lab.spawnNode(`h-${nat}`, fixture('punch-peer'), [
-      JSON.stringify({ broker: brokerAddress, natClass: NAT_CLASS[baseNatType(nat)], turn: TURN, ...config }),
-    ]);
-    const out = lines(child);
-    await waitFor(out, (l) => l.ready === true, 30_000, `${nat} registers`);
-    return [child, out];
-  }
 
   before(async () => {
     workdir = await mkdtemp(join(tmpdir(), 'porthole-punchlossy-'));
@@ -81,45 +55,7 @@ describe('lossy punch matrix: 50 ms RTT and 10% loss on every NAT uplink, every 
       netem: Object.fromEntries(NATS.map((nat) => [nat, IMPAIRMENT])),
       impairSeed: 6,
     });
-    const broker = lab.spawnNode('inet', fixture('punch-broker'), [RENDEZVOUS, String(BROKER_PORT), 'lab']);
-    await readJsonLine(broker, (v) => v.ready === true, { timeoutMs: 30_000 });
-    lab.spawn(
-      'inet',
-      'turnserver',
-      [
-        '-n',
-        '--no-cli',
-        '--no-tcp',
-        '--no-tls',
-        '--no-dtls',
-        '-L',
-        RENDEZVOUS,
-        '--relay-ip',
-        RENDEZVOUS,
-        '--listening-port',
-        String(TURN_PORT),
-        '--min-port',
-        '50000',
-        '--max-port',
-        '50999',
-        '--lt-cred-mech',
-        '--user',
-        `${TURN.username}:${TURN.password}`,
-        '--realm',
-        'porthole.lab',
-        '--pidfile',
-        join(workdir, 'turnserver.pid'),
-        '--db',
-        join(workdir, 'turndb'),
-        '--log-file',
-        join(workdir, 'turnserver.log'),
-        '--no-stdout-log',
-      ],
-      { stdio: 'ignore' },
-    );
-    const ping = lab.spawnNode('inet', fixture('stun-ping'), [TURN.server]);
-    const { ready } = await readJsonLine<{ ready: boolean }>(ping, () => true, { timeoutMs: 30_000 });
-    assert.equal(ready, true, 'coturn answers');
+    await startRendezvous(lab, workdir);
   });
 
   after(async () => {
@@ -152,9 +88,9 @@ describe('lossy punch matrix: 50 ms RTT and 10% loss on every NAT uplink, every 
       const key = `${a}-${b}`;
       const children: ChildProcess[] = [];
       try {
-        const [responder, responderOut] = await startPeer(b, { id: `${key}-r` });
+        const [responder, responderOut] = await startPeer(lab, b, { id: `${key}-r` });
         children.push(responder);
-        const [initiator, initiatorOut] = await startPeer(a, { id: `${key}-i`, peer: `${key}-r` });
+        const [initiator, initiatorOut] = await startPeer(lab, a, { id: `${key}-i`, peer: `${key}-r` });
         children.push(initiator);
         const linked = await waitFor(
           initiatorOut,

@@ -10,28 +10,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  baseNatType,
-  checkLabSupport,
-  missingTool,
-  NatLab,
-  type NatType,
-  readJsonLine,
-} from '../../src/lab/index.ts';
+import { baseNatType, checkLabSupport, missingTool, NatLab } from '../../src/lab/index.ts';
 import type { PathKind } from '../../src/nat/index.ts';
 
 import {
   BROKER_PORT,
   expectedPaths,
   fixture,
-  type Line,
   lines,
-  NAT_CLASS,
   PAIRS,
   RENDEZVOUS,
+  startPeer,
+  startRendezvous,
   stop,
-  TURN,
-  TURN_PORT,
   waitFor,
 } from './punch-harness.ts';
 
@@ -54,58 +45,10 @@ describe('punch matrix: every pair of lab NATs connects, through a broker and co
   const results = new Map<string, PairResult | Error>();
   const brokerAddress = `${RENDEZVOUS}:${BROKER_PORT}`;
 
-  /** Starts a peer on `nat`'s host and waits until it is registered. */
-  async function startPeer(nat: NatType, config: Record<string, unknown>): Promise<[ChildProcess, Line[]]> {
-    const child = lab.spawnNode(`h-${nat}`, fixture('punch-peer'), [
-      JSON.stringify({ broker: brokerAddress, natClass: NAT_CLASS[baseNatType(nat)], turn: TURN, ...config }),
-    ]);
-    const out = lines(child);
-    await waitFor(out, (l) => l.ready === true, 30_000, `${nat} registers`);
-    return [child, out];
-  }
-
   before(async () => {
     workdir = await mkdtemp(join(tmpdir(), 'porthole-punchlab-'));
     lab = await NatLab.create({ nats: ['fc', 'ar', 'pr', 'sym', 'fc2', 'ar2', 'pr2', 'sym2'] });
-    const broker = lab.spawnNode('inet', fixture('punch-broker'), [RENDEZVOUS, String(BROKER_PORT), 'lab']);
-    await readJsonLine(broker, (v) => v.ready === true, { timeoutMs: 30_000 });
-    lab.spawn(
-      'inet',
-      'turnserver',
-      [
-        '-n',
-        '--no-cli',
-        '--no-tcp',
-        '--no-tls',
-        '--no-dtls',
-        '-L',
-        RENDEZVOUS,
-        '--relay-ip',
-        RENDEZVOUS,
-        '--listening-port',
-        String(TURN_PORT),
-        '--min-port',
-        '50000',
-        '--max-port',
-        '50999',
-        '--lt-cred-mech',
-        '--user',
-        `${TURN.username}:${TURN.password}`,
-        '--realm',
-        'porthole.lab',
-        '--pidfile',
-        join(workdir, 'turnserver.pid'),
-        '--db',
-        join(workdir, 'turndb'),
-        '--log-file',
-        join(workdir, 'turnserver.log'),
-        '--no-stdout-log',
-      ],
-      { stdio: 'ignore' },
-    );
-    const ping = lab.spawnNode('inet', fixture('stun-ping'), [TURN.server]);
-    const { ready } = await readJsonLine<{ ready: boolean }>(ping, () => true, { timeoutMs: 30_000 });
-    assert.equal(ready, true, 'coturn answers');
+    await startRendezvous(lab, workdir);
   });
 
   after(async () => {
@@ -129,9 +72,9 @@ describe('punch matrix: every pair of lab NATs connects, through a broker and co
       const key = `${a}-${b}`;
       const children: ChildProcess[] = [];
       try {
-        const [responder, responderOut] = await startPeer(b, { id: `${key}-r` });
+        const [responder, responderOut] = await startPeer(lab, b, { id: `${key}-r` });
         children.push(responder);
-        const [initiator, initiatorOut] = await startPeer(a, { id: `${key}-i`, peer: `${key}-r` });
+        const [initiator, initiatorOut] = await startPeer(lab, a, { id: `${key}-i`, peer: `${key}-r` });
         children.push(initiator);
         const linked = await waitFor(initiatorOut, (l) => l.connectMs !== undefined, 40_000, `${key} links`);
         const first = await waitFor(
@@ -170,7 +113,7 @@ describe('punch matrix: every pair of lab NATs connects, through a broker and co
       children.push(forger);
       const forgerOut = lines(forger);
       await waitFor(forgerOut, (l) => l.ready === true, 30_000, 'the forger registers');
-      const [victim, out] = await startPeer('fc', {
+      const [victim, out] = await startPeer(lab, 'fc', {
         id: 'victim',
         peer: 'forger',
         turn: null,
@@ -200,9 +143,13 @@ describe('punch matrix: every pair of lab NATs connects, through a broker and co
   test('a conntrack flush on the symmetric NAT mid-link: the link recovers by itself', async () => {
     const children: ChildProcess[] = [];
     try {
-      const [responder] = await startPeer('sym', { id: 'flush-r', keepaliveMs: 1_000 });
+      const [responder] = await startPeer(lab, 'sym', { id: 'flush-r', keepaliveMs: 1_000 });
       children.push(responder);
-      const [initiator, out] = await startPeer('fc', { id: 'flush-i', peer: 'flush-r', keepaliveMs: 1_000 });
+      const [initiator, out] = await startPeer(lab, 'fc', {
+        id: 'flush-i',
+        peer: 'flush-r',
+        keepaliveMs: 1_000,
+      });
       children.push(initiator);
       await waitFor(out, (l) => l.firstDataMs !== undefined, 40_000, 'flush pair echoes');
       const before = await waitFor(out, (l) => typeof l.echo === 'number', 10_000, 'echoes go on');
