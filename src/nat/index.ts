@@ -81,6 +81,7 @@ export {
   predictionSuccessProbability,
   RandomPortSampler,
 } from './prediction.ts';
+export { PunchFailedError } from './punch-errors.ts';
 export type { PunchLinkStats, RelayChannel, RelayProvider } from './punch-link.ts';
 export { DEFAULT_LINK_QUEUE, DEFAULT_RELAY_RETRY_DIRECT_MS, PunchLink } from './punch-link.ts';
 export type { ConnectOptions, PunchPeerOptions } from './punch-peer.ts';

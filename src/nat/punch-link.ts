@@ -8,7 +8,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
-import { AbortError, ClosedError, PortholeError } from '../errors/index.ts';
+import { AbortError, ClosedError } from '../errors/index.ts';
 import type { Demux } from '../mux/index.ts';
 import {
   type AgentAction,
@@ -20,6 +20,7 @@ import {
 import type { NatEndpoint } from './behavior.ts';
 import type { Introduction } from './broker-client-core.ts';
 import type { Candidate } from './candidates.ts';
+import { PunchFailedError } from './punch-errors.ts';
 import { type PunchPortPool, PunchSockets } from './punch-sockets.ts';
 import { CoreTimer } from './punch-timer.ts';
 import { encodePunchDataHeader, PUNCH_DATA_HEADER_BYTES, PunchMessage } from './punch-wire.ts';
@@ -308,7 +309,7 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
   #onFailed(reason: string): void {
     const relay = this.#init.relay;
     if (relay === undefined) {
-      this.#fail(new PortholeError('ERR_NAT_PUNCH_FAILED', `no direct path to ${this.peerId}: ${reason}`));
+      this.#fail(new PunchFailedError(this.peerId, reason, this.stats()));
       return;
     }
     if (this.#relay !== null) {
@@ -333,9 +334,7 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
         },
         (error: unknown) =>
           this.#fail(
-            new PortholeError('ERR_NAT_PUNCH_FAILED', `no path to ${this.peerId}: ${reason}; relay failed`, {
-              cause: error,
-            }),
+            new PunchFailedError(this.peerId, `${reason}; relay failed`, this.stats(), { cause: error }),
           ),
       );
   }
