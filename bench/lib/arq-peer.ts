@@ -20,6 +20,8 @@ export const BENCH_ARQ: Omit<ArqEndpointOptions, 'socket' | 'demux'> = {
   sendWindow: 256,
   receiveWindow: 256,
   maxWaitSegments: 4096,
+  // Experiments: ARQ_BENCH_TUNING='{"ackRepeat":1}' overrides settings on both sides.
+  ...(process.env.ARQ_BENCH_TUNING === undefined ? {} : JSON.parse(process.env.ARQ_BENCH_TUNING)),
 };
 
 const [role, proto, ...rest] = process.argv.slice(2);

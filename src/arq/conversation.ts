@@ -31,6 +31,7 @@ export interface ArqSettings {
   readonly idleTimeoutMs: number;
   readonly flushOnWrite: boolean;
   readonly ackNoDelay: boolean;
+  readonly ackRepeat: number;
   readonly maxWaitSegments: number;
   readonly readableHighWaterMark: number;
   readonly writableHighWaterMark: number;
@@ -101,6 +102,7 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
     kcp.setNoDelay(settings.nodelay, settings.intervalMs, settings.fastResend, !settings.congestionControl);
     kcp.setWindow(settings.sendWindow, settings.receiveWindow);
     kcp.setDeadLink(settings.deadLinkTransmissions);
+    kcp.setAckRepeat(settings.ackRepeat);
     kcp.setStreamMode(mode === 'stream');
     this.kcp = kcp;
     this.stream = new ArqStream({

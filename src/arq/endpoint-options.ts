@@ -47,6 +47,12 @@ export interface ArqTuning {
   readonly flushOnWrite?: boolean;
   /** Flush acknowledgements right after each received datagram. Default false (batched per interval). */
   readonly ackNoDelay?: boolean;
+  /**
+   * Times the ack of a segment that arrived above a gap rides again in later ack datagrams, 0–4.
+   * Default 0 (the reference). Saves the spurious retransmissions lost acks cause under loss;
+   * any KCP sender accepts it. See docs/arq.md "Ack repetition".
+   */
+  readonly ackRepeat?: number;
   /** Segments queued + in flight beyond which write callbacks are held (backpressure). Default 2 × sendWindow. */
   readonly maxWaitSegments?: number;
   /** Readable high-water mark: messages (message mode) or bytes (stream mode). Default 64 / 65536. */
@@ -72,7 +78,9 @@ export interface ArqEndpointOptions extends ArqTuning {
 /**
  * The low-latency preset: the reference's fastest settings (no-delay, 10 ms interval, fast resend
  * after 2 skipping acks, no congestion window) plus `ackNoDelay` (acknowledge, and fast-retransmit,
- * as soon as a datagram arrives instead of at the next interval).
+ * as soon as a datagram arrives instead of at the next interval) and `ackRepeat: 1` (the acks of
+ * segments above a gap ride once more, so a lost ack does not cost a spurious retransmission).
+ * Both additions change timing and redundancy only: the peer may be any KCP implementation.
  */
 export const ARQ_TURBO: ArqTuning = {
   noDelay: 1,
@@ -80,6 +88,7 @@ export const ARQ_TURBO: ArqTuning = {
   fastResend: 2,
   congestionControl: false,
   ackNoDelay: true,
+  ackRepeat: 1,
 };
 
 /**
@@ -112,6 +121,7 @@ export function resolveSettings(options: ArqEndpointOptions): ArqSettings {
     idleTimeoutMs: int('idleTimeoutMs', options.idleTimeoutMs ?? 0, 0, 2 ** 31 - 1),
     flushOnWrite: options.flushOnWrite ?? true,
     ackNoDelay: options.ackNoDelay ?? false,
+    ackRepeat: int('ackRepeat', options.ackRepeat ?? 0, 0, 4),
     maxWaitSegments: int('maxWaitSegments', options.maxWaitSegments ?? 2 * sendWindow, 1, 1 << 24),
     readableHighWaterMark: int(
       'readableHighWaterMark',

@@ -35,8 +35,10 @@ export interface KcpStats {
   readonly bytesSent: number;
   /** Data segments transmitted (first transmissions and retransmissions). */
   readonly segmentsSent: number;
-  /** ACK segments emitted. */
+  /** ACK segments emitted (first acknowledgements; repeats are counted in `acksRepeated`). */
   readonly acksSent: number;
+  /** Acknowledgements of out-of-order segments sent again (see `Kcp.setAckRepeat`). */
+  readonly acksRepeated: number;
   /** Retransmissions after a timeout. */
   readonly timeoutRetransmits: number;
   /** Fast retransmissions (duplicate acks). */
@@ -61,6 +63,7 @@ export class KcpCounters implements KcpStats {
   bytesSent = 0;
   segmentsSent = 0;
   acksSent = 0;
+  acksRepeated = 0;
   timeoutRetransmits = 0;
   fastRetransmits = 0;
 

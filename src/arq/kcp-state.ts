@@ -76,6 +76,10 @@ export class KcpState {
   rcvBuf: KcpSegment[] = [];
   /** Pending acknowledgements as pairs (sn, ts). */
   ackList: number[] = [];
+  /** Times each acknowledgement of an out-of-order segment is sent again; 0 is the reference. */
+  ackRepeat = 0;
+  /** Acknowledgements to send again, as triples (sn, ts, repeats left). */
+  ackRepeats: number[] = [];
   /** Scratch buffer of the flush in progress (shared between control blocks, see kcp-flush.ts). */
   buffer: Buffer = EMPTY;
   ptr = 0;

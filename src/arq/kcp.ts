@@ -135,6 +135,17 @@ export class Kcp {
     this.#s.fastlimit = limit | 0;
   }
 
+  /**
+   * Times the acknowledgement of an out-of-order segment is sent again in later ack datagrams
+   * while the gap below it is open (0–4; 0, the default, is the reference's behaviour). A
+   * porthole extension that any KCP sender accepts; it saves the spurious retransmissions a lost
+   * ack causes above a gap. See kcp-flush.ts `repeatAcks`.
+   */
+  setAckRepeat(times: number): void {
+    this.#s.ackRepeat = checkInt('ackRepeat', times, 0, 4);
+    if (times === 0) this.#s.ackRepeats.length = 0;
+  }
+
   // ---- user side ----
 
   /**
