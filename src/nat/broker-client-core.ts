@@ -270,6 +270,22 @@ export class BrokerClientCore {
   }
 
   /** Stops everything (no more keepalives or retransmissions). */
+  /**
+   * Says goodbye (UNREGISTER), once and without retransmission: the caller is closing. Returns
+   * whether a frame was queued (false when not registered). If it is lost the broker expires us
+   * after its peer timeout instead.
+   */
+  unregister(): boolean {
+    const session = this.#session;
+    if (session === null) return false;
+    this.#outbox.push({
+      data: encodeBrokerFrame({ type: 6, seq: this.#peekSeq(), session }),
+      to: this.#o.broker,
+    });
+    this.#session = null;
+    return true;
+  }
+
   stop(): void {
     this.#inFlight.clear();
     this.#nextKeepaliveMs = Number.POSITIVE_INFINITY;

@@ -80,6 +80,8 @@ export interface BrokerStats {
   readonly introductionsLost: number;
   /** Peers that went silent and were removed. */
   readonly expired: number;
+  /** Peers that said goodbye (UNREGISTER). */
+  readonly unregistered: number;
   /** Keepalives that arrived from a new address (NAT rebinding); the address was updated. */
   readonly addressChanges: number;
   /** Frames that did not decode. */
@@ -126,6 +128,7 @@ export class BrokerCore {
     retransmissions: 0,
     introductionsLost: 0,
     expired: 0,
+    unregistered: 0,
     addressChanges: 0,
     malformed: 0,
     unexpected: 0,
@@ -182,6 +185,17 @@ export class BrokerCore {
         }
         this.#pending.ack(frame.seq);
         this.#touch(peer, from, nowMs);
+        return;
+      }
+      case 6: {
+        // A closing peer: forget it now instead of introducing others to it until it expires.
+        // Only its session id (which only it and we know) can do this; an unknown session is
+        // answered NOT_REGISTERED like any other request.
+        const peer = this.#session(frame.session, frame.seq, from);
+        if (peer === undefined) return;
+        this.#remove(peer);
+        this.#c.unregistered++;
+        this.#ack(from, frame.seq, BrokerStatus.OK, frame.session, null);
         return;
       }
       default:

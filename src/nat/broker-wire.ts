@@ -16,6 +16,7 @@
  * |  CONNECT   3: session (8) | idLen u8 | target id
  * |  INTRODUCE 4: link id (8) | role u8 | secret (32) | nat u8 | idLen u8 | peer id | candidates
  * |  ACK       5: status u8 | session (8) | observed? u8 | [family u8 | port u16 | address]
+ * |  UNREGISTER 6: session (8)   (sent once by a closing peer; the broker forgets it at once)
  * ```
  * Peer ids are 1–64 visible ASCII bytes (0x21–0x7e). Candidates: see `candidates.ts`.
  * @module
@@ -56,6 +57,7 @@ export const BrokerMessage = {
   CONNECT: 3,
   INTRODUCE: 4,
   ACK: 5,
+  UNREGISTER: 6,
 } as const;
 /** One of the {@link BrokerMessage} values. */
 export type BrokerMessageType = (typeof BrokerMessage)[keyof typeof BrokerMessage];
@@ -119,7 +121,8 @@ export type BrokerFrame =
       readonly status: BrokerStatusType;
       readonly session: Buffer;
       readonly observed: NatEndpoint | null;
-    };
+    }
+  | { readonly type: 6; readonly seq: number; readonly session: Buffer };
 
 function checkId(id: string): void {
   if (!isPeerId(id)) throw new RangeError(`peer id must be 1-${MAX_PEER_ID_BYTES} visible ASCII bytes`);
@@ -142,6 +145,7 @@ export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
       size += 1 + frame.peerId.length + 2 + frame.token.length + 1 + candidatesSize(frame.candidates);
       break;
     case 2:
+    case 6:
       size += SESSION_ID_BYTES;
       break;
     case 3:
@@ -177,6 +181,7 @@ export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
       writeCandidates(out, o, frame.candidates);
       break;
     case 2:
+    case 6:
       frame.session.copy(out, o, 0, SESSION_ID_BYTES);
       break;
     case 3:
@@ -259,6 +264,7 @@ export function decodeBrokerFrame(data: Buffer): BrokerFrame {
       break;
     }
     case 2:
+    case 6:
       frame = { type, seq, session: r.bytes(SESSION_ID_BYTES, 'session') };
       break;
     case 3: {

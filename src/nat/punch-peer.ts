@@ -255,7 +255,9 @@ export class PunchPeer {
     if (this.#closed) return;
     this.#closed = true;
     this.#timer.stop();
+    // Tell the broker first, so nobody is introduced to a peer that is gone.
     this.#client.stop();
+    if (this.#client.unregister()) await this.#sendToBroker();
     for (const r of this.#regs) r.remove();
     const closed = new ClosedError('punch peer');
     this.#onRegistered?.reject(closed);
@@ -284,14 +286,25 @@ export class PunchPeer {
     }
   };
 
-  #flush(): void {
-    if (this.#closed) return;
+  /** Sends what the broker client queued; resolves once the socket has taken every datagram. */
+  #sendToBroker(): Promise<void> | undefined {
     const socket = this.#demux.socket;
-    for (const t of this.#client.drain()) {
+    const sends = this.#client.drain();
+    if (sends.length === 0) return undefined;
+    let left = sends.length;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    for (const t of sends) {
       socket.send(t.data, t.to.port, t.to.address, (error) => {
         if (error) debug('send to the broker failed: %s', error.message);
+        if (--left === 0) resolve();
       });
     }
+    return promise;
+  }
+
+  #flush(): void {
+    if (this.#closed) return;
+    void this.#sendToBroker();
     for (const event of this.#client.events()) {
       switch (event.type) {
         case 'registered':

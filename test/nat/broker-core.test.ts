@@ -277,6 +277,45 @@ describe('BrokerCore', () => {
     assert.ok(bob.events().some((e) => e.type === 'registered'));
   });
 
+  it('forgets a peer that unregisters, only for its own session', () => {
+    const broker = makeBroker();
+    const alice = client('alice');
+    const bob = client('bob');
+    alice.register(0);
+    bob.register(0);
+    const both: [BrokerClientCore, NatEndpoint][] = [
+      [alice, A],
+      [bob, B],
+    ];
+    pump(broker, both, 0);
+    // A forged goodbye (a session nobody was given) changes nothing and is answered NOT_REGISTERED.
+    broker.receive(encodeBrokerFrame({ type: 6, seq: 1, session: Buffer.alloc(8, 0xee) }), A, 10);
+    const refused = broker.drain().map((t) => decodeBrokerFrame(t.data));
+    assert.deepEqual(
+      refused.map((f) => f.type === 5 && f.status),
+      [BrokerStatus.NOT_REGISTERED],
+    );
+    assert.ok(broker.has('bob'));
+    assert.equal(bob.unregister(), true);
+    assert.equal(bob.unregister(), false, 'once');
+    assert.equal(bob.registered, false);
+    const [goodbye] = bob.drain();
+    assert.equal(decodeBrokerFrame(goodbye!.data).type, 6);
+    broker.receive(goodbye!.data, B, 20);
+    assert.ok(!broker.has('bob'));
+    assert.equal(broker.stats().unregistered, 1);
+    assert.equal(broker.stats().peers, 1);
+    const [ack] = broker.drain().map((t) => decodeBrokerFrame(t.data));
+    assert.equal(ack?.type === 5 && ack.status, BrokerStatus.OK);
+    // Asking for Bob now gets UNKNOWN_PEER at once.
+    const seq = alice.connect('bob', 30);
+    pump(broker, both, 30);
+    assert.deepEqual(
+      alice.events().filter((e) => e.type === 'connect-result'),
+      [{ type: 'connect-result', seq, status: BrokerStatus.UNKNOWN_PEER }],
+    );
+  });
+
   it('follows a NAT rebinding: a keepalive from a new address moves the peer', () => {
     const broker = makeBroker();
     const alice = client('alice');

@@ -108,6 +108,31 @@ describe('punching on loopback with real sockets', () => {
     await broker.close();
   });
 
+  it('a closing peer says goodbye: the broker forgets it at once, and connecting to it fails fast', async () => {
+    const broker = await Broker.listen({
+      address: '127.0.0.1',
+      port: 0,
+      authenticate: (id, t) => TOKENS.get(id) === t.toString(),
+    });
+    closers.push(() => broker.close());
+    const brokerAddress = { address: '127.0.0.1', port: broker.address().port };
+    const signal = AbortSignal.timeout(20_000);
+    const open = (id: string, token: string) =>
+      PunchPeer.open({ broker: brokerAddress, id, token, address: '127.0.0.1', natClass: 'open', signal });
+    const alice = await open('alice', 'a-secret');
+    closers.push(() => alice.close());
+    const bob = await open('bob', 'b-secret');
+    assert.equal(broker.stats().peers, 2);
+    await bob.close();
+    for (let i = 0; i < 200 && broker.stats().unregistered === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(broker.stats().unregistered, 1);
+    assert.equal(broker.stats().peers, 1);
+    // Without the goodbye the broker would introduce Alice to Bob's dead registration for 45 s.
+    await assert.rejects(alice.connect('bob', { signal }), { code: 'ERR_NAT_PEER_UNKNOWN' });
+  });
+
   it('rejects an unknown peer, and releases every prediction socket', async () => {
     const before = await udpHandles();
     assert.ok(before >= 0);

@@ -41,6 +41,7 @@ const frames: BrokerFrame[] = [
   },
   { type: 5, seq: 5, status: 0, session: SESSION, observed: { address: '203.0.113.9', port: 4 } },
   { type: 5, seq: 6, status: 2, session: SESSION, observed: null },
+  { type: 6, seq: 12, session: SESSION },
 ];
 
 function plain(value: unknown): unknown {
