@@ -5,8 +5,9 @@
 // relay fallback) and, interleaved in the same run, the classic P2P-Live method as the baseline
 // (brokered simultaneous punching with peer-reflexive learning, no prediction, no relay). Reports
 // success rate, path, time from connect() to the first echoed datagram (p50/p95) and probes sent,
-// and checks the targets. sym-sym needs the full punch deadline before its relay, so it
-// gets --sym-attempts (default 3) instead of --attempts.
+// and checks the targets. On sym-sym the classic method fails only at the full punch
+// deadline (porthole moves to its relay after symmetricPairTimeoutMs, 2 s), so that pair gets
+// --sym-attempts (default 3) instead of --attempts.
 import { baseNatType, checkLabSupport, missingTool, type NatType } from '../src/lab/index.ts';
 import type { NatClassType } from '../src/nat/index.ts';
 import { PunchLab } from './lib/punch-lab.ts';

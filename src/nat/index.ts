@@ -85,7 +85,13 @@ export { PunchFailedError } from './punch-errors.ts';
 export type { PunchLinkStats, RelayChannel, RelayProvider } from './punch-link.ts';
 export { DEFAULT_LINK_QUEUE, DEFAULT_RELAY_RETRY_DIRECT_MS, PunchLink } from './punch-link.ts';
 export type { ConnectOptions, PunchPeerOptions } from './punch-peer.ts';
-export { connect, DEFAULT_INTRODUCTION_TIMEOUT_MS, DEFAULT_MAX_UNACCEPTED, PunchPeer } from './punch-peer.ts';
+export {
+  connect,
+  DEFAULT_INTRODUCTION_TIMEOUT_MS,
+  DEFAULT_MAX_UNACCEPTED,
+  DEFAULT_SYMMETRIC_PAIR_TIMEOUT_MS,
+  PunchPeer,
+} from './punch-peer.ts';
 export type { RetransmitOptions } from './punch-retransmit.ts';
 export type { PunchPortPool } from './punch-sockets.ts';
 export type { PunchCheck, PunchFrame } from './punch-wire.ts';

@@ -11,10 +11,10 @@ import { debuglog } from 'node:util';
 import { AbortError, ClosedError, ConfigError, PortholeError, throwIfAborted } from '../errors/index.ts';
 import { Demux, type DemuxRegistration, frameRange, PortholeFrame } from '../mux/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
-import type { AgentCoreOptions } from './agent-core.ts';
+import { AgentCore, type AgentCoreOptions, DEFAULT_PUNCH_TIMEOUT_MS } from './agent-core.ts';
 import type { NatClassType, NatEndpoint } from './behavior.ts';
 import { BrokerClientCore, type BrokerClientStats, type Introduction } from './broker-client-core.ts';
-import { BrokerStatus, LinkRole } from './broker-wire.ts';
+import { BrokerStatus, LinkRole, PUNCH_SECRET_BYTES, SESSION_ID_BYTES } from './broker-wire.ts';
 import type { Candidate } from './candidates.ts';
 import { PunchLink, type RelayProvider } from './punch-link.ts';
 import type { RetransmitOptions } from './punch-retransmit.ts';
@@ -27,6 +27,8 @@ const debug = debuglog('porthole:nat');
 export const DEFAULT_INTRODUCTION_TIMEOUT_MS = 15_000;
 /** Default cap on introduced links nobody has accepted yet: 16. */
 export const DEFAULT_MAX_UNACCEPTED = 16;
+/** Default punch deadline of a symmetric ↔ symmetric pair that has a relay: 2 s. */
+export const DEFAULT_SYMMETRIC_PAIR_TIMEOUT_MS = 2_000;
 
 /** Options of {@link PunchPeer.open}. */
 export interface PunchPeerOptions {
@@ -53,6 +55,13 @@ export interface PunchPeerOptions {
   readonly relay?: RelayProvider;
   /** While on the relay, retry direct punching this often, ms. Default 30 000. */
   readonly relayRetryDirectMs?: number;
+  /**
+   * Punch deadline, ms, when both sides declared a symmetric NAT and a `relay` is configured:
+   * such a pair does not connect directly (port prediction needs one predictable side), so it
+   * moves to the relay after this instead of `punch.punchTimeoutMs`, and keeps retrying direct
+   * every `relayRetryDirectMs`. Default {@link DEFAULT_SYMMETRIC_PAIR_TIMEOUT_MS}.
+   */
+  readonly symmetricPairTimeoutMs?: number;
   /** Punching tuning (pace, timeouts, keepalive ≤ 15 s, low TTL, prediction). */
   readonly punch?: Omit<
     AgentCoreOptions,
@@ -131,11 +140,12 @@ export class PunchPeer {
   /**
    * Binds the data socket (unless `demux` is given) and registers with the broker.
    * Rejects `ERR_NAT_BROKER_UNREACHABLE` (no answer: wrong address or refused token), `ERR_ABORTED`,
-   * `ERR_NAT_BROKER_OPTIONS`, a `PortBindError`, or what the relay's `attach` rejects with
+   * `ERR_NAT_BROKER_OPTIONS`, `ERR_NAT_AGENT_OPTIONS` (bad `punch` tuning), a `PortBindError`, or what the relay's `attach` rejects with
    * (`TurnRelayProvider`: `ERR_TURN_AUTH_FAILED`, `ERR_TIMEOUT`, …).
    */
   static async open(options: PunchPeerOptions): Promise<PunchPeer> {
     throwIfAborted(options.signal);
+    checkLinkOptions(options);
     const family = options.family ?? 'udp4';
     let demux = options.demux;
     const owns = demux === undefined;
@@ -335,6 +345,15 @@ export class PunchPeer {
     this.#timer.arm();
   }
 
+  /** The punch deadline of a new link: shorter when both NATs are symmetric and a relay waits. */
+  #punchTimeoutFor(localNat: NatClassType, introduction: Introduction): number {
+    const full = this.#o.punch?.punchTimeoutMs ?? DEFAULT_PUNCH_TIMEOUT_MS;
+    if (this.#o.relay === undefined || localNat !== 'symmetric' || introduction.natClass !== 'symmetric') {
+      return full;
+    }
+    return Math.min(full, this.#o.symmetricPairTimeoutMs ?? DEFAULT_SYMMETRIC_PAIR_TIMEOUT_MS);
+  }
+
   #introduce(introduction: Introduction): void {
     const waiter = this.#introWaiters.get(introduction.peerId);
     if (introduction.role === LinkRole.INITIATOR && waiter === undefined) return; // not asked for (any more)
@@ -347,12 +366,13 @@ export class PunchPeer {
     }
     const key = introduction.linkId.toString('hex');
     const family = this.#o.family ?? 'udp4';
+    const localNat = this.#o.natClass ?? 'unknown';
     const link = new PunchLink({
       introduction,
       socket: this.#demux.socket,
       family,
       bindAddress: this.#o.address ?? (family === 'udp6' ? '::' : '0.0.0.0'),
-      agent: { ...this.#o.punch, localNat: this.#o.natClass ?? 'unknown' },
+      agent: { ...this.#o.punch, localNat, punchTimeoutMs: this.#punchTimeoutFor(localNat, introduction) },
       pool: this.#o.pool,
       relay: this.#o.relay,
       ...(this.#o.relayRetryDirectMs === undefined ? {} : { relayRetryDirectMs: this.#o.relayRetryDirectMs }),
@@ -431,5 +451,24 @@ async function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefine
     return await Promise.race([promise, aborted]);
   } finally {
     if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Checks the link tuning now, as each link's agent would, so that a bad value rejects `open()`
+ * instead of throwing later inside a datagram handler (when an introduction arrives).
+ */
+function checkLinkOptions(options: PunchPeerOptions): void {
+  const trial = new AgentCore({
+    ...options.punch,
+    linkId: Buffer.alloc(SESSION_ID_BYTES),
+    role: LinkRole.INITIATOR,
+    secret: Buffer.alloc(PUNCH_SECRET_BYTES),
+    remoteCandidates: [],
+  });
+  trial.close();
+  const t = options.symmetricPairTimeoutMs;
+  if (t !== undefined && !(Number.isFinite(t) && t > 0)) {
+    throw new ConfigError('ERR_NAT_AGENT_OPTIONS', 'symmetricPairTimeoutMs must be > 0');
   }
 }

@@ -239,6 +239,61 @@ describe('punching on loopback with real sockets', () => {
     await broker.close();
   });
 
+  it('a symmetric <-> symmetric pair with a relay moves to it after symmetricPairTimeoutMs, not punchTimeoutMs', async () => {
+    const broker = await Broker.listen({
+      address: '127.0.0.1',
+      port: 0,
+      authenticate: (id, t) => TOKENS.get(id) === t.toString(),
+    });
+    closers.push(() => broker.close());
+    const brokerAddress = { address: '127.0.0.1', port: broker.address().port };
+    // The punch deadline is 60 s and the test gives up after 20 s: only the symmetric-pair
+    // deadline (300 ms) can bring the link up in time.
+    const signal = AbortSignal.timeout(20_000);
+    const bob = await PunchPeer.open({
+      broker: brokerAddress,
+      id: 'bob',
+      token: 'b-secret',
+      address: '127.0.0.1',
+      natClass: 'symmetric',
+      maxUnaccepted: 0, // never punches back: no direct path
+      signal,
+    });
+    closers.push(() => bob.close());
+    const relay: RelayProvider = {
+      async open() {
+        return { send: () => {}, close: () => {} };
+      },
+    };
+    const link = await connect({
+      broker: brokerAddress,
+      id: 'alice',
+      token: 'a-secret',
+      address: '127.0.0.1',
+      natClass: 'symmetric',
+      peer: 'bob',
+      relay,
+      punch: { punchTimeoutMs: 60_000, prediction: false },
+      symmetricPairTimeoutMs: 300,
+      signal,
+    });
+    closers.push(() => link.close());
+    assert.equal(link.path, 'relay');
+    await link.close();
+    await bob.close();
+    await broker.close();
+  });
+
+  it('refuses bad punch tuning when it opens, not later inside a datagram handler', async () => {
+    const base = { broker: { address: '127.0.0.1', port: 9 }, id: 'alice', token: 'a', address: '127.0.0.1' };
+    await assert.rejects(PunchPeer.open({ ...base, punch: { punchTimeoutMs: -1 } }), {
+      code: 'ERR_NAT_AGENT_OPTIONS',
+    });
+    await assert.rejects(PunchPeer.open({ ...base, symmetricPairTimeoutMs: 0 }), {
+      code: 'ERR_NAT_AGENT_OPTIONS',
+    });
+  });
+
   it('without a relay, a failed punch rejects ERR_NAT_PUNCH_FAILED', async () => {
     const broker = await Broker.listen({
       address: '127.0.0.1',
