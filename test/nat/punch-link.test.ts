@@ -30,16 +30,24 @@ describe('punching on loopback with real sockets', () => {
     for (const close of closers.reverse()) await close();
   });
 
-  it('connects two peers through a broker and exchanges data both ways', async () => {
-    const before = await udpHandles();
-    assert.ok(before >= 0);
+  /** A broker on loopback that knows Alice's and Bob's tokens, closed after the suite. */
+  async function startBroker(): Promise<{
+    broker: Broker;
+    brokerAddress: { address: string; port: number };
+  }> {
     const broker = await Broker.listen({
       address: '127.0.0.1',
       port: 0,
       authenticate: (id, token) => TOKENS.get(id) === token.toString(),
     });
     closers.push(() => broker.close());
-    const brokerAddress = { address: '127.0.0.1', port: broker.address().port };
+    return { broker, brokerAddress: { address: '127.0.0.1', port: broker.address().port } };
+  }
+
+  it('connects two peers through a broker and exchanges data both ways', async () => {
+    const before = await udpHandles();
+    assert.ok(before >= 0);
+    const { broker, brokerAddress } = await startBroker();
     const signal = AbortSignal.timeout(20_000);
     const bob = await PunchPeer.open({
       broker: brokerAddress,
@@ -109,13 +117,7 @@ describe('punching on loopback with real sockets', () => {
   });
 
   it('a closing peer says goodbye: the broker forgets it at once, and connecting to it fails fast', async () => {
-    const broker = await Broker.listen({
-      address: '127.0.0.1',
-      port: 0,
-      authenticate: (id, t) => TOKENS.get(id) === t.toString(),
-    });
-    closers.push(() => broker.close());
-    const brokerAddress = { address: '127.0.0.1', port: broker.address().port };
+    const { broker, brokerAddress } = await startBroker();
     const signal = AbortSignal.timeout(20_000);
     const open = (id: string, token: string) =>
       PunchPeer.open({ broker: brokerAddress, id, token, address: '127.0.0.1', natClass: 'open', signal });
@@ -136,13 +138,7 @@ describe('punching on loopback with real sockets', () => {
   it('rejects an unknown peer, and releases every prediction socket', async () => {
     const before = await udpHandles();
     assert.ok(before >= 0);
-    const broker = await Broker.listen({
-      address: '127.0.0.1',
-      port: 0,
-      authenticate: (id, t) => TOKENS.get(id) === t.toString(),
-    });
-    closers.push(() => broker.close());
-    const brokerAddress = { address: '127.0.0.1', port: broker.address().port };
+    const { broker, brokerAddress } = await startBroker();
     const signal = AbortSignal.timeout(20_000);
     // Pretend Alice is behind a symmetric NAT and Bob behind a port-restricted one: Alice opens
     // prediction sockets; the loopback path wins, and every extra socket must go.
@@ -182,13 +178,7 @@ describe('punching on loopback with real sockets', () => {
   });
 
   it('moves to the relay provider when punching fails, and closes the relay with the link', async () => {
-    const broker = await Broker.listen({
-      address: '127.0.0.1',
-      port: 0,
-      authenticate: (id, t) => TOKENS.get(id) === t.toString(),
-    });
-    closers.push(() => broker.close());
-    const brokerAddress = { address: '127.0.0.1', port: broker.address().port };
+    const { broker, brokerAddress } = await startBroker();
     const signal = AbortSignal.timeout(20_000);
     // Bob takes no incoming links (maxUnaccepted 0): he never punches back, so Alice's punch fails.
     const bob = await PunchPeer.open({
@@ -240,13 +230,7 @@ describe('punching on loopback with real sockets', () => {
   });
 
   it('a symmetric <-> symmetric pair with a relay moves to it after symmetricPairTimeoutMs, not punchTimeoutMs', async () => {
-    const broker = await Broker.listen({
-      address: '127.0.0.1',
-      port: 0,
-      authenticate: (id, t) => TOKENS.get(id) === t.toString(),
-    });
-    closers.push(() => broker.close());
-    const brokerAddress = { address: '127.0.0.1', port: broker.address().port };
+    const { broker, brokerAddress } = await startBroker();
     // The punch deadline is 60 s and the test gives up after 20 s: only the symmetric-pair
     // deadline (300 ms) can bring the link up in time.
     const signal = AbortSignal.timeout(20_000);
@@ -295,13 +279,7 @@ describe('punching on loopback with real sockets', () => {
   });
 
   it('without a relay, a failed punch rejects ERR_NAT_PUNCH_FAILED', async () => {
-    const broker = await Broker.listen({
-      address: '127.0.0.1',
-      port: 0,
-      authenticate: (id, t) => TOKENS.get(id) === t.toString(),
-    });
-    closers.push(() => broker.close());
-    const brokerAddress = { address: '127.0.0.1', port: broker.address().port };
+    const { broker, brokerAddress } = await startBroker();
     const bob = await PunchPeer.open({
       broker: brokerAddress,
       id: 'bob',
