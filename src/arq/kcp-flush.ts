@@ -204,8 +204,8 @@ function repeatAcks(s: KcpState, fresh: readonly number[]): void {
   for (let i = 0; i < fresh.length; i += 2) {
     const sn = fresh[i]!;
     if (timeDiff(sn, s.rcvNxt) <= 0) continue;
-    // Bounded like the ack list: beyond it the oldest repeats give way.
-    if (repeats.length >= s.ackListLimit * 3) repeats.splice(0, 3);
+    // Bounded like the ack list (O(1): at the cap, later acks are simply not repeated).
+    if (repeats.length >= s.ackListLimit * 3) break;
     repeats.push(sn, fresh[i + 1]!, s.ackRepeat);
   }
 }

@@ -97,6 +97,27 @@ describe('ack repetition', () => {
     assert.equal(kcp.stats().acksRepeated, 0);
   });
 
+  it('keeps at most ackListLimit acks to repeat', () => {
+    const out = new Capture();
+    const kcp = new Kcp(7, out, { ackListLimit: 3 });
+    kcp.setAckRepeat(4);
+    kcp.update(0);
+    for (const sn of [2, 3, 4]) kcp.input(push(sn, sn)); // sn 0 and 1 missing: all above the gap
+    kcp.flush();
+    out.takeAcks();
+    for (const sn of [5, 6, 7]) kcp.input(push(sn, sn)); // three more: the acks at the cap are not kept
+    kcp.flush();
+    const acks = out.takeAcks().map((a) => a.sn);
+    assert.deepEqual(acks, [5, 6, 7, 2, 3, 4]);
+    kcp.input(push(8, 8));
+    kcp.flush();
+    assert.deepEqual(
+      out.takeAcks().map((a) => a.sn),
+      [8, 2, 3, 4],
+      'only the first three were kept to repeat',
+    );
+  });
+
   it('refuses a count outside 0-4', () => {
     const { kcp } = receiver(0);
     assert.throws(() => kcp.setAckRepeat(5), { code: 'ERR_ARQ_OPTION_INVALID' });
