@@ -38,6 +38,23 @@ function client(peerId: string, token = TOKENS.get(peerId) ?? 'x'): BrokerClient
   });
 }
 
+/** Alice (at A) and Bob (at B), both registered with `broker` at time 0. */
+function registerBoth(broker: BrokerCore): { alice: BrokerClientCore; bob: BrokerClientCore } {
+  const alice = client('alice');
+  const bob = client('bob');
+  alice.register(0);
+  bob.register(0);
+  pump(
+    broker,
+    [
+      [alice, A],
+      [bob, B],
+    ],
+    0,
+  );
+  return { alice, bob };
+}
+
 /** Moves every queued datagram between the broker and the clients (no loss unless `drop`). */
 function pump(
   broker: BrokerCore,
@@ -96,18 +113,7 @@ describe('BrokerCore', () => {
 
   it('introduces A and B to each other with candidates, NAT classes and one fresh secret', () => {
     const broker = makeBroker();
-    const alice = client('alice');
-    const bob = client('bob');
-    alice.register(0);
-    bob.register(0);
-    pump(
-      broker,
-      [
-        [alice, A],
-        [bob, B],
-      ],
-      0,
-    );
+    const { alice, bob } = registerBoth(broker);
     alice.events();
     bob.events();
     const seq = alice.connect('bob', 10);
@@ -159,18 +165,7 @@ describe('BrokerCore', () => {
 
   it('retransmits an introduction until it is acknowledged, and counts one that never is', () => {
     const broker = makeBroker({ retransmit: { initialRtoMs: 100, maxTransmissions: 4 } });
-    const alice = client('alice');
-    const bob = client('bob');
-    alice.register(0);
-    bob.register(0);
-    pump(
-      broker,
-      [
-        [alice, A],
-        [bob, B],
-      ],
-      0,
-    );
+    const { alice, bob } = registerBoth(broker);
     let dropIntroToBob = 2;
     const drop = (f: BrokerFrame, toBroker: boolean): boolean =>
       !toBroker && f.type === 4 && f.role === 1 && dropIntroToBob-- > 0;
@@ -250,18 +245,7 @@ describe('BrokerCore', () => {
 
   it('expires silent peers and keeps live ones through keepalives', () => {
     const broker = makeBroker({ peerTimeoutMs: 45_000 });
-    const alice = client('alice');
-    const bob = client('bob');
-    alice.register(0);
-    bob.register(0);
-    pump(
-      broker,
-      [
-        [alice, A],
-        [bob, B],
-      ],
-      0,
-    );
+    const { alice, bob } = registerBoth(broker);
     for (let now = 1000; now <= 60_000; now += 1000) {
       alice.poll(now); // keepalives every 15 s
       pump(broker, [[alice, A]], now);
@@ -331,18 +315,7 @@ describe('BrokerCore', () => {
 
   it('is bounded: maxPeers answers FULL, maxPending answers BUSY', () => {
     const broker = makeBroker({ maxPeers: 1, maxPending: 2 });
-    const alice = client('alice');
-    const bob = client('bob');
-    alice.register(0);
-    bob.register(0);
-    pump(
-      broker,
-      [
-        [alice, A],
-        [bob, B],
-      ],
-      0,
-    );
+    const { alice, bob } = registerBoth(broker);
     assert.ok(alice.registered);
     assert.ok(!bob.registered);
     assert.equal(broker.stats().rejectedFull, 1);
