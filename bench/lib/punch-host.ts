@@ -11,13 +11,13 @@
 // "classic" is the P2P-Live method: brokered simultaneous punching with peer-reflexive learning,
 // no port prediction, no relay. Exits when stdin ends, after closing every peer.
 import { createInterface } from 'node:readline';
+import type { NatClassType } from '../../src/nat/index.ts';
 import {
-  type NatClassType,
   type PunchLink,
   PunchPeer,
   type PunchPeerOptions,
   TurnRelayProvider,
-} from '../../src/nat/index.ts';
+} from '../../src/punch/index.ts';
 
 /** One command from the benchmark. */
 interface Command {

@@ -5,7 +5,8 @@ import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { ConfigError } from '../errors/index.ts';
-import { Broker, type BrokerAuthenticator, type NatEndpoint, parseServerAddress } from '../nat/index.ts';
+import { type NatEndpoint, parseServerAddress } from '../nat/index.ts';
+import { Broker, type BrokerAuthenticator } from '../punch/index.ts';
 
 interface BrokerCommandOptions {
   listen: string;

@@ -1,14 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { ConfigError, type PortholeError } from '../errors/index.ts';
-import {
-  isPeerId,
-  NatClass,
-  type NatClassType,
-  type PunchLink,
-  PunchPeer,
-  TurnRelayProvider,
-} from '../nat/index.ts';
+import { NatClass, type NatClassType } from '../nat/index.ts';
+import { isPeerId, type PunchLink, PunchPeer, TurnRelayProvider } from '../punch/index.ts';
 import { resolveEndpoint } from './broker.ts';
 
 interface ConnectCommandOptions {

@@ -44,9 +44,9 @@ export const PORTHOLE_RANGE: ByteRange = { first: 4, last: 15 };
  * docs/mux.md is the registry. Unlisted bytes in {@link PORTHOLE_RANGE} are reserved.
  */
 export const PortholeFrame = {
-  /** nat/: hole-punch probe and its answer (HMAC-authenticated). */
+  /** punch/: hole-punch probe and its answer (HMAC-authenticated). */
   PUNCH: 0x04,
-  /** nat/: broker signalling (register, keepalive, connect, candidates). */
+  /** punch/: broker signalling (register, keepalive, connect, candidates). */
   BROKER: 0x05,
   /** arq/: one KCP segment in muxed framing. */
   ARQ_SEGMENT: 0x06,

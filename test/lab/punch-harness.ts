@@ -13,7 +13,8 @@ import {
   type NatType,
   readJsonLine,
 } from '../../src/lab/index.ts';
-import type { NatClassType, PathKind } from '../../src/nat/index.ts';
+import type { NatClassType } from '../../src/nat/index.ts';
+import type { PathKind } from '../../src/punch/index.ts';
 
 /** The path of a fixture under test/lab/fixtures. */
 export const fixture = (name: string): string =>

@@ -18,7 +18,7 @@ import {
   NatLab,
   type NetemOptions,
 } from '../../src/lab/index.ts';
-import type { PathKind } from '../../src/nat/index.ts';
+import type { PathKind } from '../../src/punch/index.ts';
 
 import { expectedPaths, NATS, PAIRS, startPeer, startRendezvous, stop, waitFor } from './punch-harness.ts';
 

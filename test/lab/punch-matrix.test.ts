@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { baseNatType, checkLabSupport, missingTool, NatLab } from '../../src/lab/index.ts';
-import type { PathKind } from '../../src/nat/index.ts';
+import type { PathKind } from '../../src/punch/index.ts';
 
 import {
   BROKER_PORT,

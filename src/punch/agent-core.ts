@@ -1,0 +1,557 @@
+/**
+ * One link between two peers as a sans-I/O core: paced simultaneous punching toward every
+ * candidate, authenticated probes (HMAC with the broker's punch secret), the RFC 8445 §7.2.5.2.1
+ * symmetric check, peer-reflexive learning (§7.3.1.3), triggered checks (§7.3.1.4), nomination
+ * by the initiator, keepalives and re-punching, and port prediction against one symmetric NAT.
+ *
+ * Sockets are numbered: 0 is the peer's data socket (shared with the broker through mux), 1…n
+ * are the extra sockets prediction asks the driver to open (`open-sockets`).
+ * @module
+ */
+import { ConfigError } from '../errors/index.ts';
+import type { NatClassType, NatEndpoint } from '../nat/index.ts';
+import { AgentTargets, type PunchTarget } from './agent-targets.ts';
+import { LinkRole, type LinkRoleType, PUNCH_SECRET_BYTES, SESSION_ID_BYTES } from './broker-wire.ts';
+import type { Candidate } from './candidates.ts';
+import {
+  DEFAULT_PREDICTION_FALLBACK_MS,
+  DEFAULT_PREDICTION_PACE_MS,
+  DEFAULT_PREDICTION_PORT_RANGE,
+  DEFAULT_PREDICTION_PROBES,
+  DEFAULT_PREDICTION_SOCKETS,
+  type PredictionOptions,
+  type PredictionPlan,
+  planPrediction,
+} from './prediction.ts';
+import { PredictionRun } from './prediction-run.ts';
+import { decodePunch, encodePunch, PunchFlag, type PunchFrame, PunchMessage, verifyPunch } from './wire.ts';
+
+/** Default gap between probes on the data socket: 20 ms. */
+export const DEFAULT_PUNCH_PACE_MS = 20;
+/** Default re-probe interval of one candidate while punching: 200 ms. */
+export const DEFAULT_PUNCH_RECHECK_MS = 200;
+/** Default time to get a path before giving up: 10 s. */
+export const DEFAULT_PUNCH_TIMEOUT_MS = 10_000;
+/** Default keepalive on the path: 15 s, the most allowed (Linux forgets idle UDP mappings after 30 s). */
+export const DEFAULT_LINK_KEEPALIVE_MS = 15_000;
+/** Default unanswered keepalive transmissions before the path counts as lost: 5 (1 s apart). */
+export const DEFAULT_KEEPALIVE_TRIES = 5;
+const KEEPALIVE_RETRY_MS = 1000;
+const MAX_OUTSTANDING = 8192;
+/** Most remote candidates, peer-reflexive ones included. */
+export const MAX_REMOTE_CANDIDATES = 32;
+
+/** Options of an {@link AgentCore}: the introduction plus tuning. */
+export interface AgentCoreOptions {
+  readonly linkId: Buffer;
+  readonly role: LinkRoleType;
+  readonly secret: Buffer;
+  readonly localNat?: NatClassType;
+  readonly remoteNat?: NatClassType;
+  readonly remoteCandidates: readonly Candidate[];
+  /** Address family of the data socket: candidates of the other family are skipped. Default `udp4`. */
+  readonly family?: 'udp4' | 'udp6';
+  /** Uniform random in [0, 1) (prediction's port choice). Default `Math.random`. */
+  readonly random?: () => number;
+  readonly paceMs?: number;
+  readonly recheckMs?: number;
+  readonly punchTimeoutMs?: number;
+  /** ≤ 15 000. */
+  readonly keepaliveMs?: number;
+  readonly keepaliveTries?: number;
+  /** TTL of the first probe to each candidate (some NATs punish unsolicited inbound); off by default. */
+  readonly lowTtl?: number;
+  /** Prediction settings, or false to never predict. */
+  readonly prediction?: PredictionOptions | false;
+}
+
+/** How the link's path was made. */
+export type PathKind = 'direct' | 'predicted' | 'relay';
+
+/** An instruction or report of the core. */
+export type AgentAction =
+  | {
+      readonly type: 'send';
+      readonly socket: number;
+      readonly to: NatEndpoint;
+      readonly data: Buffer;
+      readonly ttl?: number;
+    }
+  | { readonly type: 'open-sockets'; readonly count: number }
+  | { readonly type: 'close-sockets'; readonly keep: number | null }
+  | { readonly type: 'path'; readonly socket: number; readonly remote: NatEndpoint; readonly kind: PathKind }
+  | { readonly type: 'path-lost' }
+  | { readonly type: 'failed'; readonly reason: string };
+
+/** Counters of an {@link AgentCore}. */
+export interface AgentStats {
+  readonly state: 'punching' | 'connected' | 'failed' | 'closed';
+  readonly probesSent: number;
+  readonly predictionProbes: number;
+  readonly repliesSent: number;
+  readonly validated: number;
+  readonly peerReflexive: number;
+  readonly repunches: number;
+  readonly malformed: number;
+  /** Frames with another link id. */
+  readonly otherLink: number;
+  /** Frames with a wrong HMAC (forged or stale). */
+  readonly badMac: number;
+  /** Replies that failed the symmetric check or answered nothing we sent. */
+  readonly unmatchedReplies: number;
+  /** Our own role in the sender field (reflections). */
+  readonly reflected: number;
+  readonly candidatesDropped: number;
+}
+
+interface Outstanding {
+  readonly socket: number;
+  readonly to: NatEndpoint;
+  readonly flags: number;
+  readonly predicted: boolean;
+}
+
+/** The punching state machine of one link. */
+export class AgentCore {
+  readonly #linkId: Buffer;
+  readonly #role: LinkRoleType;
+  readonly #secret: Buffer;
+  readonly #random: () => number;
+  readonly #paceMs: number;
+  readonly #punchTimeoutMs: number;
+  readonly #keepaliveMs: number;
+  readonly #keepaliveTries: number;
+  readonly #lowTtl: number | undefined;
+  readonly #targets: AgentTargets;
+  readonly #prediction: PredictionRun | null;
+  readonly #outstanding = new Map<number, Outstanding>();
+  #actions: AgentAction[] = [];
+  #state: AgentStats['state'] = 'punching';
+  #seq = 1;
+  #startMs = -1;
+  #deadlineMs = 0;
+  #nextPaceMs = 0;
+  // Nomination (initiator) and the selected path.
+  #nominating: Outstanding | null = null;
+  #nominateAtMs = 0;
+  #path: { socket: number; remote: NatEndpoint } | null = null;
+  #keepaliveAtMs = 0;
+  #keepaliveMisses = 0;
+  #keepalivePending = false;
+  // Prediction.
+  #extraSockets = 0;
+  /** An extra socket kept as the path's socket (prediction won on it), or 0. */
+  #keptSocket = 0;
+  #c = {
+    probesSent: 0,
+    predictionProbes: 0,
+    repliesSent: 0,
+    validated: 0,
+    peerReflexive: 0,
+    repunches: 0,
+    malformed: 0,
+    otherLink: 0,
+    badMac: 0,
+    unmatchedReplies: 0,
+    reflected: 0,
+    candidatesDropped: 0,
+  };
+
+  /** @throws ConfigError `ERR_NAT_AGENT_OPTIONS` for a bad link id, secret, role or timing. */
+  constructor(options: AgentCoreOptions) {
+    const bad = (why: string): never => {
+      throw new ConfigError('ERR_NAT_AGENT_OPTIONS', why);
+    };
+    if (!Buffer.isBuffer(options.linkId) || options.linkId.length !== SESSION_ID_BYTES)
+      bad('linkId must be 8 bytes');
+    if (!Buffer.isBuffer(options.secret) || options.secret.length !== PUNCH_SECRET_BYTES)
+      bad('secret must be 32 bytes');
+    if (options.role !== LinkRole.INITIATOR && options.role !== LinkRole.RESPONDER)
+      bad('role must be 0 or 1');
+    const num = (v: number | undefined, d: number, name: string, max = Number.POSITIVE_INFINITY): number => {
+      const x = v ?? d;
+      if (!Number.isFinite(x) || x <= 0 || x > max) bad(`${name} must be > 0 and ≤ ${max}`);
+      return x;
+    };
+    this.#linkId = options.linkId;
+    this.#role = options.role;
+    this.#secret = options.secret;
+    this.#random = options.random ?? Math.random;
+    this.#paceMs = num(options.paceMs, DEFAULT_PUNCH_PACE_MS, 'paceMs');
+    this.#punchTimeoutMs = num(options.punchTimeoutMs, DEFAULT_PUNCH_TIMEOUT_MS, 'punchTimeoutMs');
+    this.#keepaliveMs = num(
+      options.keepaliveMs,
+      DEFAULT_LINK_KEEPALIVE_MS,
+      'keepaliveMs',
+      DEFAULT_LINK_KEEPALIVE_MS,
+    );
+    this.#keepaliveTries = num(options.keepaliveTries, DEFAULT_KEEPALIVE_TRIES, 'keepaliveTries');
+    if (options.lowTtl !== undefined) num(options.lowTtl, 1, 'lowTtl', 255);
+    this.#lowTtl = options.lowTtl;
+    const p = options.prediction === false ? {} : (options.prediction ?? {});
+    const pred = {
+      sockets: num(p.sockets, DEFAULT_PREDICTION_SOCKETS, 'prediction.sockets', 256),
+      probes: num(p.probes, DEFAULT_PREDICTION_PROBES, 'prediction.probes', 65_536),
+      paceMs: num(p.paceMs, DEFAULT_PREDICTION_PACE_MS, 'prediction.paceMs'),
+      fallbackMs: num(p.fallbackMs, DEFAULT_PREDICTION_FALLBACK_MS, 'prediction.fallbackMs'),
+      portRange: p.portRange ?? DEFAULT_PREDICTION_PORT_RANGE,
+    };
+    const v6 = options.family === 'udp6';
+    this.#targets = new AgentTargets(
+      num(options.recheckMs, DEFAULT_PUNCH_RECHECK_MS, 'recheckMs'),
+      MAX_REMOTE_CANDIDATES,
+    );
+    let srflx: NatEndpoint | null = null;
+    for (const c of options.remoteCandidates) {
+      if (c.kind === 'relay' || c.address.includes(':') !== v6) continue;
+      if (!this.#targets.add(c, 0)) this.#c.candidatesDropped++;
+      if (c.kind === 'srflx') srflx = { address: c.address, port: c.port };
+    }
+    const plan =
+      options.prediction === false || srflx === null
+        ? null
+        : planPrediction(options.localNat ?? 'unknown', options.remoteNat ?? 'unknown', pred.fallbackMs);
+    this.#prediction =
+      plan === null || srflx === null ? null : new PredictionRun(plan, pred, srflx, this.#random);
+  }
+
+  /** The state now. */
+  get state(): AgentStats['state'] {
+    return this.#state;
+  }
+
+  /** The selected path (socket index and remote address), or null. */
+  get path(): { readonly socket: number; readonly remote: NatEndpoint } | null {
+    return this.#path;
+  }
+
+  /** This side's prediction plan (null: no prediction). */
+  get prediction(): PredictionPlan | null {
+    return this.#prediction?.plan ?? null;
+  }
+
+  /**
+   * Starts punching. After a lost path it punches for at least one keepalive interval plus the
+   * retries, so that the peer's next keepalive (from its new mapping) is heard.
+   */
+  start(nowMs: number, afterLoss = false): void {
+    if (this.#state === 'closed') return;
+    if (this.#keptSocket > 0 || this.#extraSockets > 0)
+      this.#actions.push({ type: 'close-sockets', keep: null });
+    this.#keptSocket = 0;
+    this.#extraSockets = 0;
+    this.#state = 'punching';
+    this.#startMs = nowMs;
+    const window = afterLoss
+      ? Math.max(this.#punchTimeoutMs, this.#keepaliveMs + this.#keepaliveTries * KEEPALIVE_RETRY_MS)
+      : this.#punchTimeoutMs;
+    this.#deadlineMs = nowMs + window;
+    this.#nextPaceMs = nowMs;
+    this.#path = null;
+    this.#nominating = null;
+    this.#prediction?.reset(nowMs);
+    this.#targets.reset(nowMs);
+    this.poll(nowMs);
+  }
+
+  /**
+   * The driver opened `count` of the asked extra sockets (numbered 1…count). False: they are no
+   * longer wanted (a path came up meanwhile, or the link failed) — close them all.
+   */
+  socketsOpened(count: number, nowMs: number): boolean {
+    const run = this.#prediction;
+    if (this.#state !== 'punching' || run?.plan.role !== 'hard' || !run.started) return false;
+    this.#extraSockets = count;
+    run.socketsOpened(count, nowMs);
+    this.poll(nowMs);
+    return true;
+  }
+
+  /** Takes one punch frame received on `socket` from `from`. Bad input is counted and dropped. */
+  receive(data: Buffer, from: NatEndpoint, socket: number, nowMs: number): void {
+    if (this.#state === 'closed' || this.#state === 'failed') return;
+    let frame: PunchFrame;
+    try {
+      frame = decodePunch(data);
+    } catch {
+      this.#c.malformed++;
+      return;
+    }
+    if (!frame.linkId.equals(this.#linkId)) {
+      this.#c.otherLink++;
+      return;
+    }
+    if (frame.type === PunchMessage.DATA) return;
+    if (frame.sender === this.#role) {
+      this.#c.reflected++;
+      return;
+    }
+    if (!verifyPunch(frame, this.#secret)) {
+      this.#c.badMac++;
+      return;
+    }
+    if (frame.type === PunchMessage.PROBE) this.#onProbe(frame, from, socket, nowMs);
+    else this.#onReply(frame, from, socket, nowMs);
+  }
+
+  #onProbe(
+    frame: Extract<PunchFrame, { type: 1 | 2 }>,
+    from: NatEndpoint,
+    socket: number,
+    nowMs: number,
+  ): void {
+    this.#emitSend(
+      socket,
+      from,
+      encodePunch(
+        {
+          type: 2,
+          flags: frame.flags,
+          linkId: this.#linkId,
+          sender: this.#role,
+          seq: frame.seq,
+          address: from,
+        },
+        this.#secret,
+      ),
+    );
+    this.#c.repliesSent++;
+    let target = this.#targets.find(socket, from);
+    if (target === undefined && this.#state === 'punching') {
+      // RFC 8445 §7.3.1.3: an authenticated check from an unknown address is a peer-reflexive candidate.
+      target =
+        this.#targets.add({ kind: 'prflx', address: from.address, port: from.port }, socket) ?? undefined;
+      if (target === undefined) this.#c.candidatesDropped++;
+      else this.#c.peerReflexive++;
+    }
+    if (this.#state === 'punching' && target !== undefined && !target.validated) {
+      // RFC 8445 §7.3.1.4: a triggered check on the pair the probe came in on.
+      this.#probe(target, 0, nowMs, false);
+    }
+    if (this.#role !== LinkRole.RESPONDER) return;
+    // The initiator nominates; its keepalive on a path also names it (after a mapping change
+    // only one side may notice: the other keeps sending keepalives from its new mapping).
+    const names = (frame.flags & (PunchFlag.NOMINATE | PunchFlag.KEEPALIVE)) !== 0;
+    const current = this.#path;
+    const moved =
+      current === null ||
+      current.socket !== socket ||
+      current.remote.port !== from.port ||
+      current.remote.address !== from.address;
+    if (names && (this.#state === 'punching' || (this.#state === 'connected' && moved))) {
+      this.#select(socket, from, target?.kind === 'prflx' || target?.predicted === true, nowMs);
+    }
+  }
+
+  #onReply(
+    frame: Extract<PunchFrame, { type: 1 | 2 }>,
+    from: NatEndpoint,
+    socket: number,
+    nowMs: number,
+  ): void {
+    const sent = this.#outstanding.get(frame.seq);
+    // RFC 8445 §7.2.5.2.1: the response must come from where the request went, on the same socket.
+    if (
+      sent === undefined ||
+      sent.socket !== socket ||
+      sent.to.port !== from.port ||
+      sent.to.address !== from.address
+    ) {
+      this.#c.unmatchedReplies++;
+      return;
+    }
+    this.#outstanding.delete(frame.seq);
+    if ((sent.flags & PunchFlag.KEEPALIVE) !== 0) {
+      this.#keepaliveMisses = 0;
+      this.#keepalivePending = false;
+      this.#keepaliveAtMs = nowMs + this.#keepaliveMs;
+      return;
+    }
+    if (this.#state !== 'punching') return;
+    const target =
+      this.#targets.find(socket, from) ??
+      this.#targets.add({ kind: 'prflx', address: from.address, port: from.port }, socket, sent.predicted);
+    if (target !== null && !target.validated) {
+      target.validated = true;
+      this.#c.validated++;
+    }
+    if (this.#role !== LinkRole.INITIATOR) return;
+    if ((sent.flags & PunchFlag.NOMINATE) !== 0) {
+      this.#select(socket, from, sent.predicted || target?.kind === 'prflx', nowMs);
+    } else if (this.#nominating === null) {
+      this.#nominating = { socket, to: from, flags: PunchFlag.NOMINATE, predicted: sent.predicted };
+      this.#nominateAtMs = nowMs;
+      this.poll(nowMs);
+    }
+  }
+
+  /** `viaPrediction`: the pair came from a prediction socket, probe or peer-reflexive address while prediction ran. */
+  #select(socket: number, remote: NatEndpoint, viaPrediction: boolean, nowMs: number): void {
+    const predicted = this.#prediction?.started === true && (socket > 0 || viaPrediction);
+    this.#state = 'connected';
+    this.#path = { socket, remote: { address: remote.address, port: remote.port } };
+    this.#nominating = null;
+    this.#keepaliveAtMs = nowMs + this.#keepaliveMs;
+    this.#keepaliveMisses = 0;
+    this.#keepalivePending = false;
+    if (this.#extraSockets > 0)
+      this.#actions.push({ type: 'close-sockets', keep: socket > 0 ? socket : null });
+    this.#extraSockets = 0;
+    this.#keptSocket = socket;
+    this.#outstanding.clear();
+    this.#actions.push({
+      type: 'path',
+      socket,
+      remote: this.#path.remote,
+      kind: predicted ? 'predicted' : 'direct',
+    });
+  }
+
+  /** Sends what is due and checks deadlines. Call at {@link nextWakeMs}. */
+  poll(nowMs: number): void {
+    if (this.#state === 'connected') {
+      this.#pollKeepalive(nowMs);
+      return;
+    }
+    if (this.#state !== 'punching' || this.#startMs < 0) return;
+    if (nowMs >= this.#deadlineMs) {
+      this.#fail('no path before the punch deadline', nowMs);
+      return;
+    }
+    if (this.#nominating !== null && nowMs >= this.#nominateAtMs) {
+      const n = this.#nominating;
+      this.#nominateAtMs = nowMs + this.#targets.recheckMs;
+      this.#sendProbe(n.socket, n.to, PunchFlag.NOMINATE, n.predicted, undefined);
+    }
+    while (nowMs >= this.#nextPaceMs) {
+      const target = this.#targets.due(nowMs);
+      if (target === undefined) break;
+      this.#probe(target, 0, nowMs, true);
+      this.#nextPaceMs = Math.max(this.#nextPaceMs + this.#paceMs, nowMs - this.#paceMs);
+    }
+    this.#pollPrediction(nowMs);
+  }
+
+  #probe(target: PunchTarget, flags: number, nowMs: number, paced: boolean): void {
+    const ttl = target.sends === 0 && this.#lowTtl !== undefined ? this.#lowTtl : undefined;
+    target.sends++;
+    if (paced) target.nextAtMs = nowMs + this.#targets.recheckMs;
+    this.#sendProbe(target.socket, target, flags, target.predicted, ttl);
+  }
+
+  #pollPrediction(nowMs: number): void {
+    const run = this.#prediction;
+    if (run === null || this.#nominating !== null || this.#targets.anyValidated()) return;
+    for (let step = run.step(nowMs); step !== null; step = run.step(nowMs)) {
+      if (step.type === 'open') {
+        this.#actions.push({ type: 'open-sockets', count: step.count });
+        continue;
+      }
+      this.#c.predictionProbes++;
+      this.#sendProbe(step.socket, step.to, 0, true, undefined);
+    }
+  }
+
+  #pollKeepalive(nowMs: number): void {
+    const path = this.#path;
+    if (path === null || nowMs < this.#keepaliveAtMs) return;
+    if (this.#keepalivePending) this.#keepaliveMisses++;
+    if (this.#keepaliveMisses >= this.#keepaliveTries) {
+      // The mapping is gone (or the peer): punch again toward every candidate.
+      this.#c.repunches++;
+      this.#actions.push({ type: 'path-lost' });
+      this.start(nowMs, true);
+      return;
+    }
+    this.#keepalivePending = true;
+    this.#keepaliveAtMs = nowMs + KEEPALIVE_RETRY_MS;
+    this.#sendProbe(path.socket, path.remote, PunchFlag.KEEPALIVE, false, undefined);
+  }
+
+  /** The path carried data or a keepalive answer: push the next keepalive out. */
+  heard(nowMs: number): void {
+    if (this.#state !== 'connected' || this.#keepalivePending) return;
+    this.#keepaliveAtMs = nowMs + this.#keepaliveMs;
+  }
+
+  #fail(reason: string, nowMs: number): void {
+    this.#state = 'failed';
+    this.#outstanding.clear();
+    if (this.#extraSockets > 0) this.#actions.push({ type: 'close-sockets', keep: null });
+    this.#extraSockets = 0;
+    this.#actions.push({ type: 'failed', reason: `${reason} (${nowMs - this.#startMs} ms)` });
+  }
+
+  #sendProbe(
+    socket: number,
+    to: NatEndpoint,
+    flags: number,
+    predicted: boolean,
+    ttl: number | undefined,
+  ): void {
+    const seq = this.#seq;
+    this.#seq = this.#seq >= 0xffffffff ? 1 : this.#seq + 1;
+    if (this.#outstanding.size >= MAX_OUTSTANDING) {
+      const oldest = this.#outstanding.keys().next();
+      if (oldest.done !== true) this.#outstanding.delete(oldest.value);
+    }
+    const remote = { address: to.address, port: to.port };
+    this.#outstanding.set(seq, { socket, to: remote, flags, predicted });
+    this.#c.probesSent++;
+    const data = encodePunch(
+      { type: 1, flags, linkId: this.#linkId, sender: this.#role, seq, address: remote },
+      this.#secret,
+    );
+    this.#actions.push(
+      ttl === undefined
+        ? { type: 'send', socket, to: remote, data }
+        : { type: 'send', socket, to: remote, data, ttl },
+    );
+  }
+
+  #emitSend(socket: number, to: NatEndpoint, data: Buffer): void {
+    this.#actions.push({ type: 'send', socket, to: { address: to.address, port: to.port }, data });
+  }
+
+  /** When {@link poll} next has work (Infinity: nothing scheduled). */
+  nextWakeMs(): number {
+    if (this.#state === 'connected') return this.#keepaliveAtMs;
+    if (this.#state !== 'punching' || this.#startMs < 0) return Number.POSITIVE_INFINITY;
+    let next = this.#deadlineMs;
+    if (this.#nominating !== null) next = Math.min(next, this.#nominateAtMs);
+    const due = this.#targets.nextDueMs();
+    if (due < Number.POSITIVE_INFINITY) next = Math.min(next, Math.max(due, this.#nextPaceMs));
+    if (this.#prediction !== null && this.#nominating === null && !this.#targets.anyValidated()) {
+      next = Math.min(next, this.#prediction.nextWakeMs());
+    }
+    return next;
+  }
+
+  /** Instructions and reports since the last call. */
+  drain(): AgentAction[] {
+    const out = this.#actions;
+    this.#actions = [];
+    return out;
+  }
+
+  /** Stops the link for good (idempotent); extra sockets are to be closed. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    if (this.#extraSockets > 0 || this.#keptSocket > 0)
+      this.#actions.push({ type: 'close-sockets', keep: null });
+    this.#state = 'closed';
+    this.#extraSockets = 0;
+    this.#keptSocket = 0;
+    this.#outstanding.clear();
+    this.#path = null;
+  }
+
+  stats(): AgentStats {
+    return { state: this.#state, ...this.#c };
+  }
+
+  /** How long punching has run, ms (0 before start). */
+  elapsedMs(nowMs: number): number {
+    return this.#startMs < 0 ? 0 : nowMs - this.#startMs;
+  }
+}

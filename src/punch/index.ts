@@ -1,0 +1,87 @@
+/**
+ * Brokered hole punching: {@link Broker} (the tracker's punching role), {@link PunchPeer} →
+ * {@link PunchLink}, their sans-I/O cores ({@link BrokerCore}, {@link BrokerClientCore},
+ * {@link AgentCore}), port prediction ({@link planPrediction}) and the TURN relay provider.
+ * See docs/punch.md.
+ * @module
+ */
+
+export type { AgentAction, AgentCoreOptions, AgentStats, PathKind } from './agent-core.ts';
+export {
+  AgentCore,
+  DEFAULT_KEEPALIVE_TRIES,
+  DEFAULT_LINK_KEEPALIVE_MS,
+  DEFAULT_PUNCH_PACE_MS,
+  DEFAULT_PUNCH_RECHECK_MS,
+  DEFAULT_PUNCH_TIMEOUT_MS,
+  MAX_REMOTE_CANDIDATES,
+} from './agent-core.ts';
+export type { BrokerListenOptions } from './broker.ts';
+export { Broker } from './broker.ts';
+export type {
+  BrokerClientCoreOptions,
+  BrokerClientEvent,
+  BrokerClientStats,
+  Introduction,
+} from './broker-client-core.ts';
+export { BrokerClientCore, DEFAULT_BROKER_KEEPALIVE_MS } from './broker-client-core.ts';
+export type { BrokerAuthenticator, BrokerCoreOptions, BrokerStats, Transmit } from './broker-core.ts';
+export {
+  BrokerCore,
+  DEFAULT_BROKER_MAX_PEERS,
+  DEFAULT_BROKER_MAX_PENDING,
+  DEFAULT_PEER_TIMEOUT_MS,
+} from './broker-core.ts';
+export type { BrokerFrame, BrokerMessageType, BrokerStatusType, LinkRoleType } from './broker-wire.ts';
+export {
+  BrokerMessage,
+  BrokerStatus,
+  decodeBrokerFrame,
+  encodeBrokerFrame,
+  isPeerId,
+  LinkRole,
+  MAX_PEER_ID_BYTES,
+  MAX_TOKEN_BYTES,
+  PUNCH_SECRET_BYTES,
+  PUNCH_WIRE_VERSION,
+} from './broker-wire.ts';
+export type { Candidate, CandidateKindType } from './candidates.ts';
+export { CandidateKind, candidatePreference, endpointKey } from './candidates.ts';
+export { PunchFailedError } from './errors.ts';
+export type { RelayChannel, RelayProvider } from './link.ts';
+export { DEFAULT_LINK_QUEUE, DEFAULT_RELAY_RETRY_DIRECT_MS, PunchLink } from './link.ts';
+export type { PunchLinkStats } from './link-stats.ts';
+export type { ConnectOptions, PunchPeerOptions } from './peer.ts';
+export {
+  connect,
+  DEFAULT_INTRODUCTION_TIMEOUT_MS,
+  DEFAULT_MAX_UNACCEPTED,
+  DEFAULT_SYMMETRIC_PAIR_TIMEOUT_MS,
+  PunchPeer,
+} from './peer.ts';
+export type { PredictionOptions, PredictionPlan, PredictionPortRange } from './prediction.ts';
+export {
+  DEFAULT_PREDICTION_FALLBACK_MS,
+  DEFAULT_PREDICTION_PACE_MS,
+  DEFAULT_PREDICTION_PORT_RANGE,
+  DEFAULT_PREDICTION_PROBES,
+  DEFAULT_PREDICTION_SOCKETS,
+  planPrediction,
+  predictionSuccessProbability,
+  RandomPortSampler,
+} from './prediction.ts';
+export type { RetransmitOptions } from './retransmit.ts';
+export type { PunchPortPool } from './sockets.ts';
+export type { TurnRelayOptions, TurnRelayStats } from './turn-relay.ts';
+export { DEFAULT_MAX_RELAY_CHANNELS, TurnRelayProvider } from './turn-relay.ts';
+export type { PunchCheck, PunchFrame } from './wire.ts';
+export {
+  decodePunch,
+  encodePunch,
+  encodePunchDataHeader,
+  PUNCH_DATA_HEADER_BYTES,
+  PUNCH_MAC_BYTES,
+  PunchFlag,
+  PunchMessage,
+  verifyPunch,
+} from './wire.ts';

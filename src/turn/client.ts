@@ -1,0 +1,370 @@
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { debuglog } from 'node:util';
+import { AbortError, ClosedError, ConfigError, throwIfAborted } from '../errors/index.ts';
+import {
+  type DatagramHandler,
+  type Demux,
+  type DemuxRegistration,
+  STUN_RANGE,
+  TURN_CHANNEL_RANGE,
+} from '../mux/index.ts';
+import type { StunAddress } from '../stun/index.ts';
+import { TurnAllocation } from './allocation.ts';
+import { type TurnError, TurnErrorKind } from './errors.ts';
+import type { TurnAllocationOptions, TurnEvent, TurnPeer } from './options.ts';
+import type { TurnAllocationStats } from './stats.ts';
+
+const debug = debuglog('porthole:nat');
+
+/**
+ * The TURN client driver (RFC 8656): a {@link TurnAllocation} on a dgram socket or a {@link Demux}
+ * (sharing the one data socket with STUN, punching and data), with timers, promises and an async
+ * iterator of relayed datagrams.
+ * @module
+ */
+
+/** Default cap on relayed datagrams waiting for the async iterator. */
+export const DEFAULT_TURN_QUEUE = 1024;
+
+/** Settings of {@link TurnClient.allocate}. */
+export interface TurnClientOptions extends Omit<TurnAllocationOptions, 'onData'> {
+  /** The socket the allocation lives on (its 5-tuple). The socket stays the caller's. */
+  readonly socket?: Socket;
+  /** Or a Demux on that socket: ChannelData (64–79) and, unless `listenStun: false`, STUN (0–3) are read. */
+  readonly demux?: Demux;
+  /**
+   * With a demux: register STUN_RANGE (default true). With false, whoever owns STUN_RANGE offers
+   * datagrams through {@link TurnClient.handleDatagram}.
+   */
+  readonly listenStun?: boolean;
+  /** STUN datagrams on the registered STUN range that are not the TURN server's (e.g. a StunClient's). */
+  readonly onUnclaimedStun?: DatagramHandler;
+  /** Receives relayed data; without it, data is queued for the async iterator. */
+  readonly onData?: (data: Buffer, peer: TurnPeer) => void;
+  /** Called once when the allocation is lost (refresh refused or expired). */
+  readonly onLost?: (error: TurnError) => void;
+  /** Most datagrams queued for the iterator (then dropped, counted). Default {@link DEFAULT_TURN_QUEUE}. */
+  readonly maxQueued?: number;
+  readonly signal?: AbortSignal;
+  /** Monotonic clock in ms (tests). Default `performance.now`. */
+  readonly now?: () => number;
+}
+
+/** A relayed datagram from the async iterator. */
+export interface TurnDatagram {
+  readonly data: Buffer;
+  readonly from: TurnPeer;
+}
+
+/** Counters of a {@link TurnClient}. */
+export interface TurnClientStats extends TurnAllocationStats {
+  readonly sendErrors: number;
+  /** Datagrams dropped because the iterator's queue was full. */
+  readonly queueDropped: number;
+  readonly queued: number;
+}
+
+interface Op {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** A TURN allocation on one socket. Build it with {@link TurnClient.allocate}. */
+export class TurnClient {
+  readonly #core: TurnAllocation;
+  readonly #socket: Socket;
+  readonly #server: { readonly address: string; readonly port: number };
+  readonly #now: () => number;
+  readonly #ops = new Map<number, Op>();
+  readonly #registrations: DemuxRegistration[] = [];
+  readonly #onUnclaimedStun: DatagramHandler | undefined;
+  readonly #onLost: ((error: TurnError) => void) | undefined;
+  readonly #maxQueued: number;
+  readonly #queue: TurnDatagram[] = [];
+  #wake: (() => void) | undefined;
+  #listening = false;
+  #timer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+  #closedResolve: (() => void) | undefined;
+  #ended = false;
+  #sendErrors = 0;
+  #queueDropped = 0;
+
+  readonly #onMessage = (data: Buffer, from: RemoteInfo): void => {
+    this.handleDatagram(data, from);
+  };
+  readonly #onStun = (data: Buffer, from: RemoteInfo): void => {
+    if (!this.handleDatagram(data, from)) this.#onUnclaimedStun?.(data, from);
+  };
+  readonly #onSocketClose = (): void => {
+    this.#teardown(new ClosedError('TURN client socket'));
+  };
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#pump();
+  };
+  readonly #onSent = (error: Error | null): void => {
+    if (error !== null) {
+      this.#sendErrors++;
+      debug('TURN send failed: %o', error);
+    }
+  };
+
+  /** Use {@link TurnClient.allocate}. @throws ConfigError `ERR_TURN_BAD_OPTION`. */
+  constructor(options: TurnClientOptions) {
+    if ((options.socket === undefined) === (options.demux === undefined)) {
+      throw new ConfigError(TurnErrorKind.BAD_OPTION, 'give exactly one of socket and demux');
+    }
+    if (isIP(options.server.address) === 0) {
+      throw new ConfigError(
+        TurnErrorKind.BAD_OPTION,
+        `server.address must be a numeric IP, not ${options.server.address}`,
+      );
+    }
+    this.#server = options.server;
+    this.#now = options.now ?? (() => performance.now());
+    this.#onUnclaimedStun = options.onUnclaimedStun;
+    this.#onLost = options.onLost;
+    this.#maxQueued = options.maxQueued ?? DEFAULT_TURN_QUEUE;
+    const onData = options.onData ?? ((data: Buffer, from: TurnPeer) => this.#enqueue(data, from));
+    this.#core = new TurnAllocation({ ...options, onData });
+    const demux = options.demux;
+    if (demux !== undefined) {
+      this.#socket = demux.socket;
+      this.#registrations.push(demux.register(TURN_CHANNEL_RANGE, this.#onMessage));
+      if (options.listenStun !== false) {
+        try {
+          this.#registrations.push(demux.register(STUN_RANGE, this.#onStun));
+        } catch (error) {
+          this.#registrations[0]!.remove();
+          throw error;
+        }
+      }
+    } else {
+      this.#socket = options.socket!;
+      this.#socket.on('message', this.#onMessage);
+      this.#listening = true;
+    }
+    this.#socket.on('close', this.#onSocketClose);
+  }
+
+  /**
+   * Allocates a relayed address (Allocate, 401 with REALM/NONCE, Allocate with long-term credentials).
+   * RFC 8656 §7. Keeps it alive until {@link close}.
+   * @throws (rejects) TurnError `ERR_TURN_AUTH_FAILED`, `ERR_TURN_REQUEST_FAILED` (e.g. 486, 508),
+   *   `ERR_TURN_BAD_RESPONSE`; TimeoutError `ERR_TIMEOUT`; AbortError `ERR_ABORTED`; ConfigError.
+   */
+  static async allocate(options: TurnClientOptions): Promise<TurnClient> {
+    throwIfAborted(options.signal);
+    const client = new TurnClient(options);
+    try {
+      await client.#run(() => client.#core.allocate(client.#now()), options.signal);
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  /** The relayed transport address peers send to. RFC 8656 §7.3. */
+  get relayedAddress(): StunAddress {
+    return this.#core.relayedAddress!;
+  }
+  /** This client's address as the server sees it (server-reflexive), if the server reported it. */
+  get mappedAddress(): StunAddress | undefined {
+    return this.#core.mappedAddress;
+  }
+  /** The lifetime the server granted last, seconds. */
+  get lifetimeS(): number {
+    return this.#core.lifetimeS;
+  }
+
+  /**
+   * Lets `peerIp` send to the relayed address (refreshed every 240 s until close). RFC 8656 §9.
+   * @throws (rejects) TurnError `ERR_TURN_NOT_ALLOCATED`, `ERR_TURN_TOO_MANY_PERMISSIONS`,
+   *   `ERR_TURN_REQUEST_FAILED` (e.g. 403); TimeoutError; AbortError; ClosedError.
+   */
+  createPermission(peerIp: string, options?: { readonly signal?: AbortSignal }): Promise<void> {
+    return this.#run(() => this.#core.createPermission(peerIp, this.#now()), options?.signal);
+  }
+
+  /**
+   * Binds a channel to `peer` (also installs its permission); data to and from it then travels as
+   * ChannelData (4 bytes of overhead instead of 36+). RFC 8656 §12. Resolves with the channel number.
+   * @throws (rejects) as {@link createPermission}, and `ERR_TURN_TOO_MANY_CHANNELS`.
+   */
+  async bindChannel(
+    peer: { readonly address: string; readonly port: number },
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<number> {
+    let channel = 0;
+    await this.#run(() => {
+      const bound = this.#core.bindChannel(peer, this.#now());
+      channel = bound.channel;
+      return bound.op;
+    }, options?.signal);
+    return channel;
+  }
+
+  /**
+   * Relays `data` to `peer`: ChannelData on a bound channel, else a Send indication. Needs a
+   * permission for the peer's IP (the server drops it otherwise). Fire and forget.
+   * @throws TurnError `ERR_TURN_NOT_ALLOCATED`; ConfigError for a bad address or more than 65535 bytes.
+   */
+  send(data: Uint8Array, peer: { readonly address: string; readonly port: number }): void {
+    const datagram = this.#core.encodeSend(data, peer);
+    this.#socket.send(datagram, this.#server.port, this.#server.address, this.#onSent);
+  }
+
+  /**
+   * Offers one datagram received on the socket (when something else reads it). Returns true when it
+   * was the TURN server's and consumed. Never throws.
+   */
+  handleDatagram(data: Buffer, from: { readonly address: string; readonly port: number }): boolean {
+    const consumed = this.#core.receive(data, from, this.#now());
+    if (this.#core.hasOutput) this.#pump();
+    return consumed;
+  }
+
+  /** Relayed datagrams (when no `onData` was given), until close or loss of the allocation. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<TurnDatagram> {
+    for (;;) {
+      const item = this.#queue.shift();
+      if (item !== undefined) {
+        yield item;
+        continue;
+      }
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
+  }
+
+  /** A snapshot of the counters. */
+  stats(): TurnClientStats {
+    return {
+      ...this.#core.stats(),
+      sendErrors: this.#sendErrors,
+      queueDropped: this.#queueDropped,
+      queued: this.#queue.length,
+    };
+  }
+
+  /**
+   * Deletes the allocation (Refresh with LIFETIME 0, RFC 8656 §8; waits at most 3.5 s for the
+   * answer by default), fails operations in flight with `ERR_CLOSED`, stops reading. Idempotent;
+   * the socket is not closed.
+   */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#closedResolve = resolve;
+      this.#core.close(this.#now());
+      this.#pump();
+    });
+    return this.#closing;
+  }
+
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #run(start: () => number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.#ended) throw new ClosedError('TURN client');
+      throwIfAborted(signal);
+      const op = start();
+      const onAbort = (): void => {
+        if (this.#ops.delete(op)) reject(new AbortError(signal?.reason));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#ops.set(op, {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      });
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    const result = this.#core.poll(this.#now());
+    for (const datagram of result.datagrams) {
+      try {
+        this.#socket.send(datagram, this.#server.port, this.#server.address, this.#onSent);
+      } catch (error) {
+        this.#sendErrors++;
+        debug('TURN send threw: %o', error);
+      }
+    }
+    for (const event of result.events) this.#handle(event);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (result.nextWakeAt !== undefined && !this.#ended) {
+      this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(result.nextWakeAt - this.#now())));
+      this.#timer.unref();
+    }
+  }
+
+  #handle(event: TurnEvent): void {
+    switch (event.kind) {
+      case 'done':
+      case 'failed': {
+        const op = this.#ops.get(event.op);
+        if (op === undefined) return;
+        this.#ops.delete(event.op);
+        if (event.kind === 'done') op.resolve();
+        else op.reject(event.error);
+        return;
+      }
+      case 'lost':
+        debug('TURN allocation lost: %s', event.error.message);
+        this.#onLost?.(event.error);
+        this.#end();
+        return;
+      case 'closed':
+        this.#teardown(new ClosedError('TURN client'));
+        return;
+    }
+  }
+
+  #enqueue(data: Buffer, from: TurnPeer): void {
+    if (this.#queue.length >= this.#maxQueued) {
+      this.#queueDropped++;
+      return;
+    }
+    this.#queue.push({ data, from });
+    this.#wake?.();
+    this.#wake = undefined;
+  }
+
+  #end(): void {
+    this.#ended = true;
+    this.#wake?.();
+    this.#wake = undefined;
+  }
+
+  /** Stops reading and timers, fails what is pending, ends the iterator (idempotent). */
+  #teardown(error: Error): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const registration of this.#registrations) registration.remove();
+    this.#registrations.length = 0;
+    if (this.#listening) this.#socket.off('message', this.#onMessage);
+    this.#listening = false;
+    this.#socket.off('close', this.#onSocketClose);
+    for (const op of this.#ops.values()) op.reject(error);
+    this.#ops.clear();
+    this.#end();
+    this.#closedResolve?.();
+    this.#closing ??= Promise.resolve();
+  }
+}

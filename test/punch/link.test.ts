@@ -1,0 +1,305 @@
+// Real sockets on loopback: a broker and two peers in one process (no NAT).
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { Broker, connect, type PunchLink, PunchPeer, type RelayProvider } from '../../src/punch/index.ts';
+
+const TOKENS = new Map([
+  ['alice', 'a-secret'],
+  ['bob', 'b-secret'],
+]);
+
+/** Open UDP handles, once pending handle closes have run. */
+async function udpHandles(): Promise<number> {
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+  return udpHandlesNow();
+}
+
+function udpHandlesNow(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
+}
+
+async function next(link: PunchLink): Promise<string> {
+  const r = await link[Symbol.asyncIterator]().next();
+  assert.equal(r.done, false);
+  return String(r.value);
+}
+
+describe('punching on loopback with real sockets', () => {
+  const closers: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+
+  /** A broker on loopback that knows Alice's and Bob's tokens, closed after the suite. */
+  async function startBroker(): Promise<{
+    broker: Broker;
+    brokerAddress: { address: string; port: number };
+  }> {
+    const broker = await Broker.listen({
+      address: '127.0.0.1',
+      port: 0,
+      authenticate: (id, token) => TOKENS.get(id) === token.toString(),
+    });
+    closers.push(() => broker.close());
+    return { broker, brokerAddress: { address: '127.0.0.1', port: broker.address().port } };
+  }
+
+  it('connects two peers through a broker and exchanges data both ways', async () => {
+    const before = await udpHandles();
+    assert.ok(before >= 0);
+    const { broker, brokerAddress } = await startBroker();
+    const signal = AbortSignal.timeout(20_000);
+    const bob = await PunchPeer.open({
+      broker: brokerAddress,
+      id: 'bob',
+      token: 'b-secret',
+      address: '127.0.0.1',
+      natClass: 'open',
+      signal,
+    });
+    closers.push(() => bob.close());
+    const accepted = bob.accept({ signal });
+    const aliceLink = await connect({
+      broker: brokerAddress,
+      id: 'alice',
+      token: 'a-secret',
+      address: '127.0.0.1',
+      natClass: 'open',
+      peer: 'bob',
+      signal,
+    });
+    closers.push(() => aliceLink.close());
+    const bobLink = await accepted;
+    assert.equal(aliceLink.path, 'direct');
+    assert.equal(bobLink.path, 'direct');
+    assert.equal(aliceLink.peerId, 'bob');
+    assert.equal(bobLink.peerId, 'alice');
+    assert.equal(aliceLink.remote?.port, bob.localPort);
+
+    aliceLink.send(Buffer.from('hello bob'));
+    assert.equal(await next(bobLink), 'hello bob');
+    bobLink.send(Buffer.from('hello alice'));
+    assert.equal(await next(aliceLink), 'hello alice');
+    for (let i = 0; i < 20; i++) aliceLink.send(Buffer.from(`n${i}`));
+    const got: string[] = [];
+    for await (const d of bobLink) {
+      got.push(String(d));
+      if (got.length === 20) break; // break closes bobLink (return())
+    }
+    assert.equal(got.length, 20);
+    assert.equal(broker.stats().introductions, 1);
+    assert.equal(broker.stats().peers, 2);
+    assert.ok(udpHandlesNow() >= before + 3, 'the handle count sees UDP sockets');
+
+    await aliceLink.close();
+    await aliceLink.close(); // idempotent
+    assert.throws(() => aliceLink.send(Buffer.from('x')), { code: 'ERR_CLOSED' });
+    await bob.close();
+    await broker.close();
+    assert.equal(await udpHandles(), before, 'every socket closed');
+  });
+
+  it('gives an unauthenticated peer nothing: registration times out', async () => {
+    const broker = await Broker.listen({ address: '127.0.0.1', port: 0, authenticate: () => false });
+    closers.push(() => broker.close());
+    await assert.rejects(
+      PunchPeer.open({
+        broker: { address: '127.0.0.1', port: broker.address().port },
+        id: 'mallory',
+        token: 'guess',
+        address: '127.0.0.1',
+        brokerRetransmit: { initialRtoMs: 20, maxTransmissions: 3 },
+      }),
+      { code: 'ERR_NAT_BROKER_UNREACHABLE' },
+    );
+    assert.equal(broker.stats().rejectedAuth >= 1, true);
+    await broker.close();
+  });
+
+  it('a closing peer says goodbye: the broker forgets it at once, and connecting to it fails fast', async () => {
+    const { broker, brokerAddress } = await startBroker();
+    const signal = AbortSignal.timeout(20_000);
+    const open = (id: string, token: string) =>
+      PunchPeer.open({ broker: brokerAddress, id, token, address: '127.0.0.1', natClass: 'open', signal });
+    const alice = await open('alice', 'a-secret');
+    closers.push(() => alice.close());
+    const bob = await open('bob', 'b-secret');
+    assert.equal(broker.stats().peers, 2);
+    await bob.close();
+    for (let i = 0; i < 200 && broker.stats().unregistered === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(broker.stats().unregistered, 1);
+    assert.equal(broker.stats().peers, 1);
+    // Without the goodbye the broker would introduce Alice to Bob's dead registration for 45 s.
+    await assert.rejects(alice.connect('bob', { signal }), { code: 'ERR_NAT_PEER_UNKNOWN' });
+  });
+
+  it('rejects an unknown peer, and releases every prediction socket', async () => {
+    const before = await udpHandles();
+    assert.ok(before >= 0);
+    const { broker, brokerAddress } = await startBroker();
+    const signal = AbortSignal.timeout(20_000);
+    // Pretend Alice is behind a symmetric NAT and Bob behind a port-restricted one: Alice opens
+    // prediction sockets; the loopback path wins, and every extra socket must go.
+    const alice = await PunchPeer.open({
+      broker: brokerAddress,
+      id: 'alice',
+      token: 'a-secret',
+      address: '127.0.0.1',
+      natClass: 'symmetric',
+      punch: { prediction: { sockets: 32, probes: 64 } },
+      signal,
+    });
+    closers.push(() => alice.close());
+    await assert.rejects(alice.connect('carol', { signal }), { code: 'ERR_NAT_PEER_UNKNOWN' });
+    const bob = await PunchPeer.open({
+      broker: brokerAddress,
+      id: 'bob',
+      token: 'b-secret',
+      address: '127.0.0.1',
+      natClass: 'port-restricted',
+      signal,
+    });
+    closers.push(() => bob.close());
+    const accepted = bob.accept({ signal });
+    const link = await alice.connect('bob', { signal });
+    const bobLink = await accepted;
+    assert.ok(link.path === 'direct' || link.path === 'predicted');
+    link.send(Buffer.from('via prediction sockets or not'));
+    assert.equal(await next(bobLink), 'via prediction sockets or not');
+    await link.close();
+    assert.equal(link.stats().extraSockets, 0, 'no prediction socket left');
+    assert.ok(link.stats().extraSocketsPeak <= 32);
+    await alice.close();
+    await bob.close();
+    await broker.close();
+    assert.equal(await udpHandles(), before, 'every socket closed');
+  });
+
+  it('moves to the relay provider when punching fails, and closes the relay with the link', async () => {
+    const { broker, brokerAddress } = await startBroker();
+    const signal = AbortSignal.timeout(20_000);
+    // Bob takes no incoming links (maxUnaccepted 0): he never punches back, so Alice's punch fails.
+    const bob = await PunchPeer.open({
+      broker: brokerAddress,
+      id: 'bob',
+      token: 'b-secret',
+      address: '127.0.0.1',
+      maxUnaccepted: 0,
+      signal,
+    });
+    closers.push(() => bob.close());
+    const sent: string[] = [];
+    let closedChannels = 0;
+    const relay: RelayProvider = {
+      async open(introduction, onData) {
+        assert.equal(introduction.peerId, 'bob');
+        return {
+          send: (data) => {
+            sent.push(String(data));
+            onData(Buffer.from(`echo:${data}`));
+          },
+          close: () => {
+            closedChannels++;
+          },
+        };
+      },
+    };
+    const link = await connect({
+      broker: brokerAddress,
+      id: 'alice',
+      token: 'a-secret',
+      address: '127.0.0.1',
+      peer: 'bob',
+      relay,
+      punch: { punchTimeoutMs: 300 },
+      signal,
+    });
+    closers.push(() => link.close());
+    assert.equal(link.path, 'relay');
+    assert.ok(link.stats().probesSent > 0, 'it tried direct first');
+    link.send(Buffer.from('x'));
+    assert.deepEqual(sent, ['x']);
+    assert.equal(await next(link), 'echo:x');
+    assert.equal(bob.stats().droppedUnaccepted, 1);
+    await link.close();
+    assert.equal(closedChannels, 1);
+    await bob.close();
+    await broker.close();
+  });
+
+  it('a symmetric <-> symmetric pair with a relay moves to it after symmetricPairTimeoutMs, not punchTimeoutMs', async () => {
+    const { broker, brokerAddress } = await startBroker();
+    // The punch deadline is 60 s and the test gives up after 20 s: only the symmetric-pair
+    // deadline (300 ms) can bring the link up in time.
+    const signal = AbortSignal.timeout(20_000);
+    const bob = await PunchPeer.open({
+      broker: brokerAddress,
+      id: 'bob',
+      token: 'b-secret',
+      address: '127.0.0.1',
+      natClass: 'symmetric',
+      maxUnaccepted: 0, // never punches back: no direct path
+      signal,
+    });
+    closers.push(() => bob.close());
+    const relay: RelayProvider = {
+      async open() {
+        return { send: () => {}, close: () => {} };
+      },
+    };
+    const link = await connect({
+      broker: brokerAddress,
+      id: 'alice',
+      token: 'a-secret',
+      address: '127.0.0.1',
+      natClass: 'symmetric',
+      peer: 'bob',
+      relay,
+      punch: { punchTimeoutMs: 60_000, prediction: false },
+      symmetricPairTimeoutMs: 300,
+      signal,
+    });
+    closers.push(() => link.close());
+    assert.equal(link.path, 'relay');
+    await link.close();
+    await bob.close();
+    await broker.close();
+  });
+
+  it('refuses bad punch tuning when it opens, not later inside a datagram handler', async () => {
+    const base = { broker: { address: '127.0.0.1', port: 9 }, id: 'alice', token: 'a', address: '127.0.0.1' };
+    await assert.rejects(PunchPeer.open({ ...base, punch: { punchTimeoutMs: -1 } }), {
+      code: 'ERR_NAT_AGENT_OPTIONS',
+    });
+    await assert.rejects(PunchPeer.open({ ...base, symmetricPairTimeoutMs: 0 }), {
+      code: 'ERR_NAT_AGENT_OPTIONS',
+    });
+  });
+
+  it('without a relay, a failed punch rejects ERR_NAT_PUNCH_FAILED', async () => {
+    const { broker, brokerAddress } = await startBroker();
+    const bob = await PunchPeer.open({
+      broker: brokerAddress,
+      id: 'bob',
+      token: 'b-secret',
+      address: '127.0.0.1',
+      maxUnaccepted: 0,
+    });
+    closers.push(() => bob.close());
+    await assert.rejects(
+      connect({
+        broker: brokerAddress,
+        id: 'alice',
+        token: 'a-secret',
+        address: '127.0.0.1',
+        peer: 'bob',
+        punch: { punchTimeoutMs: 300 },
+      }),
+      { code: 'ERR_NAT_PUNCH_FAILED' },
+    );
+    await bob.close();
+    await broker.close();
+  });
+});

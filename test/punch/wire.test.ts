@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ParseError } from '../../src/errors/index.ts';
+import {
+  type BrokerFrame,
+  decodeBrokerFrame,
+  decodePunch,
+  encodeBrokerFrame,
+  encodePunch,
+  encodePunchDataHeader,
+  verifyPunch,
+} from '../../src/punch/index.ts';
+import { mulberry32, randomBytesFrom } from './sim/prng.ts';
+
+const SESSION = Buffer.from('0102030405060708', 'hex');
+const SECRET = Buffer.alloc(32, 7);
+
+const frames: BrokerFrame[] = [
+  {
+    type: 1,
+    seq: 1,
+    peerId: 'alice',
+    token: Buffer.from('tok'),
+    natClass: 'port-restricted',
+    candidates: [
+      { kind: 'host', address: '10.0.0.2', port: 5000 },
+      { kind: 'relay', address: '2001:db8::1', port: 3478 },
+    ],
+  },
+  { type: 2, seq: 0xffffffff, session: SESSION },
+  { type: 3, seq: 9, session: SESSION, target: 'bob~1' },
+  {
+    type: 4,
+    seq: 77,
+    linkId: SESSION,
+    role: 1,
+    secret: SECRET,
+    natClass: 'symmetric',
+    peerId: 'bob',
+    candidates: [{ kind: 'srflx', address: '203.0.113.9', port: 61000 }],
+  },
+  { type: 5, seq: 5, status: 0, session: SESSION, observed: { address: '203.0.113.9', port: 4 } },
+  { type: 5, seq: 6, status: 2, session: SESSION, observed: null },
+  { type: 6, seq: 12, session: SESSION },
+];
+
+function plain(value: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(value, (_k, v) => (v?.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v)),
+  );
+}
+
+describe('broker wire format', () => {
+  it('round-trips every message type', () => {
+    for (const frame of frames) {
+      const bytes = encodeBrokerFrame(frame);
+      assert.equal(bytes[0], 0x05);
+      assert.equal(bytes[1], 1);
+      assert.deepEqual(plain(decodeBrokerFrame(bytes)), plain(frame));
+    }
+  });
+
+  const cases: [string, (b: Buffer) => Buffer, string, number][] = [
+    ['empty', () => Buffer.alloc(0), 'ERR_NAT_FRAME_TRUNCATED', 0],
+    ['wrong first byte', (b) => patch(b, 0, 0x04), 'ERR_NAT_FRAME_TYPE', 0],
+    ['version 2', (b) => patch(b, 1, 2), 'ERR_NAT_FRAME_VERSION', 1],
+    ['unknown type', (b) => patch(b, 2, 99), 'ERR_NAT_FRAME_TYPE', 2],
+    ['reserved byte', (b) => patch(b, 3, 1), 'ERR_NAT_FRAME_BAD_FIELD', 3],
+    ['truncated header', (b) => b.subarray(0, 6), 'ERR_NAT_FRAME_TRUNCATED', 4],
+    ['peer id length 0', (b) => patch(b, 8, 0), 'ERR_NAT_FRAME_BAD_ID', 8],
+    ['peer id control byte', (b) => patch(b, 9, 0x0a), 'ERR_NAT_FRAME_BAD_ID', 9],
+    ['trailing byte', (b) => Buffer.concat([b, Buffer.alloc(1)]), 'ERR_NAT_FRAME_TRAILING', b0().length],
+    [
+      'cut in the candidates',
+      (b) => b.subarray(0, b.length - 3),
+      'ERR_NAT_FRAME_TRUNCATED',
+      b0().length - 16,
+    ],
+  ];
+  for (const [name, mutate, code, offset] of cases) {
+    it(`rejects ${name} with ${code} at ${offset}`, () => {
+      assert.throws(
+        () => decodeBrokerFrame(mutate(b0())),
+        (e: unknown) => e instanceof ParseError && e.code === code && e.offset === offset,
+      );
+    });
+  }
+
+  it('rejects a bad address family, port 0 and an unknown candidate kind', () => {
+    const ack = encodeBrokerFrame(frames[4]!);
+    assert.throws(() => decodeBrokerFrame(patch(ack, 18, 5)), { code: 'ERR_NAT_FRAME_BAD_ADDRESS' });
+    assert.throws(() => decodeBrokerFrame(patch(patch(ack, 19, 0), 20, 0)), {
+      code: 'ERR_NAT_FRAME_BAD_ADDRESS',
+    });
+    const reg = b0();
+    const kindAt = 8 + 1 + 5 + 2 + 3 + 1 + 1;
+    assert.throws(() => decodeBrokerFrame(patch(reg, kindAt, 9)), { code: 'ERR_NAT_FRAME_BAD_CANDIDATE' });
+  });
+});
+
+describe('punch wire format', () => {
+  const check = {
+    type: 1 as const,
+    flags: 1,
+    linkId: SESSION,
+    sender: 0 as const,
+    seq: 42,
+    address: { address: '203.0.113.7', port: 40000 },
+  };
+
+  it('round-trips probes and replies and verifies the HMAC', () => {
+    for (const c of [check, { ...check, type: 2 as const, address: { address: '2001:db8::5', port: 9 } }]) {
+      const bytes = encodePunch(c, SECRET);
+      const frame = decodePunch(bytes);
+      assert.ok(frame.type !== 3);
+      assert.equal(frame.seq, c.seq);
+      assert.equal(frame.flags, c.flags);
+      assert.deepEqual(frame.address, c.address);
+      assert.ok(verifyPunch(frame, SECRET));
+      assert.ok(!verifyPunch(frame, Buffer.alloc(32, 8)), 'another secret fails');
+    }
+  });
+
+  it('any changed byte breaks the HMAC or the decode', () => {
+    const bytes = encodePunch(check, SECRET);
+    for (let i = 4; i < bytes.length; i++) {
+      const copy = Buffer.from(bytes);
+      copy[i]! ^= 0x01;
+      let ok = false;
+      try {
+        const frame = decodePunch(copy);
+        ok = frame.type !== 3 && verifyPunch(frame, SECRET);
+      } catch (e) {
+        assert.ok(e instanceof ParseError);
+      }
+      assert.equal(ok, false, `flipping byte ${i} still verified`);
+    }
+  });
+
+  it('decodes DATA frames as a slice of the datagram', () => {
+    const header = encodePunchDataHeader(SESSION);
+    const datagram = Buffer.concat([header, Buffer.from('hello')]);
+    const frame = decodePunch(datagram);
+    assert.equal(frame.type, 3);
+    assert.ok(frame.type === 3 && frame.payload.toString() === 'hello');
+    assert.ok(frame.type === 3 && frame.payload.buffer === datagram.buffer);
+  });
+
+  it('rejects unknown flags, sender, reserved bytes and truncation with codes', () => {
+    const bytes = encodePunch(check, SECRET);
+    assert.throws(() => decodePunch(patch(bytes, 3, 8)), { code: 'ERR_NAT_FRAME_BAD_FIELD', offset: 3 });
+    assert.throws(() => decodePunch(patch(bytes, 12, 2)), { code: 'ERR_NAT_FRAME_BAD_FIELD', offset: 12 });
+    assert.throws(() => decodePunch(patch(bytes, 14, 1)), { code: 'ERR_NAT_FRAME_BAD_FIELD' });
+    assert.throws(() => decodePunch(bytes.subarray(0, bytes.length - 1)), {
+      code: 'ERR_NAT_FRAME_TRUNCATED',
+    });
+    assert.throws(() => decodePunch(patch(bytes, 2, 7)), { code: 'ERR_NAT_FRAME_TYPE', offset: 2 });
+  });
+});
+
+describe('fuzz: decoders are total', () => {
+  it('250 000 mutated and random inputs give a frame or a ParseError', () => {
+    const seed = Number(process.env.FUZZ_SEED ?? 0x5eed6);
+    const random = mulberry32(seed);
+    const seeds = [...frames.map(encodeBrokerFrame), encodePunch({ ...SAMPLE_CHECK }, SECRET)];
+    let decoded = 0;
+    for (let i = 0; i < 250_000; i++) {
+      let input: Buffer;
+      const pick = seeds[Math.floor(random() * seeds.length)]!;
+      const mode = random();
+      if (mode < 0.15) {
+        input = randomBytesFrom(random, Math.floor(random() * 64));
+        if (input.length > 0) input[0] = random() < 0.5 ? 4 : 5;
+      } else if (mode < 0.3) {
+        input = pick.subarray(0, Math.floor(random() * pick.length));
+      } else {
+        input = Buffer.from(pick);
+        const flips = 1 + Math.floor(random() * 4);
+        for (let f = 0; f < flips; f++)
+          input[Math.floor(random() * input.length)] = Math.floor(random() * 256);
+      }
+      for (const decode of [decodeBrokerFrame, decodePunch]) {
+        try {
+          decode(input);
+          decoded++;
+        } catch (e) {
+          if (!(e instanceof ParseError)) {
+            assert.fail(`seed ${seed}, input ${i} (${input.toString('hex')}): ${String(e)}`);
+          }
+          assert.ok(e.offset >= 0 && e.offset <= input.length, `seed ${seed}: offset out of range`);
+        }
+      }
+    }
+    assert.ok(decoded > 1000, `seed ${seed}: too few inputs decoded (${decoded}); the mutator is broken`);
+  });
+});
+
+const SAMPLE_CHECK = {
+  type: 2 as const,
+  flags: 0,
+  linkId: SESSION,
+  sender: 1 as const,
+  seq: 3,
+  address: { address: '198.51.100.4', port: 1234 },
+};
+
+function b0(): Buffer {
+  return encodeBrokerFrame(frames[0]!);
+}
+
+function patch(b: Buffer, at: number, value: number): Buffer {
+  const copy = Buffer.from(b);
+  copy[at] = value;
+  return copy;
+}
