@@ -39,8 +39,8 @@ export const KCP_DEAD_LINK = 20;
 export const KCP_THRESH_INIT = 2;
 /** Smallest slow-start threshold, segments (ikcp.c `IKCP_THRESH_MIN`). */
 export const KCP_THRESH_MIN = 2;
-/** First window-probe wait when the remote window is zero, ms (ikcp.c `IKCP_PROBE_INIT`). */
-export const KCP_PROBE_INIT_MS = 7000;
+/** First window-probe wait when the remote window is zero, ms (ikcp.c 2.x `IKCP_PROBE_INIT`; 1.7.x had 7000). */
+export const KCP_PROBE_INIT_MS = 5000;
 /** Largest window-probe wait, ms (ikcp.c `IKCP_PROBE_LIMIT`). */
 export const KCP_PROBE_LIMIT_MS = 120_000;
 /** Fast retransmissions allowed per segment, counted in transmissions (ikcp.c `IKCP_FASTACK_LIMIT`). */

@@ -44,6 +44,8 @@ let scratchBusy = false;
 function flushInto(s: KcpState): void {
   const current = s.current;
   const c = s.counters;
+  // ikcp.c 2.x `prior_cwnd`: the congestion window before this flush sets the threshold after a timeout.
+  const priorCwnd = s.cwnd;
   s.ptr = s.headroom;
   const ctl = s.ctl;
   ctl.conv = s.conv;
@@ -63,7 +65,7 @@ function flushInto(s: KcpState): void {
   c.acksSent += acks.length / 2;
   if (s.ackRepeat > 0 && acks.length > 0) repeatAcks(s, acks);
   acks.length = 0;
-  // 1. Window probing when the remote window is zero (ikcp.c: probe_wait 7 s growing ×1.5 to 120 s).
+  // 1. Window probing when the remote window is zero (ikcp.c: probe_wait 5 s growing ×1.5 to 120 s).
   if (s.rmtWnd === 0) {
     if (s.probeWait === 0) {
       s.probeWait = KCP_PROBE_INIT_MS;
@@ -160,7 +162,7 @@ function flushInto(s: KcpState): void {
     s.incr = s.cwnd * s.mss;
   }
   if (lost) {
-    s.ssthresh = Math.max(KCP_THRESH_MIN, Math.floor(cwnd / 2));
+    s.ssthresh = Math.max(KCP_THRESH_MIN, Math.floor(priorCwnd / 2));
     s.cwnd = 1;
     s.incr = s.mss;
   }

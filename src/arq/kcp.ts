@@ -158,9 +158,9 @@ export class Kcp {
     let pos = 0;
     let sent = 0;
     const mss = this.#s.mss;
-    if (this.#s.stream && this.#s.sndQueue.length > 0) {
-      const old = this.#s.sndQueue[this.#s.sndQueue.length - 1]!;
-      if (old.data.length < mss) {
+    if (this.#s.stream) {
+      const old = this.#s.sndQueue[this.#s.sndQueue.length - 1];
+      if (old !== undefined && old.data.length < mss) {
         const extend = Math.min(len, mss - old.data.length);
         const merged = Buffer.allocUnsafe(old.data.length + extend);
         old.data.copy(merged, 0);

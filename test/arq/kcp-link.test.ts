@@ -109,7 +109,7 @@ describe('windows', () => {
     assert.equal(link.a.kcp.remoteWindow, 0, 'sender saw the window close');
     assert.ok(link.a.kcp.waitSnd() > 0, 'sender is stalled');
     const before = link.b.kcp.stats().inputSegments;
-    link.run(45_000); // probes at +7 s, +10.5 s, +15.75 s after the window closed
+    link.run(45_000); // probes at +5 s, +7.5 s, +11.25 s after the window closed
     assert.ok(link.b.kcp.stats().inputSegments > before, 'window probes (WASK) keep arriving');
     link.b.drain = drain;
     link.run(120_000, () => link.b.received.length === sent.length);

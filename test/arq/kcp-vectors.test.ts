@@ -148,7 +148,7 @@ describe('KCP conformance vectors', () => {
     assert.equal(kcp.stats().fastRetransmits, 1);
   });
 
-  it('probes a zero window at 7 s then ×1.5', () => {
+  it('probes a zero window at 5 s then ×1.5 (ikcp.c 2.x IKCP_PROBE_INIT)', () => {
     const v = vectors.windowProbe;
     const out = new Capture();
     const kcp = new Kcp(4, out);
@@ -164,6 +164,41 @@ describe('KCP conformance vectors', () => {
       }
     }
     assert.deepEqual(times, v.waskAt);
+  });
+
+  it('takes the threshold after a timeout from the congestion window before the flush (ikcp.c 2.x prior_cwnd)', () => {
+    const v = vectors.timeoutThreshold;
+    const out = new Capture();
+    const kcp = new Kcp(5, out);
+    kcp.setNoDelay(0, 100, 0, true);
+    assert.equal(kcp.send(pattern(10)), 10);
+    kcp.update(0);
+    assert.equal(out.take().length, 1);
+    kcp.update(100);
+    kcp.update(200);
+    assert.equal(out.take().length, 0);
+    kcp.update(v.retransmitAt);
+    const [again] = out.take();
+    assert.equal(again?.subarray(0, 24).toString('hex'), v.retransmitHeader);
+    assert.equal(kcp.ssthresh, v.ssthreshAfter);
+    assert.equal(kcp.cwnd, v.cwndAfter);
+  });
+
+  it('queues nothing for an empty stream-mode send on an empty queue', () => {
+    const v = vectors.streamEmptySend;
+    const out = new Capture();
+    const kcp = new Kcp(6, out);
+    kcp.setNoDelay(1, 10, 2, true);
+    kcp.setStreamMode(true);
+    assert.equal(kcp.send(Buffer.alloc(0)), v.sendEmptyReturns);
+    assert.equal(kcp.waitSnd(), v.waitSndAfterEmpty);
+    kcp.update(0);
+    assert.equal(out.take().length, v.datagramsAfterEmpty);
+    assert.equal(kcp.send(Buffer.from('abc')), 3);
+    kcp.update(10);
+    const [push] = out.take();
+    assert.equal(push?.subarray(0, 24).toString('hex'), v.pushHeader);
+    assert.equal(push?.subarray(24).toString(), 'abc');
   });
 
   it('answers a window probe with WINS in the next flush', () => {
