@@ -1,0 +1,122 @@
+/**
+ * The buffer map: which chunks a node holds within a sliding window of sequence numbers.
+ * A node sends its whole map once (on connect) and a HAVE per chunk after that; the receiver
+ * applies both to its copy of the neighbour's map. Sequence numbers do not wrap (u32 at four
+ * chunks a second lasts 34 years); the window only moves forward.
+ *
+ * Wire form (inside a BUFFER_MAP frame, see wire.ts):
+ * ```
+ *  0               4       6
+ *  +---------------+-------+------------------------------+
+ *  |   base (u32)  | count |  bitmap: ceil(count / 8) bytes |
+ *  +---------------+-------+------------------------------+
+ * ```
+ * Bit i (most significant bit first) says whether chunk base + i is held; count ≤ 4096.
+ * @module
+ */
+import { ConfigError } from '../errors/index.ts';
+import { BUFFER_MAP_MAX_CHUNKS, BUFFER_WINDOW_DEFAULT_CHUNKS } from './constants.ts';
+import { LiveErrorCode } from './errors.ts';
+
+/** A sliding window of held sequence numbers, as a ring of bits. Fixed memory: `capacity` bits. */
+export class BufferMap {
+  /** Most chunks the window spans. */
+  readonly capacity: number;
+  readonly #bits: Uint8Array;
+  #base = 0;
+  #newest = -1;
+  #count = 0;
+
+  /** @throws ConfigError `ERR_INVALID_OPTION` unless 8 ≤ capacity ≤ 4096 and a multiple of 8. */
+  constructor(capacity: number = BUFFER_WINDOW_DEFAULT_CHUNKS) {
+    if (
+      !Number.isInteger(capacity) ||
+      capacity < 8 ||
+      capacity > BUFFER_MAP_MAX_CHUNKS ||
+      capacity % 8 !== 0
+    ) {
+      throw new ConfigError(LiveErrorCode.INVALID_OPTION, 'capacity: a multiple of 8 from 8 to 4096');
+    }
+    this.capacity = capacity;
+    this.#bits = new Uint8Array(capacity / 8);
+  }
+
+  /** Lowest sequence number inside the window. */
+  get base(): number {
+    return this.#base;
+  }
+
+  /** Highest sequence number held, -1 when none. */
+  get newest(): number {
+    return this.#newest;
+  }
+
+  /** Chunks held inside the window. */
+  get size(): number {
+    return this.#count;
+  }
+
+  /** Whether `seq` is held (false outside the window). */
+  has(seq: number): boolean {
+    if (seq < this.#base || seq >= this.#base + this.capacity) return false;
+    const i = seq % this.capacity;
+    return (this.#bits[i >>> 3]! & (0x80 >>> (i & 7))) !== 0;
+  }
+
+  /**
+   * Marks `seq` held, sliding the window forward when `seq` is past its end. Returns false (and
+   * changes nothing) for a `seq` below the window.
+   */
+  add(seq: number): boolean {
+    if (seq < this.#base) return false;
+    if (seq >= this.#base + this.capacity) this.advance(seq - this.capacity + 1);
+    const i = seq % this.capacity;
+    const mask = 0x80 >>> (i & 7);
+    const byte = this.#bits[i >>> 3]!;
+    if ((byte & mask) === 0) {
+      this.#bits[i >>> 3] = byte | mask;
+      this.#count++;
+    }
+    if (seq > this.#newest) this.#newest = seq;
+    return true;
+  }
+
+  /** Forgets `seq`. */
+  delete(seq: number): void {
+    if (!this.has(seq)) return;
+    const i = seq % this.capacity;
+    this.#bits[i >>> 3]! &= ~(0x80 >>> (i & 7));
+    this.#count--;
+  }
+
+  /** Moves the window's base up to `base`, forgetting everything below it. */
+  advance(base: number): void {
+    if (base <= this.#base) return;
+    if (base - this.#base >= this.capacity) {
+      this.#bits.fill(0);
+      this.#count = 0;
+    } else {
+      for (let s = this.#base; s < base; s++) this.delete(s);
+    }
+    this.#base = base;
+  }
+
+  /** Replaces the contents with the chunks of a decoded map (`base`, `count` bits of `bitmap`). */
+  assign(base: number, count: number, bitmap: Uint8Array): void {
+    this.#bits.fill(0);
+    this.#count = 0;
+    this.#newest = -1;
+    this.#base = Math.max(0, base + count - this.capacity);
+    for (let i = 0; i < count; i++) {
+      if ((bitmap[i >>> 3]! & (0x80 >>> (i & 7))) !== 0) this.add(base + i);
+    }
+  }
+
+  /** The bitmap from `base` to the newest held chunk, for a BUFFER_MAP frame. */
+  snapshot(): { base: number; count: number; bitmap: Buffer } {
+    const count = this.#newest < this.#base ? 0 : this.#newest - this.#base + 1;
+    const bitmap = Buffer.alloc(Math.ceil(count / 8));
+    for (let i = 0; i < count; i++) if (this.has(this.#base + i)) bitmap[i >>> 3]! |= 0x80 >>> (i & 7);
+    return { base: this.#base, count, bitmap };
+  }
+}

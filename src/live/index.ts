@@ -1,0 +1,46 @@
+/**
+ * P2P live streaming core: channels and signed chunks, buffer maps, the peer protocol, and the
+ * sans-I/O scheduler, playout and peer cores. Guide: docs/live.md.
+ * @module
+ */
+
+export { BufferMap } from './buffer-map.ts';
+export type { ChannelKey, ChannelSigner } from './channel.ts';
+export { createChannel, deriveChannelId, openChannel } from './channel.ts';
+export type { Chunk, ChunkInit } from './chunk.ts';
+export { CHUNK_PAYLOAD_OFFSET, decodeChunk, peekChunkSeq, signChunk, verifyChunk } from './chunk.ts';
+export {
+  BUFFER_MAP_MAX_CHUNKS,
+  BUFFER_WINDOW_DEFAULT_CHUNKS,
+  CHANNEL_ID_BYTES,
+  CHUNK_DURATION_DEFAULT_MS,
+  CHUNK_FLAG_DISCONTINUITY,
+  CHUNK_FLAG_RANDOM_ACCESS,
+  CHUNK_HEADER_BYTES,
+  CHUNK_MAX_PAYLOAD_BYTES,
+  CHUNK_VERSION,
+  PEER_PROTOCOL_VERSION,
+  SIGNATURE_BYTES,
+  TS_PACKET_BYTES,
+} from './constants.ts';
+export type { ChunkRejectionType, LiveParseCodeType } from './errors.ts';
+export { ChunkRejection, LiveErrorCode, LiveParseCode } from './errors.ts';
+export type {
+  ByeReasonValue,
+  PeerFrame,
+  PeerFrameTypeValue,
+  PeerRoleValue,
+  RejectReasonValue,
+} from './wire.ts';
+export {
+  ByeReason,
+  CONTROL_FRAME_MAX_BYTES,
+  decodePeerFrame,
+  encodePeerFrame,
+  PEER_ID_BYTES,
+  PeerFrameType,
+  PeerRole,
+  peerFrameBytes,
+  REQUEST_FLAG_URGENT,
+  RejectReason,
+} from './wire.ts';
