@@ -52,7 +52,9 @@ export const PAIRS: readonly (readonly [NatType, NatType])[] = [
 export function expectedPaths(a: NatType, b: NatType): readonly PathKind[] {
   const pair = [baseNatType(a), baseNatType(b)].sort().join('-');
   if (pair === 'sym-sym') return ['relay'];
-  if (pair === 'pr-sym') return ['predicted', 'direct'];
+  // Only port prediction opens a port-restricted NAT towards a symmetric one: `direct` here would
+  // mean the lab's symmetric NAT is not symmetric, or the link mislabels its path.
+  if (pair === 'pr-sym') return ['predicted'];
   return ['direct'];
 }
 

@@ -2,8 +2,8 @@
 // and their twins fc2…sym2), a porthole Broker and coturn (as TURN) on the rendezvous address
 // 172.31.0.3 in the internet namespace, one peer process per host. For all 10 unordered pairs the
 // first peer connects to the second, pings, and the second echoes: data both ways. Paths: direct for
-// the 8 textbook pairs, predicted (or direct) for pr ↔ sym, relay for sym ↔ sym. Then a conntrack
-// flush on a NAT mid-link, which the link must survive on its own. Prints pair × path × time.
+// the 8 textbook pairs, predicted for pr ↔ sym, relay for sym ↔ sym. Then a conntrack flush on a NAT
+// mid-link: the link must see the path go, re-punch and carry data again on its own. Prints pair × path × time.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,6 +17,7 @@ import {
   BROKER_PORT,
   expectedPaths,
   fixture,
+  type Line,
   lines,
   PAIRS,
   RENDEZVOUS,
@@ -144,10 +145,10 @@ describe('punch matrix: every pair of lab NATs connects, through a broker and co
     }
   });
 
-  test('a conntrack flush on the symmetric NAT mid-link: the link recovers by itself', async () => {
+  test('a conntrack flush on the symmetric NAT mid-link: the link loses the path and re-punches by itself', async () => {
     const children: ChildProcess[] = [];
     try {
-      const [responder] = await startPeer(lab, 'sym', { id: 'flush-r', keepaliveMs: 1_000 });
+      const [responder, responderOut] = await startPeer(lab, 'sym', { id: 'flush-r', keepaliveMs: 1_000 });
       children.push(responder);
       const [initiator, out] = await startPeer(lab, 'fc', {
         id: 'flush-i',
@@ -157,21 +158,47 @@ describe('punch matrix: every pair of lab NATs connects, through a broker and co
       children.push(initiator);
       await waitFor(out, (l) => l.firstDataMs !== undefined, 40_000, 'flush pair echoes');
       const before = await waitFor(out, (l) => typeof l.echo === 'number', 10_000, 'echoes go on');
+      assert.ok(![...out, ...responderOut].some((l) => 'pathChange' in l), 'no path change before the flush');
       await lab.flushConntrack('sym');
-      const flushedAt = out.length;
+      // The mapping is gone: a side whose keepalives go unanswered reports the path lost ('path'
+      // null), re-punches (repunches counts it) and reports the new path.
+      const sides = [
+        { name: 'initiator', out },
+        { name: 'responder', out: responderOut },
+      ];
+      const remade = (l: Line[]): boolean => {
+        const lost = l.findIndex((x) => 'pathChange' in x && x.pathChange === null);
+        return lost >= 0 && l.slice(lost + 1).some((x) => typeof x.pathChange === 'string');
+      };
+      await waitFor(
+        out,
+        () => sides.some((side) => remade(side.out)),
+        30_000,
+        'a side loses the path and makes a new one',
+      );
       // Pings go every 100 ms: an echo 30 pings after the last one seen before the flush was sent
-      // well after the flush, over the old mapping (gone) or a re-punched one.
+      // well after the flush, so it crossed the re-punched path.
       const after = await waitFor(
         out,
         (l) => typeof l.echo === 'number' && l.echo >= (before.echo as number) + 30,
         30_000,
         'echo after the flush',
       );
-      const changes = out.slice(flushedAt).filter((l) => 'pathChange' in l);
-      process.stdout.write(
-        `conntrack flush: echo ${String(after.echo)} on ${String(after.path)}; path changes ${JSON.stringify(changes)}\n`,
-      );
-      assert.ok(after.path === 'direct' || after.path === 'predicted');
+      for (const side of sides) {
+        const changes = side.out.filter((l) => 'pathChange' in l);
+        process.stdout.write(`conntrack flush, ${side.name}: path changes ${JSON.stringify(changes)}\n`);
+        if (!remade(side.out)) continue;
+        const last = changes.at(-1)!;
+        assert.ok(
+          last.pathChange === 'direct' || last.pathChange === 'predicted',
+          `${side.name} ends on ${String(last.pathChange)}`,
+        );
+        assert.ok(
+          (last.repunches as number) >= 1,
+          `${side.name} counted ${String(last.repunches)} re-punches`,
+        );
+      }
+      assert.ok(after.path === 'direct' || after.path === 'predicted', `echo on ${String(after.path)}`);
     } finally {
       await Promise.all(children.map(stop));
     }
