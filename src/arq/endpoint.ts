@@ -13,6 +13,8 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { ClosedError, ConfigError } from '../errors/index.ts';
+import { CoreTimer } from '../internal/core-timer.ts';
+import type { Endpoint } from '../internal/endpoint.ts';
 import { type DemuxRegistration, frameRange, PortholeFrame } from '../mux/index.ts';
 import { KCP_OVERHEAD, KcpCommand } from './constants.ts';
 import { ArqControlType, decodeControlFrame, encodeControlFrame } from './control-frame.ts';
@@ -26,11 +28,8 @@ import { WakeHeap } from './wake-heap.ts';
 
 const debug = debuglog('porthole:arq');
 
-/** A remote endpoint. */
-export interface ArqRemote {
-  readonly address: string;
-  readonly port: number;
-}
+/** A remote endpoint: an IP address and a port. */
+export type ArqRemote = Endpoint;
 
 /** Per-conversation settings of {@link ArqEndpoint.open}. */
 export interface ArqOpenOptions {
@@ -59,13 +58,11 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
   readonly #heap = new WakeHeap<Conversation>();
   readonly #counters = new EndpointCounters();
   #count = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #armedAt = Number.POSITIVE_INFINITY;
+  readonly #timer: CoreTimer;
   #closed = false;
   readonly #onRaw = (data: Buffer, from: RemoteInfo): void => this.#dispatch(data, 0, from);
   readonly #onSegment = (data: Buffer, from: RemoteInfo): void => this.#dispatch(data, 1, from);
   readonly #onControl = (data: Buffer, from: RemoteInfo): void => this.#dispatchControl(data, from);
-  readonly #onTimer = (): void => this.#runTimers();
   readonly #onSent = (error: Error | null): void => {
     if (error) {
       this.#counters.sendErrors++;
@@ -89,6 +86,11 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
     this.#accept = options.accept ?? 'never';
     this.#maxConversations = options.maxConversations ?? 16_384;
     this.#now = options.now ?? performance.now.bind(performance);
+    this.#timer = new CoreTimer(
+      this.#now,
+      () => this.#heap.peek()?.wakeAt ?? Number.POSITIVE_INFINITY,
+      (nowMs) => this.#runTimers(nowMs),
+    );
     if (options.demux !== undefined) {
       this.muxed = true;
       this.#socket = options.demux.socket;
@@ -164,8 +166,7 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
         for (const c of [...byConv.values()]) c.stream.destroy();
       }
     }
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.stop();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -186,27 +187,13 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
 
   reschedule(conversation: Conversation, wakeAt: number): void {
     this.#heap.schedule(conversation, wakeAt);
-    const top = this.#heap.peek();
-    if (top === undefined || this.#closed) {
-      // Nothing left to wake for: an armed timer would only fire idle.
-      if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#armedAt = Number.POSITIVE_INFINITY;
-      return;
-    }
-    if (this.#timer !== undefined && top.wakeAt >= this.#armedAt) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#armedAt = top.wakeAt;
-    this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(top.wakeAt - this.#now())));
+    this.#timer.arm();
   }
 
   removeConversation(conversation: Conversation): void {
     this.#heap.remove(conversation);
-    if (this.#heap.size === 0 && this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#armedAt = Number.POSITIVE_INFINITY;
-    }
+    // Nothing left to wake for: an armed timer would only fire idle.
+    if (this.#heap.size === 0) this.#timer.armAt(Number.POSITIVE_INFINITY);
     const byPort = this.#peers.get(conversation.address);
     const byConv = byPort?.get(conversation.port);
     if (byConv?.get(conversation.conv) !== conversation) return;
@@ -305,22 +292,15 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
     }
   }
 
-  #runTimers(): void {
-    this.#timer = undefined;
-    this.#armedAt = Number.POSITIVE_INFINITY;
+  #runTimers(now: number): void {
     if (this.#closed) return;
-    const now = this.#now();
     this.#counters.timerWakeups++;
     for (let budget = this.#heap.size; budget > 0; budget--) {
       const c = this.#heap.popDue(now + 1);
       if (c === undefined) break;
       c.tick(now);
     }
-    const top = this.#heap.peek();
-    if (top !== undefined && this.#timer === undefined) {
-      this.#armedAt = top.wakeAt;
-      this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(top.wakeAt - now)));
-    }
+    this.#timer.arm();
   }
 }
 

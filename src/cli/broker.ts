@@ -1,11 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { ConfigError } from '../errors/index.ts';
-import { type NatEndpoint, parseServerAddress } from '../nat/index.ts';
+import { formatEndpoint } from '../internal/endpoint.ts';
+import { parseHostPort, resolveHostPort } from '../internal/host-port.ts';
+import { DEFAULT_STUN_PORT, type NatEndpoint } from '../nat/index.ts';
 import { Broker, type BrokerAuthenticator } from '../punch/index.ts';
 
 interface BrokerCommandOptions {
@@ -21,15 +22,12 @@ interface BrokerCommandOptions {
  * Resolves `host:port` (`[v6]:port`) to a numeric endpoint (port default 3478).
  * @throws ConfigError `ERR_NAT_INVALID_OPTIONS`; `ERR_NAT_SERVER_UNRESOLVED` when the name does not resolve.
  */
-export async function resolveEndpoint(text: string): Promise<NatEndpoint> {
-  const { host, port } = parseServerAddress(text);
-  if (isIP(host) !== 0) return { address: host, port };
-  try {
-    const found = await lookup(host, { family: 4 });
-    return { address: found.address, port };
-  } catch (error) {
-    throw new ConfigError('ERR_NAT_SERVER_UNRESOLVED', `cannot resolve ${host}`, { cause: error });
-  }
+export function resolveEndpoint(text: string): Promise<NatEndpoint> {
+  return resolveHostPort(text, {
+    code: 'ERR_NAT_INVALID_OPTIONS',
+    defaultPort: DEFAULT_STUN_PORT,
+    unresolvedCode: 'ERR_NAT_SERVER_UNRESOLVED',
+  });
 }
 
 /**
@@ -84,9 +82,8 @@ export function register(program: Command): void {
         options.tokenFile === undefined
           ? () => true
           : tokenAuthenticator(await readTokenFile(options.tokenFile));
-      const where = options.listen.endsWith(':0')
-        ? { ...parseServerAddress(options.listen.slice(0, -2)), port: 0 }
-        : parseServerAddress(options.listen);
+      const parsed = parseHostPort(options.listen, { code: 'ERR_NAT_INVALID_OPTIONS', minPort: 0 });
+      const where = { host: parsed.host, port: parsed.port ?? DEFAULT_STUN_PORT };
       const maxPeers = options.maxPeers === undefined ? undefined : Number(options.maxPeers);
       const log = pino({ name: 'porthole-broker' }, pino.destination(2));
       const broker = await Broker.listen({
@@ -97,9 +94,7 @@ export function register(program: Command): void {
         ...(maxPeers === undefined ? {} : { maxPeers }),
       });
       const bound = broker.address();
-      const listening = bound.address.includes(':')
-        ? `[${bound.address}]:${bound.port}`
-        : `${bound.address}:${bound.port}`;
+      const listening = formatEndpoint(bound);
       if (options.json === true) console.log(JSON.stringify({ listening }));
       else console.log(`broker listening on ${listening}`);
       log.info({ listening, auth: options.allowAny === true ? 'any' : 'token-file' }, 'broker listening');

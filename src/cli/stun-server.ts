@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { ConfigError } from '../errors/index.ts';
+import { parseHostPort as parseText } from '../internal/host-port.ts';
 import { STUN_DEFAULT_PORT, type StunListenAddress, StunServer } from '../stun/index.ts';
 
 /**
@@ -68,33 +69,13 @@ export function register(program: Command): void {
 
 /** `1.2.3.4`, `1.2.3.4:3478`, `::1`, `[::1]:3478` → address and port (absent when not given). */
 export function parseHostPort(text: string): StunListenAddress {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  if (bracketed !== null) return withPort(bracketed[1]!, bracketed[2], text);
-  const colons = text.split(':').length - 1;
-  if (colons === 1) {
-    const [address, port] = text.split(':');
-    return withPort(address!, port, text);
-  }
-  return { address: text };
+  // 0-65534: port+1 must exist (RFC 5780 mode binds p and p+1); 0 picks one.
+  const { host, port } = parseText(text, { code: 'ERR_STUN_BAD_OPTION', minPort: 0, maxPort: 65_534 });
+  return port === undefined ? { address: host } : { address: host, port };
 }
 
 function withDefaultPort(at: StunListenAddress): StunListenAddress {
   return at.port === undefined ? { address: at.address, port: STUN_DEFAULT_PORT } : at;
-}
-
-function withPort(address: string, port: string | undefined, whole: string): StunListenAddress {
-  return port === undefined ? { address } : { address, port: portOf(port, whole) };
-}
-
-function portOf(text: string, whole: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65534) {
-    throw new ConfigError(
-      'ERR_STUN_BAD_OPTION',
-      `bad port in "${whole}": 0-65534 (port+1 must exist; 0 picks one)`,
-    );
-  }
-  return port;
 }
 
 function parseNumber(text: string, flag: string, zeroOk = false): number {

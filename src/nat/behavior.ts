@@ -3,14 +3,10 @@
  * measured as in RFC 5780 §4.3, §4.4) and the classic NAT classes they map to.
  * @module
  */
+import type { Endpoint } from '../internal/endpoint.ts';
 
-/** A UDP transport address. */
-export interface NatEndpoint {
-  /** IP address in text form. */
-  readonly address: string;
-  /** UDP port. */
-  readonly port: number;
-}
+/** A UDP transport address (IP address in text form, port). */
+export type NatEndpoint = Endpoint;
 
 /** How a NAT maps one internal endpoint to external ones. RFC 4787 §4.1, RFC 5780 §4.3. */
 export const MappingBehavior = {

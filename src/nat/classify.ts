@@ -1,3 +1,4 @@
+import { formatEndpoint } from '../internal/endpoint.ts';
 import {
   FilteringBehavior,
   type FilteringBehaviorType,
@@ -95,9 +96,4 @@ export function describeNat(result: Omit<NatBehavior, 'sentence'>): string {
   return `${head}: ${parts.join(', ')}.`;
 }
 
-/** `ip:port`, with brackets around IPv6 addresses. */
-export function formatEndpoint(endpoint: { readonly address: string; readonly port: number }): string {
-  return endpoint.address.includes(':')
-    ? `[${endpoint.address}]:${endpoint.port}`
-    : `${endpoint.address}:${endpoint.port}`;
-}
+export { formatEndpoint };

@@ -1,6 +1,5 @@
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
-import { ConfigError, PortholeError, throwIfAborted } from '../errors/index.ts';
+import { throwIfAborted } from '../errors/index.ts';
+import { parseHostPort, resolveHostPort } from '../internal/host-port.ts';
 import type { NatBehavior, NatEndpoint } from './behavior.ts';
 import { type DiscoverNatOptions, discoverNat } from './discover.ts';
 import { StunDiscoveryTransport, type StunDiscoveryTransportOptions } from './stun-transport.ts';
@@ -25,7 +24,13 @@ export interface DetectNatOptions
 export async function detectNat(options: DetectNatOptions): Promise<NatBehavior> {
   throwIfAborted(options.signal);
   const family = options.family ?? 'udp4';
-  const server = await resolveServer(options.server, family, options.signal);
+  const server = await resolveHostPort(options.server, {
+    code: 'ERR_NAT_INVALID_OPTIONS',
+    defaultPort: DEFAULT_STUN_PORT,
+    family,
+    unresolvedCode: 'ERR_NAT_SERVER_UNRESOLVED',
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
   await using transport = new StunDiscoveryTransport({ ...options, family });
   return await discoverNat(transport, {
     server,
@@ -40,42 +45,6 @@ export async function detectNat(options: DetectNatOptions): Promise<NatBehavior>
  * @throws ConfigError `ERR_NAT_INVALID_OPTIONS` when malformed.
  */
 export function parseServerAddress(text: string): { readonly host: string; readonly port: number } {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  let host: string;
-  let portText: string | undefined;
-  if (bracketed !== null) {
-    host = bracketed[1]!;
-    portText = bracketed[2];
-  } else if (isIP(text) === 6) {
-    host = text;
-  } else {
-    const colon = text.lastIndexOf(':');
-    host = colon < 0 ? text : text.slice(0, colon);
-    portText = colon < 0 ? undefined : text.slice(colon + 1);
-  }
-  const port = portText === undefined ? DEFAULT_STUN_PORT : Number(portText);
-  if (host === '' || /\s/.test(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new ConfigError('ERR_NAT_INVALID_OPTIONS', `"${text}" is not host[:port] with a port of 1–65535`);
-  }
-  return { host, port };
-}
-
-async function resolveServer(
-  server: string | NatEndpoint,
-  family: 'udp4' | 'udp6',
-  signal: AbortSignal | undefined,
-): Promise<NatEndpoint> {
-  const { host, port } =
-    typeof server === 'string' ? parseServerAddress(server) : { host: server.address, port: server.port };
-  if (isIP(host) !== 0) return { address: host, port };
-  try {
-    const found = await lookup(host, { family: family === 'udp4' ? 4 : 6 });
-    throwIfAborted(signal);
-    return { address: found.address, port };
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_ABORTED') throw error;
-    throw new PortholeError('ERR_NAT_SERVER_UNRESOLVED', `cannot resolve the STUN server "${host}"`, {
-      cause: error,
-    });
-  }
+  const { host, port } = parseHostPort(text, { code: 'ERR_NAT_INVALID_OPTIONS' });
+  return { host, port: port ?? DEFAULT_STUN_PORT };
 }

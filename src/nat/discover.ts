@@ -1,6 +1,7 @@
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import { ConfigError, throwIfAborted } from '../errors/index.ts';
+import { formatEndpoint, sameEndpoint } from '../internal/endpoint.ts';
 import {
   type BindingLifetime,
   FilteringBehavior,
@@ -10,7 +11,7 @@ import {
   type NatBehavior,
   type NatEndpoint,
 } from './behavior.ts';
-import { classifyNat, describeNat, formatEndpoint } from './classify.ts';
+import { classifyNat, describeNat } from './classify.ts';
 import { probeBindingLifetime } from './lifetime.ts';
 import type { BindingResult, DiscoveryTransport } from './transport.ts';
 
@@ -180,10 +181,6 @@ function usableOtherAddress(first: BindingResult, primary: NatEndpoint, notes: s
     return null;
   }
   return other;
-}
-
-function sameEndpoint(a: NatEndpoint, b: NatEndpoint): boolean {
-  return a.address === b.address && a.port === b.port;
 }
 
 function validate(options: DiscoverNatOptions): void {

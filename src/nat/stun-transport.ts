@@ -3,6 +3,7 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { debuglog } from 'node:util';
 import { ClosedError, ConfigError, PortholeError, TimeoutError } from '../errors/index.ts';
+import { wildcardAddress } from '../internal/endpoint.ts';
 import { type BindUdpSocketOptions, bindUdpSocket } from '../ports/index.ts';
 import { type RetransmitOptions, StunClient } from '../stun/index.ts';
 import type { NatEndpoint } from './behavior.ts';
@@ -78,7 +79,7 @@ export class StunDiscoveryTransport implements DiscoveryTransport {
   /** @throws ConfigError `ERR_NAT_INVALID_OPTIONS` on bad options. */
   constructor(options: StunDiscoveryTransportOptions = {}) {
     this.#family = options.family ?? 'udp4';
-    this.#localAddress = options.localAddress ?? (this.#family === 'udp4' ? '0.0.0.0' : '::');
+    this.#localAddress = options.localAddress ?? wildcardAddress(this.#family);
     this.#maxSockets = options.maxSockets ?? DEFAULT_MAX_DISCOVERY_SOCKETS;
     if (!Number.isInteger(this.#maxSockets) || this.#maxSockets < 2 || this.#maxSockets > 256) {
       throw new ConfigError('ERR_NAT_INVALID_OPTIONS', `maxSockets must be 2–256, got ${this.#maxSockets}`);

@@ -1,15 +1,8 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { ConfigError } from '../errors/index.ts';
+import { isWildcardAddress, WILDCARD_ADDRESS } from '../internal/endpoint.ts';
 import type { SocketFamily } from './bind-socket.ts';
-
-/** The wildcard address of each family. */
-export const WILDCARD = { udp4: '0.0.0.0', udp6: '::' } as const;
-
-/** Whether `address` is the wildcard of its family. */
-export function isWildcard(address: string): boolean {
-  return address === '0.0.0.0' || address === '::' || address === '::0';
-}
 
 /**
  * Checks that `host` is an IP address of `family` assigned to this machine (or the wildcard,
@@ -27,7 +20,7 @@ export function checkLocalHost(host: string, family: string): void {
       `host "${host}" is not an ${family === 'udp4' ? 'IPv4' : 'IPv6'} address; pools bind IP addresses, not names`,
     );
   }
-  if (isWildcard(host) || isLoopback(host)) return;
+  if (isWildcardAddress(host) || isLoopback(host)) return;
   for (const list of Object.values(networkInterfaces())) {
     for (const entry of list ?? []) {
       if (stripZone(entry.address) === stripZone(host)) return;
@@ -35,7 +28,7 @@ export function checkLocalHost(host: string, family: string): void {
   }
   throw new ConfigError(
     'ERR_POOL_HOST_NOT_LOCAL',
-    `host ${host} is not an address of this machine; use a local interface address or ${WILDCARD[family as SocketFamily]}`,
+    `host ${host} is not an address of this machine; use a local interface address or ${WILDCARD_ADDRESS[family as SocketFamily]}`,
   );
 }
 

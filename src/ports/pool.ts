@@ -1,6 +1,7 @@
 import type { Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
 import { AbortError, ClosedError, ConfigError, throwIfAborted } from '../errors/index.ts';
+import { WILDCARD_ADDRESS } from '../internal/endpoint.ts';
 import {
   DEFAULT_FOREIGN_BACKOFF_MS,
   PortAllocator,
@@ -12,7 +13,7 @@ import { type BindUdpSocketOptions, bindUdpSocket, type SocketFamily } from './b
 import { closeSockets } from './close-sockets.ts';
 import { Drainer, type DrainOptions } from './drain.ts';
 import { OwnerConflictError, PortBindError, PortRangeExhaustedError } from './errors.ts';
-import { checkLocalHost, WILDCARD } from './host.ts';
+import { checkLocalHost } from './host.ts';
 import { warnOnceIfEphemeral } from './kernel-range.ts';
 import { type LeaseOwner, PortLease } from './lease.ts';
 import type { RandomIntegers } from './random-source.ts';
@@ -157,7 +158,7 @@ export class PortPool implements AsyncDisposable, LeaseOwner, ReservationOwner, 
   constructor(options: PortPoolOptions) {
     this.range = parsePortRange(options.range);
     this.family = options.family ?? 'udp4';
-    this.host = options.host ?? WILDCARD[this.family] ?? '0.0.0.0';
+    this.host = options.host ?? WILDCARD_ADDRESS[this.family] ?? '0.0.0.0';
     checkLocalHost(this.host, this.family);
     this.ipv6Only = options.ipv6Only ?? false;
     for (const [name, value] of [

@@ -1,5 +1,5 @@
+import { isWildcardAddress as isWildcard } from '../internal/endpoint.ts';
 import type { SocketFamily } from './bind-socket.ts';
-import { isWildcard } from './host.ts';
 
 /** What the process registry needs to know of a pool. */
 export interface SiblingPool {

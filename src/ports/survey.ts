@@ -1,9 +1,10 @@
 import type { Socket } from 'node:dgram';
 import { throwIfAborted } from '../errors/index.ts';
+import { WILDCARD_ADDRESS } from '../internal/endpoint.ts';
 import { bindUdpSocket, type SocketFamily } from './bind-socket.ts';
 import { closeSockets } from './close-sockets.ts';
 import { PortBindError } from './errors.ts';
-import { checkLocalHost, WILDCARD } from './host.ts';
+import { checkLocalHost } from './host.ts';
 import { type EphemeralOverlap, findEphemeralOverlap, readKernelPortRanges } from './kernel-range.ts';
 import { formatPortRange, type PortRange, parsePortRange } from './range.ts';
 
@@ -49,7 +50,7 @@ export interface PortSurvey {
 export async function surveyPortRange(options: SurveyOptions): Promise<PortSurvey> {
   const range = parsePortRange(options.range);
   const family = options.family ?? 'udp4';
-  const host = options.host ?? WILDCARD[family] ?? '0.0.0.0';
+  const host = options.host ?? WILDCARD_ADDRESS[family] ?? '0.0.0.0';
   checkLocalHost(host, family);
   const batchSize = Math.max(1, options.batchSize ?? 256);
   const free: number[] = [];

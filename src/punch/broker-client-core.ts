@@ -5,9 +5,9 @@
  * @module
  */
 import { ConfigError } from '../errors/index.ts';
+import { sameEndpoint } from '../internal/endpoint.ts';
 import type { NatClassType, NatEndpoint } from '../nat/index.ts';
 import type { Transmit } from './broker-core.ts';
-import { sameEndpoint } from './broker-core.ts';
 import {
   type BrokerFrame,
   BrokerStatus,

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../errors/index.ts';
+import { endpointKey, sameEndpoint } from '../internal/endpoint.ts';
 import type { NatClassType, NatEndpoint } from '../nat/index.ts';
 import {
   type BrokerFrame,
@@ -20,7 +21,7 @@ import {
   PUNCH_SECRET_BYTES,
   SESSION_ID_BYTES,
 } from './broker-wire.ts';
-import { type Candidate, endpointKey } from './candidates.ts';
+import type { Candidate } from './candidates.ts';
 import { type RetransmitOptions, Retransmitter } from './retransmit.ts';
 
 /** Decides whether `peerId` may register with `token` (an application-issued credential). */
@@ -398,11 +399,6 @@ export class BrokerCore {
     this.#seq = this.#seq >= 0xffffffff ? 1 : this.#seq + 1;
     return seq;
   }
-}
-
-/** Whether two endpoints are the same address and port. */
-export function sameEndpoint(a: NatEndpoint, b: NatEndpoint): boolean {
-  return a.port === b.port && a.address === b.address;
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

@@ -22,9 +22,9 @@
  * @module
  */
 import { ParseError } from '../errors/index.ts';
+import { FrameReader } from '../internal/frame-reader.ts';
 import { PortholeFrame } from '../mux/index.ts';
 import type { NatClassType, NatEndpoint } from '../nat/index.ts';
-import { FrameReader } from './bytes.ts';
 import {
   type Candidate,
   candidatesSize,

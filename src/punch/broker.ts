@@ -6,6 +6,8 @@
  */
 import type { Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
+import { CoreTimer } from '../internal/core-timer.ts';
+import { wildcardAddress } from '../internal/endpoint.ts';
 import { Demux, type DemuxRegistration, frameRange, PortholeFrame } from '../mux/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
 import { BrokerCore, type BrokerCoreOptions, type BrokerStats } from './broker-core.ts';
@@ -29,10 +31,15 @@ export class Broker {
   readonly #registration: DemuxRegistration;
   readonly #now: () => number;
   #owned: Socket | null = null;
-  #timer: NodeJS.Timeout | null = null;
-  #timerAt = Number.POSITIVE_INFINITY;
+  readonly #timer: CoreTimer;
   #closed = false;
   #sendErrors = 0;
+  readonly #onSent = (error: Error | null): void => {
+    if (error) {
+      this.#sendErrors++;
+      debug('broker send failed: %s', error.message);
+    }
+  };
 
   /**
    * Serves broker frames arriving on `demux` (the socket stays the caller's).
@@ -42,6 +49,14 @@ export class Broker {
     this.#core = new BrokerCore(options);
     this.#demux = demux;
     this.#now = options.now ?? (() => performance.now());
+    this.#timer = new CoreTimer(
+      this.#now,
+      () => this.#core.nextWakeMs(),
+      (nowMs) => {
+        this.#core.poll(nowMs);
+        this.#flush();
+      },
+    );
     this.#registration = demux.register(frameRange(PortholeFrame.BROKER), (data, from) => {
       this.#core.receive(data, from, this.#now());
       this.#flush();
@@ -53,7 +68,7 @@ export class Broker {
     const family = options.family ?? 'udp4';
     const socket = await bindUdpSocket({
       family,
-      address: options.address ?? (family === 'udp6' ? '::' : '0.0.0.0'),
+      address: options.address ?? wildcardAddress(family),
       port: options.port,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
@@ -87,8 +102,7 @@ export class Broker {
     if (this.#closed) return;
     this.#closed = true;
     this.#registration.remove();
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#timer.stop();
     const socket = this.#owned;
     if (socket !== null) {
       this.#demux.detach();
@@ -103,28 +117,7 @@ export class Broker {
   #flush(): void {
     if (this.#closed) return;
     const socket = this.#demux.socket;
-    for (const t of this.#core.drain()) {
-      socket.send(t.data, t.to.port, t.to.address, (error) => {
-        if (error) {
-          this.#sendErrors++;
-          debug('broker send to %s:%d failed: %s', t.to.address, t.to.port, error.message);
-        }
-      });
-    }
-    const at = this.#core.nextWakeMs();
-    if (at === this.#timerAt) return;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#timerAt = at;
-    if (!Number.isFinite(at)) return;
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = null;
-        this.#timerAt = Number.POSITIVE_INFINITY;
-        this.#core.poll(this.#now());
-        this.#flush();
-      },
-      Math.max(0, at - this.#now()),
-    );
+    for (const t of this.#core.drain()) socket.send(t.data, t.to.port, t.to.address, this.#onSent);
+    this.#timer.arm();
   }
 }

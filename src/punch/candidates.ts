@@ -13,9 +13,9 @@
  * @module
  */
 import { ParseError } from '../errors/index.ts';
+import type { FrameReader } from '../internal/frame-reader.ts';
 import type { NatEndpoint } from '../nat/index.ts';
 import { formatIp, parseIp } from '../stun/index.ts';
-import type { FrameReader } from './bytes.ts';
 
 /** The kind of a candidate. RFC 8445 §5.1.1. */
 export const CandidateKind = {
@@ -53,11 +53,7 @@ export function candidatePreference(kind: CandidateKindType): number {
 }
 
 /** The `address:port` key of an endpoint (IPv6 in brackets). */
-export function endpointKey(endpoint: NatEndpoint): string {
-  return endpoint.address.includes(':')
-    ? `[${endpoint.address}]:${endpoint.port}`
-    : `${endpoint.address}:${endpoint.port}`;
-}
+export { endpointKey } from '../internal/endpoint.ts';
 
 /** Encoded size of an endpoint (family, port and address; no kind byte). */
 export function endpointSize(endpoint: NatEndpoint): number {

@@ -8,22 +8,17 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
-import { AbortError, ClosedError } from '../errors/index.ts';
+import { ClosedError } from '../errors/index.ts';
+import { raceAbort } from '../internal/abort.ts';
+import { CoreTimer } from '../internal/core-timer.ts';
 import type { Demux } from '../mux/index.ts';
 import type { NatEndpoint } from '../nat/index.ts';
-import {
-  type AgentAction,
-  AgentCore,
-  type AgentCoreOptions,
-  type AgentStats,
-  type PathKind,
-} from './agent-core.ts';
+import { type AgentAction, AgentCore, type AgentCoreOptions, type PathKind } from './agent-core.ts';
 import type { Introduction } from './broker-client-core.ts';
 import type { Candidate } from './candidates.ts';
 import { PunchFailedError } from './errors.ts';
 import type { PunchLinkStats } from './link-stats.ts';
 import { type PunchPortPool, PunchSockets } from './sockets.ts';
-import { CoreTimer } from './timer.ts';
 import { encodePunchDataHeader, PUNCH_DATA_HEADER_BYTES, PunchMessage } from './wire.ts';
 
 const debug = debuglog('porthole:nat');
@@ -156,17 +151,7 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
 
   /** Resolves once a first path is up; rejects `ERR_NAT_PUNCH_FAILED`, `ERR_ABORTED`, `ERR_CLOSED`. */
   async ready(signal?: AbortSignal): Promise<void> {
-    if (signal === undefined) return this.#readyPromise;
-    if (signal.aborted) throw new AbortError(signal.reason);
-    const aborted = new Promise<never>((_, reject) => {
-      const onAbort = (): void => reject(new AbortError(signal.reason));
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#readyPromise.then(
-        () => signal.removeEventListener('abort', onAbort),
-        () => signal.removeEventListener('abort', onAbort),
-      );
-    });
-    return Promise.race([this.#readyPromise, aborted]);
+    return raceAbort(this.#readyPromise, signal);
   }
 
   /**

@@ -8,7 +8,10 @@
 import type { RemoteInfo } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { debuglog } from 'node:util';
-import { AbortError, ClosedError, ConfigError, PortholeError, throwIfAborted } from '../errors/index.ts';
+import { ClosedError, ConfigError, PortholeError, throwIfAborted } from '../errors/index.ts';
+import { raceAbort as withSignal } from '../internal/abort.ts';
+import { CoreTimer } from '../internal/core-timer.ts';
+import { wildcardAddress } from '../internal/endpoint.ts';
 import { Demux, type DemuxRegistration, frameRange, PortholeFrame } from '../mux/index.ts';
 import type { NatClassType, NatEndpoint } from '../nat/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
@@ -19,7 +22,6 @@ import type { Candidate } from './candidates.ts';
 import { PunchLink, type RelayProvider } from './link.ts';
 import type { RetransmitOptions } from './retransmit.ts';
 import type { PunchPortPool } from './sockets.ts';
-import { CoreTimer } from './timer.ts';
 
 const debug = debuglog('porthole:nat');
 
@@ -152,7 +154,7 @@ export class PunchPeer {
     if (demux === undefined) {
       const socket = await bindUdpSocket({
         family,
-        address: options.address ?? (family === 'udp6' ? '::' : '0.0.0.0'),
+        address: options.address ?? wildcardAddress(family),
         port: options.port ?? 0,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
@@ -371,7 +373,7 @@ export class PunchPeer {
       introduction,
       socket: this.#demux.socket,
       family,
-      bindAddress: this.#o.address ?? (family === 'udp6' ? '::' : '0.0.0.0'),
+      bindAddress: this.#o.address ?? wildcardAddress(family),
       agent: { ...this.#o.punch, localNat, punchTimeoutMs: this.#punchTimeoutFor(localNat, introduction) },
       pool: this.#o.pool,
       relay: this.#o.relay,
@@ -437,21 +439,6 @@ function hostAddresses(family: 'udp4' | 'udp6', bound: string, port: number): Na
     }
   }
   return out;
-}
-
-async function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  throwIfAborted(signal);
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new AbortError(signal.reason));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([promise, aborted]);
-  } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-  }
 }
 
 /**

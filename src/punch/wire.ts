@@ -26,10 +26,10 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ParseError } from '../errors/index.ts';
+import { FrameReader } from '../internal/frame-reader.ts';
 import { PortholeFrame } from '../mux/index.ts';
 import type { NatEndpoint } from '../nat/index.ts';
 import { PUNCH_WIRE_VERSION, SESSION_ID_BYTES } from './broker-wire.ts';
-import { FrameReader } from './bytes.ts';
 import { endpointSize, readEndpoint, writeEndpoint } from './candidates.ts';
 
 /** Bytes of the truncated HMAC-SHA256 on probes and replies. */

@@ -2,6 +2,7 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { AbortError, ClosedError, TimeoutError, throwIfAborted } from '../errors/index.ts';
+import { wildcardAddress } from '../internal/endpoint.ts';
 import { Demux, frameRange, PortholeFrame } from '../mux/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
 import { BoundedQueue } from './bounded-queue.ts';
@@ -81,7 +82,7 @@ export async function connectUdp(options: UdpClientOptions): Promise<UdpClient> 
   const queue = checkInteger('queue', options.queue ?? DEFAULT_CLIENT_QUEUE, 1, 1 << 24);
   const socket = await bindUdpSocket({
     family: family === 6 ? 'udp6' : 'udp4',
-    address: options.localAddress ?? (family === 6 ? '::' : '0.0.0.0'),
+    address: options.localAddress ?? wildcardAddress(family === 6 ? 'udp6' : 'udp4'),
     port: 0,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });

@@ -2,6 +2,7 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
 import { AbortError, ClosedError, PortholeError, TimeoutError, throwIfAborted } from '../errors/index.ts';
+import { CoreTimer } from '../internal/core-timer.ts';
 import { type Demux, type DemuxRegistration, STUN_RANGE } from '../mux/index.ts';
 import type { StunAddress } from './address.ts';
 import {
@@ -107,8 +108,7 @@ export class StunClient {
   readonly #now: () => number;
   #registration: DemuxRegistration | undefined;
   #listening = false;
-  #timer: NodeJS.Timeout | undefined;
-  #timerAt = Number.POSITIVE_INFINITY;
+  readonly #timer: CoreTimer;
   #closed = false;
   #notStun = 0;
   #malformed = 0;
@@ -122,11 +122,6 @@ export class StunClient {
   readonly #onSocketClose = (): void => {
     this.close();
   };
-  readonly #onTimer = (): void => {
-    this.#timer = undefined;
-    this.#timerAt = Number.POSITIVE_INFINITY;
-    this.#pump();
-  };
   readonly #onSent = (error: Error | null): void => {
     if (error !== null) {
       this.#sendErrors++;
@@ -138,6 +133,11 @@ export class StunClient {
   constructor(target: Socket | Demux, options?: StunClientOptions) {
     this.#core = new StunTransactions<Pending>(options);
     this.#now = options?.now ?? (() => performance.now());
+    this.#timer = new CoreTimer(
+      this.#now,
+      () => this.#core.nextWakeAt() ?? Number.POSITIVE_INFINITY,
+      () => this.#pump(),
+    );
     const listen = options?.listen ?? true;
     if ('register' in target) {
       this.#socket = target.socket;
@@ -307,17 +307,7 @@ export class StunClient {
   }
 
   #schedule(): void {
-    const next = this.#core.nextWakeAt();
-    if (next === undefined || this.#closed) {
-      if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#timerAt = Number.POSITIVE_INFINITY;
-      return;
-    }
-    if (this.#timer !== undefined && this.#timerAt <= next) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timerAt = next;
-    this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(next - this.#now())));
+    this.#timer.arm();
   }
 
   /** A snapshot of the counters. */
@@ -339,8 +329,7 @@ export class StunClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.stop();
     this.#registration?.remove();
     if (this.#listening) this.#socket.off('message', this.#onMessage);
     this.#socket.off('close', this.#onSocketClose);

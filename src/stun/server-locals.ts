@@ -1,3 +1,4 @@
+import { isWildcardAddress } from '../internal/endpoint.ts';
 import { makeAddress } from './address.ts';
 import { STUN_ATTRIBUTE_HEADER_BYTES, StunAttr } from './constants.ts';
 import type { StunAttributeInit } from './encode.ts';
@@ -30,7 +31,7 @@ export interface LocalAddressAttributes {
 
 /** Whether `address` is a wildcard address that says nothing to a client. */
 export function isWildcard(address: string): boolean {
-  return address === '0.0.0.0' || address === '::' || address === '';
+  return address === '' || isWildcardAddress(address);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { RemoteInfo } from 'node:dgram';
+import type { Endpoint as InternalEndpoint } from '../internal/endpoint.ts';
 import type { PortPool, SocketFamily } from '../ports/index.ts';
 
 /**
@@ -27,13 +28,8 @@ export const DEFAULT_FOLLOW_AFTER_SILENCE_MS = 2_000;
 /** Default number of OS probes for an ephemeral even/odd pair without a pool. */
 export const DEFAULT_PAIR_PROBE_ATTEMPTS = 16;
 
-/** A remote UDP endpoint. */
-export interface Endpoint {
-  /** IP address (no host names: resolve them first). */
-  readonly address: string;
-  /** UDP port, 1–65535. */
-  readonly port: number;
-}
+/** A remote UDP endpoint: an IP address (no host names: resolve them first) and a port, 1–65535. */
+export type Endpoint = InternalEndpoint;
 
 /**
  * Receives one datagram of one stream. `data` is the Buffer the socket received (never copied),

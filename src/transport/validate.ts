@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors/index.ts';
+import { WILDCARD_ADDRESS } from '../internal/endpoint.ts';
 import type { PortPool, SocketFamily } from '../ports/index.ts';
 import {
   DEFAULT_FOLLOW_AFTER_SILENCE_MS,
@@ -11,7 +12,6 @@ import {
   type TransportOptions,
 } from './options.ts';
 
-const WILDCARD = { udp4: '0.0.0.0', udp6: '::' } as const;
 const POLICIES: readonly string[] = Object.values(LatchPolicy);
 /** Largest buffer size setsockopt takes (INT_MAX). */
 const MAX_BUFFER_BYTES = 2 ** 31 - 1;
@@ -51,7 +51,7 @@ export function resolveTarget(host: string | undefined, family: unknown, pool?: 
   }
   if (host === undefined) {
     const f = family ?? 'udp4';
-    return { host: WILDCARD[f], family: f };
+    return { host: WILDCARD_ADDRESS[f], family: f };
   }
   const hostFamily = familyOf(host);
   if (hostFamily === undefined) {

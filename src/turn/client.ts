@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
 import { AbortError, ClosedError, ConfigError, throwIfAborted } from '../errors/index.ts';
+import { CoreTimer } from '../internal/core-timer.ts';
 import {
   type DatagramHandler,
   type Demux,
@@ -85,7 +86,7 @@ export class TurnClient {
   readonly #queue: TurnDatagram[] = [];
   #wake: (() => void) | undefined;
   #listening = false;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timer: CoreTimer;
   #closing: Promise<void> | undefined;
   #closedResolve: (() => void) | undefined;
   #ended = false;
@@ -100,10 +101,6 @@ export class TurnClient {
   };
   readonly #onSocketClose = (): void => {
     this.#teardown(new ClosedError('TURN client socket'));
-  };
-  readonly #onTimer = (): void => {
-    this.#timer = undefined;
-    this.#pump();
   };
   readonly #onSent = (error: Error | null): void => {
     if (error !== null) {
@@ -125,6 +122,12 @@ export class TurnClient {
     }
     this.#server = options.server;
     this.#now = options.now ?? (() => performance.now());
+    this.#timer = new CoreTimer(
+      this.#now,
+      () => Number.POSITIVE_INFINITY,
+      () => this.#pump(),
+      { ref: false },
+    );
     this.#onUnclaimedStun = options.onUnclaimedStun;
     this.#onLost = options.onLost;
     this.#maxQueued = options.maxQueued ?? DEFAULT_TURN_QUEUE;
@@ -306,12 +309,9 @@ export class TurnClient {
       }
     }
     for (const event of result.events) this.#handle(event);
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (result.nextWakeAt !== undefined && !this.#ended) {
-      this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(result.nextWakeAt - this.#now())));
-      this.#timer.unref();
-    }
+    this.#timer.armAt(
+      this.#ended ? Number.POSITIVE_INFINITY : (result.nextWakeAt ?? Number.POSITIVE_INFINITY),
+    );
   }
 
   #handle(event: TurnEvent): void {
@@ -354,8 +354,7 @@ export class TurnClient {
 
   /** Stops reading and timers, fails what is pending, ends the iterator (idempotent). */
   #teardown(error: Error): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.stop();
     for (const registration of this.#registrations) registration.remove();
     this.#registrations.length = 0;
     if (this.#listening) this.#socket.off('message', this.#onMessage);
