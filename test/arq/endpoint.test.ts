@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { ARQ_TURBO, ArqEndpoint, type ArqStream } from '../../src/arq/index.ts';
 import { Demux, frameRange, PortholeFrame, STUN_RANGE } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
+import { waitFor } from '../support/wait.ts';
 import { collect, makePeers, nextConversation } from './helpers/peers.ts';
 import { Prng } from './helpers/prng.ts';
 
@@ -127,7 +128,7 @@ describe('ArqEndpoint', () => {
     peers.sockets[0].send(stun, peers.bRemote.port, peers.bRemote.address);
     const remote = await accepted;
     assert.equal((await collect(remote, 1))[0]!.toString(), 'kcp');
-    while (stunSeen.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => stunSeen.length > 0, { what: 'the STUN datagram at the demux' });
     assert.equal(stunSeen[0]!.length, 20);
   });
 
@@ -148,16 +149,26 @@ describe('ArqEndpoint', () => {
     for (let i = 0; i < 1000; i++) results.push(stream.write(message));
     const written = results.length + 1;
     assert.ok(results.includes(false), 'write() returned false');
-    // The reader stays paused, so its window closes and the sender stalls for good.
-    await new Promise((r) => setTimeout(r, 300));
+    // The reader stays paused: its readable buffer fills, its receive window closes, and the sender
+    // keeps what it could not send (queued in KCP and in the Writable) until the reader resumes.
+    await waitFor(() => remote.readableLength >= remote.readableHighWaterMark, {
+      what: "the paused reader's buffer to fill",
+      detail: () => ({ readable: remote.readableLength, in: remote.stats().messagesIn }),
+    });
+    assert.ok(
+      remote.stats().messagesIn < written,
+      `the reader took ${remote.stats().messagesIn} of ${written}`,
+    );
     assert.ok(stream.writableLength > 0, `writableLength ${stream.writableLength}`);
     assert.ok(stream.stats().waitSnd >= 64, `waitSnd ${stream.stats().waitSnd}`);
     let received = 0;
     remote.on('data', () => received++);
     remote.resume();
     await once(stream, 'drain');
-    while (received < written) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(received, written);
+    await waitFor(() => received === written, {
+      what: `all ${written} messages at the resumed reader`,
+      detail: () => ({ received }),
+    });
   });
 
   it('refuses unknown conversations by default and counts them', async (t) => {
@@ -167,7 +178,7 @@ describe('ArqEndpoint', () => {
     peers.b.on('conversation', () => emitted++);
     const stream = peers.a.open(peers.bRemote, 9);
     stream.write(Buffer.from('hello?'));
-    while (peers.b.stats().refusedConversations === 0) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => peers.b.stats().refusedConversations > 0, { what: 'b to refuse the conversation' });
     assert.equal(emitted, 0);
     assert.equal(peers.b.size, 0);
   });
@@ -181,7 +192,7 @@ describe('ArqEndpoint', () => {
     t.after(() => peers.dispose());
     const first = peers.a.open(peers.bRemote, 0);
     first.write(Buffer.from('x'));
-    while (peers.b.stats().refusedConversations === 0) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => peers.b.stats().refusedConversations > 0, { what: 'b to refuse the conversation' });
     assert.equal(peers.b.size, 0);
     // b opens conv 0 towards a: a accepts it (policy any) and a becomes a known peer of b.
     const aAddress = { address: '127.0.0.1', port: peers.sockets[0].address().port };
@@ -290,17 +301,38 @@ describe('ArqEndpoint', () => {
   });
 
   it('keeps idle conversations out of the timer: 2000 idle conversations, no wake-ups', async (t) => {
-    const peers = await makePeers('muxed', ARQ_TURBO, { ...ARQ_TURBO, accept: 'any' });
+    // a's clock and timers are fake (datagrams still cross real loopback sockets): time moves only
+    // when the test says, so "no wake-up for a minute" is checked in no time.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    let clockMs = 0;
+    const advance = (ms: number): void => {
+      clockMs += ms;
+      t.mock.timers.tick(ms);
+    };
+    const peers = await makePeers(
+      'muxed',
+      { ...ARQ_TURBO, now: () => clockMs },
+      { ...ARQ_TURBO, accept: 'any' },
+    );
     t.after(() => peers.dispose());
     const streams = Array.from({ length: 2000 }, (_, conv) => peers.a.open(peers.bRemote, conv));
     const some = streams.slice(0, 20);
     for (const s of some) s.write(Buffer.from('wake'));
-    while (peers.b.size < some.length || peers.a.stats().scheduled > 0)
-      await new Promise((r) => setTimeout(r, 20));
+    await waitFor(
+      () => {
+        advance(10);
+        return peers.b.size === some.length && peers.a.stats().scheduled === 0;
+      },
+      {
+        what: 'the 20 woken conversations to be delivered, acknowledged and idle',
+        detail: () => ({ accepted: peers.b.size, scheduled: peers.a.stats().scheduled }),
+      },
+    );
     const before = peers.a.stats().timerWakeups;
-    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(before > 0, 'the timer ran while the conversations were busy');
+    advance(60_000);
     assert.equal(peers.a.stats().scheduled, 0);
-    assert.equal(peers.a.stats().timerWakeups, before);
+    assert.equal(peers.a.stats().timerWakeups, before, 'no wake-up in a minute of idleness');
     assert.equal(peers.a.size, 2000);
   });
 });

@@ -10,6 +10,7 @@ import {
   type PortPoolOptions,
   PortRangeExhaustedError,
 } from '../../src/ports/index.ts';
+import { waitFor } from '../support/wait.ts';
 import { fakeClock, holdPorts } from './helpers.ts';
 
 // This file binds ports 62000-62499 only (other test files run concurrently on other ranges).
@@ -118,10 +119,15 @@ describe('PortPool', () => {
     await Promise.all(first.map((l) => l.release()));
   });
 
-  it('3. drains a released socket: stale datagrams are discarded and counted, then it cools', async () => {
+  it('3. drains a released socket: stale datagrams are discarded and counted, then it cools', async (t) => {
+    // The pool's clock and the drainer's sweep timer are fake: the idle period passes when the test
+    // says so. Datagrams still cross a real loopback socket.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const clock = fakeClock();
     const pool = makePool({
       range: '62030-62030',
       cooldownMs: 0,
+      now: clock.now,
       drain: { enabled: true, idleMs: 50, maxMs: 5000 },
     });
     const lease = await pool.bind();
@@ -130,13 +136,18 @@ describe('PortPool', () => {
     await lease.release();
     assert.equal(await tryBind(62030), 'EADDRINUSE', 'still bound while draining');
     assert.equal(pool.stats().draining, 1);
+    clock.advance(30);
     await send(62030, 'stale');
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => pool.stats().drainDiscarded === 1, { what: 'the drainer to discard the datagram' });
     assert.deepEqual(received, [], 'the old owner no longer sees datagrams');
-    assert.equal(pool.stats().drainDiscarded, 1);
     await assert.rejects(pool.bind(), { code: 'ERR_PORT_RANGE_EXHAUSTED' });
-    for (let i = 0; i < 100 && pool.stats().draining > 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(pool.stats().draining, 0);
+    // The datagram restarted the idle period: 49 ms after it the socket still drains, at 50 it goes.
+    clock.advance(49);
+    t.mock.timers.tick(25);
+    assert.equal(pool.stats().draining, 1, 'still draining 49 ms after the last datagram');
+    clock.advance(1);
+    t.mock.timers.tick(25);
+    await waitFor(() => pool.stats().draining === 0, { what: 'the drained socket to close' });
     const next = await pool.bind();
     assert.equal(next.port, 62030);
     await next.release({ drain: false });
