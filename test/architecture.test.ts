@@ -13,11 +13,11 @@ import ts from 'typescript';
  * The layer order, lowest first. A layer may import the layers of lower rows only (never one of its
  * own row: the layers of one row are independent). A new layer is one entry here; a row may name
  * layers that do not exist yet. `internal` is special: every layer may import any of its files and it
- * imports no layer. `cli` imports `lab` (the `porthole lab` command), so `lab` sits below it.
+ * imports no layer but `errors` (its helpers throw porthole's errors); `errors` imports nothing. `cli` imports `lab` (the `porthole lab` command), so `lab` sits below it.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ['internal'],
   ['errors'],
+  ['internal'],
   ['ports', 'mux'],
   ['transport', 'server', 'stun'],
   ['nat', 'turn'],
@@ -28,8 +28,10 @@ const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
 ];
 
-/** The layer that any layer may import by any path, and that imports none. */
+/** The layer that any layer may import by any path, and that imports none but {@link ERRORS}. */
 const INTERNAL = 'internal';
+/** The one layer {@link INTERNAL} imports (through its index.ts). */
+const ERRORS = 'errors';
 /** Layers that are programs, not library faces: no index.ts, no exports entry. */
 const PROGRAMS: ReadonlySet<string> = new Set(['cli']);
 
@@ -167,18 +169,18 @@ export function checkArchitecture(
     const target = layerOf(to);
     if (source === target) continue;
     addEdge(layerGraph, source, target);
-    if (source === INTERNAL) {
-      violations.push(`${where}: src/internal imports no layer`);
+    if (source === INTERNAL && target !== ERRORS) {
+      violations.push(`${where}: src/internal imports no layer but errors`);
       continue;
     }
-    if (target === INTERNAL) continue;
+    if (target === INTERNAL && source !== ERRORS) continue;
     const sourceRank = RANK.get(source);
     const targetRank = RANK.get(target);
     if (sourceRank !== undefined && targetRank !== undefined && targetRank >= sourceRank) {
       const relation = targetRank === sourceRank ? 'beside it (same row)' : 'above it';
       violations.push(`${where}: ${source} may not import ${target}, a layer ${relation}`);
     }
-    if (to !== `${target}/index.ts`) {
+    if (to !== `${target}/index.ts` && target !== INTERNAL) {
       violations.push(`${where}: deep import into ${target}; import '../${target}/index.ts'`);
     }
   }
@@ -269,8 +271,9 @@ describe('checkArchitecture on a synthetic tree', () => {
     );
   const tree = (entries: Record<string, string>): Map<string, string> => new Map(Object.entries(entries));
   const clean = {
-    'internal/endpoint.ts': "import { isIP } from 'node:net';\nexport const x = isIP;",
-    'errors/index.ts': "import { x } from '../internal/endpoint.ts';\nexport { x };",
+    'internal/endpoint.ts':
+      "import { isIP } from 'node:net';\nimport '../errors/index.ts';\nexport const x = isIP;",
+    'errors/index.ts': 'export class PortholeError extends Error {}',
     'ports/index.ts': "export { p } from './pool.ts';",
     'ports/pool.ts':
       "import { x } from '../internal/endpoint.ts';\nimport '../errors/index.ts';\nexport const p = x;",
@@ -331,21 +334,30 @@ describe('checkArchitecture on a synthetic tree', () => {
       ],
     },
     {
-      name: 'internal importing a layer',
-      change: { 'internal/endpoint.ts': "import '../errors/index.ts';" },
+      name: 'internal importing a layer other than errors',
+      change: { 'internal/endpoint.ts': "import '../ports/index.ts';" },
       want: [
-        "src/internal/endpoint.ts imports '../errors/index.ts': src/internal imports no layer",
+        "src/internal/endpoint.ts imports '../ports/index.ts': src/internal imports no layer but errors",
+        'import cycle between files: internal/endpoint.ts, ports/index.ts, ports/pool.ts',
+        'import cycle between layers: internal, ports',
+      ],
+    },
+    {
+      name: 'errors importing internal',
+      change: { 'errors/index.ts': "import '../internal/endpoint.ts';" },
+      want: [
+        "src/errors/index.ts imports '../internal/endpoint.ts': errors may not import internal, a layer above it",
         'import cycle between files: errors/index.ts, internal/endpoint.ts',
         'import cycle between layers: errors, internal',
       ],
     },
     {
-      name: 'errors importing anything but internal',
+      name: 'errors importing a layer',
       change: { 'errors/index.ts': "import '../ports/index.ts';" },
       want: [
         "src/errors/index.ts imports '../ports/index.ts': errors may not import ports, a layer above it",
-        'import cycle between files: errors/index.ts, ports/index.ts, ports/pool.ts',
-        'import cycle between layers: errors, ports',
+        'import cycle between files: errors/index.ts, internal/endpoint.ts, ports/index.ts, ports/pool.ts',
+        'import cycle between layers: errors, internal, ports',
       ],
     },
     {
