@@ -1,6 +1,8 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
 import { ConfigError } from '../errors/index.ts';
+import { diagnosticEndpoint } from '../internal/diagnostics-channel.ts';
+import { datagramDroppedChannel } from './diagnostics.ts';
 import type { ByteRange } from './ranges.ts';
 
 const debug = debuglog('porthole:mux');
@@ -52,11 +54,25 @@ export class Demux {
     const first = data[0];
     if (first === undefined) {
       this.#droppedEmpty++;
+      if (datagramDroppedChannel.hasSubscribers)
+        datagramDroppedChannel.publish({
+          reason: 'empty',
+          firstByte: undefined,
+          size: 0,
+          from: diagnosticEndpoint(from),
+        });
       return;
     }
     const handler = this.#table[first];
     if (handler === undefined) {
       this.#droppedUnclaimed++;
+      if (datagramDroppedChannel.hasSubscribers)
+        datagramDroppedChannel.publish({
+          reason: 'unclaimed',
+          firstByte: first,
+          size: data.length,
+          from: diagnosticEndpoint(from),
+        });
       return;
     }
     this.#routed++;
@@ -66,6 +82,14 @@ export class Demux {
     } catch (error) {
       this.#handlerErrors++;
       debug('handler for byte %d threw: %o', first, error);
+      if (datagramDroppedChannel.hasSubscribers)
+        datagramDroppedChannel.publish({
+          reason: 'handler-error',
+          firstByte: first,
+          size: data.length,
+          from: diagnosticEndpoint(from),
+          error,
+        });
     }
   };
 

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:dgram';
 import { closeSockets } from './close-sockets.ts';
+import { drainEndedChannel, type PortsDrainEndReason } from './diagnostics.ts';
 
 /** Draining settings. */
 export interface DrainOptions {
@@ -68,13 +69,13 @@ export class Drainer {
   add(socket: Socket, port: number): void {
     if (this.#maxSockets === 0) {
       this.#evicted++;
-      void this.#finish({ socket, port, since: 0, lastDatagramAt: 0, onDatagram: noop });
+      void this.#finish({ socket, port, since: this.#now(), lastDatagramAt: 0, onDatagram: noop }, 'evicted');
       return;
     }
     while (this.#draining.size >= this.#maxSockets) {
       const oldest = this.#draining.values().next().value as Draining;
       this.#evicted++;
-      void this.#finish(oldest);
+      void this.#finish(oldest, 'evicted');
     }
     const now = this.#now();
     // One listener per drained socket (made once per release, not per datagram).
@@ -98,7 +99,7 @@ export class Drainer {
   async closeAll(): Promise<void> {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    await Promise.all([...this.#draining.values()].map((entry) => this.#finish(entry)));
+    await Promise.all([...this.#draining.values()].map((entry) => this.#finish(entry, 'closed')));
   }
 
   #schedule(): void {
@@ -111,14 +112,16 @@ export class Drainer {
     this.#timer = undefined;
     const now = this.#now();
     for (const entry of this.#draining.values()) {
-      if (now - entry.lastDatagramAt >= this.#idleMs || now - entry.since >= this.#maxMs)
-        void this.#finish(entry);
+      if (now - entry.since >= this.#maxMs) void this.#finish(entry, 'max-age');
+      else if (now - entry.lastDatagramAt >= this.#idleMs) void this.#finish(entry, 'idle');
     }
     this.#schedule();
   };
 
-  async #finish(entry: Draining): Promise<void> {
+  async #finish(entry: Draining, reason: PortsDrainEndReason): Promise<void> {
     if (this.#draining.get(entry.socket) === entry) this.#draining.delete(entry.socket);
+    if (drainEndedChannel.hasSubscribers)
+      drainEndedChannel.publish({ port: entry.port, reason, drainedMs: this.#now() - entry.since });
     entry.socket.off('message', entry.onDatagram);
     await closeSockets([entry.socket]);
     this.#onDone(entry.port);

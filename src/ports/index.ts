@@ -8,6 +8,15 @@ export {
 } from './allocator.ts';
 export type { BindUdpSocketOptions, SocketFamily } from './bind-socket.ts';
 export { bindUdpSocket, isPortSpecificBindError } from './bind-socket.ts';
+export type {
+  PortsDrainEndedMessage,
+  PortsDrainEndReason,
+  PortsExhaustedMessage,
+  PortsHolderKind,
+  PortsLeaseAcquiredMessage,
+  PortsLeaseReleasedMessage,
+} from './diagnostics.ts';
+export { PortsChannel } from './diagnostics.ts';
 export type { DrainOptions } from './drain.ts';
 export type { ExhaustionCounts } from './errors.ts';
 export { OwnerConflictError, PortBindError, PortRangeExhaustedError } from './errors.ts';

@@ -11,6 +11,7 @@ import {
 } from './allocator.ts';
 import { type BindUdpSocketOptions, bindUdpSocket, type SocketFamily } from './bind-socket.ts';
 import { closeSockets } from './close-sockets.ts';
+import { exhaustedChannel, leaseAcquiredChannel, leaseReleasedChannel } from './diagnostics.ts';
 import { Drainer, type DrainOptions } from './drain.ts';
 import { OwnerConflictError, PortBindError, PortRangeExhaustedError } from './errors.ts';
 import { checkLocalHost } from './host.ts';
@@ -206,6 +207,8 @@ export class PortPool implements AsyncDisposable, LeaseOwner, ReservationOwner, 
     const held = await this.#acquire(options);
     const lease = new PortLease(this, held.ports, held.sockets);
     this.#leases.add(lease);
+    if (leaseAcquiredChannel.hasSubscribers)
+      leaseAcquiredChannel.publish({ kind: 'lease', ports: lease.ports, host: this.host });
     return lease;
   }
 
@@ -222,6 +225,13 @@ export class PortPool implements AsyncDisposable, LeaseOwner, ReservationOwner, 
       const held = await this.#acquire(options);
       const reservation = new PortReservation(this, options.owner, held, options.teardown);
       this.#owners.set(options.owner, reservation);
+      if (leaseAcquiredChannel.hasSubscribers)
+        leaseAcquiredChannel.publish({
+          kind: 'reservation',
+          ports: held.ports,
+          owner: options.owner,
+          host: this.host,
+        });
       return reservation;
     } catch (error) {
       this.#owners.delete(options.owner);
@@ -288,6 +298,8 @@ export class PortPool implements AsyncDisposable, LeaseOwner, ReservationOwner, 
     const draining = (drain ?? this.#drainByDefault) && !this.#closed;
     const now = this.#now();
     for (const port of lease.ports) this.#allocator.release(port, now, draining);
+    if (leaseReleasedChannel.hasSubscribers)
+      leaseReleasedChannel.publish({ kind: 'lease', ports: lease.ports, drain: draining });
     if (draining) {
       lease.sockets.forEach((socket, i) => {
         this.#drainer.add(socket, lease.ports[i]!);
@@ -321,6 +333,8 @@ export class PortPool implements AsyncDisposable, LeaseOwner, ReservationOwner, 
     this.#owners.delete(owner);
     const now = this.#now();
     for (const port of ports) this.#allocator.release(port, now);
+    if (leaseReleasedChannel.hasSubscribers)
+      leaseReleasedChannel.publish({ kind: 'reservation', ports, owner, drain: false });
   }
 
   /** Chooses, marks and binds ports; bounded by the number of ports in the range. */
@@ -446,6 +460,15 @@ export class PortPool implements AsyncDisposable, LeaseOwner, ReservationOwner, 
   #exhausted(count: number, parity: PortParity): PortRangeExhaustedError {
     this.#exhaustions++;
     const c = this.#allocator.counts(this.#now());
+    if (exhaustedChannel.hasSubscribers)
+      exhaustedChannel.publish({
+        count,
+        parity,
+        range: formatPortRange(this.range),
+        used: c.used,
+        cooling: c.cooling + c.draining,
+        foreign: c.foreign,
+      });
     const what =
       count === 1 ? 'port' : count === 2 && parity === 'even' ? 'even/odd pair' : `block of ${count} ports`;
     return new PortRangeExhaustedError(what, formatPortRange(this.range), {

@@ -4,6 +4,7 @@ import { debuglog } from 'node:util';
 import { type ByteRange, Demux, frameRange, PortholeFrame } from '../mux/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
 import { HANDOVER_MAX_MARKERS, HANDOVER_MAX_RETRIES, HANDOVER_RETRY_MS } from './constants.ts';
+import { datagramDroppedChannel, publishDrop } from './diagnostics.ts';
 import { encodeMarker, MARKER_TOKEN_BYTES } from './frame.ts';
 import { kUnreachable, type UdpSession } from './session.ts';
 
@@ -262,6 +263,8 @@ export class ConnectedSockets {
     }
     if (conn.held.length >= this.#options.heldCap) {
       this.#host.count('sessionQueueFull');
+      if (datagramDroppedChannel.hasSubscribers)
+        publishDrop('sessionQueueFull', from, data.length, this.#options.port);
       return;
     }
     conn.held.push(data);

@@ -11,6 +11,13 @@ export {
 } from './constants.ts';
 export type { CookieJarOptions } from './cookie.ts';
 export { CookieJar } from './cookie.ts';
+export type {
+  ServerDatagramDroppedMessage,
+  ServerSessionClosedMessage,
+  ServerSessionCloseReason,
+  ServerSessionOpenedMessage,
+} from './diagnostics.ts';
+export { ServerChannel } from './diagnostics.ts';
 export type { ServerErrorCodeValue } from './errors.ts';
 export { ServerErrorCode } from './errors.ts';
 export type { ServerFrame, ServerFrameKindValue } from './frame.ts';

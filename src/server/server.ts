@@ -6,6 +6,12 @@ import { Demux, type DemuxRegistration, frameRange, PortholeFrame } from '../mux
 import { bindUdpSocket, type PortLease } from '../ports/index.ts';
 import { type ConnectedCounter, ConnectedSockets, type SessionConnection, unmap } from './connected.ts';
 import { CookieJar } from './cookie.ts';
+import {
+  datagramDroppedChannel,
+  publishDrop,
+  sessionClosedChannel,
+  sessionOpenedChannel,
+} from './diagnostics.ts';
 import { ServerErrorCode } from './errors.ts';
 import {
   decodeServerFrame,
@@ -25,7 +31,7 @@ import {
 } from './options.ts';
 import { kDeliver, type SessionHost, type UdpSession } from './session.ts';
 import { SessionTable } from './session-table.ts';
-import { createDropCounts, type DropCounts, type UdpServerStats } from './stats.ts';
+import { createDropCounts, type DropCounts, type DropReasonValue, type UdpServerStats } from './stats.ts';
 
 const debug = debuglog('porthole:server');
 
@@ -158,13 +164,22 @@ export class UdpServer
         maxSessions: resolved.maxSessions,
         sessionQueue: resolved.sessionQueue,
         acceptFilter: options.acceptFilter,
-        drop: (reason) => {
+        drop: (reason, from, size) => {
           this.#drops[reason]++;
+          if (datagramDroppedChannel.hasSubscribers) publishDrop(reason, from, size, this.port);
           return undefined;
         },
         hasListener: () => this.listenerCount('session') > 0,
         emit: (session) => this.emit('session', session),
-        created: (session) => this.#connected?.open(session),
+        created: (session) => {
+          if (sessionOpenedChannel.hasSubscribers)
+            sessionOpenedChannel.publish({
+              remote: { address: session.address, port: session.port },
+              localPort: this.port,
+              sessions: this.#table.size,
+            });
+          this.#connected?.open(session);
+        },
       },
       this,
     );
@@ -231,12 +246,16 @@ export class UdpServer
     this.#nowMs = this.#options.now();
     const { idleTimeoutMs, sweepIntervalMs } = this.#options;
     if (this.#stopping) {
-      for (const s of this.#table.takeIdleBefore(this.#nowMs - sweepIntervalMs)) void s.close();
+      for (const s of this.#table.takeIdleBefore(this.#nowMs - sweepIntervalMs)) {
+        s.closeReason = 'server-closing';
+        void s.close();
+      }
       return;
     }
     if (idleTimeoutMs === 0) return;
     for (const s of this.#table.takeIdleBefore(this.#nowMs - idleTimeoutMs)) {
       this.#counts.sessionsExpired++;
+      s.closeReason = 'idle';
       void s.close();
     }
   }
@@ -291,6 +310,17 @@ export class UdpServer
   /** @internal */
   sessionClosed(session: UdpSession, unread: number): Promise<void> {
     this.#drops.closedUnread += unread;
+    if (sessionClosedChannel.hasSubscribers) {
+      const { datagramsIn, datagramsOut } = session.stats();
+      sessionClosedChannel.publish({
+        remote: { address: session.address, port: session.port },
+        localPort: this.port,
+        reason: session.closeReason,
+        unread,
+        datagramsIn,
+        datagramsOut,
+      });
+    }
     this.#table.remove(session);
     const conn = session.connection as SessionConnection | undefined;
     const done =
@@ -307,6 +337,7 @@ export class UdpServer
         if (this.#options.family === 'udp4' && address.includes(':')) {
           this.#datagramsIn++;
           this.#drops.stray++;
+          if (datagramDroppedChannel.hasSubscribers) publishDrop('stray', from, data.length, this.port);
           return;
         }
         this.#counts.handedBack++;
@@ -346,22 +377,25 @@ export class UdpServer
     this.#bytesIn += data.length;
     let session = this.#table.lookup(from);
     if (session === undefined) {
-      if (this.#stopping) return void this.#drops.closing++;
-      if (this.#requireCookie) return void this.#drops.unverified++;
-      session = this.#table.admit(from, this.#nowMs);
+      if (this.#stopping) return void this.#drop('closing', from, data);
+      if (this.#requireCookie) return void this.#drop('unverified', from, data);
+      session = this.#table.admit(from, this.#nowMs, data.length);
       if (session === undefined) return;
     }
     this.#deliver(session, data);
   }
 
   #deliver(session: UdpSession, data: Buffer): void {
-    if (session.closed) {
-      this.#drops.closedUnread++;
-      return;
-    }
+    if (session.closed) return void this.#drop('closedUnread', session, data);
     this.#table.touch(session, this.#nowMs);
     if (session[kDeliver](data)) this.#counts.delivered++;
-    else this.#drops.sessionQueueFull++;
+    else this.#drop('sessionQueueFull', session, data);
+  }
+
+  /** Counts a dropped datagram (and publishes it when someone subscribed). */
+  #drop(reason: DropReasonValue, from: Pick<RemoteInfo, 'address' | 'port'>, data: Buffer): void {
+    this.#drops[reason]++;
+    if (datagramDroppedChannel.hasSubscribers) publishDrop(reason, from, data.length, this.port);
   }
 
   /** Handles a server frame (0x08): the cookie handshake and drain markers. */
@@ -372,14 +406,13 @@ export class UdpServer
     try {
       frame = decodeServerFrame(data);
     } catch {
-      this.#drops.malformed++;
-      return;
+      return void this.#drop('malformed', from, data);
     }
     if (frame.kind === ServerFrameKind.MARKER) {
       if (this.#connected?.onMarker(frame.token, frame.sequence) === true) this.#counts.control++;
-      else this.#drops.foreignMarker++;
+      else this.#drop('foreignMarker', from, data);
     } else if (frame.kind === ServerFrameKind.HELLO) {
-      if (this.#stopping) return void this.#drops.closing++;
+      if (this.#stopping) return void this.#drop('closing', from, data);
       const { period, mac } = this.#cookies.mint(from.address, from.port, this.#options.now());
       this.#counts.control++;
       this.#counts.cookiesSent++;
@@ -387,12 +420,12 @@ export class UdpServer
       this.#sendRaw(encodeCookieFrame(ServerFrameKind.COOKIE, period, mac), from);
     } else if (frame.kind === ServerFrameKind.ECHO) {
       if (!this.#cookies.verify(from.address, from.port, frame.period, frame.mac, this.#options.now())) {
-        return void this.#drops.cookieInvalid++;
+        return void this.#drop('cookieInvalid', from, data);
       }
       let session = this.#table.lookup(from);
       if (session === undefined) {
-        if (this.#stopping) return void this.#drops.closing++;
-        session = this.#table.admit(from, this.#nowMs);
+        if (this.#stopping) return void this.#drop('closing', from, data);
+        session = this.#table.admit(from, this.#nowMs, data.length);
         if (session === undefined) return;
         this.#counts.cookiesVerified++;
       }
@@ -400,7 +433,7 @@ export class UdpServer
       this.#table.touch(session, this.#nowMs);
       this.#sendRaw(encodeAccept(), from);
     } else {
-      this.#drops.malformed++;
+      this.#drop('malformed', from, data);
     }
   }
 
@@ -411,7 +444,10 @@ export class UdpServer
   }
 
   async #shutdown(graceMs: number): Promise<void> {
-    for (const session of this.#table.endBacklog()) void session.close();
+    for (const session of this.#table.endBacklog()) {
+      session.closeReason = 'server-closing';
+      void session.close();
+    }
     this.sweep();
     if (this.#table.size > 0 && graceMs > 0) {
       const { promise, resolve } = Promise.withResolvers<void>();
@@ -423,7 +459,12 @@ export class UdpServer
     }
     clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
-    await Promise.all(this.#table.all().map((s) => s.close()));
+    await Promise.all(
+      this.#table.all().map((s) => {
+        s.closeReason = 'server-closing';
+        return s.close();
+      }),
+    );
     for (const r of this.#registrations) r.remove();
     this.#demux.detach();
     await this.#connected?.close();

@@ -11,7 +11,7 @@ export interface SessionTableOptions {
   readonly sessionQueue: number;
   readonly acceptFilter: ((remote: RemoteInfo) => boolean) | undefined;
   /** Counts a refused admission. */
-  readonly drop: (reason: DropReasonValue) => undefined;
+  readonly drop: (reason: DropReasonValue, from: RemoteInfo, size: number) => undefined;
   /** Whether a `'session'` listener takes sessions directly (then the backlog is bypassed). */
   readonly hasListener: () => boolean;
   /** Hands a new session to the `'session'` listener. */
@@ -65,13 +65,14 @@ export class SessionTable {
   }
 
   /** Makes a session for the new source `from`, or counts why not and returns undefined. */
-  admit(from: RemoteInfo, nowMs: number): UdpSession | undefined {
+  admit(from: RemoteInfo, nowMs: number, size: number): UdpSession | undefined {
     const options = this.#options;
-    if (options.acceptFilter !== undefined && !options.acceptFilter(from)) return options.drop('filtered');
-    if (this.#sessions.size >= options.maxSessions) return options.drop('maxSessions');
+    if (options.acceptFilter !== undefined && !options.acceptFilter(from))
+      return options.drop('filtered', from, size);
+    if (this.#sessions.size >= options.maxSessions) return options.drop('maxSessions', from, size);
     const direct = options.hasListener();
     if (!direct && !this.#backlog.hasWaiter && this.#backlog.length >= options.backlog) {
-      return options.drop('backlogFull');
+      return options.drop('backlogFull', from, size);
     }
     const key = `${from.address}:${from.port}`;
     const session = new UdpSession(this.#host, key, from, options.sessionQueue);

@@ -2,6 +2,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { ClosedError } from '../errors/index.ts';
 import { BoundedQueue } from './bounded-queue.ts';
+import type { ServerSessionCloseReason } from './diagnostics.ts';
 import type { IdleLinks } from './idle-list.ts';
 
 /** Receives a session's datagrams synchronously, in order (the callback alternative to the iterator). */
@@ -73,6 +74,8 @@ export class UdpSession
   idleLinked = false;
   /** @internal Connected-mode state, owned by the server. */
   connection: unknown = undefined;
+  /** @internal Why the session closes, set by the server before it closes one (diagnostics). */
+  closeReason: ServerSessionCloseReason = 'closed';
   readonly #host: SessionHost;
   readonly #queueCap: number;
   #queue: BoundedQueue<Buffer> | undefined;

@@ -1,0 +1,76 @@
+/**
+ * The `node:diagnostics_channel` channels of the server layer (`porthole:server:<event>`, see
+ * docs/diagnostics.md).
+ * @module
+ */
+import type { RemoteInfo } from 'node:dgram';
+import { type DiagnosticEndpoint, diagnosticChannel } from '../internal/diagnostics-channel.ts';
+import type { DropReasonValue } from './stats.ts';
+
+/** Channel names of the server layer. */
+export const ServerChannel = {
+  /** A {@link UdpServer} made a session for a new source. Message: {@link ServerSessionOpenedMessage}. */
+  SESSION_OPENED: 'porthole:server:session-opened',
+  /** A session closed. Message: {@link ServerSessionClosedMessage}. */
+  SESSION_CLOSED: 'porthole:server:session-closed',
+  /** A server dropped a datagram. Message: {@link ServerDatagramDroppedMessage}. */
+  DATAGRAM_DROPPED: 'porthole:server:datagram-dropped',
+} as const;
+
+/** Why a session closed: `closed` by its user, `idle` for `idleTimeoutMs`, `server-closing` by `UdpServer.close()`. */
+export type ServerSessionCloseReason = 'closed' | 'idle' | 'server-closing';
+
+/** Message of {@link ServerChannel.SESSION_OPENED}. */
+export interface ServerSessionOpenedMessage {
+  readonly remote: DiagnosticEndpoint;
+  /** The server's listening port. */
+  readonly localPort: number;
+  /** Sessions alive, this one included. */
+  readonly sessions: number;
+}
+
+/** Message of {@link ServerChannel.SESSION_CLOSED}. */
+export interface ServerSessionClosedMessage {
+  readonly remote: DiagnosticEndpoint;
+  readonly localPort: number;
+  readonly reason: ServerSessionCloseReason;
+  /** Datagrams still queued, unread, at close (counted as `closedUnread` drops). */
+  readonly unread: number;
+  readonly datagramsIn: number;
+  readonly datagramsOut: number;
+}
+
+/** Message of {@link ServerChannel.DATAGRAM_DROPPED}. */
+export interface ServerDatagramDroppedMessage {
+  /** The {@link DropReason} it is counted under. Zero-length datagrams are the mux's (`porthole:mux:datagram-dropped`). */
+  readonly reason: DropReasonValue;
+  readonly from: DiagnosticEndpoint;
+  /** Datagram length in bytes. */
+  readonly size: number;
+  readonly localPort: number;
+}
+
+export const sessionOpenedChannel = diagnosticChannel<ServerSessionOpenedMessage>(
+  ServerChannel.SESSION_OPENED,
+);
+export const sessionClosedChannel = diagnosticChannel<ServerSessionClosedMessage>(
+  ServerChannel.SESSION_CLOSED,
+);
+export const datagramDroppedChannel = diagnosticChannel<ServerDatagramDroppedMessage>(
+  ServerChannel.DATAGRAM_DROPPED,
+);
+
+/** Publishes a drop; call only when `datagramDroppedChannel.hasSubscribers`. */
+export function publishDrop(
+  reason: DropReasonValue,
+  from: Pick<RemoteInfo, 'address' | 'port'>,
+  size: number,
+  localPort: number,
+): void {
+  datagramDroppedChannel.publish({
+    reason,
+    from: { address: from.address, port: from.port },
+    size,
+    localPort,
+  });
+}

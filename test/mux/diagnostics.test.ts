@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import {
+  Demux,
+  frameRange,
+  MuxChannel,
+  type MuxDatagramDroppedMessage,
+  PortholeFrame,
+  STUN_RANGE,
+} from '../../src/mux/index.ts';
+import { countingRemote, recordChannel, spyPublishes } from '../support/diagnostics.ts';
+
+describe('mux diagnostics channels', () => {
+  let receiver: Socket;
+  let sender: Socket;
+  before(async () => {
+    receiver = createSocket('udp4');
+    sender = createSocket('udp4');
+    receiver.bind(0, '127.0.0.1');
+    sender.bind(0, '127.0.0.1');
+    await Promise.all([once(receiver, 'listening'), once(sender, 'listening')]);
+  });
+  after(() => {
+    receiver.close();
+    sender.close();
+  });
+
+  it('publishes datagram-dropped for empty, unclaimed and handler-error datagrams from a real socket', async () => {
+    const dropped = recordChannel<MuxDatagramDroppedMessage>(MuxChannel.DATAGRAM_DROPPED);
+    const demux = new Demux(receiver);
+    const boom = new Error('boom');
+    const reg = demux.register(STUN_RANGE, () => {
+      throw boom;
+    });
+    try {
+      const port = receiver.address().port;
+      const from = { address: '127.0.0.1', port: sender.address().port };
+      sender.send(Buffer.alloc(0), port, '127.0.0.1');
+      sender.send(Buffer.from([0xff, 1, 2]), port, '127.0.0.1');
+      sender.send(Buffer.from([0x01, 0, 0, 0]), port, '127.0.0.1');
+      await dropped.next((m) => m.reason === 'handler-error');
+      assert.deepEqual(dropped.messages, [
+        { reason: 'empty', firstByte: undefined, size: 0, from },
+        { reason: 'unclaimed', firstByte: 0xff, size: 3, from },
+        { reason: 'handler-error', firstByte: 0x01, size: 4, from, error: boom },
+      ]);
+      const stats = demux.stats();
+      assert.equal(stats.droppedEmpty + stats.droppedUnclaimed + stats.handlerErrors, 3);
+    } finally {
+      reg.remove();
+      demux.detach();
+      dropped.stop();
+    }
+  });
+
+  it('routes without publishing anything', () => {
+    const dropped = recordChannel<MuxDatagramDroppedMessage>(MuxChannel.DATAGRAM_DROPPED);
+    const demux = new Demux(receiver);
+    let handled = 0;
+    const reg = demux.register(frameRange(PortholeFrame.APPLICATION), () => {
+      handled++;
+    });
+    demux.inject(Buffer.from([PortholeFrame.APPLICATION]), {
+      address: '127.0.0.1',
+      port: 9,
+      family: 'IPv4',
+      size: 1,
+    });
+    reg.remove();
+    demux.detach();
+    dropped.stop();
+    assert.equal(handled, 1);
+    assert.deepEqual(dropped.messages, []);
+  });
+
+  it('builds no message on the drop path when nobody subscribes (one boolean check)', () => {
+    const spy = spyPublishes([MuxChannel.DATAGRAM_DROPPED]);
+    const demux = new Demux(receiver);
+    const reg = demux.register(STUN_RANGE, () => {
+      throw new Error('boom');
+    });
+    try {
+      const sender = countingRemote();
+      const from = sender.from as RemoteInfo;
+      for (let i = 0; i < 1000; i++) {
+        demux.inject(Buffer.alloc(0), from);
+        demux.inject(Buffer.from([0xff]), from);
+        demux.inject(Buffer.from([0x00]), from);
+      }
+      assert.equal(demux.stats().droppedUnclaimed, 1000);
+      assert.equal(spy.counts.get(MuxChannel.DATAGRAM_DROPPED), 0, 'nothing published');
+      assert.equal(sender.reads(), 0, 'no message built: the sender was never read');
+      // The same paths with a subscriber do read it, so the zero above is the gate's doing.
+      const dropped = recordChannel<MuxDatagramDroppedMessage>(MuxChannel.DATAGRAM_DROPPED);
+      demux.inject(Buffer.from([0xff]), from);
+      dropped.stop();
+      assert.equal(spy.counts.get(MuxChannel.DATAGRAM_DROPPED), 1);
+      assert.equal(sender.reads(), 2);
+      assert.deepEqual(dropped.messages, [
+        { reason: 'unclaimed', firstByte: 0xff, size: 1, from: { address: '127.0.0.1', port: 9 } },
+      ]);
+    } finally {
+      reg.remove();
+      demux.detach();
+      spy.restore();
+    }
+  });
+});
