@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import type { Endpoint } from './endpoint.ts';
 
 /**
  * A `node:diagnostics_channel` channel whose messages have the type `T`. It is the channel object
@@ -18,16 +19,7 @@ export function diagnosticChannel<T>(name: string): DiagnosticChannel<T> {
   return channel(name) as DiagnosticChannel<T>;
 }
 
-/** An endpoint as it appears in diagnostic messages. */
-export interface DiagnosticEndpoint {
-  readonly address: string;
-  readonly port: number;
-}
-
 /** A fresh `{address, port}` of `from` (never the caller's object, which may be a RemoteInfo). */
-export function diagnosticEndpoint(from: {
-  readonly address: string;
-  readonly port: number;
-}): DiagnosticEndpoint {
+export function diagnosticEndpoint(from: Endpoint): Endpoint {
   return { address: from.address, port: from.port };
 }

@@ -3,7 +3,8 @@
  * docs/diagnostics.md).
  * @module
  */
-import { type DiagnosticEndpoint, diagnosticChannel } from '../internal/diagnostics-channel.ts';
+import { diagnosticChannel } from '../internal/diagnostics-channel.ts';
+import type { Endpoint } from '../internal/endpoint.ts';
 
 /** Channel names of the mux layer. */
 export const MuxChannel = {
@@ -22,7 +23,7 @@ export interface MuxDatagramDroppedMessage {
   readonly firstByte: number | undefined;
   /** Datagram length in bytes. */
   readonly size: number;
-  readonly from: DiagnosticEndpoint;
+  readonly from: Endpoint;
   /** What the handler threw (`handler-error` only). */
   readonly error?: unknown;
 }

@@ -4,7 +4,8 @@
  * @module
  */
 import type { RemoteInfo } from 'node:dgram';
-import { type DiagnosticEndpoint, diagnosticChannel } from '../internal/diagnostics-channel.ts';
+import { diagnosticChannel } from '../internal/diagnostics-channel.ts';
+import type { Endpoint } from '../internal/endpoint.ts';
 import type { DropReasonValue } from './stats.ts';
 
 /** Channel names of the server layer. */
@@ -22,7 +23,7 @@ export type ServerSessionCloseReason = 'closed' | 'idle' | 'server-closing';
 
 /** Message of {@link ServerChannel.SESSION_OPENED}. */
 export interface ServerSessionOpenedMessage {
-  readonly remote: DiagnosticEndpoint;
+  readonly remote: Endpoint;
   /** The server's listening port. */
   readonly localPort: number;
   /** Sessions alive, this one included. */
@@ -31,7 +32,7 @@ export interface ServerSessionOpenedMessage {
 
 /** Message of {@link ServerChannel.SESSION_CLOSED}. */
 export interface ServerSessionClosedMessage {
-  readonly remote: DiagnosticEndpoint;
+  readonly remote: Endpoint;
   readonly localPort: number;
   readonly reason: ServerSessionCloseReason;
   /** Datagrams still queued, unread, at close (counted as `closedUnread` drops). */
@@ -44,7 +45,7 @@ export interface ServerSessionClosedMessage {
 export interface ServerDatagramDroppedMessage {
   /** The {@link DropReason} it is counted under. Zero-length datagrams are the mux's (`porthole:mux:datagram-dropped`). */
   readonly reason: DropReasonValue;
-  readonly from: DiagnosticEndpoint;
+  readonly from: Endpoint;
   /** Datagram length in bytes. */
   readonly size: number;
   readonly localPort: number;
