@@ -2,10 +2,10 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { AbortError, ClosedError, TimeoutError, throwIfAborted } from '../errors/index.ts';
+import { DatagramQueue } from '../internal/datagram-queue.ts';
 import { wildcardAddress } from '../internal/endpoint.ts';
 import { Demux, frameRange, PortholeFrame } from '../mux/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
-import { BoundedQueue } from './bounded-queue.ts';
 import {
   DEFAULT_CLIENT_QUEUE,
   DEFAULT_HANDSHAKE_RETRY_MS,
@@ -111,7 +111,7 @@ export class UdpClient
 {
   readonly #socket: Socket;
   readonly #demux: Demux;
-  readonly #queue: BoundedQueue<Buffer>;
+  readonly #queue: DatagramQueue<Buffer>;
   #receiver: SessionReceiver | undefined;
   #onFrame: ((frame: ServerFrame) => void) | undefined;
   #closed: Promise<void> | undefined;
@@ -125,7 +125,7 @@ export class UdpClient
   constructor(socket: Socket, queue: number) {
     super();
     this.#socket = socket;
-    this.#queue = new BoundedQueue(queue);
+    this.#queue = new DatagramQueue({ capacity: queue, overflow: 'drop-newest' });
     socket.on('error', (error) => this.emit('unreachable', error));
     this.#demux = new Demux(socket);
     const onData = (data: Buffer): void => this.#deliver(data);
@@ -204,12 +204,9 @@ export class UdpClient
     for (let d = this.#queue.shift(); d !== undefined; d = this.#queue.shift()) receiver(d);
   }
 
-  /** Datagrams from the server until `close()`. Breaking out does not close the client. */
+  /** Datagrams from the server until `close()`. Breaking out ends that reader only, never the client. */
   [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    return {
-      next: () => this.#queue.next(),
-      return: (): Promise<IteratorResult<Buffer>> => Promise.resolve({ value: undefined, done: true }),
-    };
+    return this.#queue.reader();
   }
 
   /** Closes the socket (idempotent); the iterator ends. */

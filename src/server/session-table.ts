@@ -1,5 +1,5 @@
 import type { RemoteInfo } from 'node:dgram';
-import { BoundedQueue } from './bounded-queue.ts';
+import { DatagramQueue } from '../internal/datagram-queue.ts';
 import { IdleList } from './idle-list.ts';
 import { type SessionHost, UdpSession } from './session.ts';
 import type { DropReasonValue } from './stats.ts';
@@ -30,14 +30,14 @@ export class SessionTable {
   readonly #host: SessionHost;
   readonly #sessions = new Map<string, UdpSession>();
   readonly #idle = new IdleList<UdpSession>();
-  readonly #backlog: BoundedQueue<UdpSession>;
+  readonly #backlog: DatagramQueue<UdpSession>;
   #last: UdpSession | undefined;
   #created = 0;
 
   constructor(options: SessionTableOptions, host: SessionHost) {
     this.#options = options;
     this.#host = host;
-    this.#backlog = new BoundedQueue(options.backlog);
+    this.#backlog = new DatagramQueue({ capacity: options.backlog, overflow: 'drop-newest' });
   }
 
   /** Sessions alive. */
@@ -47,7 +47,7 @@ export class SessionTable {
 
   /** Sessions waiting to be accepted. */
   get backlog(): number {
-    return this.#backlog.length;
+    return this.#backlog.size;
   }
 
   /** Sessions created since start. */
@@ -71,7 +71,7 @@ export class SessionTable {
       return options.drop('filtered', from, size);
     if (this.#sessions.size >= options.maxSessions) return options.drop('maxSessions', from, size);
     const direct = options.hasListener();
-    if (!direct && !this.#backlog.hasWaiter && this.#backlog.length >= options.backlog) {
+    if (!direct && !this.#backlog.hasWaiter && this.#backlog.size >= options.backlog) {
       return options.drop('backlogFull', from, size);
     }
     const key = `${from.address}:${from.port}`;
@@ -113,7 +113,9 @@ export class SessionTable {
 
   /** Stops accepting; returns the sessions never accepted. */
   endBacklog(): UdpSession[] {
-    return this.#backlog.end();
+    const never = this.#backlog.clear();
+    this.#backlog.end();
+    return never;
   }
 
   /** Every live session. */

@@ -1,7 +1,7 @@
 import type { RemoteInfo } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { ClosedError } from '../errors/index.ts';
-import { BoundedQueue } from './bounded-queue.ts';
+import { DatagramQueue } from '../internal/datagram-queue.ts';
 import type { ServerSessionCloseReason } from './diagnostics.ts';
 import type { IdleLinks } from './idle-list.ts';
 
@@ -78,7 +78,7 @@ export class UdpSession
   closeReason: ServerSessionCloseReason = 'closed';
   readonly #host: SessionHost;
   readonly #queueCap: number;
-  #queue: BoundedQueue<Buffer> | undefined;
+  #queue: DatagramQueue<Buffer> | undefined;
   #receiver: SessionReceiver | undefined;
   #closed: Promise<void> | undefined;
   #datagramsIn = 0;
@@ -133,7 +133,8 @@ export class UdpSession
   /** Closes the session (idempotent): its key is freed, its iterator ends, unread datagrams are counted. */
   close(): Promise<void> {
     if (this.#closed !== undefined) return this.#closed;
-    const unread = this.#queue?.end().length ?? 0;
+    const unread = this.#queue?.clear().length ?? 0;
+    this.#queue?.end();
     this.#closed = this.#host.sessionClosed(this, unread);
     this.emit('close');
     return this.#closed;
@@ -143,13 +144,12 @@ export class UdpSession
     await this.close();
   }
 
-  /** Datagrams in arrival order until the session closes. Breaking out does not close the session. */
+  /**
+   * Datagrams in arrival order until the session closes. Breaking out ends that reader only: the
+   * session stays open and keeps queueing for the next reader.
+   */
   [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    const queue = this.#ensureQueue();
-    return {
-      next: () => queue.next(),
-      return: (): Promise<IteratorResult<Buffer>> => Promise.resolve({ value: undefined, done: true }),
-    };
+    return this.#ensureQueue().reader();
   }
 
   /** A snapshot of this session's counters. */
@@ -160,7 +160,7 @@ export class UdpSession
       datagramsOut: this.#datagramsOut,
       bytesOut: this.#bytesOut,
       dropped: this.#dropped,
-      queued: this.#queue?.length ?? 0,
+      queued: this.#queue?.size ?? 0,
       connected: this.connection !== undefined,
     };
   }
@@ -189,9 +189,9 @@ export class UdpSession
     this.emit('unreachable', error);
   }
 
-  #ensureQueue(): BoundedQueue<Buffer> {
+  #ensureQueue(): DatagramQueue<Buffer> {
     if (this.#queue === undefined) {
-      this.#queue = new BoundedQueue(this.#queueCap);
+      this.#queue = new DatagramQueue({ capacity: this.#queueCap, overflow: 'drop-newest' });
       if (this.#closed !== undefined) this.#queue.end();
     }
     return this.#queue;

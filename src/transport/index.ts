@@ -1,5 +1,4 @@
 export type { AcquiredSockets, SocketShape } from './acquire-sockets.ts';
-export type { ReceivedDatagram } from './datagram-queue.ts';
 export type { RebindOptions, TransportDrops, TransportStats } from './media-transport.ts';
 export { MediaTransport } from './media-transport.ts';
 export type { MulticastMembership, MulticastSettings } from './multicast.ts';
@@ -8,6 +7,7 @@ export type {
   Endpoint,
   EphemeralOptions,
   LatchPolicyType,
+  ReceivedDatagram,
   StreamHandler,
   TransportOptions,
 } from './options.ts';

@@ -31,6 +31,12 @@ export const DEFAULT_PAIR_PROBE_ATTEMPTS = 16;
 /** A remote UDP endpoint: an IP address (no host names: resolve them first) and a port, 1–65535. */
 export type Endpoint = InternalEndpoint;
 
+/** One received datagram: the Buffer the socket received (not a copy) and its source. */
+export interface ReceivedDatagram {
+  readonly data: Buffer;
+  readonly from: RemoteInfo;
+}
+
 /**
  * Receives one datagram of one stream. `data` is the Buffer the socket received (never copied),
  * `from` its source. What a handler throws is caught and counted (`handlerErrors`).

@@ -1,9 +1,9 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
 import { ClosedError, ConfigError, PortholeError } from '../errors/index.ts';
+import { DatagramQueue } from '../internal/datagram-queue.ts';
 import type { Demux } from '../mux/index.ts';
-import { DatagramQueue, type ReceivedDatagram } from './datagram-queue.ts';
-import type { Endpoint, StreamHandler } from './options.ts';
+import type { Endpoint, ReceivedDatagram, StreamHandler } from './options.ts';
 import { LatchVerdict, type Peer, type PeerLatch } from './peer-latch.ts';
 import { checkEndpoint } from './validate.ts';
 
@@ -54,7 +54,7 @@ export class TransportStream implements AsyncIterable<ReceivedDatagram> {
   readonly demux: Demux;
   readonly #latch: PeerLatch;
   readonly #queueCapacity: number;
-  readonly #queues: DatagramQueue[] = [];
+  readonly #queues: DatagramQueue<ReceivedDatagram>[] = [];
   #partner: TransportStream | undefined;
   #partnerOffset = 0;
   #handler: StreamHandler | undefined;
@@ -69,11 +69,15 @@ export class TransportStream implements AsyncIterable<ReceivedDatagram> {
   #unexpectedSource = 0;
   #malformed = 0;
   #queueDropsOfEnded = 0;
-  readonly #removeQueue = (queue: DatagramQueue): void => {
+  /** A reader stopped (break, return, its signal): its queue is no longer fed, what it held is discarded. */
+  #removeQueue(queue: DatagramQueue<ReceivedDatagram>): void {
     const i = this.#queues.indexOf(queue);
-    if (i >= 0) this.#queues.splice(i, 1);
+    if (i < 0) return;
+    this.#queues.splice(i, 1);
     this.#queueDropsOfEnded += queue.dropped;
-  };
+    queue.clear();
+    queue.end();
+  }
 
   /** @internal Streams are made by {@link MediaTransport}. */
   constructor(kind: StreamKind, demux: Demux, latch: PeerLatch, queueCapacity: number) {
@@ -134,10 +138,13 @@ export class TransportStream implements AsyncIterable<ReceivedDatagram> {
         `capacity must be a whole number ≥ 1, got ${capacity}`,
       );
     }
-    const queue = new DatagramQueue(capacity, this.#removeQueue, options.signal);
+    const queue = new DatagramQueue<ReceivedDatagram>({ capacity, overflow: 'drop-oldest' });
     if (this.#closed) queue.end();
     else this.#queues.push(queue);
-    return queue;
+    return queue.reader({
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      onReturn: () => this.#removeQueue(queue),
+    });
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ReceivedDatagram> {
@@ -216,7 +223,10 @@ export class TransportStream implements AsyncIterable<ReceivedDatagram> {
     this.#datagramsIn++;
     this.#bytesIn += data.length;
     const queues = this.#queues;
-    for (let i = 0; i < queues.length; i++) queues[i]!.push(data, from);
+    if (queues.length > 0) {
+      const item: ReceivedDatagram = { data, from };
+      for (let i = 0; i < queues.length; i++) queues[i]!.push(item);
+    }
     const handler = this.#handler;
     if (handler !== undefined) handler(data, from);
   };
@@ -235,7 +245,11 @@ export class TransportStream implements AsyncIterable<ReceivedDatagram> {
   /** @internal Ends every iterator and refuses sends. */
   end(): void {
     this.#closed = true;
-    for (const q of [...this.#queues]) q.end();
+    for (const q of this.#queues) {
+      q.end();
+      this.#queueDropsOfEnded += q.dropped;
+    }
+    this.#queues.length = 0;
   }
 
   /** Simple-profile inference: the partner stream's peer is this one's port + offset, unless it has its own. */

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
 import { AbortError, ClosedError, ConfigError, throwIfAborted } from '../errors/index.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
+import { DatagramQueue, type DatagramReader } from '../internal/datagram-queue.ts';
 import {
   type DatagramHandler,
   type Demux,
@@ -82,16 +83,13 @@ export class TurnClient {
   readonly #registrations: DemuxRegistration[] = [];
   readonly #onUnclaimedStun: DatagramHandler | undefined;
   readonly #onLost: ((error: TurnError) => void) | undefined;
-  readonly #maxQueued: number;
-  readonly #queue: TurnDatagram[] = [];
-  #wake: (() => void) | undefined;
+  readonly #queue: DatagramQueue<TurnDatagram>;
   #listening = false;
   readonly #timer: CoreTimer;
   #closing: Promise<void> | undefined;
   #closedResolve: (() => void) | undefined;
   #ended = false;
   #sendErrors = 0;
-  #queueDropped = 0;
 
   readonly #onMessage = (data: Buffer, from: RemoteInfo): void => {
     this.handleDatagram(data, from);
@@ -130,7 +128,10 @@ export class TurnClient {
     );
     this.#onUnclaimedStun = options.onUnclaimedStun;
     this.#onLost = options.onLost;
-    this.#maxQueued = options.maxQueued ?? DEFAULT_TURN_QUEUE;
+    this.#queue = new DatagramQueue({
+      capacity: options.maxQueued ?? DEFAULT_TURN_QUEUE,
+      overflow: 'drop-newest',
+    });
     const onData = options.onData ?? ((data: Buffer, from: TurnPeer) => this.#enqueue(data, from));
     this.#core = new TurnAllocation({ ...options, onData });
     const demux = options.demux;
@@ -231,19 +232,12 @@ export class TurnClient {
     return consumed;
   }
 
-  /** Relayed datagrams (when no `onData` was given), until close or loss of the allocation. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<TurnDatagram> {
-    for (;;) {
-      const item = this.#queue.shift();
-      if (item !== undefined) {
-        yield item;
-        continue;
-      }
-      if (this.#ended) return;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
-    }
+  /**
+   * Relayed datagrams (when no `onData` was given), until close or loss of the allocation.
+   * Breaking out ends that reader only: the allocation stays and keeps queueing.
+   */
+  [Symbol.asyncIterator](): DatagramReader<TurnDatagram> {
+    return this.#queue.reader();
   }
 
   /** A snapshot of the counters. */
@@ -251,8 +245,8 @@ export class TurnClient {
     return {
       ...this.#core.stats(),
       sendErrors: this.#sendErrors,
-      queueDropped: this.#queueDropped,
-      queued: this.#queue.length,
+      queueDropped: this.#queue.dropped,
+      queued: this.#queue.size,
     };
   }
 
@@ -337,19 +331,12 @@ export class TurnClient {
   }
 
   #enqueue(data: Buffer, from: TurnPeer): void {
-    if (this.#queue.length >= this.#maxQueued) {
-      this.#queueDropped++;
-      return;
-    }
     this.#queue.push({ data, from });
-    this.#wake?.();
-    this.#wake = undefined;
   }
 
   #end(): void {
     this.#ended = true;
-    this.#wake?.();
-    this.#wake = undefined;
+    this.#queue.end();
   }
 
   /** Stops reading and timers, fails what is pending, ends the iterator (idempotent). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BoundedQueue } from '../../src/server/bounded-queue.ts';
+import { DatagramQueue } from '../../src/internal/datagram-queue.ts';
 import { type IdleLinks, IdleList } from '../../src/server/idle-list.ts';
 
 class Item implements IdleLinks<Item> {
@@ -64,9 +64,9 @@ describe('IdleList', () => {
   });
 });
 
-describe('BoundedQueue', () => {
+describe('DatagramQueue as the server uses it (drop-newest)', () => {
   test('refuses past its cap, hands items to a waiting reader, ends', async () => {
-    const q = new BoundedQueue<number>(2);
+    const q = new DatagramQueue<number>({ capacity: 2, overflow: 'drop-newest' });
     assert.equal(q.push(1), true);
     assert.equal(q.push(2), true);
     assert.equal(q.push(3), false);
@@ -80,20 +80,21 @@ describe('BoundedQueue', () => {
     const ending = q.next();
     assert.deepEqual(await ending, { value: 5, done: false });
     const pending = q.next();
-    assert.deepEqual(q.end(), []);
+    assert.deepEqual(q.clear(), []);
+    q.end();
     assert.deepEqual(await pending, { value: undefined, done: true });
     assert.equal(q.push(6), false);
   });
 
   test('keeps FIFO order across compaction', () => {
-    const q = new BoundedQueue<number>(1_000);
+    const q = new DatagramQueue<number>({ capacity: 1_000, overflow: 'drop-newest' });
     let expected = 0;
     let pushed = 0;
     for (let round = 0; round < 50; round++) {
       for (let i = 0; i < 100; i++) q.push(pushed++);
       for (let i = 0; i < 90; i++) assert.equal(q.shift(), expected++);
     }
-    assert.equal(q.length, pushed - expected);
-    assert.deepEqual(q.end().length, pushed - expected);
+    assert.equal(q.size, pushed - expected);
+    assert.deepEqual(q.clear().length, pushed - expected);
   });
 });
