@@ -12,6 +12,7 @@ import {
   readBindingInfo,
 } from './binding.ts';
 import { StunAttr, StunClass } from './constants.ts';
+import { publishResponseDrop, responseDroppedChannel } from './diagnostics.ts';
 import { type EncodeStunOptions, encodeStun, type StunMessageInit } from './encode.ts';
 import { hasValidFingerprint } from './fingerprint.ts';
 import { hasValidIntegrity } from './integrity.ts';
@@ -245,10 +246,12 @@ export class StunClient {
     }
     if (getAttribute(message, StunAttr.FINGERPRINT) !== undefined && !hasValidFingerprint(message)) {
       this.#badFingerprint++;
+      if (responseDroppedChannel.hasSubscribers) publishResponseDrop('bad-fingerprint', data, from);
       return true;
     }
     if (pending.integrityKey !== undefined && !this.#integrityOk(message, pending.integrityKey)) {
       this.#badIntegrity++;
+      if (responseDroppedChannel.hasSubscribers) publishResponseDrop('bad-integrity', data, from);
       return true;
     }
     this.#core.receive(message);

@@ -67,6 +67,17 @@ export {
   saslPrep,
   shortTermKey,
 } from './credentials.ts';
+export type {
+  StunRequestAnsweredMessage,
+  StunRequestDroppedMessage,
+  StunRequestDropReason,
+  StunResponseDroppedMessage,
+  StunResponseDropReason,
+  StunTransactionCompletedMessage,
+  StunTransactionEndedMessage,
+  StunTransactionStartedMessage,
+} from './diagnostics.ts';
+export { StunChannel } from './diagnostics.ts';
 export type { EncodeStunOptions, StunAttributeInit, StunMessageInit } from './encode.ts';
 export { encodeStun } from './encode.ts';
 export type { StunErrorValue } from './error-code.ts';

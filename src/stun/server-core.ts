@@ -2,6 +2,7 @@ import { ConfigError, ParseError } from '../errors/index.ts';
 import { makeAddress } from './address.ts';
 import { getChangeRequest } from './change-request.ts';
 import {
+  classOfType,
   isComprehensionRequired,
   STUN_HEADER_BYTES,
   StunAttr,
@@ -9,6 +10,13 @@ import {
   StunErrorCode,
   StunMethod,
 } from './constants.ts';
+import {
+  publishRequestDrop,
+  requestAnsweredChannel,
+  requestDroppedChannel,
+  type StunRequestDropReason,
+  transactionIdHex,
+} from './diagnostics.ts';
 import { encodeStun, type StunAttributeInit } from './encode.ts';
 import { makeErrorCode } from './error-code.ts';
 import { FINGERPRINT_ATTRIBUTE_BYTES, hasValidFingerprint } from './fingerprint.ts';
@@ -127,6 +135,37 @@ export interface StunServerStats {
   readonly rateLimitEvictions: number;
 }
 
+/** Publishes a drop when someone subscribed; returns undefined (the caller's "no reply"). */
+function dropped(reason: StunRequestDropReason, data: Buffer, from: StunLocalAddress): undefined {
+  if (requestDroppedChannel.hasSubscribers) publishRequestDrop(reason, data, from);
+  return undefined;
+}
+
+/** Publishes an answer; call only when `requestAnsweredChannel.hasSubscribers`. */
+function publishAnswer(request: StunMessage, from: StunLocalAddress, reply: StunServerReply): void {
+  const data = reply.data;
+  const cls = classOfType(data.readUInt16BE(0));
+  requestAnsweredChannel.publish({
+    transactionId: transactionIdHex(data),
+    method: request.method,
+    from: { address: from.address, port: from.port },
+    to: { address: reply.to.address, port: reply.to.port },
+    via: reply.via,
+    outcome: cls === StunClass.SUCCESS_RESPONSE ? 'success' : 'error',
+    errorCode: cls === StunClass.ERROR_RESPONSE ? errorCodeOf(data) : undefined,
+    classic: request.classic,
+    size: data.length,
+  });
+}
+
+/**
+ * The code of an error response this module encoded: ERROR-CODE is its first attribute, so its
+ * class and number are bytes 26 (low 3 bits) and 27. RFC 8489 §14.8.
+ */
+function errorCodeOf(data: Buffer): number {
+  return (data[26]! & 7) * 100 + data[27]!;
+}
+
 /** Attributes a Binding request may carry that this server understands or may safely ignore. */
 const KNOWN_REQUEST_ATTRIBUTES: ReadonlySet<number> = new Set([
   StunAttr.CHANGE_REQUEST,
@@ -213,42 +252,48 @@ export class StunServerCore {
     this.#received++;
     if (via < 0 || via >= this.#locals.length || !Number.isInteger(via)) {
       this.#badLocal++;
-      return undefined;
+      return dropped('badLocal', data, from);
     }
     // 1. Cheap checks before any work: STUN framing, then the source's rate. RFC 8489 §6.3.
     if (!isStunPacket(data, this.#packetOptions)) {
       this.#notStun++;
-      return undefined;
+      return dropped('notStun', data, from);
     }
-    if (this.#limiter !== undefined && !this.#limiter.take(from.address, now)) return undefined;
+    if (this.#limiter !== undefined && !this.#limiter.take(from.address, now))
+      return dropped('rateLimited', data, from);
     // 2. Decode; only requests are answered. RFC 8489 §6.3.2, §6.3.3.
     let request: StunMessage;
     try {
       request = decodeStun(data, this.#decodeOptions);
     } catch {
       this.#malformed++;
-      return undefined;
+      return dropped('malformed', data, from);
     }
     if (request.class !== StunClass.REQUEST) {
       this.#notRequest++;
-      return undefined;
+      return dropped('notRequest', data, from);
     }
     if (request.classic) this.#classicRequests++;
     const hasFingerprint = getAttribute(request, StunAttr.FINGERPRINT) !== undefined;
     if (hasFingerprint && !hasValidFingerprint(request)) {
       this.#badFingerprint++;
-      return undefined;
+      return dropped('badFingerprint', data, from);
     }
     const fingerprint = this.#fingerprint === 'always' || (this.#fingerprint === 'auto' && hasFingerprint);
+    let reply: StunServerReply | undefined;
     try {
-      return this.#answer(request, data.length, from, via, fingerprint);
+      reply = this.#answer(request, data.length, from, via, fingerprint);
     } catch (error) {
       // 3. A known attribute with a malformed value: 400. RFC 8489 §6.3.1.
-      if (error instanceof ParseError)
-        return this.#error(request, from, via, StunErrorCode.BAD_REQUEST, fingerprint);
-      this.#malformed++;
-      return undefined;
+      if (!(error instanceof ParseError)) {
+        this.#malformed++;
+        return dropped('malformed', data, from);
+      }
+      reply = this.#error(request, from, via, StunErrorCode.BAD_REQUEST, fingerprint);
     }
+    if (reply === undefined) return dropped('amplification', data, from);
+    if (requestAnsweredChannel.hasSubscribers) publishAnswer(request, from, reply);
+    return reply;
   }
 
   #answer(

@@ -1,5 +1,12 @@
 import { ConfigError, PortholeError } from '../errors/index.ts';
-import { STUN_HEADER_BYTES, STUN_TRANSACTION_ID_BYTES, StunClass } from './constants.ts';
+import { methodOfType, STUN_HEADER_BYTES, STUN_TRANSACTION_ID_BYTES, StunClass } from './constants.ts';
+import {
+  transactionCancelledChannel,
+  transactionCompletedChannel,
+  transactionIdHex,
+  transactionStartedChannel,
+  transactionTimedOutChannel,
+} from './diagnostics.ts';
 import type { StunMessage } from './message.ts';
 
 /**
@@ -111,6 +118,22 @@ function validate(
   return { rtoMs, rc, rm };
 }
 
+/** The common fields of a diagnostic message about `transaction` (built only for a subscriber). */
+function ended(transaction: Transaction<unknown>): {
+  transactionId: string;
+  method: number;
+  to: { address: string; port: number };
+  attempts: number;
+} {
+  const { data, to } = transaction;
+  return {
+    transactionId: transactionIdHex(data),
+    method: methodOfType(data.readUInt16BE(0)),
+    to: { address: to.address, port: to.port },
+    attempts: transaction.sent,
+  };
+}
+
 /** The key of a transaction ID in the table. */
 function keyOf(transactionId: Uint8Array): string {
   return Buffer.from(transactionId.buffer, transactionId.byteOffset, transactionId.byteLength).toString(
@@ -172,6 +195,14 @@ export class StunTransactions<T> {
     }
     this.#table.set(key, { key, data, to, context, rtoMs, rc, rm, sent: 0, dueAt: now, intervalMs: rtoMs });
     this.#started++;
+    if (transactionStartedChannel.hasSubscribers)
+      transactionStartedChannel.publish({
+        transactionId: transactionIdHex(data),
+        method: methodOfType(data.readUInt16BE(0)),
+        to: { address: to.address, port: to.port },
+        rtoMs,
+        rc,
+      });
     return key;
   }
 
@@ -193,6 +224,11 @@ export class StunTransactions<T> {
     }
     this.#table.delete(key);
     this.#matched++;
+    if (transactionCompletedChannel.hasSubscribers)
+      transactionCompletedChannel.publish({
+        ...ended(transaction),
+        outcome: message.class === StunClass.SUCCESS_RESPONSE ? 'success' : 'error',
+      });
     return transaction.context;
   }
 
@@ -211,8 +247,11 @@ export class StunTransactions<T> {
 
   /** Ends a transaction without a response (abort, close). Returns whether it was in flight. */
   cancel(key: string): boolean {
+    const transaction = this.#table.get(key);
     const removed = this.#table.delete(key);
     if (removed) this.#cancelled++;
+    if (transaction !== undefined && transactionCancelledChannel.hasSubscribers)
+      transactionCancelledChannel.publish(ended(transaction));
     return removed;
   }
 
@@ -244,6 +283,7 @@ export class StunTransactions<T> {
       }
       this.#table.delete(transaction.key);
       this.#timeouts++;
+      if (transactionTimedOutChannel.hasSubscribers) transactionTimedOutChannel.publish(ended(transaction));
       return { kind: 'timeout', context: transaction.context, attempts: transaction.sent };
     }
     return undefined;
@@ -262,6 +302,8 @@ export class StunTransactions<T> {
   drain(): T[] {
     const contexts = [...this.#table.values()].map((t) => t.context);
     this.#cancelled += this.#table.size;
+    if (transactionCancelledChannel.hasSubscribers)
+      for (const t of this.#table.values()) transactionCancelledChannel.publish(ended(t));
     this.#table.clear();
     return contexts;
   }
