@@ -244,7 +244,8 @@ describe('stun diagnostics: server core', () => {
     ];
     // One source per case: the rate limit (burst 1) is per source address.
     const sources = cases.map((_, i) => ({ address: `198.51.100.${20 + i}`, port: 1 }));
-    cases.forEach(([, data, via], i) => assert.equal(core.handle(data, sources[i]!, via, 0), undefined));
+    for (const [i, [, data, via]] of cases.entries())
+      assert.equal(core.handle(data, sources[i]!, via, 0), undefined);
     assert.ok(core.handle(request, CLIENT, 0, 0));
     assert.equal(core.handle(request, CLIENT, 0, 0), undefined, 'over the per-source rate');
     assert.deepEqual(dropped.messages, [
