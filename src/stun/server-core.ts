@@ -60,16 +60,18 @@ export interface StunServerCoreOptions {
    * Wildcard addresses (0.0.0.0, ::) are not reported in RESPONSE-ORIGIN / OTHER-ADDRESS.
    */
   readonly locals: readonly StunLocalAddress[];
-  /** SOFTWARE to put in responses; default none. RFC 8489 §14.14. */
+  /** SOFTWARE to put in responses when it fits the amplification bound; default none. RFC 8489 §14.14. */
   readonly software?: string;
   /** FINGERPRINT in responses: `'auto'` (when the request had one, the default), `'always'`, `'never'`. */
   readonly fingerprint?: 'auto' | 'always' | 'never';
   /** Per-source-IP token bucket, or false to disable. Default: 20/s, burst 40, 10 000 sources. */
   readonly rateLimit?: RateLimitOptions | false;
   /**
-   * A response sent to RESPONSE-PORT or carrying PADDING may be at most this many times the request's
-   * size (RFC 5780 §9.1 asks servers not to be amplifiers). PADDING is left out when it would break
-   * the bound; a RESPONSE-PORT request whose response would break it is dropped. Default 3.
+   * No response is more than this many times its request's size, counting every byte (RFC 5780 §9.1
+   * asks servers not to be amplifiers; the source of an unauthenticated request may be spoofed).
+   * Optional attributes are left out to fit, in the order MAPPED-ADDRESS, PADDING, SOFTWARE,
+   * RESPONSE-ORIGIN, OTHER-ADDRESS (each counted); a response whose minimum (header, mapped address,
+   * FINGERPRINT) does not fit is dropped (`dropped.amplification`). Default 3.
    */
   readonly amplificationFactor?: number;
   /** Most attributes accepted per request. Default 64. */
@@ -119,15 +121,23 @@ export interface StunServerStats {
     readonly badFingerprint: number;
     /** Over the per-source rate. */
     readonly rateLimited: number;
-    /** A RESPONSE-PORT response over the amplification bound. */
+    /** A response whose minimum (header, mapped address, FINGERPRINT) is over the amplification bound. */
     readonly amplification: number;
     /** `via` index out of range (driver error). */
     readonly badLocal: number;
   };
   /** PADDING left out of a response because of the amplification bound. */
   readonly paddingRefused: number;
-  /** MAPPED-ADDRESS left out of a bounded response (PADDING, RESPONSE-PORT) to keep the amplification bound. */
+  /** MAPPED-ADDRESS left out of a response to keep the amplification bound. */
   readonly mappedAddressRefused: number;
+  /** SOFTWARE left out of a response (success or error) to keep the amplification bound. */
+  readonly softwareRefused: number;
+  /** RESPONSE-ORIGIN (SOURCE-ADDRESS for RFC 3489 clients) left out to keep the amplification bound. */
+  readonly responseOriginRefused: number;
+  /** OTHER-ADDRESS (CHANGED-ADDRESS for RFC 3489 clients) left out to keep the amplification bound. */
+  readonly otherAddressRefused: number;
+  /** Requests with RESPONSE-PORT 0, answered with 400 to their source. */
+  readonly responsePortRefused: number;
   /** RFC 3489 requests handled (answered with a success or an error response). */
   readonly classicRequests: number;
   /** Sources tracked by the rate limiter, and evictions from its full table. */
@@ -206,6 +216,10 @@ export class StunServerCore {
   #badLocal = 0;
   #paddingRefused = 0;
   #mappedAddressRefused = 0;
+  #softwareRefused = 0;
+  #responseOriginRefused = 0;
+  #otherAddressRefused = 0;
+  #responsePortRefused = 0;
   #classicRequests = 0;
 
   /** @throws ConfigError `ERR_STUN_BAD_OPTION` for invalid settings. */
@@ -289,7 +303,7 @@ export class StunServerCore {
         this.#malformed++;
         return dropped('malformed', data, from);
       }
-      reply = this.#error(request, from, via, StunErrorCode.BAD_REQUEST, fingerprint);
+      reply = this.#error(request, data.length, from, via, StunErrorCode.BAD_REQUEST, fingerprint);
     }
     if (reply === undefined) return dropped('amplification', data, from);
     if (requestAnsweredChannel.hasSubscribers) publishAnswer(request, from, reply);
@@ -304,7 +318,7 @@ export class StunServerCore {
     fingerprint: boolean,
   ): StunServerReply | undefined {
     if (request.method !== StunMethod.BINDING) {
-      return this.#error(request, from, via, StunErrorCode.BAD_REQUEST, fingerprint);
+      return this.#error(request, requestBytes, from, via, StunErrorCode.BAD_REQUEST, fingerprint);
     }
     // 4. Comprehension-required attributes we do not know: 420 + UNKNOWN-ATTRIBUTES. RFC 8489 §6.3.1.
     //    CHANGE-REQUEST asking for a change a one-socket server cannot make counts as unknown. RFC 5780 §6.1.
@@ -323,13 +337,26 @@ export class StunServerCore {
       unknown.push(StunAttr.CHANGE_REQUEST);
     }
     if (unknown.length > 0) {
-      return this.#error(request, from, via, StunErrorCode.UNKNOWN_ATTRIBUTE, fingerprint, unknown);
+      return this.#error(
+        request,
+        requestBytes,
+        from,
+        via,
+        StunErrorCode.UNKNOWN_ATTRIBUTE,
+        fingerprint,
+        unknown,
+      );
     }
     // 5. Where the response leaves from (CHANGE-REQUEST) and goes to (RESPONSE-PORT). RFC 5780 §7.2, §7.5.
     let out = via;
     if (change?.changeIp === true) out ^= 2;
     if (change?.changePort === true) out ^= 1;
     const responsePort = getResponsePort(request);
+    if (responsePort === 0) {
+      // Port 0 names no socket: refused, never "sent" to whatever the stack makes of it.
+      this.#responsePortRefused++;
+      return this.#error(request, requestBytes, from, via, StunErrorCode.BAD_REQUEST, fingerprint);
+    }
     const to = { address: from.address, port: responsePort ?? from.port };
     // 6. The attributes every response has: RFC 8489 §14.2, RFC 5780 §7.3–§7.4; for an RFC 3489
     //    client MAPPED-ADDRESS, SOURCE-ADDRESS, CHANGED-ADDRESS (RFC 8489 §11, RFC 3489 §11.2).
@@ -338,20 +365,43 @@ export class StunServerCore {
     const table = this.#addressAttributes;
     const origin = (classic ? table.source : table.origin)[out];
     const other = (classic ? table.changed : table.other)[via];
-    const software = this.#software;
-    let size =
-      STUN_HEADER_BYTES +
-      attributeBytes(first) +
-      attributeBytes(origin) +
-      attributeBytes(other) +
-      attributeBytes(software) +
-      (fingerprint ? FINGERPRINT_ATTRIBUTE_BYTES : 0);
-    // 7. Extras, bounded (RFC 5780 §9.1: the server must not be an amplifier): PADDING as asked,
-    //    then MAPPED-ADDRESS, each only if the response stays within `amplificationFactor` × the
-    //    request. A RESPONSE-PORT response over the bound even without them is not sent at all; the
-    //    mandatory attributes of a response to the source itself are always sent.
-    const paddingAttr = getAttribute(request, StunAttr.PADDING);
+    // 7. Every byte counts against the bound (RFC 5780 §9.1: the server must not be an amplifier;
+    //    the source is unauthenticated and may be spoofed). The minimum is the header, the mapped
+    //    address and a requested FINGERPRINT; the optional attributes follow in priority order —
+    //    OTHER-ADDRESS, RESPONSE-ORIGIN, SOFTWARE, PADDING, MAPPED-ADDRESS — each only while the
+    //    response stays within `amplificationFactor` × the request, each refusal counted. A response
+    //    whose minimum alone breaks the bound is not sent at all.
     const bound = this.#factor * requestBytes;
+    let size = STUN_HEADER_BYTES + attributeBytes(first) + (fingerprint ? FINGERPRINT_ATTRIBUTE_BYTES : 0);
+    if (size > bound) {
+      this.#amplification++;
+      return undefined;
+    }
+    let otherAttr = other;
+    if (otherAttr !== undefined) {
+      if (size + attributeBytes(otherAttr) <= bound) size += attributeBytes(otherAttr);
+      else {
+        otherAttr = undefined;
+        this.#otherAddressRefused++;
+      }
+    }
+    let originAttr = origin;
+    if (originAttr !== undefined) {
+      if (size + attributeBytes(originAttr) <= bound) size += attributeBytes(originAttr);
+      else {
+        originAttr = undefined;
+        this.#responseOriginRefused++;
+      }
+    }
+    let software = this.#software;
+    if (software !== undefined) {
+      if (size + attributeBytes(software) <= bound) size += attributeBytes(software);
+      else {
+        software = undefined;
+        this.#softwareRefused++;
+      }
+    }
+    const paddingAttr = getAttribute(request, StunAttr.PADDING);
     let padding: StunAttributeInit | undefined;
     if (paddingAttr !== undefined) {
       padding = makePadding(paddingAttr.value.length);
@@ -370,14 +420,10 @@ export class StunServerCore {
         this.#mappedAddressRefused++;
       }
     }
-    if (responsePort !== undefined && size > bound) {
-      this.#amplification++;
-      return undefined;
-    }
     const attributes: StunAttributeInit[] = [first];
     if (mapped !== undefined) attributes.push(mapped);
-    if (origin !== undefined) attributes.push(origin);
-    if (other !== undefined) attributes.push(other);
+    if (originAttr !== undefined) attributes.push(originAttr);
+    if (otherAttr !== undefined) attributes.push(otherAttr);
     if (software !== undefined) attributes.push(software);
     if (padding !== undefined) attributes.push(padding);
     const data = encodeStun(
@@ -394,21 +440,33 @@ export class StunServerCore {
     return { data, via: out, to };
   }
 
+  /** An error response, within the same bound as a success: SOFTWARE only if it fits. */
   #error(
     request: StunMessage,
+    requestBytes: number,
     from: StunLocalAddress,
     via: number,
     code: number,
     fingerprint: boolean,
     unknown?: readonly number[],
-  ): StunServerReply {
+  ): StunServerReply | undefined {
     const attributes: StunAttributeInit[] = [makeErrorCode(code)];
     if (unknown !== undefined) {
       // RFC 3489 §11.2.10: an odd list repeats one type so the value is a multiple of 4 bytes.
       const list = request.classic && unknown.length % 2 === 1 ? [...unknown, unknown[0]!] : unknown;
       attributes.push(makeUnknownAttributes(list));
     }
-    if (this.#software !== undefined) attributes.push(this.#software);
+    const bound = this.#factor * requestBytes;
+    let size = STUN_HEADER_BYTES + (fingerprint ? FINGERPRINT_ATTRIBUTE_BYTES : 0);
+    for (const attr of attributes) size += attributeBytes(attr);
+    if (size > bound) {
+      this.#amplification++;
+      return undefined;
+    }
+    if (this.#software !== undefined) {
+      if (size + attributeBytes(this.#software) <= bound) attributes.push(this.#software);
+      else this.#softwareRefused++;
+    }
     this.#errorResponses++;
     return {
       data: encodeStun(
@@ -443,6 +501,10 @@ export class StunServerCore {
       },
       paddingRefused: this.#paddingRefused,
       mappedAddressRefused: this.#mappedAddressRefused,
+      softwareRefused: this.#softwareRefused,
+      responseOriginRefused: this.#responseOriginRefused,
+      otherAddressRefused: this.#otherAddressRefused,
+      responsePortRefused: this.#responsePortRefused,
       classicRequests: this.#classicRequests,
       rateLimitSources: this.#limiter?.size ?? 0,
       rateLimitEvictions: this.#limiter?.evictions ?? 0,

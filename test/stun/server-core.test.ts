@@ -40,8 +40,8 @@ function binding(options?: Parameters<typeof makeBindingRequest>[0], fingerprint
 }
 
 describe('StunServerCore: Binding service', () => {
-  it('answers with XOR-MAPPED-ADDRESS, RESPONSE-ORIGIN, SOFTWARE on the arrival socket', () => {
-    const core = new StunServerCore({ locals: [{ address: A, port: 3478 }], software: 'porthole-test' });
+  it('answers with XOR-MAPPED-ADDRESS, RESPONSE-ORIGIN, SOFTWARE on the arrival socket (56 bytes for 20: within 3×)', () => {
+    const core = new StunServerCore({ locals: [{ address: A, port: 3478 }], software: 'porthole' });
     const request = binding();
     const reply = core.handle(request, client, 0, 0);
     assert.ok(reply);
@@ -53,7 +53,7 @@ describe('StunServerCore: Binding service', () => {
     assert.deepEqual(getXorMappedAddress(m), { family: 'IPv4', ...client });
     assert.deepEqual(getResponseOrigin(m), { family: 'IPv4', address: A, port: 3478 });
     assert.equal(getOtherAddress(m), undefined, 'no OTHER-ADDRESS without an alternate address');
-    assert.equal(getSoftware(m), 'porthole-test');
+    assert.equal(getSoftware(m), 'porthole');
     assert.equal(
       m.attributes.some((a) => a.type === StunAttr.FINGERPRINT),
       false,
