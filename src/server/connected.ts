@@ -67,6 +67,8 @@ export interface ConnectedSocketsOptions {
 export class SessionConnection {
   readonly session: UdpSession;
   socket: Socket | undefined;
+  /** The one reader of `socket`; counts the session's zero-length datagrams (`droppedEmpty`). */
+  demux: Demux | undefined;
   phase: PhaseValue = Phase.OPENING;
   /** The remote as this socket reports it (`::ffff:a.b.c.d` on a dual-stack socket). */
   seenAs = '';
@@ -126,6 +128,10 @@ export class ConnectedSockets {
   #retryTimer: NodeJS.Timeout | undefined;
   #progressAtRetry = -1;
   #closed = false;
+  /** Sessions whose socket's demux is live; their empty datagrams are summed on {@link droppedEmpty}. */
+  readonly #reading = new Set<SessionConnection>();
+  /** Empty datagrams counted by session sockets already closed. */
+  #emptyRetired = 0;
   readonly #onSent = (conn: SessionConnection, error: Error | null): void => {
     if (error !== null) this.#socketError(conn, error);
   };
@@ -180,9 +186,26 @@ export class ConnectedSockets {
     if (conn.held.length > 0) this.#host.count('closedUnread', conn.held.length);
     conn.held = [];
     conn.phase = Phase.NONE;
+    this.#retire(conn);
     const socket = conn.socket;
     conn.socket = undefined;
     return socket === undefined ? Promise.resolve() : closeSocket(socket);
+  }
+
+  /**
+   * Zero-length datagrams the session sockets dropped (their Demux counts them; the listener's own
+   * count is the server's). Shared and connected mode count them alike, as `drops.empty`.
+   */
+  droppedEmpty(): number {
+    let n = this.#emptyRetired;
+    for (const conn of this.#reading) n += conn.demux?.stats().droppedEmpty ?? 0;
+    return n;
+  }
+
+  #retire(conn: SessionConnection): void {
+    if (!this.#reading.delete(conn)) return;
+    this.#emptyRetired += conn.demux?.stats().droppedEmpty ?? 0;
+    conn.demux = undefined;
   }
 
   /** Stops the marker machinery (session sockets are closed by their sessions). */
@@ -216,6 +239,8 @@ export class ConnectedSockets {
     conn.seenAs = this.#dualStack ? `::ffff:${session.address}` : session.address;
     socket.on('error', (error) => this.#socketError(conn, error));
     const demux = new Demux(socket);
+    conn.demux = demux;
+    this.#reading.add(conn);
     const onData = (data: Buffer, from: RemoteInfo): void => this.#fromSessionSocket(conn, data, from, false);
     for (const range of options.ranges) demux.register(range, onData);
     demux.register(frameRange(PortholeFrame.SERVER_COOKIE), (data, from) =>
@@ -284,6 +309,7 @@ export class ConnectedSockets {
     this.#release(conn);
     conn.phase = Phase.NONE;
     conn.session.connection = undefined;
+    this.#retire(conn);
     const socket = conn.socket;
     conn.socket = undefined;
     if (socket !== undefined) void closeSocket(socket);

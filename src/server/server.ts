@@ -277,7 +277,7 @@ export class UdpServer
   /** A snapshot of the counters. */
   stats(): UdpServerStats {
     const { sessionQueueFull, closedUnread, ...c } = this.#counts;
-    const empty = this.#demux.stats().droppedEmpty;
+    const empty = this.#demux.stats().droppedEmpty + (this.#connected?.droppedEmpty() ?? 0);
     return {
       mode: this.#options.mode,
       sessions: this.#table.size,

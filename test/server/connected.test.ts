@@ -3,7 +3,13 @@ import type { Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
 import { PortPool } from '../../src/ports/index.ts';
-import { connectUdp, isReusePortAvailable, UdpServer, type UdpSession } from '../../src/server/index.ts';
+import {
+  connectUdp,
+  isReusePortAvailable,
+  totalDrops,
+  UdpServer,
+  type UdpSession,
+} from '../../src/server/index.ts';
 import { waitFor } from './helpers.ts';
 
 const skip = isReusePortAvailable() ? false : 'needs SO_REUSEPORT (Linux, Node >= 22.12)';
@@ -54,6 +60,28 @@ describe('UdpServer, connected mode', { skip }, () => {
       assert.equal(srv.size, 0);
     });
   }
+
+  test('zero-length datagrams of an established session are counted as empty, as in shared mode', async () => {
+    const srv = await server('127.0.0.1', 63526);
+    const client = await connectUdp({ host: '127.0.0.1', port: 63526, handshake: false });
+    cleanup.push(() => client.close());
+    client.send(Buffer.from('one'));
+    const session = (await srv[Symbol.asyncIterator]().next()).value as UdpSession;
+    assert.ok(await waitFor(() => connectedSocket(session) !== undefined), 'connected socket ready');
+    const it = session[Symbol.asyncIterator]();
+    assert.equal(String((await it.next()).value), 'one');
+    client.send(Buffer.from('two'));
+    assert.equal(String((await it.next()).value), 'two'); // on the session's own socket now
+    client.send(Buffer.alloc(0));
+    client.send(Buffer.alloc(0));
+    client.send(Buffer.from('three'));
+    assert.equal(String((await it.next()).value), 'three');
+    assert.ok(await waitFor(() => srv.stats().drops.empty === 2), `empty: ${srv.stats().drops.empty}`);
+    const stats = srv.stats();
+    assert.equal(stats.datagramsIn, stats.delivered + stats.control + totalDrops(stats.drops));
+    await session.close();
+    assert.equal(srv.stats().drops.empty, 2, 'kept after the session socket closed');
+  });
 
   test('a datagram of another source on a session socket is handed back to the accept path', async () => {
     const srv = await server('127.0.0.1', 63522);
