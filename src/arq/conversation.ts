@@ -8,6 +8,7 @@ import { debuglog } from 'node:util';
 import { ClosedError } from '../errors/index.ts';
 import { PortholeFrame } from '../mux/index.ts';
 import { ArqControlType, type ArqControlTypeValue, encodeControlFrame } from './control-frame.ts';
+import { type ArqDeadCause, conversationClosedChannel, conversationDeadChannel } from './diagnostics.ts';
 import { ArqError, ArqErrorCode } from './errors.ts';
 import { Kcp } from './kcp.ts';
 import { KcpInputResult, type KcpInputResultType } from './kcp-input.ts';
@@ -170,16 +171,20 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
     const kcp = this.kcp;
     kcp.update(toU32(now));
     if (kcp.state === -1) {
-      this.#die(`a segment was sent ${this.#settings.deadLinkTransmissions} times without acknowledgement`);
+      this.#die(
+        'retransmissions',
+        `a segment was sent ${this.#settings.deadLinkTransmissions} times without acknowledgement`,
+      );
       return;
     }
     const idle = this.#settings.idleTimeoutMs;
     if (idle > 0 && now - this.#lastReceiveAt >= idle) {
-      this.#die(`nothing was received for ${idle} ms`);
+      this.#die('silence', `nothing was received for ${idle} ms`);
       return;
     }
     if (this.#finState === FIN_SENT && now >= this.#finRetryAt) {
       if (this.#finTries >= this.#settings.deadLinkTransmissions) {
+        if (conversationDeadChannel.hasSubscribers) this.#publishDead('fin-unacknowledged');
         this.#finish(
           new ArqError(ArqErrorCode.DEAD_LINK, `FIN of conversation ${this.conv} was never acknowledged`),
         );
@@ -243,6 +248,36 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
     this.#writeCallback = undefined;
     this.#finalCallback = undefined;
     this.#host.removeConversation(this);
+    if (conversationClosedChannel.hasSubscribers) this.#publishClosed(clean, error);
+  }
+
+  #publishDead(cause: ArqDeadCause): void {
+    conversationDeadChannel.publish({
+      conv: this.conv,
+      remote: { address: this.address, port: this.port },
+      cause,
+    });
+  }
+
+  #publishClosed(clean: boolean, error: Error | null): void {
+    const code = (error as { code?: unknown } | null)?.code;
+    const errorCode = typeof code === 'string' ? code : undefined;
+    const stats = this.kcp.stats();
+    conversationClosedChannel.publish({
+      conv: this.conv,
+      remote: { address: this.address, port: this.port },
+      reason: clean
+        ? 'finished'
+        : errorCode === ArqErrorCode.RESET
+          ? 'reset'
+          : errorCode === ArqErrorCode.DEAD_LINK
+            ? 'dead'
+            : 'destroyed',
+      errorCode,
+      messagesIn: this.#messagesIn,
+      messagesOut: this.#messagesOut,
+      retransmits: stats.timeoutRetransmits + stats.fastRetransmits,
+    });
   }
 
   stats(): ArqConversationStats {
@@ -332,7 +367,8 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
     callback?.(error);
   }
 
-  #die(reason: string): void {
+  #die(cause: ArqDeadCause, reason: string): void {
+    if (conversationDeadChannel.hasSubscribers) this.#publishDead(cause);
     this.stream.destroy(new ArqError(ArqErrorCode.DEAD_LINK, `conversation ${this.conv} is dead: ${reason}`));
   }
 

@@ -19,6 +19,7 @@ import { type DemuxRegistration, frameRange, PortholeFrame } from '../mux/index.
 import { KCP_OVERHEAD, KcpCommand } from './constants.ts';
 import { ArqControlType, decodeControlFrame, encodeControlFrame } from './control-frame.ts';
 import { type ArqSettings, Conversation, type ConversationHost } from './conversation.ts';
+import { conversationOpenedChannel, datagramDroppedChannel, publishDrop } from './diagnostics.ts';
 import { type ArqEndpointStats, EndpointCounters } from './endpoint-counters.ts';
 import { type ArqEndpointOptions, resolveSettings } from './endpoint-options.ts';
 import { ArqError, ArqErrorCode } from './errors.ts';
@@ -143,7 +144,9 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
         `endpoint holds ${this.#count} conversations (the limit)`,
       );
     }
-    return this.#create(remote.address, remote.port, conv, options.mode ?? this.#settings.mode).stream;
+    const c = this.#create(remote.address, remote.port, conv, options.mode ?? this.#settings.mode);
+    if (conversationOpenedChannel.hasSubscribers) this.#publishOpened(c, 'local');
+    return c.stream;
   }
 
   /** A snapshot of the endpoint's counters. */
@@ -234,6 +237,7 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
     counters.bytesIn += data.length;
     if (data.length - offset < KCP_OVERHEAD) {
       counters.droppedShort++;
+      if (datagramDroppedChannel.hasSubscribers) publishDrop('short', data, from, undefined);
       return;
     }
     const conv = data.readUInt32LE(offset);
@@ -242,7 +246,10 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
       c = this.#admit(data, offset, from, conv);
       if (c === undefined) return;
     }
-    if (c.receive(data, offset, this.#now()) !== KcpInputResult.OK) counters.droppedMalformed++;
+    if (c.receive(data, offset, this.#now()) !== KcpInputResult.OK) {
+      counters.droppedMalformed++;
+      if (datagramDroppedChannel.hasSubscribers) publishDrop('malformed', data, from, conv);
+    }
   }
 
   /** Applies the accept policy to a datagram of an unknown conversation. */
@@ -251,18 +258,22 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
     const known = (this.#peers.get(from.address)?.get(from.port)?.size ?? 0) > 0;
     if (this.#accept === 'never' || (this.#accept === 'known-peers' && !known)) {
       counters.refusedConversations++;
+      if (datagramDroppedChannel.hasSubscribers) publishDrop('refused', data, from, conv);
       return undefined;
     }
     if (!carriesFirstSegment(data, offset, conv)) {
       counters.droppedUnknownConv++;
+      if (datagramDroppedChannel.hasSubscribers) publishDrop('unknown-conversation', data, from, conv);
       return undefined;
     }
     if (this.#count >= this.#maxConversations) {
       counters.droppedOverLimit++;
+      if (datagramDroppedChannel.hasSubscribers) publishDrop('over-limit', data, from, conv);
       return undefined;
     }
     const c = this.#create(from.address, from.port, conv, this.#settings.mode);
     counters.conversationsAccepted++;
+    if (conversationOpenedChannel.hasSubscribers) this.#publishOpened(c, 'remote');
     this.emit('conversation', c.stream);
     return c.closed ? undefined : c;
   }
@@ -275,6 +286,7 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
       frame = decodeControlFrame(data);
     } catch {
       counters.droppedControl++;
+      if (datagramDroppedChannel.hasSubscribers) publishDrop('control', data, from, undefined);
       return;
     }
     const c = this.#lookup(from.address, from.port, frame.conv);
@@ -289,7 +301,18 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
       );
     } else {
       counters.droppedControl++;
+      if (datagramDroppedChannel.hasSubscribers) publishDrop('control', data, from, frame.conv);
     }
+  }
+
+  #publishOpened(c: Conversation, initiator: 'local' | 'remote'): void {
+    conversationOpenedChannel.publish({
+      conv: c.conv,
+      remote: { address: c.address, port: c.port },
+      initiator,
+      mode: c.stream.mode,
+      conversations: this.#count,
+    });
   }
 
   #runTimers(now: number): void {

@@ -15,6 +15,16 @@ export {
   decodeControlFrame,
   encodeControlFrame,
 } from './control-frame.ts';
+export type {
+  ArqCloseReason,
+  ArqConversationClosedMessage,
+  ArqConversationDeadMessage,
+  ArqConversationOpenedMessage,
+  ArqDatagramDroppedMessage,
+  ArqDeadCause,
+  ArqDropReason,
+} from './diagnostics.ts';
+export { ArqChannel } from './diagnostics.ts';
 export type { ArqEndpointEvents, ArqOpenOptions, ArqRemote } from './endpoint.ts';
 export { ArqEndpoint } from './endpoint.ts';
 export type { ArqEndpointStats } from './endpoint-counters.ts';
