@@ -1,4 +1,10 @@
 export type { AcquiredSockets, SocketShape } from './acquire-sockets.ts';
+export type {
+  TransportDatagramDroppedMessage,
+  TransportDropReason,
+  TransportPeerLearnedMessage,
+} from './diagnostics.ts';
+export { TransportChannel } from './diagnostics.ts';
 export type { RebindOptions, TransportDrops, TransportStats } from './media-transport.ts';
 export { MediaTransport } from './media-transport.ts';
 export type { MulticastMembership, MulticastSettings } from './multicast.ts';

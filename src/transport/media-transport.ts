@@ -364,7 +364,7 @@ export class MediaTransport implements AsyncDisposable {
   /** RFC 5761 §4: on one socket, a second byte of 192–223 is an RTCP packet type. */
   readonly #split = (data: Buffer, from: RemoteInfo): void => {
     const type = data[1];
-    if (type === undefined) this.media.countMalformed();
+    if (type === undefined) this.media.countMalformed(data, from);
     else if (type >= 192 && type <= 223) this.rtcp.receive(data, from);
     else this.media.receive(data, from);
   };

@@ -3,6 +3,7 @@ import { debuglog } from 'node:util';
 import { ClosedError, ConfigError, PortholeError } from '../errors/index.ts';
 import { DatagramQueue } from '../internal/datagram-queue.ts';
 import type { Demux } from '../mux/index.ts';
+import { datagramDroppedChannel, peerLearnedChannel, publishDrop } from './diagnostics.ts';
 import type { Endpoint, ReceivedDatagram, StreamHandler } from './options.ts';
 import { LatchVerdict, type Peer, type PeerLatch } from './peer-latch.ts';
 import { checkEndpoint } from './validate.ts';
@@ -68,6 +69,8 @@ export class TransportStream implements AsyncIterable<ReceivedDatagram> {
   #sendErrors = 0;
   #unexpectedSource = 0;
   #malformed = 0;
+  /** The latch's `changes` at the last learn (tells a first learn from a replacement). */
+  #learnedChanges = 0;
   #queueDropsOfEnded = 0;
   /** A reader stopped (break, return, its signal): its queue is no longer fed, what it held is discarded. */
   #removeQueue(queue: DatagramQueue<ReceivedDatagram>): void {
@@ -214,26 +217,51 @@ export class TransportStream implements AsyncIterable<ReceivedDatagram> {
     const verdict = this.#latch.accept(from.address, from.port);
     if (verdict === LatchVerdict.DROP) {
       this.#unexpectedSource++;
+      if (datagramDroppedChannel.hasSubscribers)
+        publishDrop(this.kind, 'unexpected-source', data, from, this.port);
       return;
     }
     if (verdict === LatchVerdict.LEARN) {
       debug('%s peer %s:%d learned', this.kind, from.address, from.port);
       this.#inferPartner(from.address, from.port);
+      if (peerLearnedChannel.hasSubscribers)
+        peerLearnedChannel.publish({
+          stream: this.kind,
+          peer: { address: from.address, port: from.port },
+          replaced: this.#latch.changes > this.#learnedChanges,
+          localPort: this.port,
+        });
+      this.#learnedChanges = this.#latch.changes;
     }
     this.#datagramsIn++;
     this.#bytesIn += data.length;
     const queues = this.#queues;
     if (queues.length > 0) {
       const item: ReceivedDatagram = { data, from };
-      for (let i = 0; i < queues.length; i++) queues[i]!.push(item);
+      if (datagramDroppedChannel.hasSubscribers) this.#pushObserved(item);
+      else for (let i = 0; i < queues.length; i++) queues[i]!.push(item);
     }
     const handler = this.#handler;
     if (handler !== undefined) handler(data, from);
   };
 
   /** @internal Counts a datagram the splitter could not classify. */
-  countMalformed(): void {
+  countMalformed(data: Buffer, from: RemoteInfo): void {
     this.#malformed++;
+    if (datagramDroppedChannel.hasSubscribers) publishDrop(this.kind, 'malformed', data, from, this.port);
+  }
+
+  /** Queues `item` and publishes each queue that had to evict for it (only with a subscriber). */
+  #pushObserved(item: ReceivedDatagram): void {
+    const queues = this.#queues;
+    let evicted = 0;
+    for (let i = 0; i < queues.length; i++) {
+      const q = queues[i]!;
+      const before = q.dropped;
+      q.push(item);
+      if (q.dropped !== before) evicted++;
+    }
+    for (let i = 0; i < evicted; i++) publishDrop(this.kind, 'queue-full', item.data, item.from, this.port);
   }
 
   /** @internal Counts a send failure the socket reported. */
