@@ -3,7 +3,8 @@ import { debuglog } from 'node:util';
 import { ConfigError } from '../errors/index.ts';
 import { diagnosticEndpoint } from '../internal/diagnostics-channel.ts';
 import { datagramDroppedChannel } from './diagnostics.ts';
-import type { ByteRange } from './ranges.ts';
+import { type ByteRange, STUN_RANGE } from './ranges.ts';
+import { type StunRoute, StunRouter, type StunRouterStats } from './stun-router.ts';
 
 const debug = debuglog('porthole:mux');
 
@@ -26,6 +27,19 @@ export interface DemuxStats {
   readonly handlerErrors: number;
   /** Datagrams routed, by first byte value (index 0–255). */
   readonly byFirstByte: readonly number[];
+  /** The STUN sub-router's counters (all zero while no STUN route was registered). */
+  readonly stun: StunRouterStats;
+}
+
+/** The Demux reading each socket, so every layer given that socket shares the one reader. */
+const demuxes = new WeakMap<Socket, Demux>();
+
+/**
+ * The {@link Demux} that reads `socket`: the one already made for it (by `new Demux` or an earlier
+ * call), else a new one. The one place a layer turns a socket into a demux.
+ */
+export function demuxOf(socket: Socket): Demux {
+  return demuxes.get(socket) ?? new Demux(socket);
 }
 
 /** A registration returned by {@link Demux.register}; `remove()` frees its range. */
@@ -50,6 +64,8 @@ export class Demux {
   #droppedUnclaimed = 0;
   #handlerErrors = 0;
   #detached = false;
+  readonly #stun = new StunRouter();
+  #stunRegistration: DemuxRegistration | undefined;
   readonly #onMessage = (data: Buffer, from: RemoteInfo): void => {
     const first = data[0];
     if (first === undefined) {
@@ -93,9 +109,13 @@ export class Demux {
     }
   };
 
-  /** Starts routing `socket`'s datagrams. The socket stays owned by the caller. */
+  /**
+   * Starts routing `socket`'s datagrams. The socket stays owned by the caller. Prefer
+   * {@link demuxOf}, which returns the socket's existing demux instead of adding a second reader.
+   */
   constructor(socket: Socket) {
     this.#socket = socket;
+    if (!demuxes.has(socket)) demuxes.set(socket, this);
     socket.on('message', this.#onMessage);
   }
 
@@ -136,6 +156,40 @@ export class Demux {
   }
 
   /**
+   * Adds a STUN user to the STUN sub-router on bytes 0–3 (see stun-router.ts): requests go to the
+   * one route that takes them, indications and responses to the routes that claim them, so a STUN
+   * client, a STUN server and a TURN client share one socket. `remove()` takes the route out.
+   * @throws ConfigError `ERR_MUX_RANGE_TAKEN` when bytes 0–3 have a plain handler or another route
+   *   already takes requests; `ERR_MUX_RANGE_INVALID` for a route without handlers.
+   */
+  registerStun(route: StunRoute): DemuxRegistration {
+    if (this.#stunRegistration === undefined) {
+      this.#stun.add(route);
+      try {
+        this.#stunRegistration = this.register(STUN_RANGE, this.#stun.dispatch);
+      } catch (error) {
+        this.#stun.delete(route);
+        throw error;
+      }
+    } else {
+      this.#stun.add(route);
+    }
+    let removed = false;
+    return {
+      range: STUN_RANGE,
+      remove: (): void => {
+        if (removed) return;
+        removed = true;
+        this.#stun.delete(route);
+        if (this.#stun.size === 0) {
+          this.#stunRegistration?.remove();
+          this.#stunRegistration = undefined;
+        }
+      },
+    };
+  }
+
+  /**
    * Reads `socket` instead of the current one, keeping every registration (NAT recovery: a
    * transport swaps in a fresh socket and its readers stay attached). Stops reading the old
    * socket, which stays owned by the caller; re-attaches a detached demux. No-op for the same socket.
@@ -143,8 +197,10 @@ export class Demux {
   moveTo(socket: Socket): void {
     if (socket === this.#socket && !this.#detached) return;
     if (!this.#detached) this.#socket.off('message', this.#onMessage);
+    if (demuxes.get(this.#socket) === this) demuxes.delete(this.#socket);
     this.#socket = socket;
     this.#detached = false;
+    if (!demuxes.has(socket)) demuxes.set(socket, this);
     socket.on('message', this.#onMessage);
   }
 
@@ -163,6 +219,7 @@ export class Demux {
     if (this.#detached) return;
     this.#detached = true;
     this.#socket.off('message', this.#onMessage);
+    if (demuxes.get(this.#socket) === this) demuxes.delete(this.#socket);
   }
 
   /** A snapshot of the counters. */
@@ -173,6 +230,7 @@ export class Demux {
       droppedUnclaimed: this.#droppedUnclaimed,
       handlerErrors: this.#handlerErrors,
       byFirstByte: this.#counts.slice(),
+      stun: this.#stun.stats(),
     };
   }
 }

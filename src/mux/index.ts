@@ -1,5 +1,5 @@
 export type { DatagramHandler, DemuxRegistration, DemuxStats } from './demux.ts';
-export { Demux } from './demux.ts';
+export { Demux, demuxOf } from './demux.ts';
 export type { MuxDatagramDroppedMessage, MuxDropReason } from './diagnostics.ts';
 export { MuxChannel } from './diagnostics.ts';
 export type { ByteRange, PortholeFrameType } from './ranges.ts';
@@ -13,3 +13,4 @@ export {
   TURN_CHANNEL_RANGE,
   ZRTP_RANGE,
 } from './ranges.ts';
+export type { StunClaimHandler, StunRoute, StunRouterStats } from './stun-router.ts';

@@ -4,6 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { debuglog } from 'node:util';
 import { ClosedError, ConfigError, PortholeError, TimeoutError } from '../errors/index.ts';
 import { wildcardAddress } from '../internal/endpoint.ts';
+import { type Demux, demuxOf } from '../mux/index.ts';
 import { type BindUdpSocketOptions, bindUdpSocket } from '../ports/index.ts';
 import { type RetransmitOptions, StunClient } from '../stun/index.ts';
 import type { NatEndpoint } from './behavior.ts';
@@ -48,6 +49,7 @@ export interface StunDiscoveryTransportStats {
 
 interface Endpoint {
   readonly socket: Socket;
+  readonly demux: Demux;
   readonly client: StunClient;
   readonly port: number;
 }
@@ -183,10 +185,18 @@ export class StunDiscoveryTransport implements DiscoveryTransport {
 
   /** A snapshot of the counters. */
   stats(): StunDiscoveryTransportStats {
+    // The demuxes drop what never reaches #route: too short for STUN, or not STUN at all.
+    let short = this.#droppedShort;
+    let unmatched = this.#droppedUnmatched;
+    for (const { demux } of this.#opened) {
+      const d = demux.stats();
+      short += d.stun.tooShort + d.droppedEmpty;
+      unmatched += d.droppedUnclaimed;
+    }
     return {
       sockets: this.#opened.length,
-      droppedShort: this.#droppedShort,
-      droppedUnmatched: this.#droppedUnmatched,
+      droppedShort: short,
+      droppedUnmatched: unmatched,
       hairpinsReceived: this.#hairpinsReceived,
     };
   }
@@ -195,8 +205,9 @@ export class StunDiscoveryTransport implements DiscoveryTransport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const { client, socket } of this.#opened.splice(0)) {
+    for (const { client, socket, demux } of this.#opened.splice(0)) {
       client.close();
+      demux.detach();
       socket.close();
     }
   }
@@ -237,19 +248,27 @@ export class StunDiscoveryTransport implements DiscoveryTransport {
       socket.close();
       throw new ClosedError('NAT discovery transport');
     }
-    const client = new StunClient(socket, { listen: false });
-    socket.on('message', (data: Buffer, from: RemoteInfo) => this.#route(index, data, from));
+    const demux = demuxOf(socket);
+    // Registered before the client's own route, so it sees every datagram first (hairpins, arrivals).
+    demux.registerStun({
+      request: (data, from) => this.#route(index, data, from),
+      response: (data, from) => this.#route(index, data, from),
+    });
+    const client = new StunClient({ demux });
     socket.on('error', (error) => debug('socket %d: %s', index, error.message));
-    const opened: Endpoint = { socket, client, port: socket.address().port };
+    const opened: Endpoint = { socket, demux, client, port: socket.address().port };
     this.#opened.push(opened);
     return opened;
   }
 
-  /** Notes where a datagram landed, then offers it to every client (transaction IDs are unique). */
-  #route(index: number, data: Buffer, from: RemoteInfo): void {
+  /**
+   * Notes where a datagram landed, then offers it to every client (transaction IDs are unique).
+   * Always claims it: nothing on these sockets is anyone else's.
+   */
+  #route(index: number, data: Buffer, from: RemoteInfo): boolean {
     if (data.length < TXID_END) {
       this.#droppedShort++;
-      return;
+      return true;
     }
     const key = data.toString('hex', TXID_START, TXID_END);
     const hairpin = this.#hairpins.get(key);
@@ -260,13 +279,14 @@ export class StunDiscoveryTransport implements DiscoveryTransport {
       } else {
         this.#droppedUnmatched++;
       }
-      return;
+      return true;
     }
     if (this.#arrivals.has(key) && this.#arrivals.get(key) === undefined) this.#arrivals.set(key, index);
     for (const { client } of this.#opened) {
-      if (client.handleDatagram(data, from)) return;
+      if (client.handleDatagram(data, from)) return true;
     }
     this.#droppedUnmatched++;
+    return true;
   }
 }
 

@@ -26,10 +26,7 @@ export const DEFAULT_MAX_RELAY_CHANNELS = 64;
 
 /** Settings of a {@link TurnRelayProvider}: the TURN server and credentials, TURN tuning. */
 export interface TurnRelayOptions
-  extends Omit<
-    TurnClientOptions,
-    'socket' | 'demux' | 'listenStun' | 'onUnclaimedStun' | 'onData' | 'signal' | 'maxQueued'
-  > {
+  extends Omit<TurnClientOptions, 'demux' | 'onData' | 'signal' | 'maxQueued'> {
   /** Most links on the relay at once (then `open` rejects `ERR_NAT_RELAY_FULL`). Default 64. */
   readonly maxChannels?: number;
 }

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
 import { AbortError, ClosedError, PortholeError, TimeoutError, throwIfAborted } from '../errors/index.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
-import { type Demux, type DemuxRegistration, STUN_RANGE } from '../mux/index.ts';
+import type { Demux, DemuxRegistration } from '../mux/index.ts';
 import type { StunAddress } from './address.ts';
 import {
   type BindingInfo,
@@ -30,10 +30,11 @@ const debug = debuglog('porthole:stun');
 /** Settings of a {@link StunClient}. */
 export interface StunClientOptions extends StunTransactionsOptions {
   /**
-   * Whether the client reads the socket itself (`'message'` listener, or a Demux registration on
-   * STUN_RANGE). Default true. With false, feed datagrams through {@link StunClient.handleDatagram}.
+   * The demux of the socket requests leave from (`demuxOf(socket)` for a bare socket). The client
+   * registers a STUN route for the responses to its own transactions, beside any STUN server or
+   * TURN client on the same demux.
    */
-  readonly listen?: boolean;
+  readonly demux: Demux;
   /** Monotonic clock in ms (tests). Default `performance.now`. */
   readonly now?: () => number;
 }
@@ -99,16 +100,16 @@ function toAddress(from: RemoteInfo): StunAddress {
 }
 
 /**
- * A STUN client bound to one UDP socket (given directly, or through a {@link Demux} registration on
- * STUN_RANGE). Requests are retransmitted per RFC 8489 §6.2.1 and matched to responses by
- * transaction ID only. The socket stays owned by the caller; {@link close} only detaches.
+ * A STUN client on one UDP socket's {@link Demux} (a STUN route for its own responses, so it
+ * shares the socket with a STUN server and a TURN client). Requests are retransmitted per RFC 8489
+ * §6.2.1 and matched to responses by transaction ID only. The socket stays owned by the caller;
+ * {@link close} only removes the route.
  */
 export class StunClient {
   readonly #socket: Socket;
   readonly #core: StunTransactions<Pending>;
   readonly #now: () => number;
-  #registration: DemuxRegistration | undefined;
-  #listening = false;
+  readonly #registration: DemuxRegistration;
   readonly #timer: CoreTimer;
   #closed = false;
   #notStun = 0;
@@ -117,9 +118,7 @@ export class StunClient {
   #badIntegrity = 0;
   #sendErrors = 0;
 
-  readonly #onMessage = (data: Buffer, from: RemoteInfo): void => {
-    this.handleDatagram(data, from);
-  };
+  readonly #onResponse = (data: Buffer, from: RemoteInfo): boolean => this.handleDatagram(data, from);
   readonly #onSocketClose = (): void => {
     this.close();
   };
@@ -131,25 +130,16 @@ export class StunClient {
   };
 
   /** @throws ConfigError `ERR_STUN_BAD_OPTION`; `ERR_MUX_RANGE_TAKEN` when the Demux's STUN range is taken. */
-  constructor(target: Socket | Demux, options?: StunClientOptions) {
+  constructor(options: StunClientOptions) {
     this.#core = new StunTransactions<Pending>(options);
-    this.#now = options?.now ?? (() => performance.now());
+    this.#now = options.now ?? (() => performance.now());
     this.#timer = new CoreTimer(
       this.#now,
       () => this.#core.nextWakeAt() ?? Number.POSITIVE_INFINITY,
       () => this.#pump(),
     );
-    const listen = options?.listen ?? true;
-    if ('register' in target) {
-      this.#socket = target.socket;
-      if (listen) this.#registration = target.register(STUN_RANGE, this.#onMessage);
-    } else {
-      this.#socket = target;
-      if (listen) {
-        target.on('message', this.#onMessage);
-        this.#listening = true;
-      }
-    }
+    this.#socket = options.demux.socket;
+    this.#registration = options.demux.registerStun({ response: this.#onResponse });
     this.#socket.on('close', this.#onSocketClose);
   }
 
@@ -218,16 +208,20 @@ export class StunClient {
   }
 
   /**
-   * Offers one received datagram to the client. Returns true when it was a response to one of this
-   * client's transactions (even if then dropped for a bad FINGERPRINT or integrity), false otherwise
-   * (not STUN, malformed, a request/indication, or an unknown transaction ID) so the caller may route
-   * it elsewhere. Never throws.
+   * Offers one received datagram to the client. The client's demux route calls it for the
+   * responses arriving on its socket; call it for a response that may have landed on another
+   * socket (RFC 5780 discovery). Returns true when it was a response to one of this client's
+   * transactions (even if then dropped for a bad FINGERPRINT or integrity), false otherwise (not
+   * STUN, malformed, a request/indication, or another transaction ID: left uncounted, for the
+   * next route). Never throws.
    */
   handleDatagram(data: Buffer, from: RemoteInfo): boolean {
     if (!isStunPacket(data)) {
       this.#notStun++;
       return false;
     }
+    // The transaction ID's last 12 bytes (RFC 8489 §5; RFC 3489's ID ends there too) key the table.
+    if (!this.#core.has(data.subarray(8, 20))) return false;
     let message: StunMessage;
     try {
       message = decodeStun(data);
@@ -333,8 +327,7 @@ export class StunClient {
     if (this.#closed) return;
     this.#closed = true;
     this.#timer.stop();
-    this.#registration?.remove();
-    if (this.#listening) this.#socket.off('message', this.#onMessage);
+    this.#registration.remove();
     this.#socket.off('close', this.#onSocketClose);
     for (const pending of this.#core.drain()) this.#settle(pending, new ClosedError('STUN client'));
   }

@@ -3,7 +3,7 @@ import { isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
 import { ConfigError, PortholeError, throwIfAborted } from '../errors/index.ts';
-import { type Demux, type DemuxRegistration, STUN_RANGE } from '../mux/index.ts';
+import { type Demux, type DemuxRegistration, demuxOf } from '../mux/index.ts';
 import { bindUdpSocket, isPortSpecificBindError } from '../ports/index.ts';
 import {
   type StunLocalAddress,
@@ -39,21 +39,16 @@ export interface StunServerListenOptions extends Omit<StunServerCoreOptions, 'lo
   readonly now?: () => number;
 }
 
-/** Settings of `new StunServer(...)` over sockets or demuxes the caller bound. */
+/** Settings of `new StunServer(...)` over sockets the caller bound. */
 export interface StunServerSocketsOptions extends Omit<StunServerCoreOptions, 'locals'> {
   /**
-   * One socket (or Demux), or four in RFC 5780 order (A:p, A:p', B:p, B:p'). Sockets must be bound.
-   * A Demux gets a registration on STUN_RANGE; a bare socket gets a `'message'` listener.
+   * The demux of one bound socket (`demuxOf(socket)`), or four in RFC 5780 order (A:p, A:p', B:p,
+   * B:p'). The server takes the STUN requests of each (a STUN route, beside any StunClient or
+   * TurnClient on the same demux).
    */
-  readonly sockets: readonly (Socket | Demux)[];
+  readonly demux: Demux | readonly Demux[];
   /** Close the sockets on {@link StunServer.close}. Default false for given sockets. */
   readonly ownsSockets?: boolean;
-  /**
-   * Whether the server attaches to the sockets (a `'message'` listener or a Demux registration).
-   * Default true. With false, offer datagrams through {@link StunServer.handleDatagram} (e.g. from
-   * one Demux handler shared with a `StunClient`).
-   */
-  readonly attach?: boolean;
   readonly now?: () => number;
 }
 
@@ -73,7 +68,6 @@ export class StunServer {
   readonly #core: StunServerCore;
   readonly #sockets: Socket[] = [];
   readonly #registrations: DemuxRegistration[] = [];
-  readonly #listeners: { socket: Socket; listener: (data: Buffer, from: RemoteInfo) => void }[] = [];
   readonly #owns: boolean;
   readonly #now: () => number;
   #sendErrors = 0;
@@ -93,7 +87,8 @@ export class StunServer {
 
   /** @throws ConfigError `ERR_STUN_BAD_OPTION` for a wrong number of sockets or invalid settings. */
   constructor(options: StunServerSocketsOptions) {
-    const sockets = options.sockets.map((s) => ('register' in s ? s.socket : s));
+    const demuxes: readonly Demux[] = Array.isArray(options.demux) ? options.demux : [options.demux as Demux];
+    const sockets = demuxes.map((d) => d.socket);
     const locals = sockets.map((s) => {
       try {
         const a = s.address();
@@ -105,24 +100,22 @@ export class StunServer {
     this.#core = new StunServerCore({ ...options, locals });
     this.#owns = options.ownsSockets ?? false;
     this.#now = options.now ?? (() => performance.now());
-    const attach = options.attach ?? true;
-    options.sockets.forEach((target, index) => {
+    demuxes.forEach((demux, index) => {
       const socket = sockets[index]!;
       this.#sockets.push(socket);
       if (this.#owns) {
         socket.on('error', this.#onSocketError);
         this.#errorListeners.push(socket);
       }
-      if (!attach) return;
       // One handler per socket (not per datagram): it knows its socket's index.
-      const listener = (data: Buffer, from: RemoteInfo): void => {
-        this.handleDatagram(data, from, index);
+      const request = (data: Buffer, from: RemoteInfo): void => {
+        this.#handle(data, from, index);
       };
-      if ('register' in target) {
-        this.#registrations.push(target.register(STUN_RANGE, listener));
-      } else {
-        socket.on('message', listener);
-        this.#listeners.push({ socket, listener });
+      try {
+        this.#registrations.push(demux.registerStun({ request }));
+      } catch (error) {
+        for (const r of this.#registrations) r.remove();
+        throw error;
       }
     });
   }
@@ -139,7 +132,7 @@ export class StunServer {
         ? [await bindOne(options.listen, options.signal)]
         : await bindFour(options);
     const { listen: _listen, alternate: _alternate, signal: _signal, ...rest } = options;
-    return new StunServer({ ...rest, sockets, ownsSockets: true });
+    return new StunServer({ ...rest, demux: sockets.map(demuxOf), ownsSockets: true });
   }
 
   /** Whether the server runs in RFC 5780 mode. */
@@ -152,20 +145,15 @@ export class StunServer {
     return this.#core.locals;
   }
 
-  /**
-   * Offers one datagram that arrived on socket `via` (default 0) and sends the reply, if any.
-   * Returns whether a reply was sent; never throws.
-   */
-  handleDatagram(data: Buffer, from: RemoteInfo, via = 0): boolean {
+  /** Answers one request that arrived on socket `via`; never throws. */
+  #handle(data: Buffer, from: RemoteInfo, via: number): void {
     const reply = this.#core.handle(data, from, via, this.#now());
-    if (reply === undefined) return false;
+    if (reply === undefined) return;
     try {
       this.#sockets[reply.via]!.send(reply.data, reply.to.port, reply.to.address, this.#onSent);
-      return true;
     } catch (error) {
       this.#sendErrors++;
       debug('send threw: %o', error);
-      return false;
     }
   }
 
@@ -182,8 +170,8 @@ export class StunServer {
 
   async #close(): Promise<void> {
     for (const r of this.#registrations) r.remove();
-    for (const { socket, listener } of this.#listeners) socket.off('message', listener);
     if (!this.#owns) return;
+    for (const socket of this.#sockets) demuxOf(socket).detach();
     await Promise.all(this.#sockets.map((s) => closeSocket(s)));
     for (const socket of this.#errorListeners) socket.off('error', this.#onSocketError);
   }

@@ -5,13 +5,7 @@ import { debuglog } from 'node:util';
 import { AbortError, ClosedError, ConfigError, throwIfAborted } from '../errors/index.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
 import { DatagramQueue, type DatagramReader } from '../internal/datagram-queue.ts';
-import {
-  type DatagramHandler,
-  type Demux,
-  type DemuxRegistration,
-  STUN_RANGE,
-  TURN_CHANNEL_RANGE,
-} from '../mux/index.ts';
+import { type Demux, type DemuxRegistration, TURN_CHANNEL_RANGE } from '../mux/index.ts';
 import type { StunAddress } from '../stun/index.ts';
 import { TurnAllocation } from './allocation.ts';
 import { type TurnError, TurnErrorKind } from './errors.ts';
@@ -32,17 +26,12 @@ export const DEFAULT_TURN_QUEUE = 1024;
 
 /** Settings of {@link TurnClient.allocate}. */
 export interface TurnClientOptions extends Omit<TurnAllocationOptions, 'onData'> {
-  /** The socket the allocation lives on (its 5-tuple). The socket stays the caller's. */
-  readonly socket?: Socket;
-  /** Or a Demux on that socket: ChannelData (64–79) and, unless `listenStun: false`, STUN (0–3) are read. */
-  readonly demux?: Demux;
   /**
-   * With a demux: register STUN_RANGE (default true). With false, whoever owns STUN_RANGE offers
-   * datagrams through {@link TurnClient.handleDatagram}.
+   * The demux of the socket the allocation lives on (its 5-tuple; `demuxOf(socket)` for a bare
+   * socket). The client takes ChannelData (64–79) and, through a STUN route, the TURN server's
+   * responses and Data indications — beside a StunClient or StunServer on the same demux.
    */
-  readonly listenStun?: boolean;
-  /** STUN datagrams on the registered STUN range that are not the TURN server's (e.g. a StunClient's). */
-  readonly onUnclaimedStun?: DatagramHandler;
+  readonly demux: Demux;
   /** Receives relayed data; without it, data is queued for the async iterator. */
   readonly onData?: (data: Buffer, peer: TurnPeer) => void;
   /** Called once when the allocation is lost (refresh refused or expired). */
@@ -81,22 +70,20 @@ export class TurnClient {
   readonly #now: () => number;
   readonly #ops = new Map<number, Op>();
   readonly #registrations: DemuxRegistration[] = [];
-  readonly #onUnclaimedStun: DatagramHandler | undefined;
+  readonly #demux: Demux;
+  #channelData: DemuxRegistration | undefined;
   readonly #onLost: ((error: TurnError) => void) | undefined;
   readonly #queue: DatagramQueue<TurnDatagram>;
-  #listening = false;
   readonly #timer: CoreTimer;
   #closing: Promise<void> | undefined;
   #closedResolve: (() => void) | undefined;
   #ended = false;
   #sendErrors = 0;
 
-  readonly #onMessage = (data: Buffer, from: RemoteInfo): void => {
-    this.handleDatagram(data, from);
+  readonly #onChannelData = (data: Buffer, from: RemoteInfo): void => {
+    this.#receive(data, from);
   };
-  readonly #onStun = (data: Buffer, from: RemoteInfo): void => {
-    if (!this.handleDatagram(data, from)) this.#onUnclaimedStun?.(data, from);
-  };
+  readonly #onStun = (data: Buffer, from: RemoteInfo): boolean => this.#receive(data, from);
   readonly #onSocketClose = (): void => {
     this.#teardown(new ClosedError('TURN client socket'));
   };
@@ -109,9 +96,6 @@ export class TurnClient {
 
   /** Use {@link TurnClient.allocate}. @throws ConfigError `ERR_TURN_BAD_OPTION`. */
   constructor(options: TurnClientOptions) {
-    if ((options.socket === undefined) === (options.demux === undefined)) {
-      throw new ConfigError(TurnErrorKind.BAD_OPTION, 'give exactly one of socket and demux');
-    }
     if (isIP(options.server.address) === 0) {
       throw new ConfigError(
         TurnErrorKind.BAD_OPTION,
@@ -126,7 +110,6 @@ export class TurnClient {
       () => this.#pump(),
       { ref: false },
     );
-    this.#onUnclaimedStun = options.onUnclaimedStun;
     this.#onLost = options.onLost;
     this.#queue = new DatagramQueue({
       capacity: options.maxQueued ?? DEFAULT_TURN_QUEUE,
@@ -135,22 +118,9 @@ export class TurnClient {
     const onData = options.onData ?? ((data: Buffer, from: TurnPeer) => this.#enqueue(data, from));
     this.#core = new TurnAllocation({ ...options, onData });
     const demux = options.demux;
-    if (demux !== undefined) {
-      this.#socket = demux.socket;
-      this.#registrations.push(demux.register(TURN_CHANNEL_RANGE, this.#onMessage));
-      if (options.listenStun !== false) {
-        try {
-          this.#registrations.push(demux.register(STUN_RANGE, this.#onStun));
-        } catch (error) {
-          this.#registrations[0]!.remove();
-          throw error;
-        }
-      }
-    } else {
-      this.#socket = options.socket!;
-      this.#socket.on('message', this.#onMessage);
-      this.#listening = true;
-    }
+    this.#socket = demux.socket;
+    this.#demux = demux;
+    this.#registrations.push(demux.registerStun({ response: this.#onStun, indication: this.#onStun }));
     this.#socket.on('close', this.#onSocketClose);
   }
 
@@ -204,6 +174,7 @@ export class TurnClient {
     options?: { readonly signal?: AbortSignal },
   ): Promise<number> {
     let channel = 0;
+    this.#claimChannelData();
     await this.#run(() => {
       const bound = this.#core.bindChannel(peer, this.#now());
       channel = bound.channel;
@@ -223,10 +194,18 @@ export class TurnClient {
   }
 
   /**
-   * Offers one datagram received on the socket (when something else reads it). Returns true when it
-   * was the TURN server's and consumed. Never throws.
+   * Takes ChannelData (64–79) on the demux at the first channel binding, so an allocation without
+   * channels leaves the range free (e.g. for a second allocation on the same 5-tuple).
+   * @throws ConfigError `ERR_MUX_RANGE_TAKEN` when another user holds the range.
    */
-  handleDatagram(data: Buffer, from: { readonly address: string; readonly port: number }): boolean {
+  #claimChannelData(): void {
+    if (this.#channelData !== undefined || this.#ended) return;
+    this.#channelData = this.#demux.register(TURN_CHANNEL_RANGE, this.#onChannelData);
+    this.#registrations.push(this.#channelData);
+  }
+
+  /** One datagram from the demux: true when it was the TURN server's and consumed. Never throws. */
+  #receive(data: Buffer, from: { readonly address: string; readonly port: number }): boolean {
     const consumed = this.#core.receive(data, from, this.#now());
     if (this.#core.hasOutput) this.#pump();
     return consumed;
@@ -344,8 +323,6 @@ export class TurnClient {
     this.#timer.stop();
     for (const registration of this.#registrations) registration.remove();
     this.#registrations.length = 0;
-    if (this.#listening) this.#socket.off('message', this.#onMessage);
-    this.#listening = false;
     this.#socket.off('close', this.#onSocketClose);
     for (const op of this.#ops.values()) op.reject(error);
     this.#ops.clear();

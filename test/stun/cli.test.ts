@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { parseHostPort } from '../../src/cli/stun-server.ts';
+import { demuxOf } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
 import { StunClient } from '../../src/stun/index.ts';
 
@@ -59,7 +60,7 @@ describe('porthole stun-server (child process)', () => {
     assert.equal(started.rfc5780, true);
     const [address, port] = started.addresses[0]!.split(':');
     socket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
-    client = new StunClient(socket);
+    client = new StunClient({ demux: demuxOf(socket) });
     const result = await client.binding({ to: { address: address!, port: Number(port) }, changeIp: true });
     assert.equal(result.from.address, '127.0.0.2');
     assert.equal(result.mapped?.port, socket.address().port);

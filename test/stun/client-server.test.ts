@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
-import { Demux, frameRange, PortholeFrame } from '../../src/mux/index.ts';
+import { Demux, demuxOf, frameRange, PortholeFrame, STUN_RANGE } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
 import {
   getErrorCode,
@@ -31,10 +31,11 @@ describe('client ↔ server on 127.0.0.1', () => {
       rateLimit: false,
     });
     socket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
-    client = new StunClient(socket);
+    client = new StunClient({ demux: demuxOf(socket) });
   });
   after(async () => {
     client.close();
+    demuxOf(socket).detach();
     await closeSocket(socket);
     await server.close();
   });
@@ -87,12 +88,13 @@ describe('client edge cases', () => {
     socket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
   });
   after(async () => {
+    demuxOf(socket).detach();
     await closeSocket(silent);
     await closeSocket(socket);
   });
 
   it('times out with TimeoutError after rc transmissions', async () => {
-    const client = new StunClient(socket);
+    const client = new StunClient({ demux: demuxOf(socket) });
     try {
       const to = { address: '127.0.0.1', port: silent.address().port };
       let received = 0;
@@ -113,7 +115,7 @@ describe('client edge cases', () => {
     }
   });
   it('AbortSignal rejects with AbortError, before and during the request', async () => {
-    const client = new StunClient(socket);
+    const client = new StunClient({ demux: demuxOf(socket) });
     try {
       const to = { address: '127.0.0.1', port: silent.address().port };
       await assert.rejects(client.binding({ to, signal: AbortSignal.abort('x') }), { code: 'ERR_ABORTED' });
@@ -127,24 +129,32 @@ describe('client edge cases', () => {
     }
   });
   it('close() rejects requests in flight with ClosedError and is idempotent', async () => {
-    const client = new StunClient(socket);
+    const client = new StunClient({ demux: demuxOf(socket) });
     const pending = client.binding({ to: { address: '127.0.0.1', port: silent.address().port } });
     client.close();
     client.close();
     await assert.rejects(pending, { code: 'ERR_CLOSED' });
     await assert.rejects(client.binding({ to: { address: '127.0.0.1', port: 1 } }), { code: 'ERR_CLOSED' });
-    assert.equal(socket.listenerCount('message'), 0, 'the client detached from the socket');
+    // The client's STUN route is gone: bytes 0–3 of the demux are free for a plain handler again.
+    demuxOf(socket)
+      .register(STUN_RANGE, () => {})
+      .remove();
   });
   it('ignores responses with unknown transaction IDs and non-STUN datagrams', async () => {
-    const client = new StunClient(socket);
+    const client = new StunClient({ demux: demuxOf(socket) });
     try {
       const { encodeStun, StunMethod } = await import('../../src/stun/index.ts');
       const stray = encodeStun({ method: StunMethod.BINDING, class: StunClass.SUCCESS_RESPONSE });
       const from = { address: '127.0.0.1', port: 9, family: 'IPv4' as const, size: stray.length };
       assert.equal(client.handleDatagram(stray, from), false);
       assert.equal(client.handleDatagram(Buffer.from('nope'), from), false);
-      assert.equal(client.stats().unknownResponses, 1);
       assert.equal(client.stats().notStun, 1);
+      // Through the demux: nobody claims the stray response, and the router counts it.
+      const demux = demuxOf(socket);
+      const before = demux.stats().stun.unclaimedResponses;
+      demux.inject(stray, from);
+      assert.equal(demux.stats().stun.unclaimedResponses, before + 1);
+      assert.equal(client.stats().inFlight, 0);
     } finally {
       client.close();
     }
@@ -157,8 +167,8 @@ describe('client and server on sockets shared through a Demux', () => {
     const clientSocket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
     const serverDemux = new Demux(serverSocket);
     const clientDemux = new Demux(clientSocket);
-    const server = new StunServer({ sockets: [serverDemux], rateLimit: false });
-    const client = new StunClient(clientDemux);
+    const server = new StunServer({ demux: serverDemux, rateLimit: false });
+    const client = new StunClient({ demux: clientDemux });
     t.after(async () => {
       client.close();
       await server.close();
@@ -200,9 +210,10 @@ describe('IPv6 loopback', () => {
       return;
     }
     const server = await StunServer.listen({ listen: { address: '::1' }, rateLimit: false });
-    const client = new StunClient(socket);
+    const client = new StunClient({ demux: demuxOf(socket) });
     t.after(async () => {
       client.close();
+      demuxOf(socket).detach();
       await closeSocket(socket);
       await server.close();
     });
@@ -213,21 +224,15 @@ describe('IPv6 loopback', () => {
 });
 
 describe('one socket that is both STUN client and STUN server (ICE-style)', () => {
-  it('a single Demux handler offers datagrams to the client, then to the server', async (t) => {
+  it('client and server register side by side on each demux; the STUN sub-router splits them', async (t) => {
     const a = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
     const b = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
-    const demuxA = new Demux(a);
-    const demuxB = new Demux(b);
-    const clientA = new StunClient(a, { listen: false });
-    const serverA = new StunServer({ sockets: [a], attach: false, rateLimit: false });
-    const clientB = new StunClient(b, { listen: false });
-    const serverB = new StunServer({ sockets: [b], attach: false, rateLimit: false });
-    demuxA.register({ first: 0, last: 3 }, (data, from) => {
-      if (!clientA.handleDatagram(data, from)) serverA.handleDatagram(data, from);
-    });
-    demuxB.register({ first: 0, last: 3 }, (data, from) => {
-      if (!clientB.handleDatagram(data, from)) serverB.handleDatagram(data, from);
-    });
+    const demuxA = demuxOf(a);
+    const demuxB = demuxOf(b);
+    const clientA = new StunClient({ demux: demuxA });
+    const serverA = new StunServer({ demux: demuxA, rateLimit: false });
+    const clientB = new StunClient({ demux: demuxB });
+    const serverB = new StunServer({ demux: demuxB, rateLimit: false });
     t.after(async () => {
       clientA.close();
       clientB.close();
@@ -246,13 +251,20 @@ describe('one socket that is both STUN client and STUN server (ICE-style)', () =
     assert.equal(ba.mapped?.port, b.address().port);
     assert.equal(serverA.stats().responses, 1);
     assert.equal(serverB.stats().responses, 1);
+    for (const demux of [demuxA, demuxB]) {
+      const stun = demux.stats().stun;
+      assert.equal(stun.requests, 1, 'the request went to the server');
+      assert.equal(stun.responses, 1, 'the response went to the client');
+      assert.equal(stun.unclaimedRequests + stun.unclaimedResponses, 0);
+    }
   });
   it('an unbound socket → ERR_STUN_BAD_OPTION', async () => {
     const { createSocket } = await import('node:dgram');
     const unbound = createSocket('udp4');
     try {
-      assert.throws(() => new StunServer({ sockets: [unbound] }), { code: 'ERR_STUN_BAD_OPTION' });
+      assert.throws(() => new StunServer({ demux: demuxOf(unbound) }), { code: 'ERR_STUN_BAD_OPTION' });
     } finally {
+      demuxOf(unbound).detach();
       unbound.close();
     }
   });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { afterEach, describe, it } from 'node:test';
+import { demuxOf } from '../../src/mux/index.ts';
 import {
   decodeStun,
   encodeStun,
@@ -136,7 +137,7 @@ describe('stun diagnostics: StunClient response drops (loopback)', () => {
     const socket = await bound();
     const peer = await bound();
     const to = { address: '127.0.0.1', port: peer.address().port };
-    const client = new StunClient(socket, { listen: false });
+    const client = new StunClient({ demux: demuxOf(socket) });
     const requests: Buffer[] = [];
     peer.on('message', (m) => requests.push(m));
     const plain = client.request(makeBindingRequest(), { to, rtoMs: 60_000 });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
+import { demuxOf } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
 import { StunClient, StunServer } from '../../src/stun/index.ts';
 
@@ -22,7 +23,7 @@ describe('RFC 5780 server on two loopback addresses × two ports', {
   before(async () => {
     server = await StunServer.listen({ listen: { address: A }, alternate: { address: B }, rateLimit: false });
     socket = await bindUdpSocket({ family: 'udp4', address: A, port: 0 });
-    client = new StunClient(socket);
+    client = new StunClient({ demux: demuxOf(socket) });
   });
   after(async () => {
     client.close();

@@ -1,15 +1,15 @@
 // The TURN client against a real coturn on 127.0.0.1 (long-term credentials, loopback peers allowed):
 // the 401 dance, a wrong password, data both ways via Send/Data indications and via ChannelData,
 // permission enforcement, scheduled refreshes with stale nonces, close → Refresh 0, and sharing one
-// socket with a StunClient through a Demux. Skips only when `turnserver` (apt coturn) is missing.
+// socket with a StunClient and a StunServer through one Demux (the STUN sub-router). Skips only when `turnserver` (apt coturn) is missing.
 import assert from 'node:assert/strict';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { missingTool } from '../../src/lab/index.ts';
-import { Demux } from '../../src/mux/index.ts';
+import { demuxOf } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
-import { StunClient } from '../../src/stun/index.ts';
+import { StunClient, StunServer } from '../../src/stun/index.ts';
 import { TurnClient, type TurnClientOptions, type TurnDatagram } from '../../src/turn/index.ts';
 import { type Coturn, startCoturn, TURN_PASSWORD, TURN_USER } from '../support/turn-coturn.ts';
 
@@ -62,7 +62,7 @@ describe('TurnClient against coturn', { skip }, () => {
     server: { address: '127.0.0.1', port: coturn.port },
     username: TURN_USER,
     password: TURN_PASSWORD,
-    socket,
+    demux: demuxOf(socket),
     signal: AbortSignal.timeout(15_000),
     ...extra,
   });
@@ -84,7 +84,10 @@ describe('TurnClient against coturn', { skip }, () => {
   });
   after(async () => {
     for (const client of clients) await client.close();
-    for (const socket of sockets) socket.close();
+    for (const socket of sockets) {
+      demuxOf(socket).detach();
+      socket.close();
+    }
     await coturn?.close();
   });
 
@@ -207,22 +210,34 @@ describe('TurnClient against coturn', { skip }, () => {
     clients.push(again);
   });
 
-  it('shares one socket with a StunClient through a Demux', async () => {
+  it('shares one socket with a StunClient and a StunServer through one Demux', async () => {
     const socket = await udp();
     sockets.push(socket);
-    const demux = new Demux(socket);
-    const stun = new StunClient(demux, { listen: false });
-    const { socket: _own, ...common } = options(socket);
-    const turn = await TurnClient.allocate({
-      ...common,
-      demux,
-      onUnclaimedStun: (data, from) => {
-        stun.handleDatagram(data, from);
-      },
-    });
+    const demux = demuxOf(socket);
+    const stun = new StunClient({ demux });
+    const server = new StunServer({ demux, rateLimit: false });
+    const turn = await TurnClient.allocate(options(socket));
     clients.push(turn);
     const binding = await stun.binding({ to: { address: '127.0.0.1', port: coturn.port } });
     assert.equal(binding.mapped?.port, socket.address().port);
+    // A STUN request from elsewhere reaches the server on the same socket.
+    const asker = await udp();
+    sockets.push(asker);
+    const askerClient = new StunClient({ demux: demuxOf(asker) });
+    const asked = await askerClient.binding({ to: { address: '127.0.0.1', port: socket.address().port } });
+    askerClient.close();
+    assert.equal(asked.mapped?.port, asker.address().port);
+    assert.equal(server.stats().responses, 1);
+    const routed = demux.stats().stun;
+    assert.equal(routed.requests, 1, 'one request, to the server');
+    assert.ok(
+      routed.responses >= 3,
+      'the Allocate responses went to TURN and the Binding response to the client',
+    );
+    assert.equal(routed.unclaimedRequests + routed.unclaimedIndications, 0);
+    // A response goes unclaimed only as the answer to a retransmission whose transaction had ended.
+    const retransmits = turn.stats().transactions.retransmits + stun.stats().retransmits;
+    assert.ok(routed.unclaimedResponses <= retransmits, `${routed.unclaimedResponses} unclaimed responses`);
     const p = await peer();
     await turn.bindChannel(p);
     const iterator = turn[Symbol.asyncIterator]();
@@ -231,6 +246,6 @@ describe('TurnClient against coturn', { skip }, () => {
     assert.ok(demux.stats().byFirstByte[0x40]! >= 1, 'ChannelData routed by the demux');
     await turn.close();
     stun.close();
-    demux.detach();
+    await server.close();
   });
 });
