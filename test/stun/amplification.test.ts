@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { demuxOf } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
 import {
   decodeStun,
@@ -74,7 +75,7 @@ for (const address of ['127.0.0.1', '::1']) {
         }, async (t) => {
           const sockets = await bindServerSockets(address, rfc5780 ? 4 : 1);
           const server = new StunServer({
-            sockets,
+            demux: sockets.map(demuxOf),
             ownsSockets: true,
             rateLimit: false,
             ...(software !== undefined ? { software } : {}),
@@ -112,7 +113,12 @@ for (const address of ['127.0.0.1', '::1']) {
 describe('a larger request earns the optional attributes back', () => {
   it('RFC 5780 over IPv4 with SOFTWARE: a 40-byte request gets OTHER-ADDRESS, RESPONSE-ORIGIN and SOFTWARE', async (t) => {
     const sockets = await bindServerSockets('127.0.0.1', 4);
-    const server = new StunServer({ sockets, ownsSockets: true, rateLimit: false, software: 'porthole' });
+    const server = new StunServer({
+      demux: sockets.map(demuxOf),
+      ownsSockets: true,
+      rateLimit: false,
+      software: 'porthole',
+    });
     const client = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
     t.after(async () => {
       await closeSocket(client);
@@ -138,7 +144,7 @@ describe('RESPONSE-PORT', () => {
   before(async () => {
     sockets = await bindServerSockets('127.0.0.1', 4);
     server = new StunServer({
-      sockets,
+      demux: sockets.map(demuxOf),
       ownsSockets: true,
       rateLimit: false,
       software: 'a-much-longer-software-description/1.2.3',
