@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 const run = promisify(execFile);
 const src = fileURLToPath(new URL('../../src/', import.meta.url));

@@ -6,9 +6,12 @@ import { describe, it } from 'node:test';
 import { ARQ_TURBO, ArqEndpoint, type ArqStream } from '../../src/arq/index.ts';
 import { Demux, frameRange, PortholeFrame, STUN_RANGE } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from '../support/wait.ts';
 import { collect, makePeers, nextConversation } from './helpers/peers.ts';
 import { Prng } from './helpers/prng.ts';
+
+checkLeaks();
 
 function payloads(count: number, seed: number, maxSize: number): Buffer[] {
   const prng = new Prng(seed);

@@ -8,8 +8,11 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ARQ_TURBO, ArqEndpoint, Kcp } from '../../src/arq/index.ts';
 import { Demux, PortholeFrame } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { hostileDatagram } from './helpers/hostile.ts';
 import { Prng, testSeed } from './helpers/prng.ts';
+
+checkLeaks();
 
 const TOTAL = Number(process.env.ARQ_FUZZ_INPUTS ?? 1_000_000);
 const CORE_SHARE = Math.floor(TOTAL * 0.6);

@@ -2,8 +2,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeSegment, Kcp, KcpCommand, KcpSegment, KcpSendResult } from '../../src/arq/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { LossyLink } from './helpers/lossy-link.ts';
 import { Prng, testSeed } from './helpers/prng.ts';
+
+checkLeaks();
 
 function turbo(link: LossyLink): void {
   for (const end of [link.a, link.b]) {

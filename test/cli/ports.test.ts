@@ -4,6 +4,9 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { holdPorts } from '../ports/helpers.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 const run = promisify(execFile);
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));

@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { checkLabSupport, cleanupLabs, listNamespaces, NatLab, readJsonLine } from '../../src/lab/index.ts';
 import type { NatBehavior } from '../../src/nat/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));

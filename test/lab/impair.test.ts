@@ -16,6 +16,9 @@ import {
   readJsonLine,
   type UplinkRelayStats,
 } from '../../src/lab/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 const support = await checkLabSupport();
 let skip: string | false = support.supported ? false : support.reason;

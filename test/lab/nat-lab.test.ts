@@ -15,6 +15,9 @@ import {
   OPEN_HOST_ADDRESS,
   readJsonLine,
 } from '../../src/lab/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 const support = await checkLabSupport();
 const skip = support.supported ? false : support.reason;

@@ -5,6 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { checkLabSupport, INTERNET_ADDRESSES, NatLab, readJsonLine } from '../../src/lab/index.ts';
 import type { NatBehavior } from '../../src/nat/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
 const support = await checkLabSupport();

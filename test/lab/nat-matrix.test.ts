@@ -16,12 +16,15 @@ import {
   readJsonLine,
 } from '../../src/lab/index.ts';
 import type { NatBehavior, NatClassType } from '../../src/nat/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import {
   type NatDiscoveryVerdict,
   parseNatDiscovery,
   parseStunClient,
   type StunClientVerdict,
 } from './tool-output.ts';
+
+checkLeaks();
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
 

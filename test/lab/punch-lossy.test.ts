@@ -19,8 +19,10 @@ import {
   type NetemOptions,
 } from '../../src/lab/index.ts';
 import type { PathKind } from '../../src/punch/index.ts';
-
+import { checkLeaks } from '../support/leaks.ts';
 import { expectedPaths, NATS, PAIRS, startPeer, startRendezvous, stop, waitFor } from './punch-harness.ts';
+
+checkLeaks();
 
 const support = await checkLabSupport();
 let skip: string | false = support.supported ? false : support.reason;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { baseNatType, checkLabSupport, missingTool, NatLab } from '../../src/lab/index.ts';
 import type { PathKind } from '../../src/punch/index.ts';
-
+import { checkLeaks } from '../support/leaks.ts';
 import {
   BROKER_PORT,
   expectedPaths,
@@ -26,6 +26,8 @@ import {
   stop,
   waitFor,
 } from './punch-harness.ts';
+
+checkLeaks();
 
 const support = await checkLabSupport();
 let skip: string | false = support.supported ? false : support.reason;

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { checkLeaks } from '../support/leaks.ts';
 import { parseNatDiscovery, parseStunClient } from './tool-output.ts';
+
+checkLeaks();
 
 // Excerpts of real output (coturn 4.6.1 turnutils_natdiscovery, stun-client 0.97) in the lab.
 const NATDISCOVERY_SYM = `

@@ -13,6 +13,9 @@ import {
   natWanAddress,
   validatePrefix,
 } from '../../src/lab/topology.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 describe('lab naming', () => {
   test('generated prefixes carry the pid and differ per call', () => {

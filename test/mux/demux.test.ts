@@ -14,6 +14,9 @@ import {
   TURN_CHANNEL_RANGE,
   ZRTP_RANGE,
 } from '../../src/mux/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 const FROM: RemoteInfo = { address: '127.0.0.1', family: 'IPv4', port: 9, size: 0 };
 

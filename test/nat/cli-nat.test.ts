@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { StunServer } from '../../src/stun/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -17,6 +18,8 @@ before(async () => {
   });
 });
 after(() => server?.close());
+
+checkLeaks();
 
 test('porthole nat --json prints one JSON object with the class', async () => {
   const { port } = server.addresses[0]!;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { discoverNat, type NatClassType } from '../../src/nat/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import {
   ALTERNATE,
   type FakeFiltering,
@@ -10,6 +11,8 @@ import {
   PRIMARY,
   PUBLIC_IP,
 } from './fake-network.ts';
+
+checkLeaks();
 
 const MAPPING_WORDS = {
   EIM: 'endpoint-independent',

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { discoverNat, MAX_LIFETIME_TRIALS, probeBindingLifetime } from '../../src/nat/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { FakeNetwork, PRIMARY } from './fake-network.ts';
+
+checkLeaks();
 
 describe('probeBindingLifetime (RFC 5780 §4.6)', () => {
   for (const lifetimeS of [3, 17, 37, 59]) {

@@ -3,6 +3,9 @@ import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import { detectNat, discoverNat, parseServerAddress, StunDiscoveryTransport } from '../../src/nat/index.ts';
 import { StunServer } from '../../src/stun/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 const FAST = { rtoMs: 50, rc: 3, rm: 4 };
 

@@ -10,6 +10,7 @@ import {
   type PortPoolOptions,
   PortRangeExhaustedError,
 } from '../../src/ports/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from '../support/wait.ts';
 import { fakeClock, holdPorts } from './helpers.ts';
 
@@ -23,6 +24,8 @@ function makePool(options: Partial<PortPoolOptions> & { range: string }): PortPo
 after(async () => {
   await Promise.all(pools.map((p) => p.close()));
 });
+
+checkLeaks();
 
 function tryBind(port: number): Promise<string> {
   return new Promise((resolve) => {

@@ -10,7 +10,10 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { missingTool } from '../../src/lab/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { type Coturn, startCoturn, TURN_PASSWORD, TURN_USER } from '../support/turn-coturn.ts';
+
+checkLeaks();
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));

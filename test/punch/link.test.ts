@@ -2,6 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Broker, connect, type PunchLink, PunchPeer, type RelayProvider } from '../../src/punch/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 const TOKENS = new Map([
   ['alice', 'a-secret'],

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { describe, it } from 'node:test';
 import { PunchSockets } from '../../src/punch/sockets.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 async function udpHandles(): Promise<number> {
   for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));

@@ -19,7 +19,10 @@ import {
   PunchPeer,
   TurnRelayProvider,
 } from '../../src/punch/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { type Coturn, startCoturn, TURN_PASSWORD, TURN_USER } from '../support/turn-coturn.ts';
+
+checkLeaks();
 
 const run = promisify(execFile);
 const skip = (await missingTool('turnserver', 'coturn')) ?? false;

@@ -3,6 +3,9 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { connectUdp } from '../../src/server/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 /** A bound socket that never answers (so the handshake cannot complete). */
 async function silentPeer(): Promise<{ port: number; close: () => Promise<void> }> {

@@ -10,7 +10,10 @@ import {
   UdpServer,
   type UdpSession,
 } from '../../src/server/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from './helpers.ts';
+
+checkLeaks();
 
 const skip = isReusePortAvailable() ? false : 'needs SO_REUSEPORT (Linux, Node >= 22.12)';
 

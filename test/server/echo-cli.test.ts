@@ -4,6 +4,9 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connectUdp } from '../../src/server/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 

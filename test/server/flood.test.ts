@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { isReusePortAvailable, type ServerModeValue, totalDrops, UdpServer } from '../../src/server/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { runFlood } from './helpers.ts';
+
+checkLeaks();
 
 const PROCESSES = 4;
 const SOCKETS = 16;

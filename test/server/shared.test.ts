@@ -4,7 +4,10 @@ import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
 import { PortPool } from '../../src/ports/index.ts';
 import { connectUdp, totalDrops, UdpServer, type UdpSession } from '../../src/server/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from './helpers.ts';
+
+checkLeaks();
 
 async function rawSocket(): Promise<Socket> {
   const socket = createSocket('udp4');

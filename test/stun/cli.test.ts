@@ -9,6 +9,9 @@ import { parseHostPort } from '../../src/cli/stun-server.ts';
 import { demuxOf } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
 import { StunClient } from '../../src/stun/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 describe('parseHostPort', () => {
   const cases = [

@@ -15,6 +15,9 @@ import {
   StunServer,
   shortTermKey,
 } from '../../src/stun/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 function closeSocket(socket: Socket): Promise<void> {
   return new Promise((resolve) => socket.close(() => resolve()));

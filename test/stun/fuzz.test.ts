@@ -47,8 +47,11 @@ import {
   type StunMessage,
   StunServerCore,
 } from '../../src/stun/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { mulberry32 as prng } from '../support/prng.ts';
 import { loadVector } from './vectors.ts';
+
+checkLeaks();
 
 const LONG = process.env.STUN_FUZZ_LONG === '1';
 const TOTAL = LONG ? 10_000_000 : 1_000_000;

@@ -24,6 +24,9 @@ import {
   StunServer,
   StunServerCore,
 } from '../../src/stun/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 const CLASSIC = { allowClassic: true } as const;
 const A = '192.0.2.1';

@@ -6,6 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { demuxOf } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
 import { StunClient, StunServer } from '../../src/stun/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 const A = '127.0.0.1';
 const B = '127.0.0.2';

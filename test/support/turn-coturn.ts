@@ -109,7 +109,7 @@ export async function startCoturn(extraArgs: readonly string[] = []): Promise<Co
     });
     const kill = async (): Promise<void> => {
       if (!exited) child.kill('SIGTERM');
-      await Promise.race([exit, sleep(5000)]);
+      await Promise.race([exit, sleep(5000, undefined, { ref: false })]);
       if (!exited) child.kill('SIGKILL');
       await exit;
     };

@@ -6,6 +6,9 @@ import {
   DEFAULT_SOCKET_BUFFER_BYTES,
   MediaTransport,
 } from '../../src/transport/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 function sysctl(name: string): number | undefined {
   try {

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LatchPolicy, LatchVerdict, MediaTransport, PeerLatch } from '../../src/transport/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { closeAll, fakeClock, rawSocket, reader, rtcp, rtp, tags } from './helpers.ts';
+
+checkLeaks();
 
 describe('PeerLatch (sans I/O)', () => {
   const A = ['10.0.0.1', 5000] as const;

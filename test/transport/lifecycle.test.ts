@@ -4,7 +4,10 @@ import { after, describe, test } from 'node:test';
 import { STUN_RANGE } from '../../src/mux/index.ts';
 import { PortPool } from '../../src/ports/index.ts';
 import { MediaTransport } from '../../src/transport/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { closeAll, rawSocket, reader, rtp, tags } from './helpers.ts';
+
+checkLeaks();
 
 const FROM: RemoteInfo = { address: '127.0.0.1', family: 'IPv4', port: 4000, size: 0 };
 

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { checkLeaks } from '../support/leaks.ts';
 import { Agent, MulticastLink, netnsSkipReason, nsh, sh } from './netns.ts';
+
+checkLeaks();
 
 const skip = netnsSkipReason() ?? false;
 const nftMissing =

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isMulticastAddress, MediaTransport } from '../../src/transport/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 describe('multicast options (no network needed)', () => {
   test('isMulticastAddress knows 224.0.0.0/4 and ff00::/8', () => {

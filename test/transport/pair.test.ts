@@ -3,7 +3,10 @@ import type { RemoteInfo } from 'node:dgram';
 import { after, describe, test } from 'node:test';
 import { PortPool } from '../../src/ports/index.ts';
 import { MediaTransport } from '../../src/transport/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { closeAll, rawSocket, reader, rtcp, rtp, tags } from './helpers.ts';
+
+checkLeaks();
 
 describe('MediaTransport pairs', () => {
   const pool = new PortPool({

@@ -11,7 +11,10 @@ import { demuxOf } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
 import { StunClient, StunServer } from '../../src/stun/index.ts';
 import { TurnClient, type TurnClientOptions, type TurnDatagram } from '../../src/turn/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { type Coturn, startCoturn, TURN_PASSWORD, TURN_USER } from '../support/turn-coturn.ts';
+
+checkLeaks();
 
 const skip = (await missingTool('turnserver', 'coturn')) ?? false;
 
@@ -48,7 +51,8 @@ class Peer {
 async function nextDatagram(iterator: AsyncIterator<TurnDatagram>): Promise<TurnDatagram> {
   const result = await Promise.race([
     iterator.next(),
-    sleep(10_000).then(() => assert.fail('no relayed datagram within 10 s')),
+    // An unref'd guard: once the datagram is there, the pending timer holds nothing open.
+    sleep(10_000, undefined, { ref: false }).then(() => assert.fail('no relayed datagram within 10 s')),
   ]);
   assert.equal(result.done, false);
   return result.value as TurnDatagram;
