@@ -4,9 +4,11 @@
  * datagrams and timer ticks to it.
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
 import { ClosedError } from '../errors/index.ts';
 import { PortholeFrame } from '../mux/index.ts';
+import { AddressValidation } from './address-validation.ts';
 import { ArqControlType, type ArqControlTypeValue, encodeControlFrame } from './control-frame.ts';
 import { type ArqDeadCause, conversationClosedChannel, conversationDeadChannel } from './diagnostics.ts';
 import { ArqError, ArqErrorCode } from './errors.ts';
@@ -30,6 +32,8 @@ export interface ArqSettings {
   readonly mtu: number;
   readonly deadLinkTransmissions: number;
   readonly idleTimeoutMs: number;
+  /** Silence deadline of conversations a peer opened (accepted), ms; 0 off. */
+  readonly acceptedIdleTimeoutMs: number;
   readonly flushOnWrite: boolean;
   readonly ackNoDelay: boolean;
   readonly ackRepeat: number;
@@ -47,7 +51,13 @@ export interface ConversationHost {
   sendDatagram(data: Buffer, port: number, address: string): void;
   reschedule(conversation: Conversation, wakeAt: number): void;
   removeConversation(conversation: Conversation): void;
+  /** A datagram of `bytes` was not sent: the peer's address is not validated and the budget is spent. */
+  countUnvalidatedBlocked(bytes: number): void;
+  /** An accepted conversation's peer proved its address (its ack echoed one of our timestamps). */
+  countAddressValidated(): void;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 const FIN_NONE = 0;
 const FIN_WAITING_ACKS = 1;
@@ -81,6 +91,13 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
   #closed = false;
   #messagesIn = 0;
   #messagesOut = 0;
+  /** Whether a peer opened this conversation (it was accepted, not opened here). */
+  readonly accepted: boolean;
+  /** The send budget until the peer proves its address; undefined once it has (or for open()). */
+  #validation: AddressValidation | undefined;
+  /** Added to the endpoint clock for KCP: random for accepted conversations (address validation). */
+  readonly #clockOffset: number;
+  readonly #idleTimeoutMs: number;
 
   constructor(
     host: ConversationHost,
@@ -90,8 +107,13 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
     conv: number,
     mode: ArqMode,
     now: number,
+    accepted = false,
   ) {
     this.#host = host;
+    this.accepted = accepted;
+    this.#validation = accepted ? new AddressValidation() : undefined;
+    this.#clockOffset = accepted ? randomBytes(4).readUInt32LE(0) : 0;
+    this.#idleTimeoutMs = accepted ? settings.acceptedIdleTimeoutMs : settings.idleTimeoutMs;
     this.#settings = settings;
     this.#mode = mode;
     this.address = address;
@@ -115,7 +137,7 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
       readableHighWaterMark: settings.readableHighWaterMark,
       writableHighWaterMark: settings.writableHighWaterMark,
     });
-    kcp.update(toU32(now));
+    kcp.update(this.#u32(now));
   }
 
   /** Arms the silence deadline, if any (called once the endpoint has indexed the conversation). */
@@ -128,8 +150,22 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
     return this.#closed;
   }
 
+  /** Whether the peer has proven its address (always, for conversations opened here). */
+  get validated(): boolean {
+    return this.#validation === undefined;
+  }
+
   onKcpOutput(datagram: Buffer): void {
-    if (this.#host.muxed) datagram[0] = PortholeFrame.ARQ_SEGMENT;
+    const muxed = this.#host.muxed;
+    if (muxed) datagram[0] = PortholeFrame.ARQ_SEGMENT;
+    const validation = this.#validation;
+    if (validation !== undefined) {
+      if (!validation.allow(datagram.length)) {
+        this.#host.countUnvalidatedBlocked(datagram.length);
+        return;
+      }
+      validation.sentSegments(datagram, muxed ? 1 : 0);
+    }
     this.#host.sendDatagram(datagram, this.port, this.address);
   }
 
@@ -137,8 +173,12 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
   receive(data: Buffer, offset: number, now: number): KcpInputResultType {
     if (this.#closed) return KcpInputResult.OK;
     this.#lastReceiveAt = now;
+    if (this.#validation?.received(data, offset) === true) {
+      this.#validation = undefined;
+      this.#host.countAddressValidated();
+    }
     const kcp = this.kcp;
-    kcp.advanceClock(toU32(now));
+    kcp.advanceClock(this.#u32(now));
     const result = kcp.input(data, offset);
     this.#deliver();
     if (this.#settings.ackNoDelay && kcp.needsUpdate()) kcp.flush();
@@ -147,9 +187,10 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
   }
 
   /** A control frame for this conversation (muxed framing). */
-  control(type: ArqControlTypeValue, sn: number, now: number): void {
+  control(type: ArqControlTypeValue, sn: number, now: number, bytes: number): void {
     if (this.#closed) return;
     this.#lastReceiveAt = now;
+    this.#validation?.received(EMPTY, -1, bytes);
     if (type === ArqControlType.FIN) {
       this.#remoteFinSn = sn;
       this.#sendControl(ArqControlType.FIN_ACK, sn);
@@ -169,7 +210,7 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
   tick(now: number): void {
     if (this.#closed) return;
     const kcp = this.kcp;
-    kcp.update(toU32(now));
+    kcp.update(this.#u32(now));
     if (kcp.state === -1) {
       this.#die(
         'retransmissions',
@@ -177,7 +218,7 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
       );
       return;
     }
-    const idle = this.#settings.idleTimeoutMs;
+    const idle = this.#idleTimeoutMs;
     if (idle > 0 && now - this.#lastReceiveAt >= idle) {
       this.#die('silence', `nothing was received for ${idle} ms`);
       return;
@@ -349,7 +390,7 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
       }
     }
     if (this.#settings.flushOnWrite) {
-      kcp.advanceClock(toU32(now));
+      kcp.advanceClock(this.#u32(now));
       kcp.flush();
     }
     if (this.#writeOffset >= chunk.length && kcp.waitSnd() < limit) {
@@ -374,7 +415,17 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
 
   #sendControl(type: ArqControlTypeValue, sn: number): void {
     if (!this.#host.muxed) return;
-    this.#host.sendDatagram(encodeControlFrame(type, this.conv, sn), this.port, this.address);
+    const frame = encodeControlFrame(type, this.conv, sn);
+    if (this.#validation?.allow(frame.length) === false) {
+      this.#host.countUnvalidatedBlocked(frame.length);
+      return;
+    }
+    this.#host.sendDatagram(frame, this.port, this.address);
+  }
+
+  /** The endpoint clock as this conversation's u32 KCP clock (offset: see {@link AddressValidation}). */
+  #u32(nowMs: number): number {
+    return (Math.floor(nowMs) + this.#clockOffset) >>> 0;
   }
 
   /** Sleeps until the earliest of: KCP's `check()`, the FIN retry, the silence deadline. */
@@ -383,11 +434,11 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
     let at = Number.POSITIVE_INFINITY;
     const kcp = this.kcp;
     if (kcp.needsUpdate()) {
-      const current = toU32(now);
+      const current = this.#u32(now);
       at = now + Math.max(0, (kcp.check(current) - current) | 0);
     }
     if (this.#finState === FIN_SENT) at = Math.min(at, this.#finRetryAt);
-    const idle = this.#settings.idleTimeoutMs;
+    const idle = this.#idleTimeoutMs;
     if (idle > 0) at = Math.min(at, this.#lastReceiveAt + idle);
     this.#host.reschedule(this, at);
   }

@@ -19,6 +19,16 @@ export interface ArqEndpointStats {
   readonly droppedUnknownConv: number;
   /** Datagrams of unknown conversations refused because `maxConversations` was reached. */
   readonly droppedOverLimit: number;
+  /** New conversations refused because their source IP holds `maxConversationsPerAddress` accepted ones. */
+  readonly refusedPerAddress: number;
+  /** Datagrams not sent to an unvalidated address: its 3× budget was spent (RFC 9000 §8.1). */
+  readonly unvalidatedBlocked: number;
+  /** Bytes of those datagrams. */
+  readonly unvalidatedBlockedBytes: number;
+  /** Accepted conversations whose peer proved its address (an ack echoed one of our timestamps). */
+  readonly addressesValidated: number;
+  /** `'error'` events of this endpoint's streams (each also reaches the application's listeners). */
+  readonly streamErrors: number;
   /** Datagrams too short for one KCP header. */
   readonly droppedShort: number;
   /** Datagrams KCP rejected in part or whole (wrong conv inside, bad length, bad command). */
@@ -48,6 +58,11 @@ export class EndpointCounters {
   refusedConversations = 0;
   droppedUnknownConv = 0;
   droppedOverLimit = 0;
+  refusedPerAddress = 0;
+  unvalidatedBlocked = 0;
+  unvalidatedBlockedBytes = 0;
+  addressesValidated = 0;
+  streamErrors = 0;
   droppedShort = 0;
   droppedMalformed = 0;
   controlIn = 0;

@@ -43,6 +43,12 @@ export interface ArqTuning {
   readonly deadLinkTransmissions?: number;
   /** Declare the link dead after this long without any datagram from the peer, ms; 0 (default) off. */
   readonly idleTimeoutMs?: number;
+  /**
+   * The same for conversations a peer opened (accepted), ms; 0 off. Default `idleTimeoutMs` when
+   * that is set, else {@link ARQ_ACCEPTED_IDLE_TIMEOUT_MS} (60 s): a stranger's conversation that
+   * goes silent does not hold its slot for ever.
+   */
+  readonly acceptedIdleTimeoutMs?: number;
   /** Flush right after each write instead of at the next interval. Default true. */
   readonly flushOnWrite?: boolean;
   /** Flush acknowledgements right after each received datagram. Default false (batched per interval). */
@@ -69,11 +75,24 @@ export interface ArqEndpointOptions extends ArqTuning {
   readonly demux?: Demux;
   /** Accept policy for unknown conversations. Default `never` (refused and counted). */
   readonly accept?: ArqAcceptPolicy;
-  /** Most conversations at once; more are refused and counted. Default 16384. */
+  /** Most conversations at once; more are refused and counted. Default {@link ARQ_MAX_CONVERSATIONS}. */
   readonly maxConversations?: number;
+  /**
+   * Most accepted conversations from one IP address (any port); more are refused and counted
+   * (`refusedPerAddress`), so one source cannot take every slot. Default
+   * {@link ARQ_MAX_CONVERSATIONS_PER_ADDRESS}.
+   */
+  readonly maxConversationsPerAddress?: number;
   /** Clock in ms (tests). Default `performance.now`. */
   readonly now?: () => number;
 }
+
+/** Default `maxConversations`. */
+export const ARQ_MAX_CONVERSATIONS = 16_384;
+/** Default `maxConversationsPerAddress`: accepted conversations per source IP. */
+export const ARQ_MAX_CONVERSATIONS_PER_ADDRESS = 64;
+/** Default silence deadline of accepted conversations, ms (when `idleTimeoutMs` is not set). */
+export const ARQ_ACCEPTED_IDLE_TIMEOUT_MS = 60_000;
 
 /**
  * The low-latency preset: the reference's fastest settings (no-delay, 10 ms interval, fast resend
@@ -100,6 +119,8 @@ export function resolveSettings(options: ArqEndpointOptions): ArqSettings {
   if (mode !== 'message' && mode !== 'stream') invalid('mode', mode);
   const sendWindow = int('sendWindow', options.sendWindow ?? KCP_WND_SND, 1, KCP_WND_MAX);
   int('maxConversations', options.maxConversations ?? 1, 1, 1 << 24);
+  int('maxConversationsPerAddress', options.maxConversationsPerAddress ?? 1, 1, 1 << 24);
+  const idleTimeoutMs = int('idleTimeoutMs', options.idleTimeoutMs ?? 0, 0, 2 ** 31 - 1);
   if (options.accept !== undefined && !['never', 'known-peers', 'any'].includes(options.accept)) {
     invalid('accept', options.accept);
   }
@@ -118,7 +139,13 @@ export function resolveSettings(options: ArqEndpointOptions): ArqSettings {
       1,
       1000,
     ),
-    idleTimeoutMs: int('idleTimeoutMs', options.idleTimeoutMs ?? 0, 0, 2 ** 31 - 1),
+    idleTimeoutMs,
+    acceptedIdleTimeoutMs: int(
+      'acceptedIdleTimeoutMs',
+      options.acceptedIdleTimeoutMs ?? (idleTimeoutMs > 0 ? idleTimeoutMs : ARQ_ACCEPTED_IDLE_TIMEOUT_MS),
+      0,
+      2 ** 31 - 1,
+    ),
     flushOnWrite: options.flushOnWrite ?? true,
     ackNoDelay: options.ackNoDelay ?? false,
     ackRepeat: int('ackRepeat', options.ackRepeat ?? 0, 0, 4),

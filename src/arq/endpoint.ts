@@ -21,7 +21,12 @@ import { ArqControlType, decodeControlFrame, encodeControlFrame } from './contro
 import { type ArqSettings, Conversation, type ConversationHost } from './conversation.ts';
 import { conversationOpenedChannel, datagramDroppedChannel, publishDrop } from './diagnostics.ts';
 import { type ArqEndpointStats, EndpointCounters } from './endpoint-counters.ts';
-import { type ArqEndpointOptions, resolveSettings } from './endpoint-options.ts';
+import {
+  ARQ_MAX_CONVERSATIONS,
+  ARQ_MAX_CONVERSATIONS_PER_ADDRESS,
+  type ArqEndpointOptions,
+  resolveSettings,
+} from './endpoint-options.ts';
 import { ArqError, ArqErrorCode } from './errors.ts';
 import { KcpInputResult } from './kcp-input.ts';
 import type { ArqMode, ArqStream } from './stream.ts';
@@ -53,6 +58,9 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
   readonly #settings: ArqSettings;
   readonly #accept: ArqEndpointOptions['accept'] & string;
   readonly #maxConversations: number;
+  readonly #maxPerAddress: number;
+  /** Accepted conversations per remote IP address (the per-source limit). */
+  readonly #acceptedByAddress = new Map<string, number>();
   readonly #now: () => number;
   /** address → port → conv → conversation: three lookups, no allocation per datagram. */
   readonly #peers = new Map<string, Map<number, Map<number, Conversation>>>();
@@ -64,6 +72,15 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
   readonly #onRaw = (data: Buffer, from: RemoteInfo): void => this.#dispatch(data, 0, from);
   readonly #onSegment = (data: Buffer, from: RemoteInfo): void => this.#dispatch(data, 1, from);
   readonly #onControl = (data: Buffer, from: RemoteInfo): void => this.#dispatchControl(data, from);
+  /**
+   * Every stream the endpoint creates has this `'error'` listener, so a peer's RST or a dead link
+   * never crashes a process that attached none (docs/arq.md "Errors"); the error still reaches the
+   * application's own listeners, `for await`, `finished()` and `pipeline()`.
+   */
+  readonly #onStreamError = (error: Error): void => {
+    this.#counters.streamErrors++;
+    debug('stream error: %s', error.message);
+  };
   readonly #onSent = (error: Error | null): void => {
     if (error) {
       this.#counters.sendErrors++;
@@ -85,7 +102,8 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
     }
     this.#settings = resolveSettings(options);
     this.#accept = options.accept ?? 'never';
-    this.#maxConversations = options.maxConversations ?? 16_384;
+    this.#maxConversations = options.maxConversations ?? ARQ_MAX_CONVERSATIONS;
+    this.#maxPerAddress = options.maxConversationsPerAddress ?? ARQ_MAX_CONVERSATIONS_PER_ADDRESS;
     this.#now = options.now ?? performance.now.bind(performance);
     this.#timer = new CoreTimer(
       this.#now,
@@ -202,6 +220,11 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
     if (byConv?.get(conversation.conv) !== conversation) return;
     byConv.delete(conversation.conv);
     this.#count--;
+    if (conversation.accepted) {
+      const n = this.#acceptedByAddress.get(conversation.address) ?? 1;
+      if (n <= 1) this.#acceptedByAddress.delete(conversation.address);
+      else this.#acceptedByAddress.set(conversation.address, n - 1);
+    }
     if (byConv.size === 0) byPort!.delete(conversation.port);
     if (byPort!.size === 0) this.#peers.delete(conversation.address);
   }
@@ -212,8 +235,18 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
     return this.#peers.get(address)?.get(port)?.get(conv);
   }
 
-  #create(address: string, port: number, conv: number, mode: ArqMode): Conversation {
-    const c = new Conversation(this, this.#settings, address, port, conv, mode, this.#now());
+  countUnvalidatedBlocked(bytes: number): void {
+    this.#counters.unvalidatedBlocked++;
+    this.#counters.unvalidatedBlockedBytes += bytes;
+  }
+
+  countAddressValidated(): void {
+    this.#counters.addressesValidated++;
+  }
+
+  #create(address: string, port: number, conv: number, mode: ArqMode, accepted = false): Conversation {
+    const c = new Conversation(this, this.#settings, address, port, conv, mode, this.#now(), accepted);
+    c.stream.on('error', this.#onStreamError);
     let byPort = this.#peers.get(address);
     if (byPort === undefined) {
       byPort = new Map();
@@ -271,7 +304,13 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
       if (datagramDroppedChannel.hasSubscribers) publishDrop('over-limit', data, from, conv);
       return undefined;
     }
-    const c = this.#create(from.address, from.port, conv, this.#settings.mode);
+    const perAddress = this.#acceptedByAddress.get(from.address) ?? 0;
+    if (perAddress >= this.#maxPerAddress) {
+      counters.refusedPerAddress++;
+      return undefined;
+    }
+    this.#acceptedByAddress.set(from.address, perAddress + 1);
+    const c = this.#create(from.address, from.port, conv, this.#settings.mode, true);
     counters.conversationsAccepted++;
     if (conversationOpenedChannel.hasSubscribers) this.#publishOpened(c, 'remote');
     this.emit('conversation', c.stream);
@@ -291,7 +330,7 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
     }
     const c = this.#lookup(from.address, from.port, frame.conv);
     if (c !== undefined) {
-      c.control(frame.type, frame.sn, this.#now());
+      c.control(frame.type, frame.sn, this.#now(), data.length);
     } else if (frame.type === ArqControlType.FIN) {
       // Our FIN_ACK was lost after we forgot the conversation: answer statelessly.
       this.sendDatagram(

@@ -1,3 +1,4 @@
+export { ARQ_AMPLIFICATION_FACTOR } from './address-validation.ts';
 export type { KcpCommandType } from './constants.ts';
 export {
   KCP_DEAD_LINK,
@@ -29,7 +30,12 @@ export type { ArqEndpointEvents, ArqOpenOptions, ArqRemote } from './endpoint.ts
 export { ArqEndpoint } from './endpoint.ts';
 export type { ArqEndpointStats } from './endpoint-counters.ts';
 export type { ArqAcceptPolicy, ArqEndpointOptions, ArqTuning } from './endpoint-options.ts';
-export { ARQ_TURBO } from './endpoint-options.ts';
+export {
+  ARQ_ACCEPTED_IDLE_TIMEOUT_MS,
+  ARQ_MAX_CONVERSATIONS,
+  ARQ_MAX_CONVERSATIONS_PER_ADDRESS,
+  ARQ_TURBO,
+} from './endpoint-options.ts';
 export type { ArqErrorCodeType } from './errors.ts';
 export { ArqError, ArqErrorCode } from './errors.ts';
 export type { KcpOptions, KcpQueueSizes } from './kcp.ts';
