@@ -9,7 +9,7 @@ import type { Endpoint } from '../internal/endpoint.ts';
 import type { ArqMode } from './stream.ts';
 
 /** Channel names of the arq layer. */
-export const ArqChannel = {
+export const ArqDiagnostics = {
   /** An `ArqEndpoint` opened or accepted a conversation. Message: {@link ArqConversationOpenedMessage}. */
   CONVERSATION_OPENED: 'porthole:arq:conversation-opened',
   /** A conversation ended and its endpoint forgot it. Message: {@link ArqConversationClosedMessage}. */
@@ -20,7 +20,7 @@ export const ArqChannel = {
   DATAGRAM_DROPPED: 'porthole:arq:datagram-dropped',
 } as const;
 
-/** Message of {@link ArqChannel.CONVERSATION_OPENED}. */
+/** Message of {@link ArqDiagnostics.CONVERSATION_OPENED}. */
 export interface ArqConversationOpenedMessage {
   readonly conv: number;
   readonly remote: Endpoint;
@@ -33,12 +33,12 @@ export interface ArqConversationOpenedMessage {
 
 /**
  * Why a conversation closed: `finished` (both sides ended cleanly, FIN handshake done), `reset` (the
- * peer sent RST), `dead` (see {@link ArqChannel.CONVERSATION_DEAD}), `destroyed` (destroyed locally,
+ * peer sent RST), `dead` (see {@link ArqDiagnostics.CONVERSATION_DEAD}), `destroyed` (destroyed locally,
  * by its user, an error, or `ArqEndpoint.close()`).
  */
 export type ArqCloseReason = 'finished' | 'reset' | 'dead' | 'destroyed';
 
-/** Message of {@link ArqChannel.CONVERSATION_CLOSED}. */
+/** Message of {@link ArqDiagnostics.CONVERSATION_CLOSED}. */
 export interface ArqConversationClosedMessage {
   readonly conv: number;
   readonly remote: Endpoint;
@@ -54,7 +54,7 @@ export interface ArqConversationClosedMessage {
 /** What made a link dead. */
 export type ArqDeadCause = 'retransmissions' | 'silence' | 'fin-unacknowledged';
 
-/** Message of {@link ArqChannel.CONVERSATION_DEAD}. */
+/** Message of {@link ArqDiagnostics.CONVERSATION_DEAD}. */
 export interface ArqConversationDeadMessage {
   readonly conv: number;
   readonly remote: Endpoint;
@@ -75,7 +75,7 @@ export type ArqDropReason =
   | 'over-limit'
   | 'control';
 
-/** Message of {@link ArqChannel.DATAGRAM_DROPPED}. */
+/** Message of {@link ArqDiagnostics.DATAGRAM_DROPPED}. */
 export interface ArqDatagramDroppedMessage {
   /**
    * `short`: under one KCP header; `malformed`: KCP rejected it (in part or whole); `refused`: the
@@ -92,16 +92,16 @@ export interface ArqDatagramDroppedMessage {
 }
 
 export const conversationOpenedChannel = diagnosticChannel<ArqConversationOpenedMessage>(
-  ArqChannel.CONVERSATION_OPENED,
+  ArqDiagnostics.CONVERSATION_OPENED,
 );
 export const conversationClosedChannel = diagnosticChannel<ArqConversationClosedMessage>(
-  ArqChannel.CONVERSATION_CLOSED,
+  ArqDiagnostics.CONVERSATION_CLOSED,
 );
 export const conversationDeadChannel = diagnosticChannel<ArqConversationDeadMessage>(
-  ArqChannel.CONVERSATION_DEAD,
+  ArqDiagnostics.CONVERSATION_DEAD,
 );
 export const datagramDroppedChannel = diagnosticChannel<ArqDatagramDroppedMessage>(
-  ArqChannel.DATAGRAM_DROPPED,
+  ArqDiagnostics.DATAGRAM_DROPPED,
 );
 
 /** Publishes a drop; call only when `datagramDroppedChannel.hasSubscribers`. */

@@ -25,7 +25,7 @@ export type {
   ArqDeadCause,
   ArqDropReason,
 } from './diagnostics.ts';
-export { ArqChannel } from './diagnostics.ts';
+export { ArqDiagnostics } from './diagnostics.ts';
 export type { ArqEndpointEvents, ArqOpenOptions, ArqRemote } from './endpoint.ts';
 export { ArqEndpoint } from './endpoint.ts';
 export type { ArqEndpointStats } from './endpoint-counters.ts';

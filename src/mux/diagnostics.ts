@@ -7,7 +7,7 @@ import { diagnosticChannel } from '../internal/diagnostics-channel.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
 
 /** Channel names of the mux layer. */
-export const MuxChannel = {
+export const MuxDiagnostics = {
   /** A {@link Demux} dropped a datagram. Message: {@link MuxDatagramDroppedMessage}. */
   DATAGRAM_DROPPED: 'porthole:mux:datagram-dropped',
 } as const;
@@ -15,7 +15,7 @@ export const MuxChannel = {
 /** Why a demux dropped a datagram (each has a counter in `DemuxStats`). */
 export type MuxDropReason = 'empty' | 'unclaimed' | 'handler-error';
 
-/** Message of {@link MuxChannel.DATAGRAM_DROPPED}. */
+/** Message of {@link MuxDiagnostics.DATAGRAM_DROPPED}. */
 export interface MuxDatagramDroppedMessage {
   /** `empty`: zero length; `unclaimed`: no handler for its first byte; `handler-error`: the handler threw. */
   readonly reason: MuxDropReason;
@@ -29,5 +29,5 @@ export interface MuxDatagramDroppedMessage {
 }
 
 export const datagramDroppedChannel = diagnosticChannel<MuxDatagramDroppedMessage>(
-  MuxChannel.DATAGRAM_DROPPED,
+  MuxDiagnostics.DATAGRAM_DROPPED,
 );

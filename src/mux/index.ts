@@ -1,7 +1,7 @@
 export type { DatagramHandler, DemuxRegistration, DemuxStats } from './demux.ts';
 export { Demux, demuxOf } from './demux.ts';
 export type { MuxDatagramDroppedMessage, MuxDropReason } from './diagnostics.ts';
-export { MuxChannel } from './diagnostics.ts';
+export { MuxDiagnostics } from './diagnostics.ts';
 export type { ByteRange, PortholeFrameType } from './ranges.ts';
 export {
   DTLS_RANGE,

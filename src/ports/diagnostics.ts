@@ -1,14 +1,14 @@
 /**
  * The `node:diagnostics_channel` channels of the ports layer. Names follow
  * `porthole:<layer>:<event>`; see docs/diagnostics.md. Subscribe by name:
- * `diagnostics_channel.subscribe(PortsChannel.LEASE_ACQUIRED, onMessage)`.
+ * `diagnostics_channel.subscribe(PortsDiagnostics.LEASE_ACQUIRED, onMessage)`.
  * @module
  */
 import { diagnosticChannel } from '../internal/diagnostics-channel.ts';
 import type { PortParity } from './allocator.ts';
 
 /** Channel names of the ports layer. */
-export const PortsChannel = {
+export const PortsDiagnostics = {
   /** A lease or a reservation bound its ports. Message: {@link PortsLeaseAcquiredMessage}. */
   LEASE_ACQUIRED: 'porthole:ports:lease-acquired',
   /** A lease or a reservation gave its ports back. Message: {@link PortsLeaseReleasedMessage}. */
@@ -22,7 +22,7 @@ export const PortsChannel = {
 /** What holds the ports: a {@link PortLease} of this process or a reservation for another one. */
 export type PortsHolderKind = 'lease' | 'reservation';
 
-/** Message of {@link PortsChannel.LEASE_ACQUIRED}. */
+/** Message of {@link PortsDiagnostics.LEASE_ACQUIRED}. */
 export interface PortsLeaseAcquiredMessage {
   readonly kind: PortsHolderKind;
   /** The ports, lowest first. */
@@ -33,7 +33,7 @@ export interface PortsLeaseAcquiredMessage {
   readonly host: string;
 }
 
-/** Message of {@link PortsChannel.LEASE_RELEASED}. */
+/** Message of {@link PortsDiagnostics.LEASE_RELEASED}. */
 export interface PortsLeaseReleasedMessage {
   readonly kind: PortsHolderKind;
   readonly ports: readonly number[];
@@ -45,7 +45,7 @@ export interface PortsLeaseReleasedMessage {
 /** Why a draining socket stopped draining. */
 export type PortsDrainEndReason = 'idle' | 'max-age' | 'evicted' | 'closed';
 
-/** Message of {@link PortsChannel.DRAIN_ENDED}. */
+/** Message of {@link PortsDiagnostics.DRAIN_ENDED}. */
 export interface PortsDrainEndedMessage {
   readonly port: number;
   /** `idle`: `drain.idleMs` without a datagram; `max-age`: `drain.maxMs` reached; `evicted`: over `drain.maxSockets`; `closed`: the pool closed. */
@@ -54,7 +54,7 @@ export interface PortsDrainEndedMessage {
   readonly drainedMs: number;
 }
 
-/** Message of {@link PortsChannel.EXHAUSTED}. */
+/** Message of {@link PortsDiagnostics.EXHAUSTED}. */
 export interface PortsExhaustedMessage {
   /** Ports asked for. */
   readonly count: number;
@@ -67,7 +67,11 @@ export interface PortsExhaustedMessage {
   readonly foreign: number;
 }
 
-export const leaseAcquiredChannel = diagnosticChannel<PortsLeaseAcquiredMessage>(PortsChannel.LEASE_ACQUIRED);
-export const leaseReleasedChannel = diagnosticChannel<PortsLeaseReleasedMessage>(PortsChannel.LEASE_RELEASED);
-export const drainEndedChannel = diagnosticChannel<PortsDrainEndedMessage>(PortsChannel.DRAIN_ENDED);
-export const exhaustedChannel = diagnosticChannel<PortsExhaustedMessage>(PortsChannel.EXHAUSTED);
+export const leaseAcquiredChannel = diagnosticChannel<PortsLeaseAcquiredMessage>(
+  PortsDiagnostics.LEASE_ACQUIRED,
+);
+export const leaseReleasedChannel = diagnosticChannel<PortsLeaseReleasedMessage>(
+  PortsDiagnostics.LEASE_RELEASED,
+);
+export const drainEndedChannel = diagnosticChannel<PortsDrainEndedMessage>(PortsDiagnostics.DRAIN_ENDED);
+export const exhaustedChannel = diagnosticChannel<PortsExhaustedMessage>(PortsDiagnostics.EXHAUSTED);

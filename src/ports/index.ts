@@ -16,7 +16,7 @@ export type {
   PortsLeaseAcquiredMessage,
   PortsLeaseReleasedMessage,
 } from './diagnostics.ts';
-export { PortsChannel } from './diagnostics.ts';
+export { PortsDiagnostics } from './diagnostics.ts';
 export type { DrainOptions } from './drain.ts';
 export type { ExhaustionCounts } from './errors.ts';
 export { OwnerConflictError, PortBindError, PortRangeExhaustedError } from './errors.ts';

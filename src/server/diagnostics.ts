@@ -9,7 +9,7 @@ import type { Endpoint } from '../internal/endpoint.ts';
 import type { DropReasonValue } from './stats.ts';
 
 /** Channel names of the server layer. */
-export const ServerChannel = {
+export const ServerDiagnostics = {
   /** A {@link UdpServer} made a session for a new source. Message: {@link ServerSessionOpenedMessage}. */
   SESSION_OPENED: 'porthole:server:session-opened',
   /** A session closed. Message: {@link ServerSessionClosedMessage}. */
@@ -21,7 +21,7 @@ export const ServerChannel = {
 /** Why a session closed: `closed` by its user, `idle` for `idleTimeoutMs`, `server-closing` by `UdpServer.close()`. */
 export type ServerSessionCloseReason = 'closed' | 'idle' | 'server-closing';
 
-/** Message of {@link ServerChannel.SESSION_OPENED}. */
+/** Message of {@link ServerDiagnostics.SESSION_OPENED}. */
 export interface ServerSessionOpenedMessage {
   readonly remote: Endpoint;
   /** The server's listening port. */
@@ -30,7 +30,7 @@ export interface ServerSessionOpenedMessage {
   readonly sessions: number;
 }
 
-/** Message of {@link ServerChannel.SESSION_CLOSED}. */
+/** Message of {@link ServerDiagnostics.SESSION_CLOSED}. */
 export interface ServerSessionClosedMessage {
   readonly remote: Endpoint;
   readonly localPort: number;
@@ -41,7 +41,7 @@ export interface ServerSessionClosedMessage {
   readonly datagramsOut: number;
 }
 
-/** Message of {@link ServerChannel.DATAGRAM_DROPPED}. */
+/** Message of {@link ServerDiagnostics.DATAGRAM_DROPPED}. */
 export interface ServerDatagramDroppedMessage {
   /** The {@link DropReason} it is counted under. Zero-length datagrams are the mux's (`porthole:mux:datagram-dropped`). */
   readonly reason: DropReasonValue;
@@ -52,13 +52,13 @@ export interface ServerDatagramDroppedMessage {
 }
 
 export const sessionOpenedChannel = diagnosticChannel<ServerSessionOpenedMessage>(
-  ServerChannel.SESSION_OPENED,
+  ServerDiagnostics.SESSION_OPENED,
 );
 export const sessionClosedChannel = diagnosticChannel<ServerSessionClosedMessage>(
-  ServerChannel.SESSION_CLOSED,
+  ServerDiagnostics.SESSION_CLOSED,
 );
 export const datagramDroppedChannel = diagnosticChannel<ServerDatagramDroppedMessage>(
-  ServerChannel.DATAGRAM_DROPPED,
+  ServerDiagnostics.DATAGRAM_DROPPED,
 );
 
 /** Publishes a drop; call only when `datagramDroppedChannel.hasSubscribers`. */

@@ -17,7 +17,7 @@ export type {
   ServerSessionCloseReason,
   ServerSessionOpenedMessage,
 } from './diagnostics.ts';
-export { ServerChannel } from './diagnostics.ts';
+export { ServerDiagnostics } from './diagnostics.ts';
 export type { ServerErrorCodeValue } from './errors.ts';
 export { ServerErrorCode } from './errors.ts';
 export type { ServerFrame, ServerFrameKindValue } from './frame.ts';

@@ -7,7 +7,7 @@ import { diagnosticChannel } from '../internal/diagnostics-channel.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
 
 /** Channel names of the stun layer. */
-export const StunChannel = {
+export const StunDiagnostics = {
   /** A client transaction started (before its first transmission). Message: {@link StunTransactionStartedMessage}. */
   TRANSACTION_STARTED: 'porthole:stun:transaction-started',
   /** A response matched a transaction in flight, which ended. Message: {@link StunTransactionCompletedMessage}. */
@@ -24,7 +24,7 @@ export const StunChannel = {
   REQUEST_DROPPED: 'porthole:stun:request-dropped',
 } as const;
 
-/** Message of {@link StunChannel.TRANSACTION_STARTED}. */
+/** Message of {@link StunDiagnostics.TRANSACTION_STARTED}. */
 export interface StunTransactionStartedMessage {
   /** The 96-bit transaction ID, hex. */
   readonly transactionId: string;
@@ -36,7 +36,7 @@ export interface StunTransactionStartedMessage {
   readonly rc: number;
 }
 
-/** Message of {@link StunChannel.TRANSACTION_COMPLETED}. */
+/** Message of {@link StunDiagnostics.TRANSACTION_COMPLETED}. */
 export interface StunTransactionCompletedMessage {
   readonly transactionId: string;
   readonly method: number;
@@ -47,7 +47,7 @@ export interface StunTransactionCompletedMessage {
   readonly outcome: 'success' | 'error';
 }
 
-/** Message of {@link StunChannel.TRANSACTION_TIMED_OUT} and {@link StunChannel.TRANSACTION_CANCELLED}. */
+/** Message of {@link StunDiagnostics.TRANSACTION_TIMED_OUT} and {@link StunDiagnostics.TRANSACTION_CANCELLED}. */
 export interface StunTransactionEndedMessage {
   readonly transactionId: string;
   readonly method: number;
@@ -58,7 +58,7 @@ export interface StunTransactionEndedMessage {
 /** Why a client dropped a response to its own transaction (each counted in `StunClientStats`). */
 export type StunResponseDropReason = 'bad-fingerprint' | 'bad-integrity';
 
-/** Message of {@link StunChannel.RESPONSE_DROPPED}. */
+/** Message of {@link StunDiagnostics.RESPONSE_DROPPED}. */
 export interface StunResponseDroppedMessage {
   readonly reason: StunResponseDropReason;
   readonly transactionId: string;
@@ -66,7 +66,7 @@ export interface StunResponseDroppedMessage {
   readonly size: number;
 }
 
-/** Message of {@link StunChannel.REQUEST_ANSWERED}. */
+/** Message of {@link StunDiagnostics.REQUEST_ANSWERED}. */
 export interface StunRequestAnsweredMessage {
   readonly transactionId: string;
   readonly method: number;
@@ -94,7 +94,7 @@ export type StunRequestDropReason =
   | 'amplification'
   | 'badLocal';
 
-/** Message of {@link StunChannel.REQUEST_DROPPED}. */
+/** Message of {@link StunDiagnostics.REQUEST_DROPPED}. */
 export interface StunRequestDroppedMessage {
   readonly reason: StunRequestDropReason;
   readonly from: Endpoint;
@@ -103,25 +103,25 @@ export interface StunRequestDroppedMessage {
 }
 
 export const transactionStartedChannel = diagnosticChannel<StunTransactionStartedMessage>(
-  StunChannel.TRANSACTION_STARTED,
+  StunDiagnostics.TRANSACTION_STARTED,
 );
 export const transactionCompletedChannel = diagnosticChannel<StunTransactionCompletedMessage>(
-  StunChannel.TRANSACTION_COMPLETED,
+  StunDiagnostics.TRANSACTION_COMPLETED,
 );
 export const transactionTimedOutChannel = diagnosticChannel<StunTransactionEndedMessage>(
-  StunChannel.TRANSACTION_TIMED_OUT,
+  StunDiagnostics.TRANSACTION_TIMED_OUT,
 );
 export const transactionCancelledChannel = diagnosticChannel<StunTransactionEndedMessage>(
-  StunChannel.TRANSACTION_CANCELLED,
+  StunDiagnostics.TRANSACTION_CANCELLED,
 );
 export const responseDroppedChannel = diagnosticChannel<StunResponseDroppedMessage>(
-  StunChannel.RESPONSE_DROPPED,
+  StunDiagnostics.RESPONSE_DROPPED,
 );
 export const requestAnsweredChannel = diagnosticChannel<StunRequestAnsweredMessage>(
-  StunChannel.REQUEST_ANSWERED,
+  StunDiagnostics.REQUEST_ANSWERED,
 );
 export const requestDroppedChannel = diagnosticChannel<StunRequestDroppedMessage>(
-  StunChannel.REQUEST_DROPPED,
+  StunDiagnostics.REQUEST_DROPPED,
 );
 
 /** The hex transaction ID of an encoded STUN message (bytes 8–19). */

@@ -77,7 +77,7 @@ export type {
   StunTransactionEndedMessage,
   StunTransactionStartedMessage,
 } from './diagnostics.ts';
-export { StunChannel } from './diagnostics.ts';
+export { StunDiagnostics } from './diagnostics.ts';
 export type { EncodeStunOptions, StunAttributeInit, StunMessageInit } from './encode.ts';
 export { encodeStun } from './encode.ts';
 export type { StunErrorValue } from './error-code.ts';

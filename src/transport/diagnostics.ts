@@ -8,14 +8,14 @@ import { diagnosticChannel } from '../internal/diagnostics-channel.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
 
 /** Channel names of the transport layer. */
-export const TransportChannel = {
+export const TransportDiagnostics = {
   /** A stream learned (latched onto) its peer from an accepted datagram. Message: {@link TransportPeerLearnedMessage}. */
   PEER_LEARNED: 'porthole:transport:peer-learned',
   /** A stream dropped a datagram. Message: {@link TransportDatagramDroppedMessage}. */
   DATAGRAM_DROPPED: 'porthole:transport:datagram-dropped',
 } as const;
 
-/** Message of {@link TransportChannel.PEER_LEARNED}. */
+/** Message of {@link TransportDiagnostics.PEER_LEARNED}. */
 export interface TransportPeerLearnedMessage {
   /** `media` or `rtcp`. */
   readonly stream: 'media' | 'rtcp';
@@ -30,7 +30,7 @@ export interface TransportPeerLearnedMessage {
 /** Why a stream dropped a datagram (each counted in `StreamDrops`). */
 export type TransportDropReason = 'unexpected-source' | 'queue-full' | 'malformed';
 
-/** Message of {@link TransportChannel.DATAGRAM_DROPPED}. */
+/** Message of {@link TransportDiagnostics.DATAGRAM_DROPPED}. */
 export interface TransportDatagramDroppedMessage {
   readonly stream: 'media' | 'rtcp';
   /**
@@ -46,10 +46,10 @@ export interface TransportDatagramDroppedMessage {
 }
 
 export const peerLearnedChannel = diagnosticChannel<TransportPeerLearnedMessage>(
-  TransportChannel.PEER_LEARNED,
+  TransportDiagnostics.PEER_LEARNED,
 );
 export const datagramDroppedChannel = diagnosticChannel<TransportDatagramDroppedMessage>(
-  TransportChannel.DATAGRAM_DROPPED,
+  TransportDiagnostics.DATAGRAM_DROPPED,
 );
 
 /** Publishes a drop; call only when `datagramDroppedChannel.hasSubscribers`. */

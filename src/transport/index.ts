@@ -4,7 +4,7 @@ export type {
   TransportDropReason,
   TransportPeerLearnedMessage,
 } from './diagnostics.ts';
-export { TransportChannel } from './diagnostics.ts';
+export { TransportDiagnostics } from './diagnostics.ts';
 export type { RebindOptions, TransportDrops, TransportStats } from './media-transport.ts';
 export { MediaTransport } from './media-transport.ts';
 export type { MulticastMembership, MulticastSettings } from './multicast.ts';

@@ -27,6 +27,7 @@ import {
   TurnErrorCode,
   TurnMethod,
 } from './constants.ts';
+import * as d from './diagnostics.ts';
 import { TurnError, TurnErrorKind } from './errors.ts';
 import {
   encodeSendIndication,
@@ -429,15 +430,21 @@ export class TurnAllocation {
         this.#mapped = success.mapped;
         this.#state = 'allocated';
         this.#granted(success.lifetimeS ?? TURN_DEFAULT_LIFETIME_S, now);
+        if (d.allocationCreatedChannel.hasSubscribers)
+          d.publishCreated(this.#o.server, success.relayed, success.mapped, this.#grantedS);
         break;
       }
       case 'refresh':
         this.#refreshInFlight = false;
         this.#c.refreshes++;
         if (this.#state === 'allocated') this.#granted(readLifetime(message) ?? this.#grantedS, now);
+        if (d.allocationRefreshedChannel.hasSubscribers)
+          d.publishRefreshed(this.#o.server, this.#relayed, this.#grantedS);
         break;
       case 'permission': {
         const p = pending.permission!;
+        if (d.permissionInstalledChannel.hasSubscribers)
+          d.publishPermission(this.#o.server, p.ip, p.installed);
         p.inFlight = false;
         p.installed = true;
         p.refreshAt = now + this.#o.permissionRefreshMs;
@@ -446,6 +453,8 @@ export class TurnAllocation {
       }
       case 'channel': {
         const c = pending.channel!;
+        if (d.channelBoundChannel.hasSubscribers)
+          d.publishChannel(this.#o.server, c.number, c.peer, c.confirmed);
         c.inFlight = false;
         c.confirmed = true;
         c.refreshAt = now + this.#o.channelRefreshMs;
@@ -484,6 +493,7 @@ export class TurnAllocation {
     switch (pending.kind) {
       case 'allocate':
         this.#state = 'failed';
+        if (d.allocationFailedChannel.hasSubscribers) d.publishFailed(this.#o.server, 'allocate', error);
         break;
       case 'refresh':
         this.#refreshInFlight = false;
@@ -492,10 +502,18 @@ export class TurnAllocation {
         );
         break;
       case 'permission':
+        if (d.operationFailedChannel.hasSubscribers) {
+          const { ip, installed } = pending.permission!;
+          d.publishOperationFailed(this.#o.server, 'permission', ip, error, installed);
+        }
         if (pending.permission!.installed) pending.permission!.inFlight = false;
         else this.#permissions.delete(pending.permission!.ip);
         break;
       case 'channel':
+        if (d.operationFailedChannel.hasSubscribers) {
+          const { peer, confirmed } = pending.channel!;
+          d.publishOperationFailed(this.#o.server, 'channel', peer, error, confirmed);
+        }
         if (pending.channel!.confirmed) pending.channel!.inFlight = false;
         else this.#channels.delete(pending.channel!);
         break;
@@ -517,6 +535,7 @@ export class TurnAllocation {
     );
     this.#abandonAll(error);
     this.#events.push({ kind: 'lost', error });
+    if (d.allocationFailedChannel.hasSubscribers) d.publishFailed(this.#o.server, 'lost', error);
   }
 
   /** Fails every operation in flight with `error` and forgets permissions and channels. */
@@ -534,6 +553,7 @@ export class TurnAllocation {
   #finishClose(): void {
     this.#state = 'closed';
     this.#events.push({ kind: 'closed' });
+    if (d.allocationClosedChannel.hasSubscribers) d.publishClosed(this.#o.server, this.#relayed);
   }
 
   /** 3. Refresh the allocation, permissions and channels when due; lose what expired. RFC 8656 §8, §9, §12. */

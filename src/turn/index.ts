@@ -38,6 +38,16 @@ export {
 } from './channel-data.ts';
 export type { TurnClientOptions, TurnClientStats, TurnDatagram } from './client.ts';
 export { DEFAULT_TURN_QUEUE, TurnClient } from './client.ts';
+export type {
+  TurnAllocationClosedMessage,
+  TurnAllocationCreatedMessage,
+  TurnAllocationFailedMessage,
+  TurnAllocationRefreshedMessage,
+  TurnChannelBoundMessage,
+  TurnOperationFailedMessage,
+  TurnPermissionInstalledMessage,
+} from './diagnostics.ts';
+export { TurnDiagnostics } from './diagnostics.ts';
 export {
   DEFAULT_CHANNEL_REFRESH_MS,
   DEFAULT_MAX_CHANNELS,

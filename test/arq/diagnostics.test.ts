@@ -4,11 +4,11 @@ import { once } from 'node:events';
 import { afterEach, describe, it } from 'node:test';
 import {
   ARQ_TURBO,
-  ArqChannel,
   type ArqConversationClosedMessage,
   type ArqConversationDeadMessage,
   type ArqConversationOpenedMessage,
   type ArqDatagramDroppedMessage,
+  ArqDiagnostics,
   ArqEndpoint,
   KcpCommand,
 } from '../../src/arq/index.ts';
@@ -51,8 +51,8 @@ async function udp(): Promise<Socket> {
 
 describe('arq diagnostics channels', () => {
   it('publishes conversation-opened on both sides and conversation-closed finished after the FIN handshake', async (t) => {
-    const opened = record<ArqConversationOpenedMessage>(ArqChannel.CONVERSATION_OPENED);
-    const closed = record<ArqConversationClosedMessage>(ArqChannel.CONVERSATION_CLOSED);
+    const opened = record<ArqConversationOpenedMessage>(ArqDiagnostics.CONVERSATION_OPENED);
+    const closed = record<ArqConversationClosedMessage>(ArqDiagnostics.CONVERSATION_CLOSED);
     const peers = await makePeers('muxed', ARQ_TURBO, { ...ARQ_TURBO, accept: 'any' });
     t.after(() => peers.dispose());
     const aAddress = { address: '127.0.0.1', port: peers.sockets[0].address().port };
@@ -91,7 +91,7 @@ describe('arq diagnostics channels', () => {
   });
 
   it('publishes conversation-closed reset at the side whose peer destroyed it, destroyed at the peer', async (t) => {
-    const closed = record<ArqConversationClosedMessage>(ArqChannel.CONVERSATION_CLOSED);
+    const closed = record<ArqConversationClosedMessage>(ArqDiagnostics.CONVERSATION_CLOSED);
     const peers = await makePeers('muxed', ARQ_TURBO, { ...ARQ_TURBO, accept: 'any' });
     t.after(() => peers.dispose());
     const stream = peers.a.open(peers.bRemote, 8);
@@ -114,8 +114,8 @@ describe('arq diagnostics channels', () => {
     ['silence', { deadLinkTransmissions: 1000, idleTimeoutMs: 100 }],
   ] as const) {
     it(`publishes conversation-dead (${cause}) then conversation-closed dead`, async (t) => {
-      const dead = record<ArqConversationDeadMessage>(ArqChannel.CONVERSATION_DEAD);
-      const closed = record<ArqConversationClosedMessage>(ArqChannel.CONVERSATION_CLOSED);
+      const dead = record<ArqConversationDeadMessage>(ArqDiagnostics.CONVERSATION_DEAD);
+      const closed = record<ArqConversationClosedMessage>(ArqDiagnostics.CONVERSATION_CLOSED);
       const silent = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
       const socket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
       const endpoint = new ArqEndpoint({ socket, ...ARQ_TURBO, ...options });
@@ -138,7 +138,7 @@ describe('arq diagnostics channels', () => {
   }
 
   it('publishes conversation-dead fin-unacknowledged when every FIN is lost', async (t) => {
-    const dead = record<ArqConversationDeadMessage>(ArqChannel.CONVERSATION_DEAD);
+    const dead = record<ArqConversationDeadMessage>(ArqDiagnostics.CONVERSATION_DEAD);
     const peers = await makePeers(
       'muxed',
       { ...ARQ_TURBO, deadLinkTransmissions: 3 },
@@ -167,7 +167,7 @@ describe('arq diagnostics channels', () => {
   });
 
   it('publishes datagram-dropped for each reason', async (t) => {
-    const dropped = record<ArqDatagramDroppedMessage>(ArqChannel.DATAGRAM_DROPPED);
+    const dropped = record<ArqDatagramDroppedMessage>(ArqDiagnostics.DATAGRAM_DROPPED);
     const rawSocket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
     const never = new ArqEndpoint({ socket: rawSocket, ...ARQ_TURBO });
     const peers = await makePeers('muxed', ARQ_TURBO, { ...ARQ_TURBO, accept: 'any', maxConversations: 1 });
@@ -214,7 +214,7 @@ describe('arq diagnostics channels', () => {
   });
 
   it('publishes nothing and reads no sender field for a drop when nobody subscribes', async (t) => {
-    const names = Object.values(ArqChannel);
+    const names = Object.values(ArqDiagnostics);
     const spy = spyPublishes(names);
     const peers = await makePeers('muxed', ARQ_TURBO, { ...ARQ_TURBO, accept: 'any' });
     t.after(() => {
@@ -232,7 +232,7 @@ describe('arq diagnostics channels', () => {
     demux.inject(Buffer.from([PortholeFrame.ARQ_CONTROL, 0xee]), unobserved.from as RemoteInfo);
     for (const name of names) assert.equal(spy.counts.get(name), 0, `${name} published`);
     assert.equal(unobserved.reads(), 0, 'a malformed control frame is dropped before the sender is read');
-    const dropped = record<ArqDatagramDroppedMessage>(ArqChannel.DATAGRAM_DROPPED);
+    const dropped = record<ArqDatagramDroppedMessage>(ArqDiagnostics.DATAGRAM_DROPPED);
     const observed = countingRemote();
     demux.inject(Buffer.from([PortholeFrame.ARQ_CONTROL, 0xee]), observed.from as RemoteInfo);
     assert.equal(observed.reads(), 2);

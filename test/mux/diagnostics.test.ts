@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import {
   Demux,
   frameRange,
-  MuxChannel,
   type MuxDatagramDroppedMessage,
+  MuxDiagnostics,
   PortholeFrame,
   STUN_RANGE,
 } from '../../src/mux/index.ts';
@@ -28,7 +28,7 @@ describe('mux diagnostics channels', () => {
   });
 
   it('publishes datagram-dropped for empty, unclaimed and handler-error datagrams from a real socket', async () => {
-    const dropped = recordChannel<MuxDatagramDroppedMessage>(MuxChannel.DATAGRAM_DROPPED);
+    const dropped = recordChannel<MuxDatagramDroppedMessage>(MuxDiagnostics.DATAGRAM_DROPPED);
     const demux = new Demux(receiver);
     const boom = new Error('boom');
     const reg = demux.register(STUN_RANGE, () => {
@@ -56,7 +56,7 @@ describe('mux diagnostics channels', () => {
   });
 
   it('routes without publishing anything', () => {
-    const dropped = recordChannel<MuxDatagramDroppedMessage>(MuxChannel.DATAGRAM_DROPPED);
+    const dropped = recordChannel<MuxDatagramDroppedMessage>(MuxDiagnostics.DATAGRAM_DROPPED);
     const demux = new Demux(receiver);
     let handled = 0;
     const reg = demux.register(frameRange(PortholeFrame.APPLICATION), () => {
@@ -76,7 +76,7 @@ describe('mux diagnostics channels', () => {
   });
 
   it('builds no message on the drop path when nobody subscribes (one boolean check)', () => {
-    const spy = spyPublishes([MuxChannel.DATAGRAM_DROPPED]);
+    const spy = spyPublishes([MuxDiagnostics.DATAGRAM_DROPPED]);
     const demux = new Demux(receiver);
     const reg = demux.register(STUN_RANGE, () => {
       throw new Error('boom');
@@ -90,13 +90,13 @@ describe('mux diagnostics channels', () => {
         demux.inject(Buffer.from([0x00]), from);
       }
       assert.equal(demux.stats().droppedUnclaimed, 1000);
-      assert.equal(spy.counts.get(MuxChannel.DATAGRAM_DROPPED), 0, 'nothing published');
+      assert.equal(spy.counts.get(MuxDiagnostics.DATAGRAM_DROPPED), 0, 'nothing published');
       assert.equal(sender.reads(), 0, 'no message built: the sender was never read');
       // The same paths with a subscriber do read it, so the zero above is the gate's doing.
-      const dropped = recordChannel<MuxDatagramDroppedMessage>(MuxChannel.DATAGRAM_DROPPED);
+      const dropped = recordChannel<MuxDatagramDroppedMessage>(MuxDiagnostics.DATAGRAM_DROPPED);
       demux.inject(Buffer.from([0xff]), from);
       dropped.stop();
-      assert.equal(spy.counts.get(MuxChannel.DATAGRAM_DROPPED), 1);
+      assert.equal(spy.counts.get(MuxDiagnostics.DATAGRAM_DROPPED), 1);
       assert.equal(sender.reads(), 2);
       assert.deepEqual(dropped.messages, [
         { reason: 'unclaimed', firstByte: 0xff, size: 1, from: { address: '127.0.0.1', port: 9 } },

@@ -3,7 +3,7 @@ import { afterEach, describe, it } from 'node:test';
 import {
   PortPool,
   type PortPoolOptions,
-  PortsChannel,
+  PortsDiagnostics,
   type PortsDrainEndedMessage,
   type PortsExhaustedMessage,
   type PortsLeaseAcquiredMessage,
@@ -34,8 +34,8 @@ afterEach(async () => {
 
 describe('ports diagnostics channels', () => {
   it('publishes lease-acquired and lease-released for a lease', async () => {
-    const acquired = record<PortsLeaseAcquiredMessage>(PortsChannel.LEASE_ACQUIRED);
-    const released = record<PortsLeaseReleasedMessage>(PortsChannel.LEASE_RELEASED);
+    const acquired = record<PortsLeaseAcquiredMessage>(PortsDiagnostics.LEASE_ACQUIRED);
+    const released = record<PortsLeaseReleasedMessage>(PortsDiagnostics.LEASE_RELEASED);
     const pool = makePool({ range: '63600-63603', cooldownMs: 0 });
     const lease = await pool.bind({ count: 2, parity: 'even' });
     assert.deepEqual(acquired.messages, [{ kind: 'lease', ports: lease.ports, host: '127.0.0.1' }]);
@@ -47,8 +47,8 @@ describe('ports diagnostics channels', () => {
   });
 
   it('publishes lease-acquired and lease-released for a reservation, with its owner', async () => {
-    const acquired = record<PortsLeaseAcquiredMessage>(PortsChannel.LEASE_ACQUIRED);
-    const released = record<PortsLeaseReleasedMessage>(PortsChannel.LEASE_RELEASED);
+    const acquired = record<PortsLeaseAcquiredMessage>(PortsDiagnostics.LEASE_ACQUIRED);
+    const released = record<PortsLeaseReleasedMessage>(PortsDiagnostics.LEASE_RELEASED);
     const pool = makePool({ range: '63604-63605', cooldownMs: 0 });
     const reservation = await pool.reserve({ owner: 'ingest-7' });
     const ports = reservation.ports;
@@ -60,7 +60,7 @@ describe('ports diagnostics channels', () => {
   });
 
   it('publishes exhausted with the request and the occupancy', async () => {
-    const exhausted = record<PortsExhaustedMessage>(PortsChannel.EXHAUSTED);
+    const exhausted = record<PortsExhaustedMessage>(PortsDiagnostics.EXHAUSTED);
     const pool = makePool({ range: '63606-63606', cooldownMs: 60_000 });
     const lease = await pool.bind();
     await assert.rejects(pool.bind(), { code: 'ERR_PORT_RANGE_EXHAUSTED' });
@@ -73,8 +73,8 @@ describe('ports diagnostics channels', () => {
   });
 
   it('publishes lease-released with drain, then drain-ended idle once the fake clock passes idleMs', async () => {
-    const released = record<PortsLeaseReleasedMessage>(PortsChannel.LEASE_RELEASED);
-    const ended = record<PortsDrainEndedMessage>(PortsChannel.DRAIN_ENDED);
+    const released = record<PortsLeaseReleasedMessage>(PortsDiagnostics.LEASE_RELEASED);
+    const ended = record<PortsDrainEndedMessage>(PortsDiagnostics.DRAIN_ENDED);
     const clock = fakeClock();
     const pool = makePool({
       range: '63607-63607',
@@ -92,7 +92,7 @@ describe('ports diagnostics channels', () => {
   });
 
   it('publishes drain-ended max-age when drain.maxMs passes before drain.idleMs', async () => {
-    const ended = record<PortsDrainEndedMessage>(PortsChannel.DRAIN_ENDED);
+    const ended = record<PortsDrainEndedMessage>(PortsDiagnostics.DRAIN_ENDED);
     const clock = fakeClock();
     const pool = makePool({
       range: '63608-63608',
@@ -107,7 +107,7 @@ describe('ports diagnostics channels', () => {
   });
 
   it('publishes drain-ended evicted over drain.maxSockets and closed when the pool closes', async () => {
-    const ended = record<PortsDrainEndedMessage>(PortsChannel.DRAIN_ENDED);
+    const ended = record<PortsDrainEndedMessage>(PortsDiagnostics.DRAIN_ENDED);
     const clock = fakeClock();
     const pool = makePool({
       range: '63610-63611',

@@ -5,8 +5,8 @@ import { afterEach, describe, it } from 'node:test';
 import {
   encodeCookieFrame,
   encodeHello,
-  ServerChannel,
   type ServerDatagramDroppedMessage,
+  ServerDiagnostics,
   ServerFrameKind,
   type ServerSessionClosedMessage,
   type ServerSessionOpenedMessage,
@@ -63,8 +63,8 @@ const DATA = Buffer.from([0x80, 1, 2, 3]);
 
 describe('server diagnostics channels', () => {
   it('publishes session-opened for a new source and session-closed (closed, with unread) when its user closes it', async () => {
-    const opened = record<ServerSessionOpenedMessage>(ServerChannel.SESSION_OPENED);
-    const closed = record<ServerSessionClosedMessage>(ServerChannel.SESSION_CLOSED);
+    const opened = record<ServerSessionOpenedMessage>(ServerDiagnostics.SESSION_OPENED);
+    const closed = record<ServerSessionClosedMessage>(ServerDiagnostics.SESSION_CLOSED);
     const server = await listen();
     const c = await client();
     const remote = { address: '127.0.0.1', port: c.port };
@@ -84,7 +84,7 @@ describe('server diagnostics channels', () => {
   });
 
   it('publishes session-closed idle from the sweep (fake clock) and server-closing from close()', async () => {
-    const closed = record<ServerSessionClosedMessage>(ServerChannel.SESSION_CLOSED);
+    const closed = record<ServerSessionClosedMessage>(ServerDiagnostics.SESSION_CLOSED);
     let nowMs = 0;
     const server = await listen({ now: () => nowMs, idleTimeoutMs: 1000, sweepIntervalMs: 60_000 });
     const a = await client();
@@ -182,7 +182,7 @@ describe('server diagnostics channels', () => {
   ];
   for (const { reason, options, run } of drops) {
     it(`publishes datagram-dropped ${reason}`, async () => {
-      const dropped = record<ServerDatagramDroppedMessage>(ServerChannel.DATAGRAM_DROPPED);
+      const dropped = record<ServerDatagramDroppedMessage>(ServerDiagnostics.DATAGRAM_DROPPED);
       const server = await listen(options);
       const a = await client();
       const b = await client();
@@ -206,7 +206,7 @@ describe('server diagnostics channels', () => {
   }
 
   it('publishes datagram-dropped closing for a new source while close() waits for a busy session', async () => {
-    const dropped = record<ServerDatagramDroppedMessage>(ServerChannel.DATAGRAM_DROPPED);
+    const dropped = record<ServerDatagramDroppedMessage>(ServerDiagnostics.DATAGRAM_DROPPED);
     const server = await listen();
     const a = await client();
     const b = await client();
@@ -227,7 +227,7 @@ describe('server diagnostics channels', () => {
   });
 
   it('builds no message on the drop and session paths when nobody subscribes', async () => {
-    const names = Object.values(ServerChannel);
+    const names = Object.values(ServerDiagnostics);
     const spy = spyPublishes(names);
     try {
       const server = await listen({ maxSessions: 1, sessionQueue: 1 });
@@ -251,7 +251,7 @@ describe('server diagnostics channels', () => {
     const server = await listen({ cookie: true });
     const unobserved = countingRemote();
     server.demux.inject(DATA, unobserved.from);
-    const dropped = record<ServerDatagramDroppedMessage>(ServerChannel.DATAGRAM_DROPPED);
+    const dropped = record<ServerDatagramDroppedMessage>(ServerDiagnostics.DATAGRAM_DROPPED);
     const observed = countingRemote();
     server.demux.inject(DATA, observed.from);
     dropped.stop();

@@ -8,9 +8,9 @@ import {
   encodeStun,
   makeBindingRequest,
   StunAttr,
-  StunChannel,
   StunClass,
   StunClient,
+  StunDiagnostics,
   StunMethod,
   type StunRequestAnsweredMessage,
   type StunRequestDroppedMessage,
@@ -53,8 +53,8 @@ function response(request: Buffer, cls: number = StunClass.SUCCESS_RESPONSE): Bu
 
 describe('stun diagnostics: client transactions (sans-I/O core, fake clock)', () => {
   it('publishes transaction-started and transaction-completed with the attempts made', () => {
-    const started = record<StunTransactionStartedMessage>(StunChannel.TRANSACTION_STARTED);
-    const completed = record<StunTransactionCompletedMessage>(StunChannel.TRANSACTION_COMPLETED);
+    const started = record<StunTransactionStartedMessage>(StunDiagnostics.TRANSACTION_STARTED);
+    const completed = record<StunTransactionCompletedMessage>(StunDiagnostics.TRANSACTION_COMPLETED);
     const core = new StunTransactions<string>({ rtoMs: 100, rc: 3, rm: 2 });
     const request = binding();
     core.start(request, SERVER, 0, 'ctx');
@@ -77,7 +77,7 @@ describe('stun diagnostics: client transactions (sans-I/O core, fake clock)', ()
   });
 
   it('publishes transaction-timed-out after Rc transmissions and Rm × RTO', () => {
-    const timedOut = record<StunTransactionEndedMessage>(StunChannel.TRANSACTION_TIMED_OUT);
+    const timedOut = record<StunTransactionEndedMessage>(StunDiagnostics.TRANSACTION_TIMED_OUT);
     const core = new StunTransactions<string>({ rtoMs: 100, rc: 2, rm: 3 });
     const request = binding();
     core.start(request, SERVER, 0, 'ctx');
@@ -92,7 +92,7 @@ describe('stun diagnostics: client transactions (sans-I/O core, fake clock)', ()
   });
 
   it('publishes transaction-cancelled for cancel() and for each transaction drain() removes', () => {
-    const cancelled = record<StunTransactionEndedMessage>(StunChannel.TRANSACTION_CANCELLED);
+    const cancelled = record<StunTransactionEndedMessage>(StunDiagnostics.TRANSACTION_CANCELLED);
     const core = new StunTransactions<string>();
     const a = binding();
     const b = binding();
@@ -132,8 +132,8 @@ describe('stun diagnostics: StunClient response drops (loopback)', () => {
   }
 
   it('publishes response-dropped for a bad FINGERPRINT and a failed MESSAGE-INTEGRITY check', async () => {
-    const dropped = record<StunResponseDroppedMessage>(StunChannel.RESPONSE_DROPPED);
-    const cancelled = record<StunTransactionEndedMessage>(StunChannel.TRANSACTION_CANCELLED);
+    const dropped = record<StunResponseDroppedMessage>(StunDiagnostics.RESPONSE_DROPPED);
+    const cancelled = record<StunTransactionEndedMessage>(StunDiagnostics.TRANSACTION_CANCELLED);
     const socket = await bound();
     const peer = await bound();
     const to = { address: '127.0.0.1', port: peer.address().port };
@@ -185,7 +185,7 @@ describe('stun diagnostics: server core', () => {
   const locals = [{ address: SERVER.address, port: SERVER.port }];
 
   it('publishes request-answered for a success and for an error response', () => {
-    const answered = record<StunRequestAnsweredMessage>(StunChannel.REQUEST_ANSWERED);
+    const answered = record<StunRequestAnsweredMessage>(StunDiagnostics.REQUEST_ANSWERED);
     const core = new StunServerCore({ locals, rateLimit: false });
     const request = binding();
     const reply = core.handle(request, CLIENT, 0, 0);
@@ -224,7 +224,7 @@ describe('stun diagnostics: server core', () => {
   });
 
   it('publishes request-dropped with its reason', () => {
-    const dropped = record<StunRequestDroppedMessage>(StunChannel.REQUEST_DROPPED);
+    const dropped = record<StunRequestDroppedMessage>(StunDiagnostics.REQUEST_DROPPED);
     const core = new StunServerCore({ locals, rateLimit: { burst: 1, ratePerSecond: 1 } });
     const request = binding();
     const indication = encodeStun({ ...makeBindingRequest(), class: StunClass.INDICATION });
@@ -256,7 +256,7 @@ describe('stun diagnostics: server core', () => {
   });
 
   it('publishes request-dropped amplification for a RESPONSE-PORT response over the bound', () => {
-    const dropped = record<StunRequestDroppedMessage>(StunChannel.REQUEST_DROPPED);
+    const dropped = record<StunRequestDroppedMessage>(StunDiagnostics.REQUEST_DROPPED);
     const core = new StunServerCore({
       locals,
       rateLimit: false,
@@ -273,7 +273,7 @@ describe('stun diagnostics: server core', () => {
   });
 
   it('publishes nothing when nobody subscribes', () => {
-    const names = Object.values(StunChannel);
+    const names = Object.values(StunDiagnostics);
     const spy = spyPublishes(names);
     try {
       const core = new StunServerCore({ locals, rateLimit: false });

@@ -3,8 +3,8 @@ import type { RemoteInfo } from 'node:dgram';
 import { afterEach, describe, test } from 'node:test';
 import {
   MediaTransport,
-  TransportChannel,
   type TransportDatagramDroppedMessage,
+  TransportDiagnostics,
   type TransportPeerLearnedMessage,
 } from '../../src/transport/index.ts';
 import {
@@ -27,7 +27,7 @@ afterEach(() => {
 
 describe('transport diagnostics channels', () => {
   test("publishes peer-learned for the first source and, under 'follow', for the one that replaces it", async () => {
-    const learned = record<TransportPeerLearnedMessage>(TransportChannel.PEER_LEARNED);
+    const learned = record<TransportPeerLearnedMessage>(TransportDiagnostics.PEER_LEARNED);
     const clock = fakeClock();
     await using rx = await MediaTransport.listenEphemeralPair('127.0.0.1', {
       latch: 'follow',
@@ -68,7 +68,7 @@ describe('transport diagnostics channels', () => {
   });
 
   test('publishes datagram-dropped unexpected-source under strict latching', async () => {
-    const dropped = record<TransportDatagramDroppedMessage>(TransportChannel.DATAGRAM_DROPPED);
+    const dropped = record<TransportDatagramDroppedMessage>(TransportDiagnostics.DATAGRAM_DROPPED);
     const [a, b] = [await rawSocket(), await rawSocket()];
     try {
       await using rx = await MediaTransport.listenEphemeralPair('127.0.0.1', {
@@ -90,7 +90,7 @@ describe('transport diagnostics channels', () => {
   });
 
   test('publishes datagram-dropped queue-full once per evicting iterator, and malformed on a single socket', async () => {
-    const dropped = record<TransportDatagramDroppedMessage>(TransportChannel.DATAGRAM_DROPPED);
+    const dropped = record<TransportDatagramDroppedMessage>(TransportDiagnostics.DATAGRAM_DROPPED);
     await using rx = await MediaTransport.listenEphemeralSingle('127.0.0.1');
     const a = await rawSocket();
     try {
@@ -114,7 +114,7 @@ describe('transport diagnostics channels', () => {
   });
 
   test('publishes nothing, and reads the sender only for the latch, when nobody subscribes', async () => {
-    const names = Object.values(TransportChannel);
+    const names = Object.values(TransportDiagnostics);
     const spy = spyPublishes(names);
     try {
       // Strict latching on a configured peer: every datagram from elsewhere is dropped.
@@ -127,7 +127,7 @@ describe('transport diagnostics channels', () => {
       for (let i = 0; i < 3; i++) rx.media.demux.inject(rtp(i), unobserved.from as RemoteInfo);
       rx.media.demux.inject(Buffer.from([0x80]), unobserved.from as RemoteInfo);
       for (const name of names) assert.equal(spy.counts.get(name), 0, `${name} published`);
-      const dropped = record<TransportDatagramDroppedMessage>(TransportChannel.DATAGRAM_DROPPED);
+      const dropped = record<TransportDatagramDroppedMessage>(TransportDiagnostics.DATAGRAM_DROPPED);
       const observed = countingRemote('127.0.0.1', 2);
       for (let i = 0; i < 3; i++) rx.media.demux.inject(rtp(i), observed.from as RemoteInfo);
       rx.media.demux.inject(Buffer.from([0x80]), observed.from as RemoteInfo);
