@@ -38,16 +38,6 @@ export {
 } from './channel-data.ts';
 export type { TurnClientOptions, TurnClientStats, TurnDatagram } from './client.ts';
 export { DEFAULT_TURN_QUEUE, TurnClient } from './client.ts';
-export type {
-  TurnAllocationClosedMessage,
-  TurnAllocationCreatedMessage,
-  TurnAllocationFailedMessage,
-  TurnAllocationRefreshedMessage,
-  TurnChannelBoundMessage,
-  TurnOperationFailedMessage,
-  TurnPermissionInstalledMessage,
-} from './diagnostics.ts';
-export { TurnDiagnostics } from './diagnostics.ts';
 export {
   DEFAULT_CHANNEL_REFRESH_MS,
   DEFAULT_MAX_CHANNELS,
@@ -65,6 +55,16 @@ export {
   TurnErrorCode,
   TurnMethod,
 } from './constants.ts';
+export type {
+  TurnAllocationClosedMessage,
+  TurnAllocationCreatedMessage,
+  TurnAllocationFailedMessage,
+  TurnAllocationRefreshedMessage,
+  TurnChannelBoundMessage,
+  TurnOperationFailedMessage,
+  TurnPermissionInstalledMessage,
+} from './diagnostics.ts';
+export { TurnDiagnostics } from './diagnostics.ts';
 export type { TurnErrorKindType } from './errors.ts';
 export { TurnError, TurnErrorKind } from './errors.ts';
 export type { TurnAllocationOptions, TurnEvent, TurnPeer, TurnPollResult, TurnStateType } from './options.ts';

@@ -20,6 +20,7 @@ import {
   recordChannel,
   spyPublishes,
 } from '../support/diagnostics.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { makePeers, nextConversation } from './helpers/peers.ts';
 
 const recordings: ChannelRecording<unknown>[] = [];
@@ -48,6 +49,8 @@ async function udp(): Promise<Socket> {
   await once(s, 'listening');
   return s;
 }
+
+checkLeaks();
 
 describe('arq diagnostics channels', () => {
   it('publishes conversation-opened on both sides and conversation-closed finished after the FIN handshake', async (t) => {

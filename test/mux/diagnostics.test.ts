@@ -11,6 +11,9 @@ import {
   STUN_RANGE,
 } from '../../src/mux/index.ts';
 import { countingRemote, recordChannel, spyPublishes } from '../support/diagnostics.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 describe('mux diagnostics channels', () => {
   let receiver: Socket;

@@ -10,6 +10,7 @@ import {
   type PortsLeaseReleasedMessage,
 } from '../../src/ports/index.ts';
 import { type ChannelRecording, recordChannel } from '../support/diagnostics.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { fakeClock } from './helpers.ts';
 
 const pools: PortPool[] = [];
@@ -31,6 +32,8 @@ afterEach(async () => {
   for (const r of recordings.splice(0)) r.stop();
   await Promise.all(pools.splice(0).map((p) => p.close()));
 });
+
+checkLeaks();
 
 describe('ports diagnostics channels', () => {
   it('publishes lease-acquired and lease-released for a lease', async () => {

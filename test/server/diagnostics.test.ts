@@ -20,6 +20,7 @@ import {
   recordChannel,
   spyPublishes,
 } from '../support/diagnostics.ts';
+import { checkLeaks } from '../support/leaks.ts';
 
 const servers: UdpServer[] = [];
 const sockets: Socket[] = [];
@@ -60,6 +61,8 @@ afterEach(async () => {
 });
 
 const DATA = Buffer.from([0x80, 1, 2, 3]);
+
+checkLeaks();
 
 describe('server diagnostics channels', () => {
   it('publishes session-opened for a new source and session-closed (closed, with unread) when its user closes it', async () => {

@@ -22,6 +22,7 @@ import {
   StunTransactions,
 } from '../../src/stun/index.ts';
 import { type ChannelRecording, recordChannel, spyPublishes } from '../support/diagnostics.ts';
+import { checkLeaks } from '../support/leaks.ts';
 
 const recordings: ChannelRecording<unknown>[] = [];
 function record<T>(name: string): ChannelRecording<T> {
@@ -50,6 +51,8 @@ function response(request: Buffer, cls: number = StunClass.SUCCESS_RESPONSE): Bu
     attributes: [],
   });
 }
+
+checkLeaks();
 
 describe('stun diagnostics: client transactions (sans-I/O core, fake clock)', () => {
   it('publishes transaction-started and transaction-completed with the attempts made', () => {

@@ -13,6 +13,7 @@ import {
   recordChannel,
   spyPublishes,
 } from '../support/diagnostics.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { closeAll, fakeClock, rawSocket, reader, rtp } from './helpers.ts';
 
 const recordings: ChannelRecording<unknown>[] = [];
@@ -24,6 +25,8 @@ function record<T>(name: string): ChannelRecording<T> {
 afterEach(() => {
   for (const r of recordings.splice(0)) r.stop();
 });
+
+checkLeaks();
 
 describe('transport diagnostics channels', () => {
   test("publishes peer-learned for the first source and, under 'follow', for the one that replaces it", async () => {
