@@ -73,6 +73,7 @@ export type ArqDropReason =
   | 'refused'
   | 'unknown-conversation'
   | 'over-limit'
+  | 'address-limit'
   | 'control';
 
 /** Message of {@link ArqDiagnostics.DATAGRAM_DROPPED}. */
@@ -80,7 +81,8 @@ export interface ArqDatagramDroppedMessage {
   /**
    * `short`: under one KCP header; `malformed`: KCP rejected it (in part or whole); `refused`: the
    * accept policy refused a new conversation; `unknown-conversation`: a new conversation without
-   * its first segment; `over-limit`: `maxConversations` reached; `control`: a malformed control
+   * its first segment; `over-limit`: `maxConversations` reached; `address-limit`: its source IP
+   * holds `maxConversationsPerAddress` accepted conversations; `control`: a malformed control
    * frame or one for an unknown conversation.
    */
   readonly reason: ArqDropReason;

@@ -307,6 +307,7 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
     const perAddress = this.#acceptedByAddress.get(from.address) ?? 0;
     if (perAddress >= this.#maxPerAddress) {
       counters.refusedPerAddress++;
+      if (datagramDroppedChannel.hasSubscribers) publishDrop('address-limit', data, from, conv);
       return undefined;
     }
     this.#acceptedByAddress.set(from.address, perAddress + 1);

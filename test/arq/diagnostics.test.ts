@@ -216,6 +216,32 @@ describe('arq diagnostics channels', () => {
     );
   });
 
+  it('publishes datagram-dropped address-limit past maxConversationsPerAddress', async (t) => {
+    const dropped = record<ArqDatagramDroppedMessage>(ArqDiagnostics.DATAGRAM_DROPPED);
+    const peers = await makePeers('muxed', ARQ_TURBO, {
+      ...ARQ_TURBO,
+      accept: 'any',
+      maxConversationsPerAddress: 1,
+    });
+    const sender = await udp();
+    t.after(() => {
+      peers.dispose();
+      sender.close();
+    });
+    const muxed = (kcp: Buffer): Buffer => Buffer.concat([Buffer.from([PortholeFrame.ARQ_SEGMENT]), kcp]);
+    sender.send(muxed(segment(100, KcpCommand.PUSH)), peers.bRemote.port, '127.0.0.1');
+    await once(peers.b, 'conversation', { signal: AbortSignal.timeout(5000) });
+    const second = muxed(segment(101, KcpCommand.PUSH));
+    sender.send(second, peers.bRemote.port, '127.0.0.1');
+    assert.deepEqual(await dropped.next(), {
+      reason: 'address-limit',
+      from: { address: '127.0.0.1', port: sender.address().port },
+      size: second.length,
+      conv: 101,
+    });
+    assert.equal(peers.b.stats().refusedPerAddress, 1);
+  });
+
   it('publishes nothing and reads no sender field for a drop when nobody subscribes', async (t) => {
     const names = Object.values(ArqDiagnostics);
     const spy = spyPublishes(names);
