@@ -15,11 +15,13 @@ import {
   decodeBrokerFrame,
   encodeBrokerFrame,
   isPeerId,
+  LinkRole,
   type LinkRoleType,
   MAX_TOKEN_BYTES,
   SESSION_ID_BYTES,
 } from './broker-wire.ts';
 import type { Candidate } from './candidates.ts';
+import { introducedChannel, registeredChannel } from './diagnostics.ts';
 import { type RetransmitOptions, Retransmitter } from './retransmit.ts';
 
 /** Default keepalive to the broker: 15 s (Linux forgets an idle UDP mapping after 30 s). */
@@ -190,6 +192,8 @@ export class BrokerClientCore {
     switch (entry.meta) {
       case 'register':
         this.#registering = false;
+        if (registeredChannel.hasSubscribers)
+          this.#publishRegistered(frame.status === BrokerStatus.OK, frame.observed);
         if (frame.status !== BrokerStatus.OK) {
           this.#events.push({ type: 'unreachable' });
           this.#nextKeepaliveMs = nowMs + this.#o.keepaliveMs;
@@ -295,6 +299,16 @@ export class BrokerClientCore {
     return { registered: this.#session !== null, ...this.#c };
   }
 
+  #publishRegistered(ok: boolean, observed: NatEndpoint | null): void {
+    const broker = this.#o.broker;
+    registeredChannel.publish({
+      peerId: this.#o.peerId,
+      broker: { address: broker.address, port: broker.port },
+      status: ok ? 'ok' : 'refused',
+      observed: ok && observed !== null ? { address: observed.address, port: observed.port } : undefined,
+    });
+  }
+
   #introduce(frame: Extract<BrokerFrame, { type: 4 }>): void {
     const ack = encodeBrokerFrame({
       type: 5,
@@ -309,6 +323,15 @@ export class BrokerClientCore {
     this.#seen.push(key);
     if (this.#seen.length > MAX_SEEN_LINKS) this.#seen.shift();
     this.#c.introductions++;
+    if (introducedChannel.hasSubscribers)
+      introducedChannel.publish({
+        peerId: this.#o.peerId,
+        remotePeerId: frame.peerId,
+        linkId: key,
+        role: frame.role === LinkRole.INITIATOR ? 'initiator' : 'responder',
+        remoteNat: frame.natClass,
+        candidates: frame.candidates.length,
+      });
     this.#events.push({
       type: 'introduce',
       introduction: {

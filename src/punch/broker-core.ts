@@ -22,6 +22,12 @@ import {
   SESSION_ID_BYTES,
 } from './broker-wire.ts';
 import type { Candidate } from './candidates.ts';
+import {
+  brokerIntroductionChannel,
+  brokerRegistrationChannel,
+  publishBrokerIntroduction,
+  publishBrokerRegistration,
+} from './diagnostics.ts';
 import { type RetransmitOptions, Retransmitter } from './retransmit.ts';
 
 /** Decides whether `peerId` may register with `token` (an application-issued credential). */
@@ -261,6 +267,8 @@ export class BrokerCore {
     }
     if (!allowed) {
       this.#c.rejectedAuth++;
+      if (brokerRegistrationChannel.hasSubscribers)
+        publishBrokerRegistration(frame.peerId, from, 'rejected-auth', frame.natClass, this.#byId.size);
       return;
     }
     const existing = this.#byId.get(frame.peerId);
@@ -278,6 +286,8 @@ export class BrokerCore {
       this.poll(nowMs);
       if (this.#byId.size >= this.#maxPeers) {
         this.#c.rejectedFull++;
+        if (brokerRegistrationChannel.hasSubscribers)
+          publishBrokerRegistration(frame.peerId, from, 'full', frame.natClass, this.#byId.size);
         this.#ack(from, frame.seq, BrokerStatus.FULL, ZERO_SESSION, null);
         return;
       }
@@ -300,6 +310,8 @@ export class BrokerCore {
     this.#byId.set(peer.peerId, peer);
     this.#bySession.set(peer.sessionKey, peer);
     this.#c.registrations++;
+    if (brokerRegistrationChannel.hasSubscribers)
+      publishBrokerRegistration(frame.peerId, from, 'ok', frame.natClass, this.#byId.size);
     this.#ack(from, frame.seq, BrokerStatus.OK, session, from);
   }
 
@@ -343,6 +355,7 @@ export class BrokerCore {
     this.#introduce(other, peer, linkId, secret, LinkRole.RESPONDER, nowMs);
     this.#introduce(peer, other, linkId, secret, LinkRole.INITIATOR, nowMs);
     this.#c.introductions++;
+    if (brokerIntroductionChannel.hasSubscribers) publishBrokerIntroduction(linkId, peer, other);
   }
 
   /** Tells `to` about `about`. */

@@ -47,6 +47,16 @@ export {
 } from './broker-wire.ts';
 export type { Candidate, CandidateKindType } from './candidates.ts';
 export { CandidateKind, candidatePreference, endpointKey } from './candidates.ts';
+export type {
+  PunchBrokerIntroductionMessage,
+  PunchBrokerRegistrationMessage,
+  PunchFailedMessage,
+  PunchIntroducedMessage,
+  PunchPathChangedMessage,
+  PunchPathKind,
+  PunchRegisteredMessage,
+} from './diagnostics.ts';
+export { PunchDiagnostics } from './diagnostics.ts';
 export { PunchFailedError } from './errors.ts';
 export type { RelayChannel, RelayProvider } from './link.ts';
 export { DEFAULT_LINK_QUEUE, DEFAULT_RELAY_RETRY_DIRECT_MS, PunchLink } from './link.ts';

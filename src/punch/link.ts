@@ -16,6 +16,7 @@ import type { NatEndpoint } from '../nat/index.ts';
 import { type AgentAction, AgentCore, type AgentCoreOptions, type PathKind } from './agent-core.ts';
 import type { Introduction } from './broker-client-core.ts';
 import type { Candidate } from './candidates.ts';
+import { pathChangedChannel, publishPath, punchFailedChannel } from './diagnostics.ts';
 import { PunchFailedError } from './errors.ts';
 import type { PunchLinkStats } from './link-stats.ts';
 import { type PunchPortPool, PunchSockets } from './sockets.ts';
@@ -270,12 +271,21 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
   #setPath(kind: PathKind | null): void {
     if (kind === this.#path) return;
     this.#path = kind;
+    if (pathChangedChannel.hasSubscribers)
+      publishPath(this.peerId, this.linkId, kind ?? 'none', this.#remote);
     if (kind !== null) this.#ready?.resolve();
     this.emit('path', kind);
   }
 
   #onFailed(reason: string): void {
     const relay = this.#init.relay;
+    if (punchFailedChannel.hasSubscribers)
+      punchFailedChannel.publish({
+        peerId: this.peerId,
+        linkId: this.linkId.toString('hex'),
+        reason,
+        relay: relay !== undefined,
+      });
     if (relay === undefined) {
       this.#fail(new PunchFailedError(this.peerId, reason, this.stats()));
       return;
@@ -384,6 +394,7 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
     await this.#extra.close(null);
     if (this.#path !== null) {
       this.#path = null;
+      if (pathChangedChannel.hasSubscribers) publishPath(this.peerId, this.linkId, 'none', null);
       this.emit('path', null);
     }
     await this.#owner?.close();
