@@ -13,11 +13,23 @@ export const MuxDiagnostics = {
 } as const;
 
 /** Why a demux dropped a datagram (each has a counter in `DemuxStats`). */
-export type MuxDropReason = 'empty' | 'unclaimed' | 'handler-error';
+export type MuxDropReason =
+  | 'empty'
+  | 'unclaimed'
+  | 'handler-error'
+  | 'stun-too-short'
+  | 'stun-unclaimed-request'
+  | 'stun-unclaimed-indication'
+  | 'stun-unclaimed-response';
 
 /** Message of {@link MuxDiagnostics.DATAGRAM_DROPPED}. */
 export interface MuxDatagramDroppedMessage {
-  /** `empty`: zero length; `unclaimed`: no handler for its first byte; `handler-error`: the handler threw. */
+  /**
+   * `empty`: zero length; `unclaimed`: no handler for its first byte; `handler-error`: the handler
+   * threw. From the STUN sub-router (bytes 0–3, counted in `StunRouterStats`): `stun-too-short`
+   * (under a 20-byte header), `stun-unclaimed-request` (no server route), `stun-unclaimed-indication`,
+   * `stun-unclaimed-response` (no route claimed its transaction ID: late, duplicate or forged).
+   */
   readonly reason: MuxDropReason;
   /** The first byte (undefined for `empty`). */
   readonly firstByte: number | undefined;
@@ -31,3 +43,13 @@ export interface MuxDatagramDroppedMessage {
 export const datagramDroppedChannel = diagnosticChannel<MuxDatagramDroppedMessage>(
   MuxDiagnostics.DATAGRAM_DROPPED,
 );
+
+/** Publishes a drop of a non-empty datagram; call only when `datagramDroppedChannel.hasSubscribers`. */
+export function publishDrop(reason: MuxDropReason, data: Buffer, from: Endpoint): void {
+  datagramDroppedChannel.publish({
+    reason,
+    firstByte: data[0],
+    size: data.length,
+    from: { address: from.address, port: from.port },
+  });
+}

@@ -18,6 +18,7 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import { ConfigError } from '../errors/index.ts';
+import { datagramDroppedChannel, type MuxDropReason, publishDrop } from './diagnostics.ts';
 
 /** Offers one STUN datagram; returns true when the route took it (its transaction, its indication). */
 export type StunClaimHandler = (data: Buffer, from: RemoteInfo) => boolean;
@@ -49,6 +50,11 @@ export interface StunRouterStats {
   /** Datagrams on bytes 0–3 shorter than a STUN header (20 bytes). */
   readonly tooShort: number;
 }
+
+const UNCLAIMED: readonly [MuxDropReason, MuxDropReason] = [
+  'stun-unclaimed-indication',
+  'stun-unclaimed-response',
+];
 
 /** Bytes of a STUN header. RFC 8489 §5. */
 const STUN_HEADER_BYTES = 20;
@@ -106,6 +112,7 @@ export class StunRouter {
   readonly dispatch = (data: Buffer, from: RemoteInfo): void => {
     if (data.length < STUN_HEADER_BYTES) {
       this.#tooShort++;
+      if (datagramDroppedChannel.hasSubscribers) publishDrop('stun-too-short', data, from);
       return;
     }
     // Message class bits C1 (0x0100) and C0 (0x0010) of the type. RFC 8489 §5.
@@ -115,6 +122,7 @@ export class StunRouter {
       const request = this.#request;
       if (request === undefined) {
         this.#unclaimedRequests++;
+        if (datagramDroppedChannel.hasSubscribers) publishDrop('stun-unclaimed-request', data, from);
         return;
       }
       this.#requestsIn++;
@@ -131,6 +139,7 @@ export class StunRouter {
     }
     if (cls === 1) this.#unclaimedIndications++;
     else this.#unclaimedResponses++;
+    if (datagramDroppedChannel.hasSubscribers) publishDrop(UNCLAIMED[cls === 1 ? 0 : 1], data, from);
   };
 
   /** A snapshot of the counters. */

@@ -58,6 +58,41 @@ describe('mux diagnostics channels', () => {
     }
   });
 
+  it('publishes datagram-dropped for STUN datagrams the sub-router cannot route', () => {
+    const dropped = recordChannel<MuxDatagramDroppedMessage>(MuxDiagnostics.DATAGRAM_DROPPED);
+    const demux = new Demux(receiver);
+    const reg = demux.registerStun({ response: () => false, indication: () => false });
+    const stun = (type: number): Buffer => {
+      const b = Buffer.alloc(20);
+      b.writeUInt16BE(type, 0);
+      b.writeUInt32BE(0x2112a442, 4);
+      return b;
+    };
+    const from = { address: '127.0.0.1', port: 9 };
+    const remote: RemoteInfo = { ...from, family: 'IPv4', size: 0 };
+    try {
+      demux.inject(Buffer.from([0, 1, 0, 0]), remote);
+      demux.inject(stun(0x0001), remote); // Binding request: no server route
+      demux.inject(stun(0x0011), remote); // Binding indication nobody claims
+      demux.inject(stun(0x0101), remote); // Binding success response of no known transaction
+      assert.deepEqual(dropped.messages, [
+        { reason: 'stun-too-short', firstByte: 0, size: 4, from },
+        { reason: 'stun-unclaimed-request', firstByte: 0, size: 20, from },
+        { reason: 'stun-unclaimed-indication', firstByte: 0, size: 20, from },
+        { reason: 'stun-unclaimed-response', firstByte: 1, size: 20, from },
+      ]);
+      const { stun: counts } = demux.stats();
+      assert.equal(
+        counts.tooShort + counts.unclaimedRequests + counts.unclaimedIndications + counts.unclaimedResponses,
+        4,
+      );
+    } finally {
+      reg.remove();
+      demux.detach();
+      dropped.stop();
+    }
+  });
+
   it('routes without publishing anything', () => {
     const dropped = recordChannel<MuxDatagramDroppedMessage>(MuxDiagnostics.DATAGRAM_DROPPED);
     const demux = new Demux(receiver);
@@ -104,6 +139,27 @@ describe('mux diagnostics channels', () => {
       assert.deepEqual(dropped.messages, [
         { reason: 'unclaimed', firstByte: 0xff, size: 1, from: { address: '127.0.0.1', port: 9 } },
       ]);
+    } finally {
+      reg.remove();
+      demux.detach();
+      spy.restore();
+    }
+  });
+  it('builds no message on the STUN sub-router drop path when nobody subscribes', () => {
+    const spy = spyPublishes([MuxDiagnostics.DATAGRAM_DROPPED]);
+    const demux = new Demux(receiver);
+    const reg = demux.registerStun({ response: () => false });
+    try {
+      const sender = countingRemote();
+      const response = Buffer.alloc(20);
+      response.writeUInt16BE(0x0101, 0);
+      for (let i = 0; i < 1000; i++) {
+        demux.inject(response, sender.from as RemoteInfo);
+        demux.inject(Buffer.from([0, 1]), sender.from as RemoteInfo);
+      }
+      assert.equal(demux.stats().stun.unclaimedResponses, 1000);
+      assert.equal(spy.counts.get(MuxDiagnostics.DATAGRAM_DROPPED), 0, 'nothing published');
+      assert.equal(sender.reads(), 0, 'no message built: the sender was never read');
     } finally {
       reg.remove();
       demux.detach();
