@@ -78,10 +78,12 @@ export function register(program: Command): void {
       if ((options.tokenFile === undefined) === (options.allowAny !== true)) {
         throw new ConfigError('ERR_NAT_BROKER_OPTIONS', 'give exactly one of --token-file and --allow-any');
       }
-      const authenticate: BrokerAuthenticator =
-        options.tokenFile === undefined
-          ? () => true
-          : tokenAuthenticator(await readTokenFile(options.tokenFile));
+      // A token file: challenge-response (the tokens never travel); --allow-any: anyone's token.
+      const tokens = options.tokenFile === undefined ? undefined : await readTokenFile(options.tokenFile);
+      const auth:
+        | { credential: (peerId: string) => Buffer | undefined }
+        | { authenticate: BrokerAuthenticator } =
+        tokens === undefined ? { authenticate: () => true } : { credential: (peerId) => tokens.get(peerId) };
       const parsed = parseHostPort(options.listen, { code: 'ERR_NAT_INVALID_OPTIONS', minPort: 0 });
       const where = { host: parsed.host, port: parsed.port ?? DEFAULT_STUN_PORT };
       const maxPeers = options.maxPeers === undefined ? undefined : Number(options.maxPeers);
@@ -90,7 +92,7 @@ export function register(program: Command): void {
         address: where.host,
         port: where.port,
         family: isIP(where.host) === 6 ? 'udp6' : 'udp4',
-        authenticate,
+        ...auth,
         ...(maxPeers === undefined ? {} : { maxPeers }),
       });
       const bound = broker.address();

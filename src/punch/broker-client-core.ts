@@ -22,11 +22,15 @@ import {
 } from './broker-wire.ts';
 import type { Candidate } from './candidates.ts';
 import { introducedChannel, registeredChannel } from './diagnostics.ts';
+import { REGISTRATION_NONCE_BYTES, registrationProof } from './registration.ts';
 import { type RetransmitOptions, Retransmitter } from './retransmit.ts';
 
 /** Default keepalive to the broker: 15 s (Linux forgets an idle UDP mapping after 30 s). */
 export const DEFAULT_BROKER_KEEPALIVE_MS = 15_000;
 const MAX_SEEN_LINKS = 64;
+/** CHALLENGE answers in a row before the registration counts as failed. */
+const MAX_CHALLENGES = 3;
+const EMPTY = Buffer.alloc(0);
 const MAX_IN_FLIGHT = 32;
 
 /** Options of a {@link BrokerClientCore}. */
@@ -62,7 +66,9 @@ export type BrokerClientEvent =
   | { readonly type: 'observed-changed'; readonly observed: NatEndpoint }
   | { readonly type: 'introduce'; readonly introduction: Introduction }
   | { readonly type: 'connect-result'; readonly seq: number; readonly status: BrokerStatusType | 'timeout' }
-  | { readonly type: 'unreachable' };
+  | { readonly type: 'unreachable' }
+  /** The broker answered our REGISTER with a refusal (FULL: it holds its maximum of peers). */
+  | { readonly type: 'refused'; readonly status: BrokerStatusType };
 
 /** Counters of a {@link BrokerClientCore}. */
 export interface BrokerClientStats {
@@ -84,6 +90,8 @@ export class BrokerClientCore {
   #session: Buffer | null = null;
   #observed: NatEndpoint | null = null;
   #seq = 1;
+  /** CHALLENGE answers in a row (a broker that keeps challenging is not accepting our answer). */
+  #challenges = 0;
   #nextKeepaliveMs = Number.POSITIVE_INFINITY;
   #registering = false;
   #outbox: Transmit[] = [];
@@ -96,11 +104,9 @@ export class BrokerClientCore {
     if (!isPeerId(options.peerId)) {
       throw new ConfigError('ERR_NAT_BROKER_OPTIONS', 'peerId must be 1-64 visible ASCII characters');
     }
-    if (!Buffer.isBuffer(options.token) || options.token.length > MAX_TOKEN_BYTES) {
-      throw new ConfigError(
-        'ERR_NAT_BROKER_OPTIONS',
-        `token must be a Buffer of at most ${MAX_TOKEN_BYTES} bytes`,
-      );
+    const maxToken = MAX_TOKEN_BYTES - REGISTRATION_NONCE_BYTES;
+    if (!Buffer.isBuffer(options.token) || options.token.length > maxToken) {
+      throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `token must be a Buffer of at most ${maxToken} bytes`);
     }
     const keepaliveMs = options.keepaliveMs ?? DEFAULT_BROKER_KEEPALIVE_MS;
     if (!Number.isFinite(keepaliveMs) || keepaliveMs <= 0) {
@@ -127,8 +133,11 @@ export class BrokerClientCore {
     return this.#observed;
   }
 
-  /** Sends REGISTER (again). */
-  register(nowMs: number): void {
+  /**
+   * Sends REGISTER (again). The first carries no token; the broker's CHALLENGE answer (a nonce bound
+   * to our address) is answered with a second REGISTER carrying the nonce and the proof.
+   */
+  register(nowMs: number, answer: Buffer = EMPTY): void {
     this.#inFlight.drop((meta) => meta === 'register' || meta === 'keepalive');
     this.#registering = true;
     this.#send(
@@ -136,7 +145,7 @@ export class BrokerClientCore {
         type: 1,
         seq: this.#peekSeq(),
         peerId: this.#o.peerId,
-        token: this.#o.token,
+        token: answer,
         natClass: this.#o.natClass,
         candidates: this.#o.candidates,
       }),
@@ -191,11 +200,30 @@ export class BrokerClientCore {
     }
     switch (entry.meta) {
       case 'register':
+        if (frame.status === BrokerStatus.CHALLENGE || frame.status === BrokerStatus.CHALLENGE_TOKEN) {
+          if (this.#challenges >= MAX_CHALLENGES) {
+            // A broker that never takes our answer: give up like an unanswered REGISTER.
+            this.#registering = false;
+            this.#challenges = 0;
+            this.#events.push({ type: 'unreachable' });
+            this.#nextKeepaliveMs = nowMs + this.#o.keepaliveMs;
+            return;
+          }
+          this.#challenges++;
+          const nonce = frame.session;
+          const proof =
+            frame.status === BrokerStatus.CHALLENGE
+              ? registrationProof(this.#o.token, nonce, this.#o.peerId)
+              : this.#o.token;
+          this.register(nowMs, Buffer.concat([nonce, proof]));
+          return;
+        }
         this.#registering = false;
         if (registeredChannel.hasSubscribers)
           this.#publishRegistered(frame.status === BrokerStatus.OK, frame.observed);
+        this.#challenges = 0;
         if (frame.status !== BrokerStatus.OK) {
-          this.#events.push({ type: 'unreachable' });
+          this.#events.push({ type: 'refused', status: frame.status });
           this.#nextKeepaliveMs = nowMs + this.#o.keepaliveMs;
           return;
         }

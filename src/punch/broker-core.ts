@@ -21,6 +21,7 @@ import {
   PUNCH_SECRET_BYTES,
   SESSION_ID_BYTES,
 } from './broker-wire.ts';
+import { genuineCandidates } from './candidate-hygiene.ts';
 import type { Candidate } from './candidates.ts';
 import {
   brokerIntroductionChannel,
@@ -28,15 +29,39 @@ import {
   publishBrokerIntroduction,
   publishBrokerRegistration,
 } from './diagnostics.ts';
+import {
+  isRegistrationNonce,
+  isRegistrationProof,
+  REGISTRATION_NONCE_BYTES,
+  REGISTRATION_NONCE_PERIOD_MS,
+  registrationNonce,
+} from './registration.ts';
 import { type RetransmitOptions, Retransmitter } from './retransmit.ts';
 
 /** Decides whether `peerId` may register with `token` (an application-issued credential). */
 export type BrokerAuthenticator = (peerId: string, token: Buffer) => boolean;
 
-/** Options of a {@link BrokerCore}. */
+/** The credential (the peer's `token`) of `peerId`, or undefined for a peer that may not register. */
+export type BrokerCredentialLookup = (peerId: string) => Buffer | undefined;
+
+/** Options of a {@link BrokerCore}. One of `credential` and `authenticate` is required. */
 export interface BrokerCoreOptions {
-  /** Required. Peers it refuses get no answer at all. */
-  readonly authenticate: BrokerAuthenticator;
+  /**
+   * Challenge–response registration (recommended): the broker looks the peer's credential up and
+   * checks an HMAC of its nonce under it, so the credential never travels and a captured REGISTER
+   * cannot be replayed (docs/security.md). When given, `authenticate` is not used.
+   */
+  readonly credential?: BrokerCredentialLookup;
+  /**
+   * The application checks the token itself; the token then travels in clear (after the address
+   * round trip), so an on-path observer can replay it. Peers it refuses get no answer at all.
+   */
+  readonly authenticate?: BrokerAuthenticator;
+  /**
+   * Most introductions in flight that involve one peer (as requester or target); a CONNECT over it
+   * is answered BUSY (`rejectedPeerBusy`). Default {@link DEFAULT_BROKER_MAX_PENDING_PER_PEER}.
+   */
+  readonly maxPendingPerPeer?: number;
   /** Most registered peers. Default {@link DEFAULT_BROKER_MAX_PEERS}. */
   readonly maxPeers?: number;
   /** Most introductions in flight (unacknowledged). Default {@link DEFAULT_BROKER_MAX_PENDING}. */
@@ -53,6 +78,8 @@ export interface BrokerCoreOptions {
 export const DEFAULT_BROKER_MAX_PEERS = 10_000;
 /** Default cap on introductions in flight. */
 export const DEFAULT_BROKER_MAX_PENDING = 1024;
+/** Default cap on introductions in flight per peer: one pair cannot take the broker's table. */
+export const DEFAULT_BROKER_MAX_PENDING_PER_PEER = 8;
 /** Default silence after which a peer expires: 45 s (three missed 15 s keepalives). */
 export const DEFAULT_PEER_TIMEOUT_MS = 45_000;
 const SWEEP_INTERVAL_MS = 1000;
@@ -89,8 +116,16 @@ export interface BrokerStats {
   readonly expired: number;
   /** Peers that said goodbye (UNREGISTER). */
   readonly unregistered: number;
-  /** Keepalives that arrived from a new address (NAT rebinding); the address was updated. */
+  /** Proven re-registrations that moved a peer id to a new address (NAT rebinding). */
   readonly addressChanges: number;
+  /** CHALLENGE answers sent (first REGISTERs, and REGISTERs whose nonce did not match their source). */
+  readonly challenges: number;
+  /** Session frames from an address other than the peer's registered one: not acted on, answered NOT_REGISTERED. */
+  readonly addressUnproven: number;
+  /** CONNECT frames refused because the requester or the target has `maxPendingPerPeer` introductions in flight. */
+  readonly rejectedPeerBusy: number;
+  /** Registration candidates dropped as not genuine or over the cap (see candidate-hygiene.ts). */
+  readonly candidatesDropped: number;
   /** Frames that did not decode. */
   readonly malformed: number;
   /** Well-formed frames a broker does not take (INTRODUCE, stray ACKs). */
@@ -124,7 +159,17 @@ export class BrokerCore {
   #outbox: Transmit[] = [];
   #seq = 1;
   #nextSweepMs = 0;
+  readonly #credential: BrokerCredentialLookup | undefined;
+  readonly #maxPendingPerPeer: number;
+  /** Introductions in flight per peer (session key). */
+  readonly #pendingByPeer = new Map<string, number>();
+  /** Key of the stateless registration nonces. */
+  readonly #nonceKey: Buffer;
   #c = {
+    challenges: 0,
+    addressUnproven: 0,
+    rejectedPeerBusy: 0,
+    candidatesDropped: 0,
     registrations: 0,
     rejectedAuth: 0,
     rejectedFull: 0,
@@ -143,10 +188,19 @@ export class BrokerCore {
 
   /** @throws ConfigError `ERR_NAT_BROKER_OPTIONS` for a missing authenticator or a bad limit. */
   constructor(options: BrokerCoreOptions) {
-    if (typeof options?.authenticate !== 'function') {
-      throw new ConfigError('ERR_NAT_BROKER_OPTIONS', 'authenticate(peerId, token) is required');
+    if (typeof options?.credential !== 'function' && typeof options?.authenticate !== 'function') {
+      throw new ConfigError(
+        'ERR_NAT_BROKER_OPTIONS',
+        'credential(peerId) or authenticate(peerId, token) is required',
+      );
     }
-    this.#auth = options.authenticate;
+    this.#credential = options.credential;
+    this.#auth = options.authenticate ?? (() => false);
+    this.#maxPendingPerPeer = positive(
+      options.maxPendingPerPeer,
+      DEFAULT_BROKER_MAX_PENDING_PER_PEER,
+      'maxPendingPerPeer',
+    );
     this.#maxPeers = positive(options.maxPeers, DEFAULT_BROKER_MAX_PEERS, 'maxPeers');
     this.#peerTimeoutMs = positive(options.peerTimeoutMs, DEFAULT_PEER_TIMEOUT_MS, 'peerTimeoutMs');
     this.#pending = new Retransmitter(
@@ -154,6 +208,7 @@ export class BrokerCore {
       options.retransmit,
     );
     this.#random = options.randomBytes ?? randomBytes;
+    this.#nonceKey = Buffer.from(randomBytes(32));
   }
 
   /** Takes one datagram received from `from`. Never throws on bad input: it is counted and dropped. */
@@ -172,26 +227,32 @@ export class BrokerCore {
       case 2: {
         const peer = this.#session(frame.session, frame.seq, from);
         if (peer === undefined) return;
-        this.#touch(peer, from, nowMs);
+        this.#touch(peer, nowMs);
         this.#ack(from, frame.seq, BrokerStatus.OK, peer.session, from);
         return;
       }
       case 3: {
         const peer = this.#session(frame.session, frame.seq, from);
         if (peer === undefined) return;
-        this.#touch(peer, from, nowMs);
+        this.#touch(peer, nowMs);
         this.#connect(peer, frame.target, frame.seq, nowMs);
         return;
       }
       case 5: {
         const entry = this.#pending.get(frame.seq);
         const peer = this.#bySession.get(frame.session.toString('hex'));
-        if (entry === undefined || peer === undefined || entry.meta !== peer.sessionKey) {
+        if (
+          entry === undefined ||
+          peer === undefined ||
+          entry.meta !== peer.sessionKey ||
+          !sameEndpoint(peer.address, from)
+        ) {
           this.#c.unexpected++;
           return;
         }
         this.#pending.ack(frame.seq);
-        this.#touch(peer, from, nowMs);
+        this.#settle(peer.sessionKey);
+        this.#touch(peer, nowMs);
         return;
       }
       case 6: {
@@ -220,7 +281,10 @@ export class BrokerCore {
         this.#c.retransmissions++;
         this.#outbox.push({ data: entry.data, to: entry.to });
       },
-      () => this.#c.introductionsLost++,
+      (entry) => {
+        this.#c.introductionsLost++;
+        this.#settle(entry.meta);
+      },
     );
     if (nowMs >= this.#nextSweepMs) {
       this.#nextSweepMs = nowMs + SWEEP_INTERVAL_MS;
@@ -259,18 +323,6 @@ export class BrokerCore {
   }
 
   #register(frame: Extract<BrokerFrame, { type: 1 }>, from: NatEndpoint, nowMs: number): void {
-    let allowed = false;
-    try {
-      allowed = this.#auth(frame.peerId, frame.token) === true;
-    } catch {
-      allowed = false;
-    }
-    if (!allowed) {
-      this.#c.rejectedAuth++;
-      if (brokerRegistrationChannel.hasSubscribers)
-        publishBrokerRegistration(frame.peerId, from, 'rejected-auth', frame.natClass, this.#byId.size);
-      return;
-    }
     const existing = this.#byId.get(frame.peerId);
     if (
       existing !== undefined &&
@@ -281,7 +333,45 @@ export class BrokerCore {
       this.#ack(from, frame.seq, BrokerStatus.OK, existing.session, from);
       return;
     }
-    if (existing !== undefined) this.#remove(existing);
+    // 1. Return routability: a REGISTER without the nonce minted for its source address and id is
+    //    answered with one (CHALLENGE: no larger than the REGISTER, no observed address).
+    const nonce = frame.token.subarray(0, REGISTRATION_NONCE_BYTES);
+    if (!isRegistrationNonce(this.#nonceKey, nonce, from, frame.peerId, nowMs)) {
+      this.#c.challenges++;
+      const period = Math.floor(nowMs / REGISTRATION_NONCE_PERIOD_MS);
+      this.#ack(
+        from,
+        frame.seq,
+        this.#credential !== undefined ? BrokerStatus.CHALLENGE : BrokerStatus.CHALLENGE_TOKEN,
+        registrationNonce(this.#nonceKey, from, frame.peerId, period),
+        null,
+      );
+      return;
+    }
+    // 2. The credential: an HMAC of the nonce (challenge–response) or the token itself.
+    const proof = frame.token.subarray(REGISTRATION_NONCE_BYTES);
+    let allowed = false;
+    try {
+      if (this.#credential !== undefined) {
+        const credential = this.#credential(frame.peerId);
+        allowed = credential !== undefined && isRegistrationProof(credential, nonce, frame.peerId, proof);
+      } else {
+        allowed = this.#auth(frame.peerId, proof) === true;
+      }
+    } catch {
+      allowed = false;
+    }
+    if (!allowed) {
+      this.#c.rejectedAuth++;
+      if (brokerRegistrationChannel.hasSubscribers)
+        publishBrokerRegistration(frame.peerId, from, 'rejected-auth', frame.natClass, this.#byId.size);
+      return;
+    }
+    // 3. Proven: an id registered elsewhere moves here (a NAT rebinding re-registers this way).
+    if (existing !== undefined) {
+      if (!sameEndpoint(existing.address, from)) this.#c.addressChanges++;
+      this.#remove(existing);
+    }
     if (this.#byId.size >= this.#maxPeers) {
       this.poll(nowMs);
       if (this.#byId.size >= this.#maxPeers) {
@@ -299,9 +389,7 @@ export class BrokerCore {
       sessionKey: session.toString('hex'),
       address: { address: from.address, port: from.port },
       natClass: frame.natClass,
-      candidates: frame.candidates
-        .filter((c) => c.kind === 'host' || c.kind === 'relay')
-        .map((c) => ({ ...c })),
+      candidates: this.#genuine(frame.candidates, from),
       lastSeenMs: nowMs,
       registerSeq: frame.seq,
       lastConnectSeq: -1,
@@ -315,21 +403,44 @@ export class BrokerCore {
     this.#ack(from, frame.seq, BrokerStatus.OK, session, from);
   }
 
+  #genuine(candidates: readonly Candidate[], from: NatEndpoint): Candidate[] {
+    const { kept } = genuineCandidates(
+      candidates.filter((c) => c.kind === 'host' || c.kind === 'relay'),
+      from.address,
+    );
+    this.#c.candidatesDropped += candidates.length - kept.length;
+    return kept;
+  }
+
+  /**
+   * The peer of a session frame, if it came from the peer's registered address. A session id alone
+   * proves nothing (it travels in clear): a frame from another address — a replay, or a NAT that
+   * rebound — is answered NOT_REGISTERED there, and a real peer then re-registers with proof.
+   */
   #session(session: Buffer, seq: number, from: NatEndpoint): PeerRecord | undefined {
     const peer = this.#bySession.get(session.toString('hex'));
     if (peer === undefined) {
       this.#c.unknownSession++;
       this.#ack(from, seq, BrokerStatus.NOT_REGISTERED, session, null);
+      return undefined;
+    }
+    if (!sameEndpoint(peer.address, from)) {
+      this.#c.addressUnproven++;
+      this.#ack(from, seq, BrokerStatus.NOT_REGISTERED, session, null);
+      return undefined;
     }
     return peer;
   }
 
-  #touch(peer: PeerRecord, from: NatEndpoint, nowMs: number): void {
+  #touch(peer: PeerRecord, nowMs: number): void {
     peer.lastSeenMs = nowMs;
-    if (!sameEndpoint(peer.address, from)) {
-      peer.address = { address: from.address, port: from.port };
-      this.#c.addressChanges++;
-    }
+  }
+
+  /** One introduction of `sessionKey`'s is no longer in flight. */
+  #settle(sessionKey: string): void {
+    const n = this.#pendingByPeer.get(sessionKey) ?? 0;
+    if (n <= 1) this.#pendingByPeer.delete(sessionKey);
+    else this.#pendingByPeer.set(sessionKey, n - 1);
   }
 
   #connect(peer: PeerRecord, target: string, seq: number, nowMs: number): void {
@@ -342,6 +453,12 @@ export class BrokerCore {
     if (other === undefined || other === peer) {
       status = BrokerStatus.UNKNOWN_PEER;
       this.#c.unknownTarget++;
+    } else if (
+      (this.#pendingByPeer.get(peer.sessionKey) ?? 0) + 1 > this.#maxPendingPerPeer ||
+      (this.#pendingByPeer.get(other.sessionKey) ?? 0) + 1 > this.#maxPendingPerPeer
+    ) {
+      status = BrokerStatus.BUSY;
+      this.#c.rejectedPeerBusy++;
     } else if (!this.#pending.hasRoom(2)) {
       status = BrokerStatus.BUSY;
       this.#c.rejectedBusy++;
@@ -387,7 +504,9 @@ export class BrokerCore {
       peerId: about.peerId,
       candidates,
     });
-    this.#pending.add(seq, data, to.address, to.sessionKey, nowMs);
+    if (this.#pending.add(seq, data, to.address, to.sessionKey, nowMs)) {
+      this.#pendingByPeer.set(to.sessionKey, (this.#pendingByPeer.get(to.sessionKey) ?? 0) + 1);
+    }
     this.#outbox.push({ data, to: to.address });
   }
 
@@ -405,6 +524,7 @@ export class BrokerCore {
     this.#byId.delete(peer.peerId);
     this.#bySession.delete(peer.sessionKey);
     this.#pending.drop((key) => key === peer.sessionKey);
+    this.#pendingByPeer.delete(peer.sessionKey);
   }
 
   #nextSeq(): number {

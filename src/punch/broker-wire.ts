@@ -12,6 +12,7 @@
  * +-----------------------------------+
  * | body (by type):
  * |  REGISTER  1: idLen u8 | peer id | tokenLen u16 | token | nat u8 | candidates
+ * |              (token: empty, or nonce (8) ‖ proof after an ACK CHALLENGE — see BrokerStatus)
  * |  KEEPALIVE 2: session (8)
  * |  CONNECT   3: session (8) | idLen u8 | target id
  * |  INTRODUCE 4: link id (8) | role u8 | secret (32) | nat u8 | idLen u8 | peer id | candidates
@@ -73,6 +74,16 @@ export const BrokerStatus = {
   BUSY: 3,
   /** The broker holds its maximum number of peers. */
   FULL: 4,
+  /**
+   * Prove it (answer to a REGISTER): `session` holds a nonce bound to the source address; register
+   * again with token = nonce ‖ HMAC-SHA256(token, "porthole-register" ‖ nonce ‖ peer id). Sent only
+   * to the address the REGISTER came from, no larger than it: an address that never receives it
+   * can never register (return routability), and a replayed REGISTER from another address gets a
+   * different nonce its sender cannot answer without the credential.
+   */
+  CHALLENGE: 5,
+  /** As {@link CHALLENGE}, for a broker that checks tokens itself: token = nonce ‖ token. */
+  CHALLENGE_TOKEN: 6,
 } as const;
 /** One of the {@link BrokerStatus} values. */
 export type BrokerStatusType = (typeof BrokerStatus)[keyof typeof BrokerStatus];
@@ -287,7 +298,7 @@ export function decodeBrokerFrame(data: Buffer): BrokerFrame {
     case 5: {
       const statusAt = r.offset;
       const status = r.u8('status');
-      if (status > 4) throw new ParseError('ERR_NAT_FRAME_BAD_FIELD', 'unknown status', statusAt);
+      if (status > 6) throw new ParseError('ERR_NAT_FRAME_BAD_FIELD', 'unknown status', statusAt);
       const session = r.bytes(SESSION_ID_BYTES, 'session');
       const flagAt = r.offset;
       const flag = r.u8('observed flag');

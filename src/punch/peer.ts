@@ -141,7 +141,8 @@ export class PunchPeer {
 
   /**
    * Binds the data socket (unless `demux` is given) and registers with the broker.
-   * Rejects `ERR_NAT_BROKER_UNREACHABLE` (no answer: wrong address or refused token), `ERR_ABORTED`,
+   * Rejects `ERR_NAT_BROKER_UNREACHABLE` (no answer: wrong address or refused token),
+   * `ERR_NAT_BROKER_BUSY` (the broker answered FULL), `ERR_ABORTED`,
    * `ERR_NAT_BROKER_OPTIONS`, `ERR_NAT_AGENT_OPTIONS` (bad `punch` tuning), a `PortBindError`, or what the relay's `attach` rejects with
    * (`TurnRelayProvider`: `ERR_TURN_AUTH_FAILED`, `ERR_TIMEOUT`, …).
    */
@@ -326,6 +327,10 @@ export class PunchPeer {
           this.#onRegistered?.reject(
             new PortholeError('ERR_NAT_BROKER_UNREACHABLE', 'the broker did not answer our registration'),
           );
+          break;
+        case 'refused':
+          // The broker answered (FULL): it is there but at its limits — not "unreachable".
+          this.#onRegistered?.reject(connectError(event.status, 'our registration'));
           break;
         case 'connect-result': {
           const pending = this.#connects.get(event.seq);

@@ -91,14 +91,23 @@ describe('BrokerCore', () => {
     assert.equal(broker.stats().peers, 1);
   });
 
-  it('gives an unauthenticated peer nothing at all', () => {
+  it('gives an unauthenticated peer nothing but the address challenge', () => {
     const broker = makeBroker();
     const mallory = client('alice', 'wrong');
     mallory.register(0);
-    for (const t of mallory.drain()) broker.receive(t.data, A, 0);
-    assert.deepEqual(broker.drain(), []);
+    const sent: BrokerFrame[] = [];
+    pump(broker, [[mallory, A]], 0, (f, toBroker) => {
+      if (!toBroker) sent.push(f);
+      return false;
+    });
+    assert.deepEqual(
+      sent.map((f) => f.type === 5 && f.status),
+      [BrokerStatus.CHALLENGE_TOKEN],
+      'one challenge, then silence',
+    );
     assert.equal(broker.stats().rejectedAuth, 1);
     assert.equal(broker.stats().peers, 0);
+    assert.ok(!mallory.registered);
     const thrower = makeBroker({
       authenticate: () => {
         throw new Error('db down');
@@ -106,9 +115,9 @@ describe('BrokerCore', () => {
     });
     const alice = client('alice');
     alice.register(0);
-    for (const t of alice.drain()) thrower.receive(t.data, A, 0);
-    assert.deepEqual(thrower.drain(), []);
+    pump(thrower, [[alice, A]], 0);
     assert.equal(thrower.stats().rejectedAuth, 1);
+    assert.ok(!alice.registered);
   });
 
   it('introduces A and B to each other with candidates, NAT classes and one fresh secret', () => {
@@ -230,15 +239,21 @@ describe('BrokerCore', () => {
     const broker = makeBroker();
     const alice = client('alice');
     alice.register(0);
+    const challenge = alice.drain();
+    for (const t of challenge) broker.receive(t.data, A, 0);
+    for (const t of broker.drain()) alice.receive(t.data, BROKER, 0); // CHALLENGE: answered at once
     const first = alice.drain();
+    assert.equal(first.length, 1);
     for (const t of first) broker.receive(t.data, A, 0);
-    broker.drain(); // the ACK is lost
+    const [ok] = broker.drain(); // the OK is lost
     alice.poll(250);
     const again = alice.drain();
     assert.equal(again.length, 1, 'retransmitted after the RTO');
     assert.ok(again[0]!.data.equals(first[0]!.data));
     broker.receive(again[0]!.data, A, 250);
-    for (const t of broker.drain()) alice.receive(t.data, BROKER, 260);
+    const [okAgain] = broker.drain();
+    assert.ok(okAgain!.data.equals(ok!.data), 'the same answer, the same session');
+    alice.receive(okAgain!.data, BROKER, 260);
     assert.ok(alice.registered);
     assert.equal(broker.stats().registrations, 1);
   });
@@ -300,7 +315,7 @@ describe('BrokerCore', () => {
     );
   });
 
-  it('follows a NAT rebinding: a keepalive from a new address moves the peer', () => {
+  it('follows a NAT rebinding: a keepalive from a new address makes the peer re-register there with proof', () => {
     const broker = makeBroker();
     const alice = client('alice');
     alice.register(0);
@@ -310,7 +325,8 @@ describe('BrokerCore', () => {
     alice.poll(15_000);
     pump(broker, [[alice, moved]], 15_000);
     assert.equal(broker.stats().addressChanges, 1);
-    assert.deepEqual(alice.events(), [{ type: 'observed-changed', observed: moved }]);
+    assert.equal(broker.stats().addressUnproven, 1);
+    assert.deepEqual(alice.events(), [{ type: 'registered', observed: moved }]);
   });
 
   it('is bounded: maxPeers answers FULL, maxPending answers BUSY', () => {
@@ -319,7 +335,7 @@ describe('BrokerCore', () => {
     assert.ok(alice.registered);
     assert.ok(!bob.registered);
     assert.equal(broker.stats().rejectedFull, 1);
-    assert.ok(bob.events().some((e) => e.type === 'unreachable'));
+    assert.ok(bob.events().some((e) => e.type === 'refused' && e.status === BrokerStatus.FULL));
 
     const b2 = makeBroker({ maxPending: 2 });
     const c1 = client('alice');
