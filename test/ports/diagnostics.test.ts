@@ -9,7 +9,7 @@ import {
   type PortsLeaseAcquiredMessage,
   type PortsLeaseReleasedMessage,
 } from '../../src/ports/index.ts';
-import { type ChannelRecording, recordChannel } from '../support/diagnostics.ts';
+import { type ChannelRecording, recordChannel, spyPublishes } from '../support/diagnostics.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { fakeClock } from './helpers.ts';
 
@@ -126,5 +126,26 @@ describe('ports diagnostics channels', () => {
     await pool.close();
     assert.deepEqual(ended.messages[1], { port: b!.port, reason: 'closed', drainedMs: 0 });
     assert.equal(ended.messages.length, 2);
+  });
+  it('publishes nothing when nobody subscribes', async () => {
+    const names = Object.values(PortsDiagnostics);
+    const spy = spyPublishes(names);
+    try {
+      const pool = makePool({
+        range: '63612-63612',
+        cooldownMs: 60_000,
+        drain: { enabled: true, maxSockets: 1 },
+      });
+      const lease = await pool.bind();
+      await assert.rejects(pool.bind(), { code: 'ERR_PORT_RANGE_EXHAUSTED' });
+      await lease.release();
+      const reservation = await makePool({ range: '63613-63613', cooldownMs: 0 }).reserve({ owner: 'x' });
+      await reservation.release();
+      await pool.close();
+      assert.equal(pool.stats().allocations, 1);
+      for (const name of names) assert.equal(spy.counts.get(name), 0, `${name} published`);
+    } finally {
+      spy.restore();
+    }
   });
 });
