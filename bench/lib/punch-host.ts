@@ -121,7 +121,7 @@ async function connect(c: Command): Promise<void> {
   const started = performance.now();
   let result: object;
   try {
-    const link = await peer.connect(c.peer ?? '', { signal });
+    const link = await peer.dial(c.peer ?? '', { signal });
     const connectMs = performance.now() - started;
     const iterator = link[Symbol.asyncIterator]();
     link.send(PING);

@@ -115,7 +115,7 @@ export function register(program: Command): void {
 async function askFor(peer: PunchPeer, target: string, signal: AbortSignal): Promise<PunchLink> {
   for (;;) {
     try {
-      return await peer.connect(target, { signal });
+      return await peer.dial(target, { signal });
     } catch (error) {
       const code = (error as PortholeError).code;
       if (code !== 'ERR_NAT_PEER_UNKNOWN' && code !== 'ERR_NAT_PUNCH_FAILED') throw error;

@@ -1,6 +1,7 @@
 import { createSocket, type Socket, type SocketType } from 'node:dgram';
 import { throwIfAborted } from '../errors/index.ts';
 import { PortBindError } from './errors.ts';
+import { validatePort } from './port-number.ts';
 
 /** A UDP socket family. */
 export type SocketFamily = SocketType;
@@ -35,7 +36,8 @@ export interface BindUdpSocketOptions {
 const PORT_SPECIFIC_ERRNOS = new Set(['EADDRINUSE']);
 
 /**
- * Binds one UDP socket and resolves once it is bound, or rejects with a {@link PortBindError}:
+ * Binds one UDP socket and resolves once it is bound. Rejects `ERR_POOL_OPTION_INVALID` when
+ * `port` is not an integer 0–65535 (Node would wrap or truncate it), or with a {@link PortBindError}:
  * - `ERR_PORT_IN_USE` (EADDRINUSE): another socket holds the port — try another port;
  * - `ERR_ADDRESS_NOT_AVAILABLE` (EADDRNOTAVAIL): the address is not on this machine;
  * - `ERR_PORT_ACCESS_DENIED` (EACCES): a privileged port or a security policy;
@@ -45,6 +47,11 @@ const PORT_SPECIFIC_ERRNOS = new Set(['EADDRINUSE']);
  */
 export function bindUdpSocket(options: BindUdpSocketOptions): Promise<Socket> {
   throwIfAborted(options.signal);
+  try {
+    validatePort(options.port, 'port');
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const make = options.createSocket ?? createSocket;
   let socket: Socket;
   try {

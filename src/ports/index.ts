@@ -32,6 +32,7 @@ export type {
   ReserveOptions,
 } from './pool.ts';
 export { PortPool } from './pool.ts';
+export { MAX_PORT, validatePort } from './port-number.ts';
 export type { PortRange } from './range.ts';
 export { formatPortRange, parsePortRange, partitionPortRange } from './range.ts';
 export type { HeldPorts, ReservationState } from './reservation.ts';

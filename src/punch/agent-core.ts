@@ -8,62 +8,28 @@
  * are the extra sockets prediction asks the driver to open (`open-sockets`).
  * @module
  */
-import { ConfigError } from '../errors/index.ts';
-import type { NatClassType, NatEndpoint } from '../nat/index.ts';
+import type { NatEndpoint } from '../nat/index.ts';
+import { type AgentCoreOptions, checkAgentIdentity, resolvePunchTuning } from './agent-options.ts';
 import { AgentTargets, type PunchTarget } from './agent-targets.ts';
-import { LinkRole, type LinkRoleType, PUNCH_SECRET_BYTES, SESSION_ID_BYTES } from './broker-wire.ts';
-import type { Candidate } from './candidates.ts';
-import {
-  DEFAULT_PREDICTION_FALLBACK_MS,
-  DEFAULT_PREDICTION_PACE_MS,
-  DEFAULT_PREDICTION_PORT_RANGE,
-  DEFAULT_PREDICTION_PROBES,
-  DEFAULT_PREDICTION_SOCKETS,
-  type PredictionOptions,
-  type PredictionPlan,
-  planPrediction,
-} from './prediction.ts';
+import { LinkRole, type LinkRoleType } from './broker-wire.ts';
+import { type PredictionPlan, planPrediction } from './prediction.ts';
 import { PredictionRun } from './prediction-run.ts';
-import { decodePunch, encodePunch, PunchFlag, type PunchFrame, PunchMessage, verifyPunch } from './wire.ts';
+import {
+  decodePunch,
+  encodePunch,
+  encodePunchClose,
+  PunchFlag,
+  type PunchFrame,
+  PunchMessage,
+  verifyPunch,
+} from './wire.ts';
 
-/** Default gap between probes on the data socket: 20 ms. */
-export const DEFAULT_PUNCH_PACE_MS = 20;
-/** Default re-probe interval of one candidate while punching: 200 ms. */
-export const DEFAULT_PUNCH_RECHECK_MS = 200;
-/** Default time to get a path before giving up: 10 s. */
-export const DEFAULT_PUNCH_TIMEOUT_MS = 10_000;
-/** Default keepalive on the path: 15 s, the most allowed (Linux forgets idle UDP mappings after 30 s). */
-export const DEFAULT_LINK_KEEPALIVE_MS = 15_000;
-/** Default unanswered keepalive transmissions before the path counts as lost: 5 (1 s apart). */
-export const DEFAULT_KEEPALIVE_TRIES = 5;
 const KEEPALIVE_RETRY_MS = 1000;
 const MAX_OUTSTANDING = 8192;
+/** Copies of a CLOSE sent back to back (datagram loss; duplicates are harmless). */
+export const PUNCH_CLOSE_COPIES = 3;
 /** Most remote candidates, peer-reflexive ones included. */
 export const MAX_REMOTE_CANDIDATES = 32;
-
-/** Options of an {@link AgentCore}: the introduction plus tuning. */
-export interface AgentCoreOptions {
-  readonly linkId: Buffer;
-  readonly role: LinkRoleType;
-  readonly secret: Buffer;
-  readonly localNat?: NatClassType;
-  readonly remoteNat?: NatClassType;
-  readonly remoteCandidates: readonly Candidate[];
-  /** Address family of the data socket: candidates of the other family are skipped. Default `udp4`. */
-  readonly family?: 'udp4' | 'udp6';
-  /** Uniform random in [0, 1) (prediction's port choice). Default `Math.random`. */
-  readonly random?: () => number;
-  readonly paceMs?: number;
-  readonly recheckMs?: number;
-  readonly punchTimeoutMs?: number;
-  /** ≤ 15 000. */
-  readonly keepaliveMs?: number;
-  readonly keepaliveTries?: number;
-  /** TTL of the first probe to each candidate (some NATs punish unsolicited inbound); off by default. */
-  readonly lowTtl?: number;
-  /** Prediction settings, or false to never predict. */
-  readonly prediction?: PredictionOptions | false;
-}
 
 /** How the link's path was made. */
 export type PathKind = 'direct' | 'predicted' | 'relay';
@@ -81,6 +47,7 @@ export type AgentAction =
   | { readonly type: 'close-sockets'; readonly keep: number | null }
   | { readonly type: 'path'; readonly socket: number; readonly remote: NatEndpoint; readonly kind: PathKind }
   | { readonly type: 'path-lost' }
+  | { readonly type: 'closed-by-peer' }
   | { readonly type: 'failed'; readonly reason: string };
 
 /** Counters of an {@link AgentCore}. */
@@ -102,6 +69,8 @@ export interface AgentStats {
   /** Our own role in the sender field (reflections). */
   readonly reflected: number;
   readonly candidatesDropped: number;
+  /** Authenticated CLOSE frames from the peer (0 or 1). */
+  readonly remoteCloses: number;
 }
 
 interface Outstanding {
@@ -155,52 +124,25 @@ export class AgentCore {
     unmatchedReplies: 0,
     reflected: 0,
     candidatesDropped: 0,
+    remoteCloses: 0,
   };
 
   /** @throws ConfigError `ERR_NAT_AGENT_OPTIONS` for a bad link id, secret, role or timing. */
   constructor(options: AgentCoreOptions) {
-    const bad = (why: string): never => {
-      throw new ConfigError('ERR_NAT_AGENT_OPTIONS', why);
-    };
-    if (!Buffer.isBuffer(options.linkId) || options.linkId.length !== SESSION_ID_BYTES)
-      bad('linkId must be 8 bytes');
-    if (!Buffer.isBuffer(options.secret) || options.secret.length !== PUNCH_SECRET_BYTES)
-      bad('secret must be 32 bytes');
-    if (options.role !== LinkRole.INITIATOR && options.role !== LinkRole.RESPONDER)
-      bad('role must be 0 or 1');
-    const num = (v: number | undefined, d: number, name: string, max = Number.POSITIVE_INFINITY): number => {
-      const x = v ?? d;
-      if (!Number.isFinite(x) || x <= 0 || x > max) bad(`${name} must be > 0 and ≤ ${max}`);
-      return x;
-    };
+    checkAgentIdentity(options);
+    const tuning = resolvePunchTuning(options);
     this.#linkId = options.linkId;
     this.#role = options.role;
     this.#secret = options.secret;
     this.#random = options.random ?? Math.random;
-    this.#paceMs = num(options.paceMs, DEFAULT_PUNCH_PACE_MS, 'paceMs');
-    this.#punchTimeoutMs = num(options.punchTimeoutMs, DEFAULT_PUNCH_TIMEOUT_MS, 'punchTimeoutMs');
-    this.#keepaliveMs = num(
-      options.keepaliveMs,
-      DEFAULT_LINK_KEEPALIVE_MS,
-      'keepaliveMs',
-      DEFAULT_LINK_KEEPALIVE_MS,
-    );
-    this.#keepaliveTries = num(options.keepaliveTries, DEFAULT_KEEPALIVE_TRIES, 'keepaliveTries');
-    if (options.lowTtl !== undefined) num(options.lowTtl, 1, 'lowTtl', 255);
-    this.#lowTtl = options.lowTtl;
-    const p = options.prediction === false ? {} : (options.prediction ?? {});
-    const pred = {
-      sockets: num(p.sockets, DEFAULT_PREDICTION_SOCKETS, 'prediction.sockets', 256),
-      probes: num(p.probes, DEFAULT_PREDICTION_PROBES, 'prediction.probes', 65_536),
-      paceMs: num(p.paceMs, DEFAULT_PREDICTION_PACE_MS, 'prediction.paceMs'),
-      fallbackMs: num(p.fallbackMs, DEFAULT_PREDICTION_FALLBACK_MS, 'prediction.fallbackMs'),
-      portRange: p.portRange ?? DEFAULT_PREDICTION_PORT_RANGE,
-    };
+    this.#paceMs = tuning.paceMs;
+    this.#punchTimeoutMs = tuning.punchTimeoutMs;
+    this.#keepaliveMs = tuning.keepaliveMs;
+    this.#keepaliveTries = tuning.keepaliveTries;
+    this.#lowTtl = tuning.lowTtl;
+    const pred = tuning.prediction;
     const v6 = options.family === 'udp6';
-    this.#targets = new AgentTargets(
-      num(options.recheckMs, DEFAULT_PUNCH_RECHECK_MS, 'recheckMs'),
-      MAX_REMOTE_CANDIDATES,
-    );
+    this.#targets = new AgentTargets(tuning.recheckMs, MAX_REMOTE_CANDIDATES);
     let srflx: NatEndpoint | null = null;
     for (const c of options.remoteCandidates) {
       if (c.kind === 'relay' || c.address.includes(':') !== v6) continue;
@@ -269,7 +211,7 @@ export class AgentCore {
 
   /** Takes one punch frame received on `socket` from `from`. Bad input is counted and dropped. */
   receive(data: Buffer, from: NatEndpoint, socket: number, nowMs: number): void {
-    if (this.#state === 'closed' || this.#state === 'failed') return;
+    if (this.#state === 'closed') return;
     let frame: PunchFrame;
     try {
       frame = decodePunch(data);
@@ -282,6 +224,8 @@ export class AgentCore {
       return;
     }
     if (frame.type === PunchMessage.DATA) return;
+    // Failed (on a relay, or about to close): only the peer's CLOSE still matters.
+    if (this.#state === 'failed' && frame.type !== PunchMessage.CLOSE) return;
     if (frame.sender === this.#role) {
       this.#c.reflected++;
       return;
@@ -290,8 +234,16 @@ export class AgentCore {
       this.#c.badMac++;
       return;
     }
-    if (frame.type === PunchMessage.PROBE) this.#onProbe(frame, from, socket, nowMs);
+    if (frame.type === PunchMessage.CLOSE) this.#onClose();
+    else if (frame.type === PunchMessage.PROBE) this.#onProbe(frame, from, socket, nowMs);
     else this.#onReply(frame, from, socket, nowMs);
+  }
+
+  /** An authenticated CLOSE from the peer: the link is over, nothing to re-punch. */
+  #onClose(): void {
+    this.#stop();
+    this.#c.remoteCloses++;
+    this.#actions.push({ type: 'closed-by-peer' });
   }
 
   #onProbe(
@@ -534,9 +486,29 @@ export class AgentCore {
     return out;
   }
 
-  /** Stops the link for good (idempotent); extra sockets are to be closed. */
+  /**
+   * Stops the link for good (idempotent); extra sockets are to be closed. When a path is up it
+   * first queues {@link PUNCH_CLOSE_COPIES} authenticated CLOSE frames to the peer on it, so the
+   * peer ends its side instead of re-punching.
+   */
   close(): void {
     if (this.#state === 'closed') return;
+    const path = this.#path;
+    if (this.#state === 'connected' && path !== null) {
+      const frame = this.closeFrame();
+      for (let i = 0; i < PUNCH_CLOSE_COPIES; i++) this.#emitSend(path.socket, path.remote, frame);
+    }
+    this.#stop();
+  }
+
+  /** An authenticated CLOSE of this link (for a path the core does not see, e.g. a relay). */
+  closeFrame(): Buffer {
+    const seq = this.#seq;
+    this.#seq = this.#seq >= 0xffffffff ? 1 : this.#seq + 1;
+    return encodePunchClose({ linkId: this.#linkId, sender: this.#role, seq }, this.#secret);
+  }
+
+  #stop(): void {
     if (this.#extraSockets > 0 || this.#keptSocket > 0)
       this.#actions.push({ type: 'close-sockets', keep: null });
     this.#state = 'closed';

@@ -10,6 +10,7 @@ import type { NatClassType, NatEndpoint } from '../nat/index.ts';
 import type { Transmit } from './broker-core.ts';
 import {
   type BrokerFrame,
+  BrokerMessage,
   BrokerStatus,
   type BrokerStatusType,
   decodeBrokerFrame,
@@ -142,7 +143,7 @@ export class BrokerClientCore {
     this.#registering = true;
     this.#send(
       encodeBrokerFrame({
-        type: 1,
+        type: BrokerMessage.REGISTER,
         seq: this.#peekSeq(),
         peerId: this.#o.peerId,
         token: answer,
@@ -161,7 +162,11 @@ export class BrokerClientCore {
   connect(target: string, nowMs: number): number | null {
     if (this.#session === null || !this.#inFlight.hasRoom() || !isPeerId(target)) return null;
     const seq = this.#peekSeq();
-    this.#send(encodeBrokerFrame({ type: 3, seq, session: this.#session, target }), 'connect', nowMs);
+    this.#send(
+      encodeBrokerFrame({ type: BrokerMessage.CONNECT, seq, session: this.#session, target }),
+      'connect',
+      nowMs,
+    );
     return seq;
   }
 
@@ -178,11 +183,11 @@ export class BrokerClientCore {
       this.#c.malformed++;
       return;
     }
-    if (frame.type === 4) {
+    if (frame.type === BrokerMessage.INTRODUCE) {
       this.#introduce(frame);
       return;
     }
-    if (frame.type !== 5) {
+    if (frame.type !== BrokerMessage.ACK) {
       this.#c.unexpected++;
       return;
     }
@@ -274,7 +279,7 @@ export class BrokerClientCore {
         this.register(nowMs);
       } else {
         this.#send(
-          encodeBrokerFrame({ type: 2, seq: this.#peekSeq(), session: this.#session }),
+          encodeBrokerFrame({ type: BrokerMessage.KEEPALIVE, seq: this.#peekSeq(), session: this.#session }),
           'keepalive',
           nowMs,
         );
@@ -311,7 +316,7 @@ export class BrokerClientCore {
     const session = this.#session;
     if (session === null) return false;
     this.#outbox.push({
-      data: encodeBrokerFrame({ type: 6, seq: this.#peekSeq(), session }),
+      data: encodeBrokerFrame({ type: BrokerMessage.UNREGISTER, seq: this.#peekSeq(), session }),
       to: this.#o.broker,
     });
     this.#session = null;
@@ -337,9 +342,9 @@ export class BrokerClientCore {
     });
   }
 
-  #introduce(frame: Extract<BrokerFrame, { type: 4 }>): void {
+  #introduce(frame: Extract<BrokerFrame, { type: typeof BrokerMessage.INTRODUCE }>): void {
     const ack = encodeBrokerFrame({
-      type: 5,
+      type: BrokerMessage.ACK,
       seq: frame.seq,
       status: BrokerStatus.OK,
       session: this.#session ?? Buffer.alloc(SESSION_ID_BYTES),

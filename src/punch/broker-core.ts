@@ -12,6 +12,7 @@ import { endpointKey, sameEndpoint } from '../internal/endpoint.ts';
 import type { NatClassType, NatEndpoint } from '../nat/index.ts';
 import {
   type BrokerFrame,
+  BrokerMessage,
   BrokerStatus,
   type BrokerStatusType,
   decodeBrokerFrame,
@@ -221,24 +222,24 @@ export class BrokerCore {
       return;
     }
     switch (frame.type) {
-      case 1:
+      case BrokerMessage.REGISTER:
         this.#register(frame, from, nowMs);
         return;
-      case 2: {
+      case BrokerMessage.KEEPALIVE: {
         const peer = this.#session(frame.session, frame.seq, from);
         if (peer === undefined) return;
         this.#touch(peer, nowMs);
         this.#ack(from, frame.seq, BrokerStatus.OK, peer.session, from);
         return;
       }
-      case 3: {
+      case BrokerMessage.CONNECT: {
         const peer = this.#session(frame.session, frame.seq, from);
         if (peer === undefined) return;
         this.#touch(peer, nowMs);
         this.#connect(peer, frame.target, frame.seq, nowMs);
         return;
       }
-      case 5: {
+      case BrokerMessage.ACK: {
         const entry = this.#pending.get(frame.seq);
         const peer = this.#bySession.get(frame.session.toString('hex'));
         if (
@@ -255,7 +256,7 @@ export class BrokerCore {
         this.#touch(peer, nowMs);
         return;
       }
-      case 6: {
+      case BrokerMessage.UNREGISTER: {
         // A closing peer: forget it now instead of introducing others to it until it expires.
         // Only its session id (which only it and we know) can do this; an unknown session is
         // answered NOT_REGISTERED like any other request.
@@ -322,7 +323,11 @@ export class BrokerCore {
     return { peers: this.#byId.size, pending: this.#pending.size, ...this.#c };
   }
 
-  #register(frame: Extract<BrokerFrame, { type: 1 }>, from: NatEndpoint, nowMs: number): void {
+  #register(
+    frame: Extract<BrokerFrame, { type: typeof BrokerMessage.REGISTER }>,
+    from: NatEndpoint,
+    nowMs: number,
+  ): void {
     const existing = this.#byId.get(frame.peerId);
     if (
       existing !== undefined &&
@@ -495,7 +500,7 @@ export class BrokerCore {
     }
     const seq = this.#nextSeq();
     const data = encodeBrokerFrame({
-      type: 4,
+      type: BrokerMessage.INTRODUCE,
       seq,
       linkId,
       role,
@@ -517,7 +522,10 @@ export class BrokerCore {
     session: Buffer,
     observed: NatEndpoint | null,
   ): void {
-    this.#outbox.push({ data: encodeBrokerFrame({ type: 5, seq, status, session, observed }), to });
+    this.#outbox.push({
+      data: encodeBrokerFrame({ type: BrokerMessage.ACK, seq, status, session, observed }),
+      to,
+    });
   }
 
   #remove(peer: PeerRecord): void {

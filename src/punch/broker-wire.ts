@@ -107,17 +107,22 @@ const NAT_CODES: readonly NatClassType[] = [
 /** A decoded broker frame. */
 export type BrokerFrame =
   | {
-      readonly type: 1;
+      readonly type: typeof BrokerMessage.REGISTER;
       readonly seq: number;
       readonly peerId: string;
       readonly token: Buffer;
       readonly natClass: NatClassType;
       readonly candidates: readonly Candidate[];
     }
-  | { readonly type: 2; readonly seq: number; readonly session: Buffer }
-  | { readonly type: 3; readonly seq: number; readonly session: Buffer; readonly target: string }
+  | { readonly type: typeof BrokerMessage.KEEPALIVE; readonly seq: number; readonly session: Buffer }
   | {
-      readonly type: 4;
+      readonly type: typeof BrokerMessage.CONNECT;
+      readonly seq: number;
+      readonly session: Buffer;
+      readonly target: string;
+    }
+  | {
+      readonly type: typeof BrokerMessage.INTRODUCE;
       readonly seq: number;
       readonly linkId: Buffer;
       readonly role: LinkRoleType;
@@ -127,13 +132,13 @@ export type BrokerFrame =
       readonly candidates: readonly Candidate[];
     }
   | {
-      readonly type: 5;
+      readonly type: typeof BrokerMessage.ACK;
       readonly seq: number;
       readonly status: BrokerStatusType;
       readonly session: Buffer;
       readonly observed: NatEndpoint | null;
     }
-  | { readonly type: 6; readonly seq: number; readonly session: Buffer };
+  | { readonly type: typeof BrokerMessage.UNREGISTER; readonly seq: number; readonly session: Buffer };
 
 function checkId(id: string): void {
   if (!isPeerId(id)) throw new RangeError(`peer id must be 1-${MAX_PEER_ID_BYTES} visible ASCII bytes`);
@@ -150,29 +155,32 @@ export function isPeerId(id: unknown): id is string {
 export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
   let size = BROKER_HEADER_BYTES;
   switch (frame.type) {
-    case 1:
+    case BrokerMessage.REGISTER:
       checkId(frame.peerId);
       if (frame.token.length > MAX_TOKEN_BYTES) throw new RangeError('token too long');
       size += 1 + frame.peerId.length + 2 + frame.token.length + 1 + candidatesSize(frame.candidates);
       break;
-    case 2:
-    case 6:
+    case BrokerMessage.KEEPALIVE:
+    case BrokerMessage.UNREGISTER:
       size += SESSION_ID_BYTES;
       break;
-    case 3:
+    case BrokerMessage.CONNECT:
       checkId(frame.target);
       size += SESSION_ID_BYTES + 1 + frame.target.length;
       break;
-    case 4:
+    case BrokerMessage.INTRODUCE:
       checkId(frame.peerId);
       size += SESSION_ID_BYTES + 1 + PUNCH_SECRET_BYTES + 1 + 1 + frame.peerId.length;
       size += candidatesSize(frame.candidates);
       break;
-    case 5:
+    case BrokerMessage.ACK:
       size += 1 + SESSION_ID_BYTES + 1 + (frame.observed === null ? 0 : endpointSize(frame.observed));
       break;
   }
-  if ((frame.type === 1 || frame.type === 4) && frame.candidates.length > MAX_WIRE_CANDIDATES) {
+  if (
+    (frame.type === BrokerMessage.REGISTER || frame.type === BrokerMessage.INTRODUCE) &&
+    frame.candidates.length > MAX_WIRE_CANDIDATES
+  ) {
     throw new RangeError(`at most ${MAX_WIRE_CANDIDATES} candidates`);
   }
   const out = Buffer.alloc(size);
@@ -182,7 +190,7 @@ export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
   out.writeUInt32BE(frame.seq >>> 0, 4);
   let o = BROKER_HEADER_BYTES;
   switch (frame.type) {
-    case 1:
+    case BrokerMessage.REGISTER:
       out[o++] = frame.peerId.length;
       o += out.write(frame.peerId, o, 'latin1');
       out.writeUInt16BE(frame.token.length, o);
@@ -191,17 +199,17 @@ export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
       out[o++] = NAT_CODES.indexOf(frame.natClass);
       writeCandidates(out, o, frame.candidates);
       break;
-    case 2:
-    case 6:
+    case BrokerMessage.KEEPALIVE:
+    case BrokerMessage.UNREGISTER:
       frame.session.copy(out, o, 0, SESSION_ID_BYTES);
       break;
-    case 3:
+    case BrokerMessage.CONNECT:
       frame.session.copy(out, o, 0, SESSION_ID_BYTES);
       o += SESSION_ID_BYTES;
       out[o++] = frame.target.length;
       out.write(frame.target, o, 'latin1');
       break;
-    case 4:
+    case BrokerMessage.INTRODUCE:
       frame.linkId.copy(out, o, 0, SESSION_ID_BYTES);
       o += SESSION_ID_BYTES;
       out[o++] = frame.role;
@@ -212,7 +220,7 @@ export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
       o += out.write(frame.peerId, o, 'latin1');
       writeCandidates(out, o, frame.candidates);
       break;
-    case 5:
+    case BrokerMessage.ACK:
       out[o++] = frame.status;
       frame.session.copy(out, o, 0, SESSION_ID_BYTES);
       o += SESSION_ID_BYTES;
@@ -263,7 +271,7 @@ export function decodeBrokerFrame(data: Buffer): BrokerFrame {
   const seq = r.u32('sequence');
   let frame: BrokerFrame;
   switch (type) {
-    case 1: {
+    case BrokerMessage.REGISTER: {
       const peerId = readId(r);
       const tokenLength = r.u16('token length');
       if (tokenLength > MAX_TOKEN_BYTES) {
@@ -274,16 +282,16 @@ export function decodeBrokerFrame(data: Buffer): BrokerFrame {
       frame = { type, seq, peerId, token, natClass, candidates: readCandidates(r, MAX_WIRE_CANDIDATES) };
       break;
     }
-    case 2:
-    case 6:
+    case BrokerMessage.KEEPALIVE:
+    case BrokerMessage.UNREGISTER:
       frame = { type, seq, session: r.bytes(SESSION_ID_BYTES, 'session') };
       break;
-    case 3: {
+    case BrokerMessage.CONNECT: {
       const session = r.bytes(SESSION_ID_BYTES, 'session');
       frame = { type, seq, session, target: readId(r) };
       break;
     }
-    case 4: {
+    case BrokerMessage.INTRODUCE: {
       const linkId = r.bytes(SESSION_ID_BYTES, 'link id');
       const roleAt = r.offset;
       const role = r.u8('role');
@@ -295,7 +303,7 @@ export function decodeBrokerFrame(data: Buffer): BrokerFrame {
       frame = { type, seq, linkId, role, secret, natClass, peerId, candidates };
       break;
     }
-    case 5: {
+    case BrokerMessage.ACK: {
       const statusAt = r.offset;
       const status = r.u8('status');
       if (status > 6) throw new ParseError('ERR_NAT_FRAME_BAD_FIELD', 'unknown status', statusAt);

@@ -6,16 +6,16 @@
  * @module
  */
 
-export type { AgentAction, AgentCoreOptions, AgentStats, PathKind } from './agent-core.ts';
+export type { AgentAction, AgentStats, PathKind } from './agent-core.ts';
+export { AgentCore, MAX_REMOTE_CANDIDATES, PUNCH_CLOSE_COPIES } from './agent-core.ts';
+export type { AgentCoreOptions, PunchTuning } from './agent-options.ts';
 export {
-  AgentCore,
   DEFAULT_KEEPALIVE_TRIES,
   DEFAULT_LINK_KEEPALIVE_MS,
   DEFAULT_PUNCH_PACE_MS,
   DEFAULT_PUNCH_RECHECK_MS,
   DEFAULT_PUNCH_TIMEOUT_MS,
-  MAX_REMOTE_CANDIDATES,
-} from './agent-core.ts';
+} from './agent-options.ts';
 export type { BrokerListenOptions } from './broker.ts';
 export { Broker } from './broker.ts';
 export type {
@@ -58,15 +58,16 @@ export type {
 } from './diagnostics.ts';
 export { PunchDiagnostics } from './diagnostics.ts';
 export { PunchFailedError } from './errors.ts';
-export type { RelayChannel, RelayProvider } from './link.ts';
+export type { PunchLinkCloseReason, PunchLinkEvents, RelayChannel, RelayProvider } from './link.ts';
 export { DEFAULT_LINK_QUEUE, DEFAULT_RELAY_RETRY_DIRECT_MS, PunchLink } from './link.ts';
 export type { PunchLinkStats } from './link-stats.ts';
-export type { ConnectOptions, PunchPeerOptions } from './peer.ts';
+export type { DialPeerOptions, PunchPeerOptions } from './peer.ts';
 export {
-  connect,
   DEFAULT_INTRODUCTION_TIMEOUT_MS,
   DEFAULT_MAX_UNACCEPTED,
   DEFAULT_SYMMETRIC_PAIR_TIMEOUT_MS,
+  dialPeer,
+  MAX_PENDING_DIALS,
   PunchPeer,
 } from './peer.ts';
 export type { PredictionOptions, PredictionPlan, PredictionPortRange } from './prediction.ts';
@@ -84,11 +85,13 @@ export type { RetransmitOptions } from './retransmit.ts';
 export type { PunchPortPool } from './sockets.ts';
 export type { TurnRelayOptions, TurnRelayStats } from './turn-relay.ts';
 export { DEFAULT_MAX_RELAY_CHANNELS, TurnRelayProvider } from './turn-relay.ts';
-export type { PunchCheck, PunchFrame } from './wire.ts';
+export type { PunchCheck, PunchClose, PunchFrame } from './wire.ts';
 export {
   decodePunch,
   encodePunch,
+  encodePunchClose,
   encodePunchDataHeader,
+  PUNCH_CLOSE_BYTES,
   PUNCH_DATA_HEADER_BYTES,
   PUNCH_MAC_BYTES,
   PunchFlag,

@@ -13,19 +13,28 @@ import { raceAbort } from '../internal/abort.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
 import type { Demux } from '../mux/index.ts';
 import type { NatEndpoint } from '../nat/index.ts';
-import { type AgentAction, AgentCore, type AgentCoreOptions, type PathKind } from './agent-core.ts';
+import { type AgentAction, AgentCore, type PathKind, PUNCH_CLOSE_COPIES } from './agent-core.ts';
+import type { AgentCoreOptions } from './agent-options.ts';
 import type { Introduction } from './broker-client-core.ts';
 import type { Candidate } from './candidates.ts';
 import { pathChangedChannel, publishPath, punchFailedChannel } from './diagnostics.ts';
 import { PunchFailedError } from './errors.ts';
 import type { PunchLinkStats } from './link-stats.ts';
 import { type PunchPortPool, PunchSockets } from './sockets.ts';
-import { encodePunchDataHeader, PUNCH_DATA_HEADER_BYTES, PunchMessage } from './wire.ts';
+import {
+  encodePunchDataHeader,
+  hasPunchLinkId,
+  isPunchData,
+  mayBePunchClose,
+  PUNCH_DATA_HEADER_BYTES,
+} from './wire.ts';
 
 const debug = debuglog('porthole:nat');
 
 /** Default cap on received datagrams waiting for the iterator: 1024. */
 export const DEFAULT_LINK_QUEUE = 1024;
+/** `from` of frames that came through the relay (the agent only uses it for probes, never for CLOSE). */
+const RELAY_FROM: NatEndpoint = { address: '0.0.0.0', port: 0 };
 /** Default wait before retrying direct punching while on a relay: 30 s. */
 export const DEFAULT_RELAY_RETRY_DIRECT_MS = 30_000;
 
@@ -71,10 +80,27 @@ export interface PunchLinkInit {
 }
 
 /**
- * A link to one peer. Events: `'path'` (`PathKind | null`) whenever the path changes.
+ * Why a link ended: `'local'` (this side's `close()`), `'remote'` (the peer's authenticated
+ * CLOSE), `'failed'` (no path: punching and the relay, if any, failed).
+ */
+export type PunchLinkCloseReason = 'local' | 'remote' | 'failed';
+
+/** The events of a {@link PunchLink}. */
+export interface PunchLinkEvents {
+  /**
+   * The path changed while the link is open: a `PathKind` once one is up, `null` when it was lost
+   * and the link re-punches. Never emitted by closing (see `'close'`).
+   */
+  path: [PathKind | null];
+  /** The link ended, once, with the reason; the iterator ends (throws the failure for `'failed'`). */
+  close: [PunchLinkCloseReason];
+}
+
+/**
+ * A link to one peer. Events: `'path'` while open, `'close'` once (see {@link PunchLinkEvents}).
  * Iterate it for received datagrams (slices of the received Buffer).
  */
-export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
+export class PunchLink extends EventEmitter<PunchLinkEvents> {
   /** The peer's id. */
   readonly peerId: string;
   readonly linkId: Buffer;
@@ -95,6 +121,8 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
   #relayRetry: NodeJS.Timeout | null = null;
   #error: Error | null = null;
   #closed = false;
+  #closeReason: PunchLinkCloseReason | null = null;
+  #ending: Promise<void> | null = null;
   #owner: { close(): Promise<void> } | null = null;
   #ready: { resolve: () => void; reject: (e: Error) => void } | null = null;
   readonly #readyPromise: Promise<void>;
@@ -145,6 +173,11 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
     return this.#path;
   }
 
+  /** Why the link ended, or null while it is open. */
+  get closeReason(): PunchLinkCloseReason | null {
+    return this.#closeReason;
+  }
+
   /** The peer's address on the direct path (null on a relay or without a path). */
   get remote(): NatEndpoint | null {
     return this.#remote;
@@ -184,7 +217,7 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
   /** @internal A punch frame for this link arrived on socket `index` (0: the data socket). */
   receive(index: number, data: Buffer, from: RemoteInfo | NatEndpoint): void {
     if (this.#closed) return;
-    if (data[2] === PunchMessage.DATA) {
+    if (isPunchData(data)) {
       const remote = this.#remote;
       const socket = index === 0 ? this.#socket : this.#extra.get(index);
       if (
@@ -256,6 +289,9 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
       case 'failed':
         this.#onFailed(action.reason);
         return;
+      case 'closed-by-peer':
+        void this.#end('remote');
+        return;
     }
   }
 
@@ -294,27 +330,21 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
       this.#scheduleDirectRetry();
       return;
     }
-    relay
-      .open(
-        this.#init.introduction,
-        (data) => this.#path === 'relay' && this.#deliver(data),
-        this.#abort.signal,
-      )
-      .then(
-        (channel) => {
-          if (this.#closed || this.#path !== null) {
-            void channel.close();
-            return;
-          }
-          this.#relay = channel;
-          this.#setPath('relay');
-          this.#scheduleDirectRetry();
-        },
-        (error: unknown) =>
-          this.#fail(
-            new PunchFailedError(this.peerId, `${reason}; relay failed`, this.stats(), { cause: error }),
-          ),
-      );
+    relay.open(this.#init.introduction, this.#onRelayData, this.#abort.signal).then(
+      (channel) => {
+        if (this.#closed || this.#path !== null) {
+          void channel.close();
+          return;
+        }
+        this.#relay = channel;
+        this.#setPath('relay');
+        this.#scheduleDirectRetry();
+      },
+      (error: unknown) =>
+        this.#fail(
+          new PunchFailedError(this.peerId, `${reason}; relay failed`, this.stats(), { cause: error }),
+        ),
+    );
   }
 
   /** On the relay, keep trying direct in the background (never stuck on the relay). */
@@ -336,10 +366,26 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
     if (relay !== null) void relay.close();
   }
 
+  /**
+   * What the peer sent on the relay: payloads travel unframed there, and the one control frame,
+   * CLOSE, is told apart by its size, type byte, link id and HMAC (only the peer knows the secret).
+   */
+  readonly #onRelayData = (data: Buffer): void => {
+    if (this.#closed || this.#path !== 'relay') return;
+    if (mayBePunchClose(data) && hasPunchLinkId(data, this.linkId)) {
+      this.#agent.receive(data, RELAY_FROM, 0, this.#init.now());
+      if (this.#agent.state === 'closed') {
+        this.#flush();
+        return;
+      }
+    }
+    this.#deliver(data);
+  };
+
   #fail(error: Error): void {
     this.#error = error;
     this.#ready?.reject(error);
-    void this.close();
+    void this.#end('failed');
   }
 
   /** Received datagrams, in order; ends on close, throws the failure when the link failed. */
@@ -357,8 +403,12 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
           this.#failWaiter = reject;
         });
       },
+      // Breaking out ends this reader only: the link stays open (close it with close()).
       return: async (): Promise<IteratorResult<Buffer>> => {
-        await this.close();
+        const waiter = this.#waiter;
+        this.#waiter = null;
+        this.#failWaiter = null;
+        waiter?.({ value: undefined, done: true });
         return { value: undefined, done: true };
       },
     };
@@ -374,15 +424,48 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
     };
   }
 
-  /** Ends the link (idempotent): stops punching, releases every prediction socket, closes a relay. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Ends the link (idempotent): tells the peer (an authenticated CLOSE on the path or the relay),
+   * stops punching, releases every prediction socket, closes a relay, emits `'close'` `'local'`.
+   */
+  close(): Promise<void> {
+    return this.#end('local');
+  }
+
+  #end(reason: PunchLinkCloseReason): Promise<void> {
+    if (this.#ending !== null) return this.#ending;
     this.#closed = true;
+    this.#closeReason = reason;
     this.#abort.abort();
     this.#timer.stop();
-    this.#agent.close();
-    this.#agent.drain();
+    const told: Promise<void>[] = [];
+    if (reason === 'local' && this.#path === 'relay' && this.#relay !== null) {
+      const frame = this.#agent.closeFrame();
+      for (let i = 0; i < PUNCH_CLOSE_COPIES; i++) this.#relay.send(frame);
+    }
+    this.#agent.close(); // queues the CLOSE copies when a direct path is up
+    for (const action of this.#agent.drain()) {
+      if (action.type !== 'send') continue;
+      const socket = action.socket === 0 ? this.#socket : this.#extra.get(action.socket);
+      if (socket === undefined) continue;
+      told.push(
+        new Promise<void>((resolve) => {
+          try {
+            socket.send(action.data, action.to.port, action.to.address, () => resolve());
+          } catch {
+            resolve(); // the socket is already closed
+          }
+        }),
+      );
+    }
     this.#dropRelay();
+    // Diagnostics see the path end (kind 'none'); the 'path' event is for open links only.
+    if (this.#path !== null && pathChangedChannel.hasSubscribers) {
+      publishPath(this.peerId, this.linkId, 'none', null);
+    }
+    this.#path = null;
+    this.#pathSocket = null;
+    this.#remote = null;
     this.#ready?.reject(this.#error ?? new ClosedError('link'));
     const waiter = this.#waiter;
     const failWaiter = this.#failWaiter;
@@ -391,13 +474,13 @@ export class PunchLink extends EventEmitter<{ path: [PathKind | null] }> {
     if (this.#error !== null) failWaiter?.(this.#error);
     else waiter?.({ value: undefined, done: true });
     this.#init.onClose(this);
-    await this.#extra.close(null);
-    if (this.#path !== null) {
-      this.#path = null;
-      if (pathChangedChannel.hasSubscribers) publishPath(this.peerId, this.linkId, 'none', null);
-      this.emit('path', null);
-    }
-    await this.#owner?.close();
+    this.#ending = (async () => {
+      await Promise.all(told);
+      await this.#extra.close(null);
+      this.emit('close', reason);
+      await this.#owner?.close();
+    })();
+    return this.#ending;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * A peer's punching endpoint: one data socket (bound through `ports/`, or the caller's `Demux`),
  * registered with a broker ({@link BrokerClientCore}), from which {@link PunchLink}s are made —
- * `connect(peerId)` asks the broker for an introduction, `accept()` takes the next link another
- * peer asked for. {@link connect} is the one-call form.
+ * `dial(peerId)` asks the broker for an introduction, `accept()` takes the next link another
+ * peer asked for. {@link dialPeer} is the one-call form.
  * @module
  */
 import type { RemoteInfo } from 'node:dgram';
@@ -12,30 +12,41 @@ import { ClosedError, ConfigError, PortholeError, throwIfAborted } from '../erro
 import { raceAbort as withSignal } from '../internal/abort.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
 import { wildcardAddress } from '../internal/endpoint.ts';
+import { resolveHostPort } from '../internal/host-port.ts';
 import { Demux, type DemuxRegistration, frameRange, PortholeFrame } from '../mux/index.ts';
 import type { NatClassType, NatEndpoint } from '../nat/index.ts';
-import { bindUdpSocket } from '../ports/index.ts';
-import { AgentCore, type AgentCoreOptions, DEFAULT_PUNCH_TIMEOUT_MS } from './agent-core.ts';
+import { bindUdpSocket, validatePort } from '../ports/index.ts';
+import { DEFAULT_PUNCH_TIMEOUT_MS, type PunchTuning, resolvePunchTuning } from './agent-options.ts';
 import { BrokerClientCore, type BrokerClientStats, type Introduction } from './broker-client-core.ts';
-import { BrokerStatus, LinkRole, PUNCH_SECRET_BYTES, SESSION_ID_BYTES } from './broker-wire.ts';
+import { BrokerStatus, isPeerId, LinkRole, MAX_TOKEN_BYTES } from './broker-wire.ts';
 import type { Candidate } from './candidates.ts';
 import { PunchLink, type RelayProvider } from './link.ts';
+import { LinkRoutes } from './link-routes.ts';
 import type { RetransmitOptions } from './retransmit.ts';
 import type { PunchPortPool } from './sockets.ts';
 
 const debug = debuglog('porthole:nat');
 
-/** How long `connect()` waits for the broker's introduction: 15 s (the broker retransmits for about 10 s). */
+/** How long `dial()` waits for the broker's introduction: 15 s (the broker retransmits for about 10 s). */
 export const DEFAULT_INTRODUCTION_TIMEOUT_MS = 15_000;
 /** Default cap on introduced links nobody has accepted yet: 16. */
 export const DEFAULT_MAX_UNACCEPTED = 16;
 /** Default punch deadline of a symmetric ↔ symmetric pair that has a relay: 2 s. */
 export const DEFAULT_SYMMETRIC_PAIR_TIMEOUT_MS = 2_000;
+/** The broker's port when its address gives none: 3478 (the CLI's `porthole broker` default). */
+export const DEFAULT_BROKER_PORT = 3478;
+const BROKER_OPTIONS_CODE = 'ERR_NAT_BROKER_OPTIONS';
+/** Most dials waiting for an introduction at once (then `dial()` rejects `ERR_NAT_BROKER_BUSY`). */
+export const MAX_PENDING_DIALS = 64;
 
 /** Options of {@link PunchPeer.open}. */
 export interface PunchPeerOptions {
-  /** The broker's address. */
-  readonly broker: NatEndpoint;
+  /**
+   * The broker's address: `"host:port"` (`"[v6]:port"`; port default {@link DEFAULT_BROKER_PORT})
+   * or `{ address, port }`, as every server address in porthole (`detectNat`'s `server` too); a
+   * host name is resolved once (not resolving: `ERR_NAT_BROKER_UNREACHABLE`).
+   */
+  readonly broker: string | NatEndpoint;
   /** This peer's id (1–64 visible ASCII characters). */
   readonly id: string;
   /** The credential the broker's `authenticate` checks. */
@@ -64,17 +75,25 @@ export interface PunchPeerOptions {
    * every `relayRetryDirectMs`. Default {@link DEFAULT_SYMMETRIC_PAIR_TIMEOUT_MS}.
    */
   readonly symmetricPairTimeoutMs?: number;
-  /** Punching tuning (pace, timeouts, keepalive ≤ 15 s, low TTL, prediction). */
-  readonly punch?: Omit<
-    AgentCoreOptions,
-    'linkId' | 'role' | 'secret' | 'remoteNat' | 'remoteCandidates' | 'localNat'
-  >;
+  /** Punching tuning (pace, timeouts, keepalive ≤ 15 s, low TTL, prediction); see docs/punch.md. */
+  readonly punch?: PunchTuning & {
+    /** Uniform random in [0, 1) (prediction's port choice). Default `Math.random`. */
+    readonly random?: () => number;
+  };
   /** Keepalive to the broker, ms (≤ 15 000 recommended). Default 15 000. */
   readonly keepaliveMs?: number;
   /** Retransmission of broker requests (default 250 ms doubling to 2 s, 7 transmissions). */
   readonly brokerRetransmit?: RetransmitOptions;
+  /** Most introduced links nobody has accepted yet; later ones are dropped and counted. Default {@link DEFAULT_MAX_UNACCEPTED}. */
   readonly maxUnaccepted?: number;
   readonly signal?: AbortSignal;
+}
+
+/** One `dial()` waiting for its introduction. */
+interface PendingDial {
+  readonly peerId: string;
+  readonly resolve: (introduction: Introduction) => void;
+  readonly reject: (error: Error) => void;
 }
 
 /** A registered punching endpoint. */
@@ -85,11 +104,18 @@ export class PunchPeer {
   readonly #client: BrokerClientCore;
   readonly #timer: CoreTimer;
   readonly #regs: DemuxRegistration[] = [];
-  readonly #links = new Map<string, PunchLink>();
+  readonly #links = new LinkRoutes<PunchLink>();
   readonly #unaccepted: PunchLink[] = [];
   readonly #acceptors: { resolve: (l: PunchLink) => void; reject: (e: Error) => void }[] = [];
-  readonly #connects = new Map<number, { target: string; reject: (e: Error) => void }>();
-  readonly #introWaiters = new Map<string, (intro: Introduction) => void>();
+  /** Dials by the sequence number of their CONNECT, until the broker answers it. */
+  readonly #dialsBySeq = new Map<number, PendingDial>();
+  /**
+   * Dials waiting for an introduction, oldest first, by peer id: the introduction does not
+   * name its CONNECT, and any introduction to a peer serves any dial of it (each its own link).
+   */
+  readonly #dialsByPeer = new Map<string, PendingDial[]>();
+  /** Every dial in progress (until `dial()` settles): the cap's count. */
+  readonly #dials = new Set<PendingDial>();
   readonly #registered: Promise<void>;
   #onRegistered: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #closed = false;
@@ -98,6 +124,7 @@ export class PunchPeer {
 
   private constructor(
     options: PunchPeerOptions,
+    broker: NatEndpoint,
     demux: Demux,
     ownsSocket: boolean,
     relayCandidates: readonly Candidate[],
@@ -112,7 +139,7 @@ export class PunchPeer {
     this.#client = new BrokerClientCore({
       peerId: options.id,
       token: Buffer.isBuffer(options.token) ? options.token : Buffer.from(options.token),
-      broker: options.broker,
+      broker,
       natClass: options.natClass ?? 'unknown',
       candidates: [...candidates.slice(0, 8), ...relayCandidates.slice(0, 4)],
       ...(options.keepaliveMs === undefined ? {} : { keepaliveMs: options.keepaliveMs }),
@@ -142,14 +169,22 @@ export class PunchPeer {
   /**
    * Binds the data socket (unless `demux` is given) and registers with the broker.
    * Rejects `ERR_NAT_BROKER_UNREACHABLE` (no answer: wrong address or refused token),
-   * `ERR_NAT_BROKER_BUSY` (the broker answered FULL), `ERR_ABORTED`,
-   * `ERR_NAT_BROKER_OPTIONS`, `ERR_NAT_AGENT_OPTIONS` (bad `punch` tuning), a `PortBindError`, or what the relay's `attach` rejects with
-   * (`TurnRelayProvider`: `ERR_TURN_AUTH_FAILED`, `ERR_TIMEOUT`, …).
+   * `ERR_NAT_BROKER_BUSY` (the broker answered FULL), `ERR_ABORTED`, `ERR_NAT_BROKER_OPTIONS`
+   * (bad id, token, interval, broker address), `ERR_NAT_AGENT_OPTIONS` (bad `punch` tuning),
+   * `ERR_POOL_OPTION_INVALID` (a port that is not an integer 0–65535), a `PortBindError`, or what
+   * the relay's `attach` rejects with (`TurnRelayProvider`: `ERR_TURN_AUTH_FAILED`, `ERR_TIMEOUT`, …).
    */
   static async open(options: PunchPeerOptions): Promise<PunchPeer> {
     throwIfAborted(options.signal);
-    checkLinkOptions(options);
+    validatePeerOptions(options);
     const family = options.family ?? 'udp4';
+    const broker = await resolveHostPort(options.broker, {
+      code: BROKER_OPTIONS_CODE,
+      defaultPort: DEFAULT_BROKER_PORT,
+      family,
+      unresolvedCode: 'ERR_NAT_BROKER_UNREACHABLE',
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
     let demux = options.demux;
     const owns = demux === undefined;
     if (demux === undefined) {
@@ -166,7 +201,7 @@ export class PunchPeer {
     try {
       const relayCandidates = (await options.relay?.attach?.(demux, options.signal)) ?? [];
       attached = true;
-      peer = new PunchPeer(options, demux, owns, relayCandidates);
+      peer = new PunchPeer(options, broker, demux, owns, relayCandidates);
     } catch (error) {
       if (attached) await options.relay?.detach?.();
       if (owns) {
@@ -198,45 +233,74 @@ export class PunchPeer {
 
   /**
    * Asks the broker to introduce us to `peerId` and punches; resolves with the link once a path is
-   * up. Rejects `ERR_NAT_PEER_UNKNOWN`, `ERR_NAT_BROKER_BUSY`, `ERR_NAT_BROKER_UNREACHABLE`,
-   * `ERR_NAT_PUNCH_FAILED`, `ERR_ABORTED`, `ERR_CLOSED`.
+   * up. Concurrent dials of one peer each get their own link. Rejects `ERR_NAT_PEER_UNKNOWN`,
+   * `ERR_NAT_BROKER_BUSY` (the broker's limits, or {@link MAX_PENDING_DIALS} dials pending here),
+   * `ERR_NAT_BROKER_UNREACHABLE` (not registered now, or no introduction within
+   * {@link DEFAULT_INTRODUCTION_TIMEOUT_MS}), `ERR_NAT_PUNCH_FAILED`, `ERR_NAT_BROKER_OPTIONS`
+   * (not a peer id), `ERR_ABORTED`, `ERR_CLOSED`.
    */
-  async connect(peerId: string, options: { signal?: AbortSignal } = {}): Promise<PunchLink> {
+  async dial(peerId: string, options: { signal?: AbortSignal } = {}): Promise<PunchLink> {
     if (this.#closed) throw new ClosedError('punch peer');
     throwIfAborted(options.signal);
+    if (!isPeerId(peerId)) {
+      throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `peerId must be 1-64 visible ASCII characters`);
+    }
+    if (this.#dials.size >= MAX_PENDING_DIALS) {
+      throw new PortholeError(
+        'ERR_NAT_BROKER_BUSY',
+        `${MAX_PENDING_DIALS} dials already wait for the broker`,
+      );
+    }
+    if (!this.#client.registered) {
+      throw new PortholeError('ERR_NAT_BROKER_UNREACHABLE', 'not registered with the broker now; try later');
+    }
     const seq = this.#client.connect(peerId, this.#now());
-    if (seq === null)
-      throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `cannot ask for ${JSON.stringify(peerId)} now`);
-    const intro = new Promise<Introduction>((resolve, reject) => {
-      this.#connects.set(seq, { target: peerId, reject });
-      this.#introWaiters.set(peerId, resolve);
-    });
+    if (seq === null) {
+      throw new PortholeError('ERR_NAT_BROKER_BUSY', 'too many requests to the broker in flight; try later');
+    }
+    const { promise: intro, resolve, reject } = Promise.withResolvers<Introduction>();
+    const dial: PendingDial = { peerId, resolve, reject };
+    this.#dialsBySeq.set(seq, dial);
+    const queue = this.#dialsByPeer.get(peerId);
+    if (queue === undefined) this.#dialsByPeer.set(peerId, [dial]);
+    else queue.push(dial);
+    this.#dials.add(dial);
     this.#flush();
     let link: PunchLink | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new PortholeError('ERR_NAT_BROKER_UNREACHABLE', `no introduction to ${peerId} from the broker`),
-          ),
-        DEFAULT_INTRODUCTION_TIMEOUT_MS,
-      );
-    });
+    const timer = setTimeout(
+      () =>
+        reject(
+          new PortholeError('ERR_NAT_BROKER_UNREACHABLE', `no introduction to ${peerId} from the broker`),
+        ),
+      DEFAULT_INTRODUCTION_TIMEOUT_MS,
+    );
     try {
-      const introduction = await withSignal(Promise.race([intro, timeout]), options.signal).finally(() =>
-        clearTimeout(timer),
-      );
-      link = this.#links.get(introduction.linkId.toString('hex'));
+      const introduction = await withSignal(intro, options.signal).finally(() => clearTimeout(timer));
+      link = this.#links.get(introduction.linkId);
       if (link === undefined) throw new ClosedError('punch peer');
       await link.ready(options.signal);
       return link;
     } catch (error) {
-      this.#connects.delete(seq);
-      this.#introWaiters.delete(peerId);
       await link?.close();
       throw error;
+    } finally {
+      this.#forgetDial(dial, seq);
     }
+  }
+
+  /** Drops `dial` from every table (idempotent). */
+  #forgetDial(dial: PendingDial, seq: number): void {
+    this.#dials.delete(dial);
+    if (this.#dialsBySeq.get(seq) === dial) this.#dialsBySeq.delete(seq);
+    this.#unqueueDial(dial);
+  }
+
+  #unqueueDial(dial: PendingDial): void {
+    const queue = this.#dialsByPeer.get(dial.peerId);
+    const at = queue?.indexOf(dial) ?? -1;
+    if (queue === undefined || at < 0) return;
+    queue.splice(at, 1);
+    if (queue.length === 0) this.#dialsByPeer.delete(dial.peerId);
   }
 
   /** The next link another peer asked for, once its path is up. */
@@ -274,10 +338,12 @@ export class PunchPeer {
     for (const r of this.#regs) r.remove();
     const closed = new ClosedError('punch peer');
     this.#onRegistered?.reject(closed);
-    for (const c of this.#connects.values()) c.reject(closed);
-    this.#connects.clear();
+    for (const dial of this.#dials) dial.reject(closed);
+    this.#dialsBySeq.clear();
+    this.#dialsByPeer.clear();
     for (const a of this.#acceptors.splice(0)) a.reject(closed);
-    await Promise.all([...this.#links.values()].map((l) => l.close()));
+    // Each link tells its peer (CLOSE) before the socket goes.
+    await Promise.all(this.#links.all().map((l) => l.close()));
     await this.#o.relay?.detach?.();
     if (this.#ownsSocket) {
       this.#demux.detach();
@@ -290,13 +356,7 @@ export class PunchPeer {
   }
 
   readonly #onPunch = (data: Buffer, from: RemoteInfo): void => {
-    if (data.length < 12) return;
-    for (const link of this.#links.values()) {
-      if (data.compare(link.linkId, 0, 8, 4, 12) === 0) {
-        link.receive(0, data, from);
-        return;
-      }
-    }
+    this.#links.find(data)?.receive(0, data, from);
   };
 
   /** Sends what the broker client queued; resolves once the socket has taken every datagram. */
@@ -330,15 +390,15 @@ export class PunchPeer {
           break;
         case 'refused':
           // The broker answered (FULL): it is there but at its limits — not "unreachable".
-          this.#onRegistered?.reject(connectError(event.status, 'our registration'));
+          this.#onRegistered?.reject(dialError(event.status, 'our registration'));
           break;
         case 'connect-result': {
-          const pending = this.#connects.get(event.seq);
-          if (pending === undefined) break;
-          this.#connects.delete(event.seq);
-          if (event.status === BrokerStatus.OK) break;
-          this.#introWaiters.delete(pending.target);
-          pending.reject(connectError(event.status, pending.target));
+          const dial = this.#dialsBySeq.get(event.seq);
+          if (dial === undefined) break;
+          this.#dialsBySeq.delete(event.seq);
+          if (event.status === BrokerStatus.OK) break; // the introduction follows
+          this.#unqueueDial(dial);
+          dial.reject(dialError(event.status, dial.peerId));
           break;
         }
         case 'introduce':
@@ -362,8 +422,9 @@ export class PunchPeer {
   }
 
   #introduce(introduction: Introduction): void {
-    const waiter = this.#introWaiters.get(introduction.peerId);
-    if (introduction.role === LinkRole.INITIATOR && waiter === undefined) return; // not asked for (any more)
+    const dial =
+      introduction.role === LinkRole.INITIATOR ? this.#dialsByPeer.get(introduction.peerId)?.[0] : undefined;
+    if (introduction.role === LinkRole.INITIATOR && dial === undefined) return; // not asked for (any more)
     if (
       introduction.role === LinkRole.RESPONDER &&
       this.#unaccepted.length >= (this.#o.maxUnaccepted ?? DEFAULT_MAX_UNACCEPTED)
@@ -371,7 +432,6 @@ export class PunchPeer {
       this.#droppedUnaccepted++;
       return;
     }
-    const key = introduction.linkId.toString('hex');
     const family = this.#o.family ?? 'udp4';
     const localNat = this.#o.natClass ?? 'unknown';
     const link = new PunchLink({
@@ -384,12 +444,12 @@ export class PunchPeer {
       relay: this.#o.relay,
       ...(this.#o.relayRetryDirectMs === undefined ? {} : { relayRetryDirectMs: this.#o.relayRetryDirectMs }),
       now: this.#now,
-      onClose: () => this.#links.delete(key),
+      onClose: (closed) => this.#links.delete(closed),
     });
-    this.#links.set(key, link);
-    if (introduction.role === LinkRole.INITIATOR) {
-      this.#introWaiters.delete(introduction.peerId);
-      waiter?.(introduction);
+    this.#links.add(link);
+    if (dial !== undefined) {
+      this.#unqueueDial(dial);
+      dial.resolve(introduction);
       return;
     }
     const acceptor = this.#acceptors.shift();
@@ -398,19 +458,21 @@ export class PunchPeer {
   }
 }
 
-/** Options of {@link connect}: a {@link PunchPeer} plus the peer to reach. */
-export interface ConnectOptions extends PunchPeerOptions {
+/** Options of {@link dialPeer}: a {@link PunchPeer} plus the peer to reach. */
+export interface DialPeerOptions extends PunchPeerOptions {
+  /** The id of the peer to reach. */
   readonly peer: string;
 }
 
 /**
  * Registers with the broker, asks for `peer`, punches, and resolves with the link once a path is
- * up. The link owns its {@link PunchPeer}: closing the link closes it.
+ * up (`PunchPeer.open` + `dial` in one call). The link owns its {@link PunchPeer}: closing the
+ * link closes it. Rejects as those two.
  */
-export async function connect(options: ConnectOptions): Promise<PunchLink> {
+export async function dialPeer(options: DialPeerOptions): Promise<PunchLink> {
   const peer = await PunchPeer.open(options);
   try {
-    const link = await peer.connect(
+    const link = await peer.dial(
       options.peer,
       options.signal === undefined ? {} : { signal: options.signal },
     );
@@ -422,7 +484,7 @@ export async function connect(options: ConnectOptions): Promise<PunchLink> {
   }
 }
 
-function connectError(status: number | 'timeout', target: string): PortholeError {
+function dialError(status: number | 'timeout', target: string): PortholeError {
   if (status === BrokerStatus.UNKNOWN_PEER)
     return new PortholeError('ERR_NAT_PEER_UNKNOWN', `${target} is not registered with the broker`);
   if (status === BrokerStatus.BUSY || status === BrokerStatus.FULL)
@@ -447,20 +509,42 @@ function hostAddresses(family: 'udp4' | 'udp6', bound: string, port: number): Na
 }
 
 /**
- * Checks the link tuning now, as each link's agent would, so that a bad value rejects `open()`
+ * Checks every option of {@link PunchPeer.open} up front, so that a bad value rejects `open()`
  * instead of throwing later inside a datagram handler (when an introduction arrives).
+ * @throws ConfigError `ERR_NAT_BROKER_OPTIONS`, `ERR_NAT_AGENT_OPTIONS`, `ERR_POOL_OPTION_INVALID`.
  */
-function checkLinkOptions(options: PunchPeerOptions): void {
-  const trial = new AgentCore({
-    ...options.punch,
-    linkId: Buffer.alloc(SESSION_ID_BYTES),
-    role: LinkRole.INITIATOR,
-    secret: Buffer.alloc(PUNCH_SECRET_BYTES),
-    remoteCandidates: [],
-  });
-  trial.close();
-  const t = options.symmetricPairTimeoutMs;
-  if (t !== undefined && !(Number.isFinite(t) && t > 0)) {
-    throw new ConfigError('ERR_NAT_AGENT_OPTIONS', 'symmetricPairTimeoutMs must be > 0');
+function validatePeerOptions(options: PunchPeerOptions): void {
+  const bad = (code: string, why: string): never => {
+    throw new ConfigError(code, why);
+  };
+  if (!isPeerId(options.id)) bad('ERR_NAT_BROKER_OPTIONS', 'id must be 1-64 visible ASCII characters');
+  const token = options.token;
+  if (!(Buffer.isBuffer(token) || typeof token === 'string') || Buffer.byteLength(token) > MAX_TOKEN_BYTES)
+    bad('ERR_NAT_BROKER_OPTIONS', `token must be a Buffer or string of at most ${MAX_TOKEN_BYTES} bytes`);
+  if (options.port !== undefined) validatePort(options.port, 'port');
+  const broker = options.broker;
+  if (typeof broker !== 'string') {
+    if (
+      typeof broker !== 'object' ||
+      broker === null ||
+      typeof broker.address !== 'string' ||
+      broker.address === ''
+    )
+      bad(BROKER_OPTIONS_CODE, 'broker must be "host[:port]" or { address, port }');
+    validatePort(broker.port, 'broker.port', 1);
   }
+  for (const [i, c] of (options.hostCandidates ?? []).entries()) {
+    validatePort(c.port, `hostCandidates[${i}].port`, 1);
+  }
+  const positive = (value: number | undefined, name: string, code: string): void => {
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0))
+      bad(code, `${name} must be > 0, got ${value}`);
+  };
+  positive(options.keepaliveMs, 'keepaliveMs', 'ERR_NAT_BROKER_OPTIONS');
+  positive(options.relayRetryDirectMs, 'relayRetryDirectMs', 'ERR_NAT_AGENT_OPTIONS');
+  positive(options.symmetricPairTimeoutMs, 'symmetricPairTimeoutMs', 'ERR_NAT_AGENT_OPTIONS');
+  const max = options.maxUnaccepted;
+  if (max !== undefined && !(Number.isInteger(max) && max >= 0))
+    bad('ERR_NAT_BROKER_OPTIONS', `maxUnaccepted must be an integer ≥ 0, got ${max}`);
+  resolvePunchTuning(options.punch ?? {}, 'punch.');
 }

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
 import { ConfigError, PortholeError, throwIfAborted } from '../errors/index.ts';
 import { type Demux, type DemuxRegistration, demuxOf } from '../mux/index.ts';
-import { bindUdpSocket, isPortSpecificBindError } from '../ports/index.ts';
+import { bindUdpSocket, isPortSpecificBindError, validatePort } from '../ports/index.ts';
 import {
   type StunLocalAddress,
   StunServerCore,
@@ -127,6 +127,8 @@ export class StunServer {
    */
   static async listen(options: StunServerListenOptions): Promise<StunServer> {
     throwIfAborted(options.signal);
+    validatePort(options.listen.port ?? 0, 'listen.port');
+    if (options.alternate !== undefined) validatePort(options.alternate.port ?? 0, 'alternate.port');
     const sockets =
       options.alternate === undefined
         ? [await bindOne(options.listen, options.signal)]

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import {
   Broker,
-  connect,
+  dialPeer,
   type PunchBrokerIntroductionMessage,
   type PunchBrokerRegistrationMessage,
   PunchDiagnostics,
@@ -77,7 +77,7 @@ describe('punch diagnostics channels', () => {
     const { address: brokerAddress } = await startBroker();
     const bob = await openBob(brokerAddress);
     const accepted = bob.accept({ signal: AbortSignal.timeout(20_000) });
-    const aliceLink = await connect({
+    const aliceLink = await dialPeer({
       broker: brokerAddress,
       id: 'alice',
       token: 'a-secret',
@@ -148,7 +148,7 @@ describe('punch diagnostics channels', () => {
         return { send: () => {}, close: () => {} };
       },
     };
-    const link = await connect({
+    const link = await dialPeer({
       broker: brokerAddress,
       id: 'alice',
       token: 'a-secret',
@@ -173,7 +173,7 @@ describe('punch diagnostics channels', () => {
     const { address: brokerAddress } = await startBroker();
     await openBob(brokerAddress, 0);
     await assert.rejects(
-      connect({
+      dialPeer({
         broker: brokerAddress,
         id: 'alice',
         token: 'a-secret',
@@ -228,7 +228,7 @@ describe('punch diagnostics channels', () => {
       const { address: brokerAddress } = await startBroker();
       const bob = await openBob(brokerAddress);
       const accepted = bob.accept({ signal: AbortSignal.timeout(20_000) });
-      const link = await connect({
+      const link = await dialPeer({
         broker: brokerAddress,
         id: 'alice',
         token: 'a-secret',

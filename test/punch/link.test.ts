@@ -1,7 +1,7 @@
 // Real sockets on loopback: a broker and two peers in one process (no NAT).
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Broker, connect, type PunchLink, PunchPeer, type RelayProvider } from '../../src/punch/index.ts';
+import { Broker, dialPeer, type PunchLink, PunchPeer, type RelayProvider } from '../../src/punch/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 
 checkLeaks();
@@ -61,7 +61,7 @@ describe('punching on loopback with real sockets', () => {
     });
     closers.push(() => bob.close());
     const accepted = bob.accept({ signal });
-    const aliceLink = await connect({
+    const aliceLink = await dialPeer({
       broker: brokerAddress,
       id: 'alice',
       token: 'a-secret',
@@ -134,7 +134,7 @@ describe('punching on loopback with real sockets', () => {
     assert.equal(broker.stats().unregistered, 1);
     assert.equal(broker.stats().peers, 1);
     // Without the goodbye the broker would introduce Alice to Bob's dead registration for 45 s.
-    await assert.rejects(alice.connect('bob', { signal }), { code: 'ERR_NAT_PEER_UNKNOWN' });
+    await assert.rejects(alice.dial('bob', { signal }), { code: 'ERR_NAT_PEER_UNKNOWN' });
   });
 
   it('rejects an unknown peer, and releases every prediction socket', async () => {
@@ -153,7 +153,7 @@ describe('punching on loopback with real sockets', () => {
       signal,
     });
     closers.push(() => alice.close());
-    await assert.rejects(alice.connect('carol', { signal }), { code: 'ERR_NAT_PEER_UNKNOWN' });
+    await assert.rejects(alice.dial('carol', { signal }), { code: 'ERR_NAT_PEER_UNKNOWN' });
     assert.ok(udpHandlesNow() >= before + 2, 'the handle count sees the broker and Alice');
     const bob = await PunchPeer.open({
       broker: brokerAddress,
@@ -165,7 +165,7 @@ describe('punching on loopback with real sockets', () => {
     });
     closers.push(() => bob.close());
     const accepted = bob.accept({ signal });
-    const link = await alice.connect('bob', { signal });
+    const link = await alice.dial('bob', { signal });
     const bobLink = await accepted;
     assert.ok(link.path === 'direct' || link.path === 'predicted');
     link.send(Buffer.from('via prediction sockets or not'));
@@ -212,7 +212,7 @@ describe('punching on loopback with real sockets', () => {
         };
       },
     };
-    const link = await connect({
+    const link = await dialPeer({
       broker: brokerAddress,
       id: 'alice',
       token: 'a-secret',
@@ -255,7 +255,7 @@ describe('punching on loopback with real sockets', () => {
         return { send: () => {}, close: () => {} };
       },
     };
-    const link = await connect({
+    const link = await dialPeer({
       broker: brokerAddress,
       id: 'alice',
       token: 'a-secret',
@@ -295,7 +295,7 @@ describe('punching on loopback with real sockets', () => {
     });
     closers.push(() => bob.close());
     await assert.rejects(
-      connect({
+      dialPeer({
         broker: brokerAddress,
         id: 'alice',
         token: 'a-secret',

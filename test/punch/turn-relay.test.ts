@@ -198,7 +198,7 @@ describe('TurnRelayProvider with coturn', { skip }, () => {
     ]);
 
     const accepted = bob.accept({ signal });
-    const aliceLink = await alice.connect('bob', { signal });
+    const aliceLink = await alice.dial('bob', { signal });
     const bobLink = await accepted;
     assert.equal(aliceLink.path, 'relay');
     assert.equal(bobLink.path, 'relay');

@@ -112,7 +112,7 @@ describe('punch wire format', () => {
     for (const c of [check, { ...check, type: 2 as const, address: { address: '2001:db8::5', port: 9 } }]) {
       const bytes = encodePunch(c, SECRET);
       const frame = decodePunch(bytes);
-      assert.ok(frame.type !== 3);
+      assert.ok(frame.type === 1 || frame.type === 2);
       assert.equal(frame.seq, c.seq);
       assert.equal(frame.flags, c.flags);
       assert.deepEqual(frame.address, c.address);

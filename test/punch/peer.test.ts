@@ -1,0 +1,155 @@
+// PunchPeer on loopback with real sockets: concurrent dials, remote close, address forms.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, describe, it } from 'node:test';
+import { Broker, type PunchLink, PunchPeer, type PunchPeerOptions } from '../../src/punch/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
+
+const TOKENS = new Map([
+  ['alice', 'a-secret'],
+  ['bob', 'b-secret'],
+]);
+
+async function next(link: PunchLink): Promise<string> {
+  const r = await link[Symbol.asyncIterator]().next();
+  assert.equal(r.done, false);
+  return String(r.value);
+}
+
+describe('PunchPeer', () => {
+  const closers: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+
+  async function startBroker(): Promise<{ address: string; port: number }> {
+    const broker = await Broker.listen({
+      address: '127.0.0.1',
+      port: 0,
+      authenticate: (id, token) => TOKENS.get(id) === token.toString(),
+    });
+    closers.push(() => broker.close());
+    return { address: '127.0.0.1', port: broker.address().port };
+  }
+
+  async function open(
+    id: string,
+    broker: PunchPeerOptions['broker'],
+    signal: AbortSignal,
+    extra: Partial<PunchPeerOptions> = {},
+  ): Promise<PunchPeer> {
+    const peer = await PunchPeer.open({
+      broker,
+      id,
+      token: TOKENS.get(id) ?? '',
+      address: '127.0.0.1',
+      natClass: 'open',
+      signal,
+      ...extra,
+    });
+    closers.push(() => peer.close());
+    return peer;
+  }
+
+  it('two concurrent dials to one peer each get their own link', async () => {
+    const broker = await startBroker();
+    // Bounded well under the 15 s introduction timeout a lost dial would wait for.
+    const signal = AbortSignal.timeout(8000);
+    const bob = await open('bob', broker, signal);
+    const alice = await open('alice', broker, signal);
+    const accepted = Promise.all([bob.accept({ signal }), bob.accept({ signal })]);
+    const [first, second] = await Promise.all([alice.dial('bob', { signal }), alice.dial('bob', { signal })]);
+    assert.notDeepEqual(first.linkId, second.linkId, 'two links, not one link twice');
+    assert.equal(first.path, 'direct');
+    assert.equal(second.path, 'direct');
+    const [b1, b2] = await accepted;
+    const bobLinks = new Map([
+      [b1.linkId.toString('hex'), b1],
+      [b2.linkId.toString('hex'), b2],
+    ]);
+    for (const [i, link] of [first, second].entries()) {
+      const theirs = bobLinks.get(link.linkId.toString('hex'));
+      assert.ok(theirs, 'Bob holds the same link');
+      link.send(Buffer.from(`on link ${i}`));
+      assert.equal(await next(theirs), `on link ${i}`);
+    }
+    assert.equal(alice.stats().links, 2);
+    await alice.close();
+    await bob.close();
+  });
+
+  it('a closed link tells its peer: the other side closes too, with no "path lost, re-punching"', async () => {
+    const broker = await startBroker();
+    // Without the CLOSE frame Bob would notice after ~20 s of keepalives and fail ~40 s later.
+    const signal = AbortSignal.timeout(8000);
+    const bob = await open('bob', broker, signal);
+    const alice = await open('alice', broker, signal);
+    const accepted = bob.accept({ signal });
+    const link = await alice.dial('bob', { signal });
+    const theirs = await accepted;
+    const paths: { side: string; path: unknown }[] = [];
+    link.on('path', (path) => paths.push({ side: 'alice', path }));
+    theirs.on('path', (path) => paths.push({ side: 'bob', path }));
+    const localClose = once(link, 'close', { signal });
+    const remoteClose = once(theirs, 'close', { signal });
+    const reading = theirs[Symbol.asyncIterator]().next();
+    await link.close();
+    assert.deepEqual(await localClose, ['local']);
+    assert.deepEqual(await remoteClose, ['remote']);
+    assert.equal(link.closeReason, 'local');
+    assert.equal(theirs.closeReason, 'remote');
+    assert.deepEqual(await reading, { value: undefined, done: true }, "Bob's reader ends");
+    assert.equal(theirs.stats().remoteCloses, 1);
+    assert.equal(theirs.stats().repunches, 0);
+    assert.deepEqual(paths, [], 'closing is not a path change');
+    assert.equal(bob.stats().links, 0, 'Bob forgot the link');
+    assert.throws(() => theirs.send(Buffer.from('x')), { code: 'ERR_CLOSED' });
+  });
+
+  it('takes the broker as "host:port" as well as { address, port }', async () => {
+    const broker = await startBroker();
+    const signal = AbortSignal.timeout(8000);
+    const bob = await open('bob', `127.0.0.1:${broker.port}`, signal);
+    const alice = await open('alice', broker, signal);
+    const accepted = bob.accept({ signal });
+    const link = await alice.dial('bob', { signal });
+    assert.equal((await accepted).peerId, 'alice');
+    assert.equal(link.path, 'direct');
+    for (const bad of ['127.0.0.1:99999', '127.0.0.1:x', '', ' :1']) {
+      await assert.rejects(open('alice', bad, signal), { code: 'ERR_NAT_BROKER_OPTIONS' }, bad);
+    }
+    await assert.rejects(open('alice', { address: '127.0.0.1', port: 70_000 }, signal), {
+      code: 'ERR_POOL_OPTION_INVALID',
+      message: /^broker\.port/,
+    });
+  });
+
+  it('refuses a port that is not an integer 0-65535 instead of wrapping it', async () => {
+    const broker = { address: '127.0.0.1', port: 9 };
+    for (const port of [70_000, -1, 3478.9, 65_536, Number.NaN]) {
+      await assert.rejects(
+        PunchPeer.open({ broker, id: 'alice', token: 'a', address: '127.0.0.1', port }),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'ERR_POOL_OPTION_INVALID');
+          assert.match(error.message, new RegExp(`port .*got ${port}`));
+          return true;
+        },
+      );
+      await assert.rejects(Broker.listen({ address: '127.0.0.1', port, authenticate: () => true }), {
+        code: 'ERR_POOL_OPTION_INVALID',
+      });
+    }
+    await assert.rejects(
+      PunchPeer.open({
+        broker,
+        id: 'alice',
+        token: 'a',
+        address: '127.0.0.1',
+        hostCandidates: [{ address: '127.0.0.1', port: 0 }],
+      }),
+      { code: 'ERR_POOL_OPTION_INVALID', message: /hostCandidates\[0\]\.port/ },
+    );
+  });
+});
