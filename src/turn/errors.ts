@@ -1,7 +1,7 @@
 import { PortholeError } from '../errors/index.ts';
 
 /**
- * Typed errors of the TURN client. Every code is listed in docs/nat.md "## Errors".
+ * Typed errors of the TURN client. Every code is listed in docs/turn.md "## Errors".
  * @module
  */
 
