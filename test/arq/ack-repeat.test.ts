@@ -10,8 +10,8 @@ import {
   KcpSegment,
   type KcpSegmentHeader,
 } from '../../src/arq/index.ts';
+import { replayHint, testSeed } from '../support/prng.ts';
 import { LossyLink } from './helpers/lossy-link.ts';
-import { testSeed } from './helpers/prng.ts';
 
 class Capture {
   readonly datagrams: Buffer[] = [];
@@ -126,7 +126,7 @@ describe('ack repetition', () => {
 
   it('under 10% loss both ways, cuts the retransmissions a lost ack causes', (t) => {
     const seed = testSeed(4242);
-    t.diagnostic(`seed ${seed} (rerun with ARQ_SEED=${seed})`);
+    t.diagnostic(`seed ${seed} (rerun with ${replayHint()})`);
     const retransmissions = (repeat: number): { resent: number; lost: number } => {
       const link = new LossyLink({ seed, loss: 0.1, delayMs: 25 });
       for (const end of [link.a, link.b]) {

@@ -7,9 +7,9 @@ import { ARQ_TURBO, ArqEndpoint, type ArqStream } from '../../src/arq/index.ts';
 import { Demux, frameRange, PortholeFrame, STUN_RANGE } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
+import { Prng } from '../support/prng.ts';
 import { waitFor } from '../support/wait.ts';
 import { collect, makePeers, nextConversation } from './helpers/peers.ts';
-import { Prng } from './helpers/prng.ts';
 
 checkLeaks();
 

@@ -1,6 +1,6 @@
 // Fuzz: ≥ 1,000,000 hostile inputs (seeded) into Kcp.input and into the endpoint's dispatcher.
 // Nothing may throw, every queue stays within its cap, and the drop counters move.
-// ARQ_FUZZ_INPUTS=<n> raises the count; ARQ_SEED=<n> replays a failure.
+// ARQ_FUZZ_INPUTS=<n> raises the count; PORTHOLE_SEED=<n> varies the seeds (test/support/prng.ts).
 import assert from 'node:assert/strict';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
@@ -8,9 +8,10 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ARQ_TURBO, ArqEndpoint, Kcp } from '../../src/arq/index.ts';
 import { Demux, PortholeFrame } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
+import { FuzzCorpus } from '../support/fuzz-corpus.ts';
 import { checkLeaks } from '../support/leaks.ts';
+import { Prng, replayHint, testSeed } from '../support/prng.ts';
 import { hostileDatagram } from './helpers/hostile.ts';
-import { Prng, testSeed } from './helpers/prng.ts';
 
 checkLeaks();
 
@@ -21,7 +22,7 @@ const ENDPOINT_SHARE = TOTAL - CORE_SHARE;
 describe('fuzz', () => {
   it(`Kcp.input takes ${CORE_SHARE} hostile datagrams without throwing or growing`, (t) => {
     const seed = testSeed(20_261_121);
-    t.diagnostic(`seed ${seed} (rerun with ARQ_SEED=${seed})`);
+    t.diagnostic(`seed ${seed} (rerun with ${replayHint()})`);
     const prng = new Prng(seed);
     const scratch = Buffer.alloc(256);
     let emitted = 0;
@@ -34,10 +35,19 @@ describe('fuzz', () => {
       return kcp;
     });
     let now = 0;
+    // The kept inputs first (test/vectors/fuzz/arq-kcp-input/), each into every Kcp.
+    const kept = new FuzzCorpus('arq-kcp-input');
+    kept.replay((input) => {
+      for (const kcp of kcps) kcp.input(input);
+    });
     try {
       for (let n = 0; n < CORE_SHARE; n++) {
         const kcp = kcps[n % kcps.length]!;
-        kcp.input(hostileDatagram(prng, scratch, 7));
+        kept.check(
+          hostileDatagram(prng, scratch, 7),
+          (input) => kcp.input(input),
+          () => `seed ${seed} (${replayHint()}), input ${n}`,
+        );
         if (n % 64 === 0) {
           now += 1 + prng.int(20);
           kcp.send(scratch.subarray(0, prng.int(3000)));
@@ -58,7 +68,7 @@ describe('fuzz', () => {
     const sum = (f: (x: (typeof s)[number]) => number): number => s.reduce((a, x) => a + f(x), 0);
     assert.equal(
       sum((x) => x.inputDatagrams),
-      CORE_SHARE,
+      CORE_SHARE + 3 * kept.inputs().length,
     );
     assert.ok(sum((x) => x.rejectedShort) > 0);
     assert.ok(sum((x) => x.rejectedConv) > 0);
@@ -84,7 +94,7 @@ describe('fuzz', () => {
 
     it(`takes ${ENDPOINT_SHARE} hostile datagrams through the demux without a handler error`, async (t) => {
       const seed = testSeed(4242);
-      t.diagnostic(`seed ${seed} (rerun with ARQ_SEED=${seed})`);
+      t.diagnostic(`seed ${seed} (rerun with ${replayHint()})`);
       const prng = new Prng(seed);
       const demux = new Demux(socket);
       const maxConversations = 32;

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeSegment, Kcp, KcpCommand, KcpSegment, KcpSendResult } from '../../src/arq/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
+import { Prng, replayHint, testSeed } from '../support/prng.ts';
 import { LossyLink } from './helpers/lossy-link.ts';
-import { Prng, testSeed } from './helpers/prng.ts';
 
 checkLeaks();
 
@@ -29,7 +29,7 @@ describe('delivery through a lossy link', () => {
   for (const [i, c] of cases.entries()) {
     it(`delivers every message once and in order (loss ${c.loss}, dup ${c.duplicate}, jitter ${c.jitterMs} ms)`, (t) => {
       const seed = testSeed(1000 + i);
-      t.diagnostic(`seed ${seed} (rerun with ARQ_SEED=${seed})`);
+      t.diagnostic(`seed ${seed} (rerun with ${replayHint()})`);
       const link = new LossyLink({ seed, delayMs: 25, ...c });
       turbo(link);
       const sent = messages(new Prng(seed), 400, 4000);

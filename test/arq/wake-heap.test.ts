@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { type Wakeable, WakeHeap } from '../../src/arq/wake-heap.ts';
-import { Prng, testSeed } from './helpers/prng.ts';
+import { Prng, testSeed } from '../support/prng.ts';
 
 it('pops in wake order under random schedule/move/remove (seeded)', (t) => {
   const seed = testSeed(1234);

@@ -2,7 +2,7 @@
 // buffer map fed from decoded frames). Every input either decodes or throws a ParseError with a
 // live code and an offset inside the input; a mutated chunk that still decodes never verifies.
 // Kept findings under test/vectors/fuzz/live/ (hex, one per file) are replayed first.
-// LIVE_FUZZ_SEED=<n> replays a run; LIVE_FUZZ_INPUTS=<n> changes the count.
+// PORTHOLE_SEED=<n> varies the seed (test/support/prng.ts); LIVE_FUZZ_INPUTS=<n> changes the count.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
@@ -23,11 +23,11 @@ import {
   signChunk,
   verifyChunk,
 } from '../../src/live/index.ts';
-import { mulberry32 } from '../support/prng.ts';
+import { mulberry32, replayHint, testSeed } from '../support/prng.ts';
 import { tsPayload } from './helpers.ts';
 
 const TOTAL = Number(process.env.LIVE_FUZZ_INPUTS ?? 1_000_000);
-const SEED = process.env.LIVE_FUZZ_SEED === undefined ? 20_261_201 : Number(process.env.LIVE_FUZZ_SEED) >>> 0;
+const SEED = testSeed(20_261_201);
 const CODES = new Set<string>(Object.values(LiveParseCode));
 const corpusDir = new URL('../vectors/fuzz/live/', import.meta.url);
 
@@ -114,7 +114,7 @@ describe('fuzz', () => {
   });
 
   it(`decodeChunk takes ${Math.floor(TOTAL / 2)} mutated chunks; none that decodes verifies`, (t) => {
-    t.diagnostic(`seed ${SEED} (LIVE_FUZZ_SEED)`);
+    t.diagnostic(`seed ${SEED} (${replayHint()})`);
     const random = mulberry32(SEED);
     const scratch = Buffer.alloc(chunk.length + 32);
     let decoded = 0;
@@ -136,7 +136,7 @@ describe('fuzz', () => {
   });
 
   it(`decodePeerFrame takes ${TOTAL - Math.floor(TOTAL / 2)} mutated and random frames`, (t) => {
-    t.diagnostic(`seed ${SEED} (LIVE_FUZZ_SEED)`);
+    t.diagnostic(`seed ${SEED} (${replayHint()})`);
     const random = mulberry32(SEED ^ 0x5eed);
     const scratch = Buffer.alloc(chunk.length + 64);
     const map = new BufferMap(64);

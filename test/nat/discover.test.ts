@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { discoverNat, type NatClassType } from '../../src/nat/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
+import { Prng, replayHint, testSeed } from '../support/prng.ts';
 import {
   ALTERNATE,
   type FakeFiltering,
@@ -145,12 +146,9 @@ describe('discoverNat: edge cases', () => {
 
 describe('discoverNat: seeded random networks', () => {
   test('the class always follows the simulated behaviour', async () => {
-    const seed = Number(process.env.PORTHOLE_SEED ?? Date.now() % 2 ** 31);
-    let state = seed;
-    const next = (n: number): number => {
-      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-      return (state >>> 8) % n;
-    };
+    const seed = testSeed(0xd15c);
+    const prng = new Prng(seed);
+    const next = (n: number): number => prng.int(n);
     const mappings = ['EIM', 'ADM', 'APDM'] as const;
     const filterings = ['EIF', 'ADF', 'APDF'] as const;
     try {
@@ -167,7 +165,7 @@ describe('discoverNat: seeded random networks', () => {
         assert.equal(result.portPreservation, spec.preservePorts);
       }
     } catch (error) {
-      console.error(`discoverNat random test failed with PORTHOLE_SEED=${seed}`);
+      console.error(`discoverNat random test failed with seed ${seed} (${replayHint()})`);
       throw error;
     }
   });

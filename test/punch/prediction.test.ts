@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planPrediction, predictionSuccessProbability, RandomPortSampler } from '../../src/punch/index.ts';
-import { mulberry32 } from './sim/prng.ts';
+import { mulberry32 } from '../support/prng.ts';
 
 describe('port prediction math and planning', () => {
   it('matches the birthday numbers (256 mappings, 64 512 ports)', () => {

@@ -10,7 +10,8 @@ import {
   encodePunchDataHeader,
   verifyPunch,
 } from '../../src/punch/index.ts';
-import { mulberry32, randomBytesFrom } from './sim/prng.ts';
+import { FuzzCorpus } from '../support/fuzz-corpus.ts';
+import { mulberry32, randomBytesFrom, replayHint, testSeed } from '../support/prng.ts';
 
 const SESSION = Buffer.from('0102030405060708', 'hex');
 const SECRET = Buffer.alloc(32, 7);
@@ -160,10 +161,28 @@ describe('punch wire format', () => {
 
 describe('fuzz: decoders are total', () => {
   it('250 000 mutated and random inputs give a frame or a ParseError', () => {
-    const seed = Number(process.env.FUZZ_SEED ?? 0x5eed6);
+    const seed = testSeed(0x5eed6);
     const random = mulberry32(seed);
-    const seeds = [...frames.map(encodeBrokerFrame), encodePunch({ ...SAMPLE_CHECK }, SECRET)];
+    const kept = new FuzzCorpus('punch-wire');
     let decoded = 0;
+    /** Both decoders on `input`: a frame or a ParseError with an offset inside it. */
+    const check = (input: Buffer): void => {
+      for (const decode of [decodeBrokerFrame, decodePunch]) {
+        try {
+          decode(input);
+          decoded++;
+        } catch (e) {
+          if (!(e instanceof ParseError)) assert.fail(`${decode.name}: ${String(e)}`);
+          assert.ok(
+            e.offset >= 0 && e.offset <= input.length,
+            `${decode.name}: offset ${e.offset} out of range`,
+          );
+        }
+      }
+    };
+    kept.replay(check);
+    decoded = 0;
+    const seeds = [...frames.map(encodeBrokerFrame), encodePunch({ ...SAMPLE_CHECK }, SECRET)];
     for (let i = 0; i < 250_000; i++) {
       let input: Buffer;
       const pick = seeds[Math.floor(random() * seeds.length)]!;
@@ -179,17 +198,7 @@ describe('fuzz: decoders are total', () => {
         for (let f = 0; f < flips; f++)
           input[Math.floor(random() * input.length)] = Math.floor(random() * 256);
       }
-      for (const decode of [decodeBrokerFrame, decodePunch]) {
-        try {
-          decode(input);
-          decoded++;
-        } catch (e) {
-          if (!(e instanceof ParseError)) {
-            assert.fail(`seed ${seed}, input ${i} (${input.toString('hex')}): ${String(e)}`);
-          }
-          assert.ok(e.offset >= 0 && e.offset <= input.length, `seed ${seed}: offset out of range`);
-        }
-      }
+      kept.check(input, check, () => `seed ${seed} (${replayHint()}), input ${i}`);
     }
     assert.ok(decoded > 1000, `seed ${seed}: too few inputs decoded (${decoded}); the mutator is broken`);
   });

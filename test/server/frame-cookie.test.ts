@@ -10,6 +10,8 @@ import {
   ServerErrorCode,
   ServerFrameKind,
 } from '../../src/server/index.ts';
+import { FuzzCorpus } from '../support/fuzz-corpus.ts';
+import { Prng, replayHint, testSeed } from '../support/prng.ts';
 
 const SECRET = Buffer.alloc(32, 7);
 const PERIOD = 30_000;
@@ -82,29 +84,22 @@ describe('server frames', () => {
   }
 
   test('fuzz: random bytes decode to a frame or throw ParseError, nothing else', () => {
-    const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
-    let state = seed || 1;
-    const next = (): number => {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      return state >>> 0;
-    };
-    try {
-      for (let i = 0; i < 20_000; i++) {
-        const input = Buffer.alloc(next() % 30);
-        for (let j = 0; j < input.length; j++) input[j] = next() & 0xff;
-        if (input.length > 0 && next() % 2 === 0) input[0] = 8;
-        if (input.length > 1 && next() % 2 === 0) input[1] = 1 + (next() % 5);
-        try {
-          decodeServerFrame(input);
-        } catch (error) {
-          assert.ok(error instanceof ParseError, `threw ${String(error)} for ${input.toString('hex')}`);
-        }
+    const seed = testSeed(0x5e7f0);
+    const prng = new Prng(seed);
+    const kept = new FuzzCorpus('server-frame');
+    const check = (input: Buffer): void => {
+      try {
+        decodeServerFrame(input);
+      } catch (error) {
+        assert.ok(error instanceof ParseError, `threw ${String(error)}`);
       }
-    } catch (error) {
-      console.error(`fuzz seed ${seed} (rerun with FUZZ_SEED=${seed})`);
-      throw error;
+    };
+    kept.replay(check);
+    for (let i = 0; i < 20_000; i++) {
+      const input = prng.bytes(Buffer.alloc(prng.int(30)));
+      if (input.length > 0 && prng.int(2) === 0) input[0] = 8;
+      if (input.length > 1 && prng.int(2) === 0) input[1] = 1 + prng.int(5);
+      kept.check(input, check, () => `seed ${seed} (${replayHint()}), input ${i}`);
     }
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DatagramQueue } from '../../src/internal/datagram-queue.ts';
 import { type IdleLinks, IdleList } from '../../src/server/idle-list.ts';
+import { Prng, replayHint, testSeed } from '../support/prng.ts';
 
 class Item implements IdleLinks<Item> {
   idlePrev: Item | undefined = undefined;
@@ -35,12 +36,9 @@ describe('IdleList', () => {
   });
 
   test('random touches and removals keep the list ordered (seeded)', () => {
-    const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
-    let state = seed || 1;
-    const next = (): number => {
-      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-      return state;
-    };
+    const seed = testSeed(0x1d1e);
+    const prng = new Prng(seed);
+    const next = (): number => prng.int(2 ** 31);
     const list = new IdleList<Item>();
     const items = Array.from({ length: 50 }, (_, i) => new Item(String(i)));
     let now = 0;
@@ -58,7 +56,7 @@ describe('IdleList', () => {
       assert.equal(taken.length, linked);
       assert.equal(list.size, 0);
     } catch (error) {
-      console.error(`seed ${seed} (rerun with FUZZ_SEED=${seed})`);
+      console.error(`seed ${seed} (rerun with ${replayHint()})`);
       throw error;
     }
   });

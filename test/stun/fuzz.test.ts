@@ -1,7 +1,8 @@
 // Fuzz: random and mutated inputs must decode to a message or throw ParseError — nothing else — and
 // the server core must never throw nor answer garbage. Seeded; the seed is printed on failure. The
 // RFC 3489 ("classic", no magic cookie) decode mode is fuzzed too, and the server answers both kinds.
-// Fast mode runs 1,000,000 inputs; STUN_FUZZ_LONG=1 runs 10,000,000. STUN_FUZZ_SEED=<n> replays a run.
+// Fast mode runs 1,000,000 inputs; STUN_FUZZ_LONG=1 runs 10,000,000. The kept corpus
+// (test/vectors/fuzz/stun/) is replayed first; PORTHOLE_SEED=<n> varies the seed (test/support/prng.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ParseError } from '../../src/errors/index.ts';
@@ -47,18 +48,17 @@ import {
   type StunMessage,
   StunServerCore,
 } from '../../src/stun/index.ts';
+import { FuzzCorpus } from '../support/fuzz-corpus.ts';
 import { checkLeaks } from '../support/leaks.ts';
-import { mulberry32 as prng } from '../support/prng.ts';
+import { mulberry32 as prng, replayHint, testSeed } from '../support/prng.ts';
 import { loadVector } from './vectors.ts';
 
 checkLeaks();
 
 const LONG = process.env.STUN_FUZZ_LONG === '1';
 const TOTAL = LONG ? 10_000_000 : 1_000_000;
-const SEED =
-  process.env.STUN_FUZZ_SEED !== undefined
-    ? Number(process.env.STUN_FUZZ_SEED) >>> 0
-    : (Date.now() ^ process.pid) >>> 0;
+const SEED = testSeed(0x57a7f022);
+const kept = new FuzzCorpus('stun');
 
 const KEY = Buffer.from('fuzz-key');
 const corpus: Buffer[] = [
@@ -223,25 +223,16 @@ function randomInput(random: () => number): Buffer {
 
 describe(`STUN fuzz (seed ${SEED}, ${TOTAL} inputs)`, () => {
   it('decoder and accessors: a value or ParseError, nothing else', () => {
-    const random = prng(SEED);
-    let decoded = 0;
-    let rejected = 0;
-    for (let i = 0; i < TOTAL; i++) {
-      const input = i % 4 === 0 ? randomInput(random) : mutate(random, corpus[i % corpus.length]!);
+    /** Decodes `input` and runs every accessor; true when it decoded. Throws on anything but ParseError. */
+    const check = (input: Buffer): boolean => {
       isStunPacket(input); // must not throw
       let message: StunMessage;
       try {
         message = decodeStun(input);
       } catch (error) {
-        if (!(error instanceof ParseError)) {
-          assert.fail(
-            `seed ${SEED}, input ${i} (${input.toString('hex')}): decodeStun threw ${String(error)}`,
-          );
-        }
-        rejected++;
-        continue;
+        if (!(error instanceof ParseError)) assert.fail(`decodeStun threw ${String(error)}`);
+        return false;
       }
-      decoded++;
       hasValidFingerprint(message);
       hasValidIntegrity(message, KEY, 'sha1');
       hasValidIntegrity(message, KEY, 'sha256');
@@ -249,13 +240,19 @@ describe(`STUN fuzz (seed ${SEED}, ${TOTAL} inputs)`, () => {
         try {
           read(message);
         } catch (error) {
-          if (!(error instanceof ParseError)) {
-            assert.fail(
-              `seed ${SEED}, input ${i} (${input.toString('hex')}): ${read.name} threw ${String(error)}`,
-            );
-          }
+          if (!(error instanceof ParseError)) assert.fail(`${read.name} threw ${String(error)}`);
         }
       }
+      return true;
+    };
+    kept.replay(check);
+    const random = prng(SEED);
+    let decoded = 0;
+    let rejected = 0;
+    for (let i = 0; i < TOTAL; i++) {
+      const input = i % 4 === 0 ? randomInput(random) : mutate(random, corpus[i % corpus.length]!);
+      if (kept.check(input, check, () => `seed ${SEED} (${replayHint()}), input ${i}`)) decoded++;
+      else rejected++;
     }
     assert.equal(decoded + rejected, TOTAL);
     assert.ok(

@@ -1,6 +1,6 @@
 // ChannelData codec (RFC 8656 §12.4) and TURN attributes (§18): round trips, negative cases by code,
 // and a seeded fuzz of ≥ 200,000 inputs through the decoder and the allocation core's receive path
-// (TURN_FUZZ_SEED=<n> replays a run whose seed a failure printed).
+// (the kept corpus test/vectors/fuzz/turn-channel-data/ first; PORTHOLE_SEED=<n> varies the seed).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, ParseError } from '../../src/errors/index.ts';
@@ -33,12 +33,11 @@ import {
   TurnAllocation,
   TurnAttr,
 } from '../../src/turn/index.ts';
-import { mulberry32 as prng } from '../support/prng.ts';
+import { FuzzCorpus } from '../support/fuzz-corpus.ts';
+import { mulberry32 as prng, replayHint, testSeed } from '../support/prng.ts';
 
-const SEED =
-  process.env.TURN_FUZZ_SEED !== undefined
-    ? Number(process.env.TURN_FUZZ_SEED) >>> 0
-    : (Date.now() ^ process.pid) >>> 0;
+const SEED = testSeed(0x7c4a9e11);
+const kept = new FuzzCorpus('turn-channel-data');
 const TOTAL = 250_000;
 
 const CODES = new Set([
@@ -114,34 +113,41 @@ describe('ChannelData codec', () => {
     const from = { address: '192.0.2.1', port: 3478 };
     const valid = encodeChannelData(0x4123, Buffer.from('hello, relay'));
     let decoded = 0;
-    try {
-      for (let i = 0; i < TOTAL; i++) {
-        let input: Buffer;
-        if (i % 2 === 0) {
-          input = Buffer.alloc(Math.floor(random() * 24));
-          for (let j = 0; j < input.length; j++) input[j] = Math.floor(random() * 256);
-          if (input.length > 0 && random() < 0.7) input[0] = 0x40 | (input[0]! & 0x0f);
-        } else {
-          input = Buffer.from(valid.subarray(0, Math.floor(random() * (valid.length + 1))));
-          if (random() < 0.5) input = Buffer.concat([input, Buffer.alloc(Math.floor(random() * 6))]);
-          const flips = Math.floor(random() * 3);
-          for (let f = 0; f < flips && input.length > 0; f++) {
-            input[Math.floor(random() * input.length)] = Math.floor(random() * 256);
-          }
+    /** Decodes `input` and feeds it to the allocation core; true when it decoded. */
+    const check = (input: Buffer, nowMs: number): boolean => {
+      const code = parseCode(() => {
+        const result = decodeChannelData(input);
+        assert.ok(result.channel >= 0x4000 && result.channel <= 0x4fff);
+        assert.equal(result.data.length, input.readUInt16BE(2));
+        assert.ok(input.length - 4 - result.data.length <= 3);
+      });
+      if (code !== 'ok') assert.ok(CODES.has(code), code);
+      core.receive(input, from, nowMs); // never throws
+      return code === 'ok';
+    };
+    kept.replay((input) => check(input, 0));
+    for (let i = 0; i < TOTAL; i++) {
+      let input: Buffer;
+      if (i % 2 === 0) {
+        input = Buffer.alloc(Math.floor(random() * 24));
+        for (let j = 0; j < input.length; j++) input[j] = Math.floor(random() * 256);
+        if (input.length > 0 && random() < 0.7) input[0] = 0x40 | (input[0]! & 0x0f);
+      } else {
+        input = Buffer.from(valid.subarray(0, Math.floor(random() * (valid.length + 1))));
+        if (random() < 0.5) input = Buffer.concat([input, Buffer.alloc(Math.floor(random() * 6))]);
+        const flips = Math.floor(random() * 3);
+        for (let f = 0; f < flips && input.length > 0; f++) {
+          input[Math.floor(random() * input.length)] = Math.floor(random() * 256);
         }
-        const code = parseCode(() => {
-          const result = decodeChannelData(input);
-          assert.ok(result.channel >= 0x4000 && result.channel <= 0x4fff);
-          assert.equal(result.data.length, input.readUInt16BE(2));
-          assert.ok(input.length - 4 - result.data.length <= 3);
-        });
-        if (code === 'ok') decoded++;
-        else assert.ok(CODES.has(code), code);
-        core.receive(input, from, i); // never throws
       }
-    } catch (error) {
-      console.error(`TURN ChannelData fuzz failed with seed ${SEED} (TURN_FUZZ_SEED=${SEED})`);
-      throw error;
+      if (
+        kept.check(
+          input,
+          (data) => check(data, i),
+          () => `seed ${SEED} (${replayHint()}), input ${i}`,
+        )
+      )
+        decoded++;
     }
     assert.ok(decoded > 0, 'some inputs decoded');
   });

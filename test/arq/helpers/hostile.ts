@@ -1,7 +1,7 @@
 // Generators of hostile KCP datagrams for fuzz tests: garbage, truncated headers, wrong conv,
 // lengths beyond the datagram, sn far outside the window, ACK floods, stacked segments.
 import { KCP_OVERHEAD } from '../../../src/arq/index.ts';
-import type { Prng } from './prng.ts';
+import type { Prng } from '../../support/prng.ts';
 
 const SN_PICKS = [0, 1, 2, 127, 128, 129, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
 

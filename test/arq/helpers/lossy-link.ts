@@ -2,7 +2,7 @@
 // Loss, duplication, delay and jitter (hence reordering) come from a seeded PRNG so every run
 // with the same seed is identical.
 import { Kcp, type KcpOutputSink } from '../../../src/arq/index.ts';
-import { Prng } from './prng.ts';
+import { Prng } from '../../support/prng.ts';
 
 export interface LinkOptions {
   readonly seed: number;

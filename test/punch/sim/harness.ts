@@ -13,8 +13,8 @@ import {
   type Introduction,
   type PathKind,
 } from '../../../src/punch/index.ts';
+import { randomBytesFrom } from '../../support/prng.ts';
 import { type SimHost, type SimNatType, SimNetwork, type SimSocket } from './network.ts';
-import { randomBytesFrom } from './prng.ts';
 
 export const BROKER: NatEndpoint = { address: '198.51.100.1', port: 3478 };
 export const TOKEN = Buffer.from('let-me-in');

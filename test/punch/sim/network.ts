@@ -3,7 +3,7 @@
 // hairpinning), public hosts, a fixed one-way latency, seeded loss, and a virtual clock that only
 // moves when the event queue says so. Not a test file itself.
 import type { NatEndpoint } from '../../../src/nat/index.ts';
-import { mulberry32 } from './prng.ts';
+import { mulberry32 } from '../../support/prng.ts';
 
 export type SimMapping = 'EIM' | 'EDM';
 export type SimFiltering = 'EIF' | 'ADF' | 'APDF';
