@@ -3,9 +3,8 @@
  * low-latency preset (the reference's "fastest" settings).
  * @module
  */
-import type { Socket } from 'node:dgram';
 import { ConfigError } from '../errors/index.ts';
-import type { Demux } from '../mux/index.ts';
+import type { DatagramLink, Demux } from '../mux/index.ts';
 import {
   KCP_DEAD_LINK,
   KCP_INTERVAL_DEFAULT_MS,
@@ -67,12 +66,24 @@ export interface ArqTuning {
   readonly writableHighWaterMark?: number;
 }
 
-/** Settings of an {@link ArqEndpoint}. Exactly one of `socket` and `demux`. */
+/** How KCP segments travel on a demux (docs/arq.md "Framing"). */
+export type ArqFraming = 'muxed' | 'raw';
+
+/** Settings of an {@link ArqEndpoint}. Exactly one of `demux` and `link`. */
 export interface ArqEndpointOptions extends ArqTuning {
-  /** Raw framing on a socket dedicated to KCP (bind it through ports/). */
-  readonly socket?: Socket;
-  /** Muxed framing on frames 0x06 (segments) and 0x07 (control) of this demux. */
+  /**
+   * The socket's demux (`demuxOf(socket)`): conversations with any remote address. With muxed
+   * framing (default) on frames 0x06 (segments) and 0x07 (control); with raw framing on every
+   * byte (the socket then carries only what the reference KCP sends).
+   */
   readonly demux?: Demux;
+  /** Framing on `demux`. Default `'muxed'`. Over a `link` it is always muxed. */
+  readonly framing?: ArqFraming;
+  /**
+   * Or one datagram link to one peer (a punch link, `demuxLink(...)`, anything with `send` and
+   * `onDatagram`): conversations over it in muxed framing; `open(conv)` takes no remote.
+   */
+  readonly link?: DatagramLink;
   /** Accept policy for unknown conversations. Default `never` (refused and counted). */
   readonly accept?: ArqAcceptPolicy;
   /** Most conversations at once; more are refused and counted. Default {@link ARQ_MAX_CONVERSATIONS}. */

@@ -3,10 +3,13 @@
  * conv, driven by one timer that sleeps until the earliest conversation needs an update.
  *
  * Two framings (docs/arq.md "Framing"):
- * - raw — `{ socket }`: the socket carries exactly what the reference KCP sends, so any KCP peer
- *   interoperates; there are no control frames (no FIN/RST on the wire).
- * - muxed — `{ demux }`: each datagram is `0x06` + KCP segments, control frames are `0x07` + …
- *   (see control-frame.ts), sharing one socket with STUN, DTLS, TURN and RTP through mux/.
+ * - muxed — `{ demux }` (default): each datagram is `0x06` + KCP segments, control frames are
+ *   `0x07` + … (see control-frame.ts), sharing one socket with STUN, DTLS, TURN and RTP through mux/.
+ * - raw — `{ demux, framing: 'raw' }`: the socket carries exactly what the reference KCP sends (the
+ *   endpoint takes every byte of the demux), so any KCP peer interoperates; no control frames.
+ *
+ * Or over one {@link DatagramLink} to one peer — `{ link }` (a punch link, relayed or not): muxed
+ * framing, conversations keyed by conv alone, `open(conv)`.
  * @module
  */
 import type { RemoteInfo, Socket } from 'node:dgram';
@@ -15,7 +18,7 @@ import { debuglog } from 'node:util';
 import { ClosedError, ConfigError } from '../errors/index.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
-import { type DemuxRegistration, frameRange, PortholeFrame } from '../mux/index.ts';
+import { type DatagramLink, frameRange, PortholeFrame } from '../mux/index.ts';
 import { KCP_OVERHEAD, KcpCommand } from './constants.ts';
 import { ArqControlType, decodeControlFrame, encodeControlFrame } from './control-frame.ts';
 import { type ArqSettings, Conversation, type ConversationHost } from './conversation.ts';
@@ -33,6 +36,11 @@ import type { ArqMode, ArqStream } from './stream.ts';
 import { WakeHeap } from './wake-heap.ts';
 
 const debug = debuglog('porthole:arq');
+
+/** Every first byte: raw framing owns the demux. */
+const ALL_BYTES = { first: 0, last: 255 } as const;
+/** The one peer of an endpoint on a link (conversations keyed by conv alone). */
+const LINK_PEER: RemoteInfo = Object.freeze({ address: 'link', port: 0, family: 'IPv4', size: 0 });
 
 /** A remote endpoint: an IP address and a port. */
 export type ArqRemote = Endpoint;
@@ -53,8 +61,9 @@ export interface ArqEndpointEvents {
 export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements ConversationHost {
   /** Whether this endpoint uses muxed framing. */
   readonly muxed: boolean;
-  readonly #socket: Socket;
-  readonly #registrations: DemuxRegistration[] = [];
+  readonly #socket: Socket | undefined;
+  readonly #link: DatagramLink | undefined;
+  readonly #registrations: { remove(): void }[] = [];
   readonly #settings: ArqSettings;
   readonly #accept: ArqEndpointOptions['accept'] & string;
   readonly #maxConversations: number;
@@ -81,6 +90,12 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
     this.#counters.streamErrors++;
     debug('stream error: %s', error.message);
   };
+  readonly #onLink = (data: Buffer): void => {
+    const first = data[0];
+    if (first === PortholeFrame.ARQ_SEGMENT) this.#dispatch(data, 1, LINK_PEER);
+    else if (first === PortholeFrame.ARQ_CONTROL) this.#dispatchControl(data, LINK_PEER);
+    else this.#counters.droppedMalformed++;
+  };
   readonly #onSent = (error: Error | null): void => {
     if (error) {
       this.#counters.sendErrors++;
@@ -89,16 +104,24 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
   };
 
   /**
-   * @throws ConfigError `ERR_ARQ_OPTION_INVALID` when neither or both of `socket` and `demux` are
-   *   given, or a setting is out of range; `ERR_MUX_RANGE_TAKEN` when the demux already routes 0x06/0x07.
+   * @throws ConfigError `ERR_ARQ_OPTION_INVALID` when neither or both of `demux` and `link` are
+   *   given, or a setting is out of range; `ERR_MUX_RANGE_TAKEN` when the demux already routes
+   *   0x06/0x07 (raw framing: any byte).
    */
   constructor(options: ArqEndpointOptions) {
     super();
-    if ((options.socket === undefined) === (options.demux === undefined)) {
+    if ((options.link === undefined) === (options.demux === undefined)) {
+      throw new ConfigError('ERR_ARQ_OPTION_INVALID', 'give exactly one of demux and link');
+    }
+    const framing = options.framing ?? 'muxed';
+    if (framing !== 'muxed' && framing !== 'raw') {
       throw new ConfigError(
         'ERR_ARQ_OPTION_INVALID',
-        'give exactly one of socket (raw framing) or demux (muxed)',
+        `framing must be 'muxed' or 'raw', not ${String(framing)}`,
       );
+    }
+    if (options.link !== undefined && framing === 'raw') {
+      throw new ConfigError('ERR_ARQ_OPTION_INVALID', 'a link carries muxed framing only');
     }
     this.#settings = resolveSettings(options);
     this.#accept = options.accept ?? 'never';
@@ -110,24 +133,29 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
       () => this.#heap.peek()?.wakeAt ?? Number.POSITIVE_INFINITY,
       (nowMs) => this.#runTimers(nowMs),
     );
-    if (options.demux !== undefined) {
+    if (options.link !== undefined) {
       this.muxed = true;
-      this.#socket = options.demux.socket;
-      this.#registrations.push(
-        options.demux.register(frameRange(PortholeFrame.ARQ_SEGMENT), this.#onSegment),
-      );
+      this.#socket = undefined;
+      this.#link = options.link;
+      this.#registrations.push(options.link.onDatagram(this.#onLink));
+    } else if (framing === 'muxed') {
+      const demux = options.demux!;
+      this.muxed = true;
+      this.#socket = demux.socket;
+      this.#link = undefined;
+      this.#registrations.push(demux.register(frameRange(PortholeFrame.ARQ_SEGMENT), this.#onSegment));
       try {
-        this.#registrations.push(
-          options.demux.register(frameRange(PortholeFrame.ARQ_CONTROL), this.#onControl),
-        );
+        this.#registrations.push(demux.register(frameRange(PortholeFrame.ARQ_CONTROL), this.#onControl));
       } catch (error) {
         this.#registrations[0]!.remove();
         throw error;
       }
     } else {
+      const demux = options.demux!;
       this.muxed = false;
-      this.#socket = options.socket!;
-      this.#socket.on('message', this.#onRaw);
+      this.#socket = demux.socket;
+      this.#link = undefined;
+      this.#registrations.push(demux.register(ALL_BYTES, this.#onRaw));
     }
   }
 
@@ -137,17 +165,42 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
   }
 
   /**
-   * Opens conversation `conv` with `remote` and returns its Duplex. Nothing is sent until the
-   * first write; the peer accepts the conversation when that data arrives.
+   * Opens conversation `conv` with `remote` (on a demux) and returns its Duplex; over a link, give
+   * only `conv`. Nothing is sent until the first write; the peer accepts the conversation when
+   * that data arrives.
    * @throws ClosedError `ERR_CLOSED` after close(); ArqError `ERR_ARQ_CONVERSATION_EXISTS`,
-   *   `ERR_ARQ_CONVERSATION_LIMIT`; ConfigError `ERR_ARQ_OPTION_INVALID` for a bad conv or port.
+   *   `ERR_ARQ_CONVERSATION_LIMIT`; ConfigError `ERR_ARQ_OPTION_INVALID` for a bad conv or port, a
+   *   remote over a link or none on a demux.
    */
-  open(remote: ArqRemote, conv: number, options: ArqOpenOptions = {}): ArqStream {
+  open(remote: ArqRemote, conv: number, options?: ArqOpenOptions): ArqStream;
+  open(conv: number, options?: ArqOpenOptions): ArqStream;
+  open(first: ArqRemote | number, second?: number | ArqOpenOptions, third: ArqOpenOptions = {}): ArqStream {
     if (this.#closed) throw new ClosedError('ARQ endpoint');
+    let remote: ArqRemote;
+    let conv: number;
+    let options: ArqOpenOptions;
+    if (typeof first === 'number') {
+      if (this.#link === undefined) {
+        throw new ConfigError(
+          'ERR_ARQ_OPTION_INVALID',
+          'open(remote, conv): an endpoint on a demux needs the remote',
+        );
+      }
+      remote = LINK_PEER;
+      conv = first;
+      options = (second as ArqOpenOptions | undefined) ?? {};
+    } else {
+      if (this.#link !== undefined) {
+        throw new ConfigError('ERR_ARQ_OPTION_INVALID', 'open(conv): an endpoint on a link has one peer');
+      }
+      remote = first;
+      conv = second as number;
+      options = third;
+    }
     if (!Number.isInteger(conv) || conv < 0 || conv > 0xffffffff) {
       throw new ConfigError('ERR_ARQ_OPTION_INVALID', `conv ${conv} must be an integer within 0-4294967295`);
     }
-    if (!Number.isInteger(remote.port) || remote.port < 1 || remote.port > 65_535) {
+    if (remote !== LINK_PEER && (!Number.isInteger(remote.port) || remote.port < 1 || remote.port > 65_535)) {
       throw new ConfigError('ERR_ARQ_OPTION_INVALID', `remote port ${remote.port} must be within 1-65535`);
     }
     if (this.#lookup(remote.address, remote.port, conv) !== undefined) {
@@ -180,8 +233,7 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.muxed) for (const r of this.#registrations) r.remove();
-    else this.#socket.off('message', this.#onRaw);
+    for (const r of this.#registrations) r.remove();
     for (const byPort of [...this.#peers.values()]) {
       for (const byConv of [...byPort.values()]) {
         for (const c of [...byConv.values()]) c.stream.destroy();
@@ -203,7 +255,17 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
   sendDatagram(data: Buffer, port: number, address: string): void {
     this.#counters.datagramsOut++;
     this.#counters.bytesOut += data.length;
-    this.#socket.send(data, port, address, this.#onSent);
+    const link = this.#link;
+    if (link === undefined) {
+      this.#socket!.send(data, port, address, this.#onSent);
+      return;
+    }
+    try {
+      link.send(data);
+    } catch (error) {
+      this.#counters.sendErrors++;
+      debug('link send failed: %s', (error as Error).message);
+    }
   }
 
   reschedule(conversation: Conversation, wakeAt: number): void {

@@ -1,7 +1,10 @@
+export type { DatagramLink, DatagramLinkRegistration } from '../internal/datagram-link.ts';
 export type { DatagramHandler, DemuxRegistration, DemuxStats } from './demux.ts';
 export { Demux, demuxOf } from './demux.ts';
 export type { MuxDatagramDroppedMessage, MuxDropReason } from './diagnostics.ts';
 export { MuxDiagnostics } from './diagnostics.ts';
+export type { DemuxLink } from './link.ts';
+export { demuxLink } from './link.ts';
 export type { ByteRange, PortholeFrameType } from './ranges.ts';
 export {
   DTLS_RANGE,

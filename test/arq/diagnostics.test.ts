@@ -12,7 +12,7 @@ import {
   ArqEndpoint,
   KcpCommand,
 } from '../../src/arq/index.ts';
-import { PortholeFrame } from '../../src/mux/index.ts';
+import { demuxOf, PortholeFrame } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
 import {
   type ChannelRecording,
@@ -121,9 +121,10 @@ describe('arq diagnostics channels', () => {
       const closed = record<ArqConversationClosedMessage>(ArqDiagnostics.CONVERSATION_CLOSED);
       const silent = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
       const socket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
-      const endpoint = new ArqEndpoint({ socket, ...ARQ_TURBO, ...options });
+      const endpoint = new ArqEndpoint({ demux: demuxOf(socket), framing: 'raw', ...ARQ_TURBO, ...options });
       t.after(() => {
         endpoint.close();
+        demuxOf(socket).detach();
         socket.close();
         silent.close();
       });
@@ -172,11 +173,12 @@ describe('arq diagnostics channels', () => {
   it('publishes datagram-dropped for each reason', async (t) => {
     const dropped = record<ArqDatagramDroppedMessage>(ArqDiagnostics.DATAGRAM_DROPPED);
     const rawSocket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
-    const never = new ArqEndpoint({ socket: rawSocket, ...ARQ_TURBO });
+    const never = new ArqEndpoint({ demux: demuxOf(rawSocket), framing: 'raw', ...ARQ_TURBO });
     const peers = await makePeers('muxed', ARQ_TURBO, { ...ARQ_TURBO, accept: 'any', maxConversations: 1 });
     const sender = await udp();
     t.after(() => {
       never.close();
+      demuxOf(rawSocket).detach();
       rawSocket.close();
       peers.dispose();
       sender.close();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { ARQ_TURBO, ArqEndpoint, type ArqStream } from '../../src/arq/index.ts';
-import { Demux, frameRange, PortholeFrame, STUN_RANGE } from '../../src/mux/index.ts';
+import { Demux, demuxOf, frameRange, PortholeFrame, STUN_RANGE } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { Prng } from '../support/prng.ts';
@@ -213,9 +213,15 @@ describe('ArqEndpoint', () => {
   it('destroys the stream with ERR_ARQ_DEAD_LINK after the retransmission limit', async (t) => {
     const silent = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
     const socket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
-    const endpoint = new ArqEndpoint({ socket, ...ARQ_TURBO, deadLinkTransmissions: 3 });
+    const endpoint = new ArqEndpoint({
+      demux: demuxOf(socket),
+      framing: 'raw',
+      ...ARQ_TURBO,
+      deadLinkTransmissions: 3,
+    });
     t.after(() => {
       endpoint.close();
+      demuxOf(socket).detach();
       socket.close();
       silent.close();
     });
@@ -232,13 +238,15 @@ describe('ArqEndpoint', () => {
     const silent = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
     const socket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
     const endpoint = new ArqEndpoint({
-      socket,
+      demux: demuxOf(socket),
+      framing: 'raw',
       ...ARQ_TURBO,
       deadLinkTransmissions: 1000,
       idleTimeoutMs: 100,
     });
     t.after(() => {
       endpoint.close();
+      demuxOf(socket).detach();
       socket.close();
       silent.close();
     });
@@ -261,9 +269,10 @@ describe('ArqEndpoint', () => {
 
   it('refuses a message above 127 fragments with ERR_ARQ_MESSAGE_TOO_LARGE', async (t) => {
     const socket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
-    const endpoint = new ArqEndpoint({ socket });
+    const endpoint = new ArqEndpoint({ demux: demuxOf(socket), framing: 'raw' });
     t.after(() => {
       endpoint.close();
+      demuxOf(socket).detach();
       socket.close();
     });
     const stream = endpoint.open({ address: '127.0.0.1', port: 9 }, 1);
@@ -280,9 +289,14 @@ describe('ArqEndpoint', () => {
       socket.close();
     });
     assert.throws(() => new ArqEndpoint({}), { code: 'ERR_ARQ_OPTION_INVALID' });
-    assert.throws(() => new ArqEndpoint({ socket, demux }), { code: 'ERR_ARQ_OPTION_INVALID' });
-    assert.throws(() => new ArqEndpoint({ socket, intervalMs: 1 }), { code: 'ERR_ARQ_OPTION_INVALID' });
-    assert.throws(() => new ArqEndpoint({ socket, receiveWindow: 10 }), { code: 'ERR_ARQ_OPTION_INVALID' });
+    const link = { send: () => {}, onDatagram: () => ({ remove: () => {} }) };
+    assert.throws(() => new ArqEndpoint({ link, demux }), { code: 'ERR_ARQ_OPTION_INVALID' });
+    assert.throws(() => new ArqEndpoint({ link, framing: 'raw' }), { code: 'ERR_ARQ_OPTION_INVALID' });
+    assert.throws(() => new ArqEndpoint({ demux, framing: 'tcp' as 'raw' }), {
+      code: 'ERR_ARQ_OPTION_INVALID',
+    });
+    assert.throws(() => new ArqEndpoint({ demux, intervalMs: 1 }), { code: 'ERR_ARQ_OPTION_INVALID' });
+    assert.throws(() => new ArqEndpoint({ demux, receiveWindow: 10 }), { code: 'ERR_ARQ_OPTION_INVALID' });
     const taken = demux.register(frameRange(PortholeFrame.ARQ_CONTROL), () => {});
     assert.throws(() => new ArqEndpoint({ demux }), { code: 'ERR_MUX_RANGE_TAKEN' });
     taken.remove();
@@ -294,6 +308,11 @@ describe('ArqEndpoint', () => {
     assert.throws(() => endpoint.open({ address: '127.0.0.1', port: 0 }, 3), {
       code: 'ERR_ARQ_OPTION_INVALID',
     });
+    assert.throws(
+      () => endpoint.open(5),
+      { code: 'ERR_ARQ_OPTION_INVALID' },
+      'a demux endpoint needs a remote',
+    );
     endpoint.open(remote, 2);
     assert.throws(() => endpoint.open(remote, 3), { code: 'ERR_ARQ_CONVERSATION_LIMIT' });
     endpoint.close();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:dgram';
 import { describe, it } from 'node:test';
 import { ARQ_TURBO, ArqEndpoint, type ArqEndpointOptions, type ArqStream } from '../../src/arq/index.ts';
-import { Demux, PortholeFrame } from '../../src/mux/index.ts';
+import { demuxOf, PortholeFrame } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
 import { waitFor } from '../support/wait.ts';
 import { collect, nextConversation } from './helpers/peers.ts';
@@ -43,15 +43,11 @@ function meter(socket: Socket): { bytes: number; datagrams: number } {
 /** An echoing server: every message of every accepted conversation is written back. */
 async function echoServer(
   framing: 'raw' | 'muxed',
-  options: Omit<ArqEndpointOptions, 'socket' | 'demux'>,
+  options: Omit<ArqEndpointOptions, 'demux' | 'link' | 'framing'>,
 ): Promise<{ endpoint: ArqEndpoint; port: number; close(): void }> {
   const socket = await bindUdpSocket({ family: 'udp4', address: HOST, port: 0 });
-  const demux = framing === 'muxed' ? new Demux(socket) : undefined;
-  const endpoint = new ArqEndpoint({
-    ...options,
-    ...(demux !== undefined ? { demux } : { socket }),
-    accept: 'any',
-  });
+  const demux = demuxOf(socket);
+  const endpoint = new ArqEndpoint({ ...options, demux, framing, accept: 'any' });
   endpoint.on('conversation', (stream: ArqStream) => {
     stream.on('error', () => {});
     stream.on('data', (m: Buffer) => stream.write(m));
@@ -61,7 +57,7 @@ async function echoServer(
     port: socket.address().port,
     close(): void {
       endpoint.close();
-      demux?.detach();
+      demux.detach();
       socket.close();
     },
   };
@@ -111,9 +107,10 @@ describe('ArqEndpoint facing a hostile peer', () => {
     const server = await echoServer('raw', { ...ARQ_TURBO, deadLinkTransmissions: 4, maxConversations: 200 });
     const attacker = await bindUdpSocket({ family: 'udp4', address: '127.0.0.3', port: 0 });
     const clientSocket = await bindUdpSocket({ family: 'udp4', address: HOST, port: 0 });
-    const client = new ArqEndpoint({ socket: clientSocket, ...ARQ_TURBO });
+    const client = new ArqEndpoint({ demux: demuxOf(clientSocket), framing: 'raw', ...ARQ_TURBO });
     t.after(() => {
       client.close();
+      demuxOf(clientSocket).detach();
       clientSocket.close();
       server.close();
       attacker.close();
@@ -156,7 +153,7 @@ describe('ArqEndpoint facing a hostile peer', () => {
   it('a peer that acknowledges proves its address: a reply far above 3× its request arrives whole', async (t) => {
     const server = await echoServer('muxed', ARQ_TURBO);
     const clientSocket = await bindUdpSocket({ family: 'udp4', address: HOST, port: 0 });
-    const demux = new Demux(clientSocket);
+    const demux = demuxOf(clientSocket);
     const client = new ArqEndpoint({ demux, ...ARQ_TURBO });
     t.after(() => {
       client.close();

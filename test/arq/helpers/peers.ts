@@ -2,7 +2,7 @@
 import type { Socket, SocketType } from 'node:dgram';
 import { once } from 'node:events';
 import { ArqEndpoint, type ArqEndpointOptions, type ArqStream } from '../../../src/arq/index.ts';
-import { Demux } from '../../../src/mux/index.ts';
+import { type Demux, demuxOf } from '../../../src/mux/index.ts';
 import { bindUdpSocket } from '../../../src/ports/index.ts';
 
 export interface Peers {
@@ -26,13 +26,9 @@ export async function makePeers(
   const address = family === 'udp4' ? '127.0.0.1' : '::1';
   const sa = await bindUdpSocket({ family, address, port: 0 });
   const sb = await bindUdpSocket({ family, address, port: 0 });
-  const demuxes = framing === 'muxed' ? [new Demux(sa), new Demux(sb)] : [];
-  const a = new ArqEndpoint(
-    framing === 'muxed' ? { ...aOptions, demux: demuxes[0]! } : { ...aOptions, socket: sa },
-  );
-  const b = new ArqEndpoint(
-    framing === 'muxed' ? { ...bOptions, demux: demuxes[1]! } : { ...bOptions, socket: sb },
-  );
+  const demuxes = [demuxOf(sa), demuxOf(sb)];
+  const a = new ArqEndpoint({ ...aOptions, demux: demuxes[0]!, framing });
+  const b = new ArqEndpoint({ ...bOptions, demux: demuxes[1]!, framing });
   return {
     a,
     b,
