@@ -6,7 +6,7 @@ import { beforeEach, describe, it } from 'node:test';
 import { ARQ_TURBO, ArqEndpoint, type ArqStream } from '../../src/arq/index.ts';
 import { type DatagramLink, demuxLink, demuxOf, frameRange, PortholeFrame } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
-import { mulberry32 } from '../support/prng.ts';
+import { mulberry32, testSeed } from '../support/prng.ts';
 import { waitFor } from '../support/wait.ts';
 
 interface Wire {
@@ -16,7 +16,7 @@ interface Wire {
 
 /** Two ends of an in-memory link; each datagram is lost with `loss`, else arrives 0–3 ms later (reordered). */
 function linkPair(seed: number, loss: number, wire: Wire): [DatagramLink, DatagramLink] {
-  const random = mulberry32(seed);
+  const random = mulberry32(testSeed(seed));
   const handlers: (((data: Buffer) => void) | undefined)[] = [undefined, undefined];
   const end = (self: 0 | 1): DatagramLink => ({
     send(data: Uint8Array): void {

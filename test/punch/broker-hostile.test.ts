@@ -13,7 +13,7 @@ import {
   encodeBrokerFrame,
   type Transmit,
 } from '../../src/punch/index.ts';
-import { mulberry32, randomBytesFrom } from './sim/prng.ts';
+import { mulberry32, randomBytesFrom } from '../support/prng.ts';
 
 const BROKER: NatEndpoint = { address: '198.51.100.1', port: 3478 };
 const A: NatEndpoint = { address: '203.0.113.1', port: 40001 };
