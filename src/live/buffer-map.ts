@@ -7,11 +7,12 @@
  * Wire form (inside a BUFFER_MAP frame, see wire.ts):
  * ```
  *  0               4       6
- *  +---------------+-------+------------------------------+
- *  |   base (u32)  | count |  bitmap: ceil(count / 8) bytes |
- *  +---------------+-------+------------------------------+
+ *  +---------------+-------+-----------------------+-------------------------------+
+ *  |   base (u32)  | count | held: ceil(count/8) B | random access: ceil(count/8) B |
+ *  +---------------+-------+-----------------------+-------------------------------+
  * ```
- * Bit i (most significant bit first) says whether chunk base + i is held; count ≤ 4096.
+ * Bit i (most significant bit first) says whether chunk base + i is held (and whether it starts
+ * with a random-access point, which a joiner needs); count ≤ 4096.
  * @module
  */
 import { ConfigError } from '../errors/index.ts';
@@ -23,6 +24,7 @@ export class BufferMap {
   /** Most chunks the window spans. */
   readonly capacity: number;
   readonly #bits: Uint8Array;
+  readonly #rap: Uint8Array;
   #base = 0;
   #newest = -1;
   #count = 0;
@@ -39,6 +41,7 @@ export class BufferMap {
     }
     this.capacity = capacity;
     this.#bits = new Uint8Array(capacity / 8);
+    this.#rap = new Uint8Array(capacity / 8);
   }
 
   /** Lowest sequence number inside the window. */
@@ -63,11 +66,24 @@ export class BufferMap {
     return (this.#bits[i >>> 3]! & (0x80 >>> (i & 7))) !== 0;
   }
 
+  /** Whether `seq` is held and starts with a random-access point. */
+  isRandomAccess(seq: number): boolean {
+    if (!this.has(seq)) return false;
+    const i = seq % this.capacity;
+    return (this.#rap[i >>> 3]! & (0x80 >>> (i & 7))) !== 0;
+  }
+
+  /** The newest held chunk that starts with a random-access point, -1 when none. */
+  newestRandomAccess(): number {
+    for (let s = this.#newest; s >= this.#base && s >= 0; s--) if (this.isRandomAccess(s)) return s;
+    return -1;
+  }
+
   /**
    * Marks `seq` held, sliding the window forward when `seq` is past its end. Returns false (and
    * changes nothing) for a `seq` below the window.
    */
-  add(seq: number): boolean {
+  add(seq: number, randomAccess = false): boolean {
     if (seq < this.#base) return false;
     if (seq >= this.#base + this.capacity) this.advance(seq - this.capacity + 1);
     const i = seq % this.capacity;
@@ -77,6 +93,8 @@ export class BufferMap {
       this.#bits[i >>> 3] = byte | mask;
       this.#count++;
     }
+    if (randomAccess) this.#rap[i >>> 3]! |= mask;
+    else this.#rap[i >>> 3]! &= ~mask;
     if (seq > this.#newest) this.#newest = seq;
     return true;
   }
@@ -86,6 +104,7 @@ export class BufferMap {
     if (!this.has(seq)) return;
     const i = seq % this.capacity;
     this.#bits[i >>> 3]! &= ~(0x80 >>> (i & 7));
+    this.#rap[i >>> 3]! &= ~(0x80 >>> (i & 7));
     this.#count--;
   }
 
@@ -94,6 +113,7 @@ export class BufferMap {
     if (base <= this.#base) return;
     if (base - this.#base >= this.capacity) {
       this.#bits.fill(0);
+      this.#rap.fill(0);
       this.#count = 0;
     } else {
       for (let s = this.#base; s < base; s++) this.delete(s);
@@ -101,22 +121,33 @@ export class BufferMap {
     this.#base = base;
   }
 
-  /** Replaces the contents with the chunks of a decoded map (`base`, `count` bits of `bitmap`). */
-  assign(base: number, count: number, bitmap: Uint8Array): void {
+  /**
+   * Replaces the contents with the chunks of a decoded map: `count` bits of `bitmap` from `base`,
+   * random-access bits from `rapBitmap`. Keeps the newest `capacity` chunks when it is larger.
+   */
+  assign(base: number, count: number, bitmap: Uint8Array, rapBitmap?: Uint8Array): void {
     this.#bits.fill(0);
+    this.#rap.fill(0);
     this.#count = 0;
     this.#newest = -1;
-    this.#base = Math.max(0, base + count - this.capacity);
-    for (let i = 0; i < count; i++) {
-      if ((bitmap[i >>> 3]! & (0x80 >>> (i & 7))) !== 0) this.add(base + i);
+    const first = Math.max(0, count - this.capacity);
+    this.#base = base + first;
+    for (let i = first; i < count; i++) {
+      const mask = 0x80 >>> (i & 7);
+      if ((bitmap[i >>> 3]! & mask) !== 0)
+        this.add(base + i, rapBitmap !== undefined && (rapBitmap[i >>> 3]! & mask) !== 0);
     }
   }
 
-  /** The bitmap from `base` to the newest held chunk, for a BUFFER_MAP frame. */
-  snapshot(): { base: number; count: number; bitmap: Buffer } {
+  /** The bitmaps from `base` to the newest held chunk, for a BUFFER_MAP frame. */
+  snapshot(): { base: number; count: number; bitmap: Buffer; rapBitmap: Buffer } {
     const count = this.#newest < this.#base ? 0 : this.#newest - this.#base + 1;
     const bitmap = Buffer.alloc(Math.ceil(count / 8));
-    for (let i = 0; i < count; i++) if (this.has(this.#base + i)) bitmap[i >>> 3]! |= 0x80 >>> (i & 7);
-    return { base: this.#base, count, bitmap };
+    const rapBitmap = Buffer.alloc(bitmap.length);
+    for (let i = 0; i < count; i++) {
+      if (this.has(this.#base + i)) bitmap[i >>> 3]! |= 0x80 >>> (i & 7);
+      if (this.isRandomAccess(this.#base + i)) rapBitmap[i >>> 3]! |= 0x80 >>> (i & 7);
+    }
+    return { base: this.#base, count, bitmap, rapBitmap };
   }
 }

@@ -37,6 +37,7 @@ export {
   CONTROL_FRAME_MAX_BYTES,
   decodePeerFrame,
   encodePeerFrame,
+  HAVE_FLAG_RANDOM_ACCESS,
   PEER_ID_BYTES,
   PeerFrameType,
   PeerRole,

@@ -5,8 +5,8 @@
  *
  * ```
  *  HELLO      01 | version u8 | role u8 | seed per-mille u16 | channel id (32) | public key (32) | peer id (16)
- *  BUFFER_MAP 02 | base u32 | count u16 | bitmap ceil(count/8)
- *  HAVE       03 | seq u32
+ *  BUFFER_MAP 02 | base u32 | count u16 | held bitmap ceil(count/8) | random-access bitmap ceil(count/8)
+ *  HAVE       03 | seq u32 | flags u8 (bit 0: the chunk starts with a random-access point)
  *  REQUEST    04 | seq u32 | flags u8 (bit 0: urgent, the deadline forced it)
  *  CANCEL     05 | seq u32
  *  DATA       06 | chunk (see chunk.ts), to the end of the message
@@ -57,12 +57,14 @@ export const ByeReason = { LEAVING: 0, PROTOCOL_ERROR: 1, BANNED: 2, REPLACED: 3
 /** One of the {@link ByeReason} values. */
 export type ByeReasonValue = (typeof ByeReason)[keyof typeof ByeReason];
 
+/** HAVE flag: the chunk starts with a random-access point (a joiner may start there). */
+export const HAVE_FLAG_RANDOM_ACCESS = 0x01;
 /** REQUEST flag: the requester's deadline forced this request (edge fallback or a duplicate). */
 export const REQUEST_FLAG_URGENT = 0x01;
 /** Bytes of a peer id. */
 export const PEER_ID_BYTES = 16;
 /** Largest control frame: a BUFFER_MAP of 4096 chunks. */
-export const CONTROL_FRAME_MAX_BYTES = 7 + BUFFER_MAP_MAX_CHUNKS / 8;
+export const CONTROL_FRAME_MAX_BYTES = 7 + BUFFER_MAP_MAX_CHUNKS / 4;
 
 /** A decoded frame. Buffers are slices of the input. */
 export type PeerFrame =
@@ -80,9 +82,12 @@ export type PeerFrame =
       readonly type: typeof PeerFrameType.BUFFER_MAP;
       readonly base: number;
       readonly count: number;
+      /** Bit i (MSB first): chunk base + i is held. */
       readonly bitmap: Buffer;
+      /** Bit i (MSB first): chunk base + i starts with a random-access point. */
+      readonly rapBitmap: Buffer;
     }
-  | { readonly type: typeof PeerFrameType.HAVE; readonly seq: number }
+  | { readonly type: typeof PeerFrameType.HAVE; readonly seq: number; readonly randomAccess: boolean }
   | { readonly type: typeof PeerFrameType.REQUEST; readonly seq: number; readonly urgent: boolean }
   | { readonly type: typeof PeerFrameType.CANCEL; readonly seq: number }
   | { readonly type: typeof PeerFrameType.DATA; readonly chunk: Buffer }
@@ -98,7 +103,8 @@ export function peerFrameBytes(frame: PeerFrame): number {
     case PeerFrameType.HELLO:
       return HELLO_BYTES;
     case PeerFrameType.BUFFER_MAP:
-      return 7 + frame.bitmap.length;
+      return 7 + 2 * Math.ceil(frame.count / 8);
+    case PeerFrameType.HAVE:
     case PeerFrameType.REQUEST:
     case PeerFrameType.REJECT:
       return 6;
@@ -127,9 +133,14 @@ export function encodePeerFrame(frame: PeerFrame): Buffer {
     case PeerFrameType.BUFFER_MAP:
       out.writeUInt32BE(frame.base, 1);
       out.writeUInt16BE(frame.count, 5);
-      frame.bitmap.copy(out, 7);
+      out.fill(0, 7);
+      frame.bitmap.copy(out, 7, 0, Math.ceil(frame.count / 8));
+      frame.rapBitmap.copy(out, 7 + Math.ceil(frame.count / 8), 0, Math.ceil(frame.count / 8));
       break;
     case PeerFrameType.HAVE:
+      out.writeUInt32BE(frame.seq, 1);
+      out[5] = frame.randomAccess ? HAVE_FLAG_RANDOM_ACCESS : 0;
+      break;
     case PeerFrameType.CANCEL:
       out.writeUInt32BE(frame.seq, 1);
       break;
@@ -190,18 +201,25 @@ export function decodePeerFrame(data: Buffer): PeerFrame {
         throw new ParseError(LiveParseCode.TRUNCATED, 'a BUFFER_MAP needs 7 bytes', data.length);
       const count = data.readUInt16BE(5);
       if (count > BUFFER_MAP_MAX_CHUNKS) throw bad('buffer map size', 5);
-      if (data.length !== 7 + Math.ceil(count / 8)) {
+      const bytes = Math.ceil(count / 8);
+      if (data.length !== 7 + 2 * bytes) {
         throw new ParseError(
           LiveParseCode.BAD_LENGTH,
-          `a map of ${count} chunks needs ${Math.ceil(count / 8)} bytes`,
+          `a map of ${count} chunks needs ${2 * bytes} bytes`,
           7,
         );
       }
       const base = data.readUInt32BE(1);
       if (base + count > 2 ** 32) throw bad('buffer map range', 1);
-      return { type, base, count, bitmap: data.subarray(7) };
+      return { type, base, count, bitmap: data.subarray(7, 7 + bytes), rapBitmap: data.subarray(7 + bytes) };
     }
-    case PeerFrameType.HAVE:
+    case PeerFrameType.HAVE: {
+      fixed(data, 6);
+      const flags = data[5]!;
+      if ((flags & ~HAVE_FLAG_RANDOM_ACCESS) !== 0)
+        throw new ParseError(LiveParseCode.RESERVED, 'have flags', 5);
+      return { type, seq: data.readUInt32BE(1), randomAccess: flags !== 0 };
+    }
     case PeerFrameType.CANCEL:
       fixed(data, 5);
       return { type, seq: data.readUInt32BE(1) };

@@ -56,8 +56,9 @@ const frames: Buffer[] = (
       base: 100,
       count: 37,
       bitmap: Buffer.from([0xff, 0x0f, 0xf0, 0xaa, 0xe0]),
+      rapBitmap: Buffer.from([0x88, 0x08, 0x80, 0x88, 0x80]),
     },
-    { type: PeerFrameType.HAVE, seq: 9 },
+    { type: PeerFrameType.HAVE, seq: 9, randomAccess: false },
     { type: PeerFrameType.REQUEST, seq: 9, urgent: false },
     { type: PeerFrameType.CANCEL, seq: 9 },
     { type: PeerFrameType.REJECT, seq: 9, reason: RejectReason.BUSY },
@@ -160,7 +161,7 @@ describe('fuzz', () => {
       }
       kinds.add(frame.type);
       if (frame.type === PeerFrameType.BUFFER_MAP) {
-        map.assign(frame.base, frame.count, frame.bitmap);
+        map.assign(frame.base, frame.count, frame.bitmap, frame.rapBitmap);
         assert.ok(map.size <= map.capacity);
       }
     }

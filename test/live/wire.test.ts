@@ -31,10 +31,16 @@ const vectors: [PeerFrame, string][] = [
     `010101001e${'aa'.repeat(32)}${'bb'.repeat(32)}${'cc'.repeat(16)}`,
   ],
   [
-    { type: PeerFrameType.BUFFER_MAP, base: 0x100, count: 10, bitmap: Buffer.from([0xa5, 0x40]) },
-    '0200000100000aa540',
+    {
+      type: PeerFrameType.BUFFER_MAP,
+      base: 0x100,
+      count: 10,
+      bitmap: Buffer.from([0xa5, 0x40]),
+      rapBitmap: Buffer.from([0x84, 0x00]),
+    },
+    '0200000100000aa5408400',
   ],
-  [{ type: PeerFrameType.HAVE, seq: 0x01020304 }, '0301020304'],
+  [{ type: PeerFrameType.HAVE, seq: 0x01020304, randomAccess: true }, '030102030401'],
   [{ type: PeerFrameType.REQUEST, seq: 7, urgent: true }, '040000000701'],
   [{ type: PeerFrameType.CANCEL, seq: 7 }, '0500000007'],
   [{ type: PeerFrameType.DATA, chunk: Buffer.from('0102', 'hex') }, '060102'],
@@ -61,9 +67,11 @@ describe('peer frames', () => {
     ['HELLO seed share 1001', `01010003e9${'00'.repeat(80)}`, 'ERR_LIVE_BAD_VALUE', 3],
     ['short HELLO', '0101', 'ERR_LIVE_TRUNCATED', 2],
     ['map of 4097', '02000000001001', 'ERR_LIVE_BAD_VALUE', 5],
-    ['map bitmap short', '0200000000000aff', 'ERR_LIVE_BAD_LENGTH', 7],
-    ['map past 2^32', '02ffffffff0010ffff', 'ERR_LIVE_BAD_VALUE', 1],
-    ['HAVE trailing', '030000000100', 'ERR_LIVE_TRAILING_BYTES', 5],
+    ['map bitmap short', '0200000000000affff00', 'ERR_LIVE_BAD_LENGTH', 7],
+    ['map past 2^32', '02ffffffff0010ffffffff', 'ERR_LIVE_BAD_VALUE', 1],
+    ['HAVE trailing', '03000000010000', 'ERR_LIVE_TRAILING_BYTES', 6],
+    ['HAVE flags', '030000000102', 'ERR_LIVE_RESERVED', 5],
+    ['HAVE flags', '030000000102', 'ERR_LIVE_RESERVED', 5],
     ['REQUEST flags', '040000000102', 'ERR_LIVE_RESERVED', 5],
     ['empty DATA', '06', 'ERR_LIVE_TRUNCATED', 1],
     ['REJECT reason 0', '070000000100', 'ERR_LIVE_BAD_VALUE', 5],
@@ -105,7 +113,7 @@ describe('buffer map', () => {
 
   it('round-trips through a BUFFER_MAP frame, keeping the newest chunks when it is smaller', () => {
     const a = new BufferMap(64);
-    for (const s of [10, 11, 13, 40, 73]) a.add(s);
+    for (const s of [10, 11, 13, 40, 73]) a.add(s, s % 2 === 1);
     const snap = a.snapshot();
     assert.equal(snap.base, 10);
     assert.equal(snap.count, 64);
@@ -113,10 +121,14 @@ describe('buffer map', () => {
     assert.equal(frame.type, PeerFrameType.BUFFER_MAP);
     if (frame.type !== PeerFrameType.BUFFER_MAP) return;
     const b = new BufferMap(64);
-    b.assign(frame.base, frame.count, frame.bitmap);
-    for (let s = 0; s < 100; s++) assert.equal(b.has(s), a.has(s), `seq ${s}`);
+    b.assign(frame.base, frame.count, frame.bitmap, frame.rapBitmap);
+    for (let s = 0; s < 100; s++) {
+      assert.equal(b.has(s), a.has(s), `seq ${s}`);
+      assert.equal(b.isRandomAccess(s), a.isRandomAccess(s), `seq ${s}`);
+    }
+    assert.equal(b.newestRandomAccess(), 73);
     const small = new BufferMap(8);
-    small.assign(frame.base, frame.count, frame.bitmap);
+    small.assign(frame.base, frame.count, frame.bitmap, frame.rapBitmap);
     assert.equal(small.has(73), true);
     assert.equal(small.has(40), false);
     assert.equal(small.size, 1);
