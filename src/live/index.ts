@@ -25,6 +25,23 @@ export {
 } from './constants.ts';
 export type { ChunkRejectionType, LiveParseCodeType } from './errors.ts';
 export { ChunkRejection, LiveErrorCode, LiveParseCode } from './errors.ts';
+export type { Candidate, NatClassValue, NeighbourSelectorOptions, PathKind } from './neighbours.ts';
+export { NatClass, NeighbourSelector, pathKindBetween } from './neighbours.ts';
+export type { LivePeerEvent, LivePeerOptions, LiveTransmit } from './peer-core.ts';
+export { LivePeerCore } from './peer-core.ts';
+export type { LivePeerStats, NeighbourStats } from './peer-stats.ts';
+export { LatencyHistogram } from './peer-stats.ts';
+export type { PlayoutEvent, PlayoutOptions, PlayoutStats } from './playout.ts';
+export { markDiscontinuity, Playout } from './playout.ts';
+export type {
+  ScheduledNeighbour,
+  SchedulerAction,
+  SchedulerOptions,
+  SchedulerStrategyValue,
+} from './scheduler.ts';
+export { ChunkScheduler, SchedulerStrategy } from './scheduler.ts';
+export type { EnqueueResult, UploadOptions } from './upload.ts';
+export { UploadQueue } from './upload.ts';
 export type {
   ByeReasonValue,
   PeerFrame,

@@ -1,0 +1,624 @@
+/**
+ * The live node core: one peer (or edge) of one channel. Sans-I/O: the driver (or the swarm
+ * simulator) hands it decoded frames with {@link LivePeerCore.receive}, calls
+ * {@link LivePeerCore.poll} at {@link LivePeerCore.nextWakeMs}, and sends what
+ * {@link LivePeerCore.takeTransmits} returns. It never reads a clock.
+ *
+ * Every chunk is decoded and verified (chunk.ts) before it is stored, played or announced. A
+ * neighbour that sends a forged chunk is banned at once and reported; a neighbour that announces
+ * chunks it then refuses, times out too often, floods requests or sends data nobody asked for is
+ * counted, refused, and dropped past a limit. Every table has a cap.
+ * @module
+ */
+import { ParseError } from '../errors/index.ts';
+import { BufferMap } from './buffer-map.ts';
+import type { ChannelKey } from './channel.ts';
+import { type Chunk, decodeChunk, peekChunkSeq, verifyChunk } from './chunk.ts';
+import {
+  BUFFER_WINDOW_DEFAULT_CHUNKS,
+  CHUNK_FLAG_RANDOM_ACCESS,
+  PEER_PROTOCOL_VERSION,
+} from './constants.ts';
+import type { ChunkRejectionType } from './errors.ts';
+import type { PathKind } from './neighbours.ts';
+import { LatencyHistogram, type LivePeerStats } from './peer-stats.ts';
+import { Playout, type PlayoutEvent, type PlayoutOptions } from './playout.ts';
+import { ChunkScheduler, type SchedulerOptions } from './scheduler.ts';
+import { UploadQueue } from './upload.ts';
+import {
+  ByeReason,
+  type ByeReasonValue,
+  type PeerFrame,
+  PeerFrameType,
+  PeerRole,
+  RejectReason,
+} from './wire.ts';
+
+/** Settings of a live node; all optional but the channel. */
+export interface LivePeerOptions {
+  /** The channel: chunks are verified against its key. */
+  readonly channel: ChannelKey;
+  /** `peer` (default) or `edge` (serves every chunk it ingests, plays nothing). */
+  readonly role?: 'peer' | 'edge';
+  /** This node's 16-byte id in HELLO; default zeros. */
+  readonly peerId?: Buffer;
+  /** Stream bitrate, bit/s, for the default upload cap; default 2,000,000. */
+  readonly bitrateBps?: number;
+  /** Upload cap, bit/s; default 2 × bitrate for a peer, Infinity for an edge; 0 = leech only. */
+  readonly uploadCapBps?: number;
+  /** Token-bucket depth of the cap, ms; default 500. */
+  readonly uploadBurstMs?: number;
+  /** Longest upload wait a new request may face before it is refused BUSY, ms; default 250. */
+  readonly uploadMaxQueueDelayMs?: number;
+  /** Most one neighbour is served, multiple of the bitrate (2 s bursts); default 1.5 (edge 3). */
+  readonly perRequesterX?: number;
+  /** Requests one neighbour may have queued here; default 8 (edge 16). */
+  readonly maxQueuedRequestsPerNeighbour?: number;
+  /** Neighbours at most (inbound + outbound); default 16 (edge 100,000). */
+  readonly maxNeighbours?: number;
+  /** Refused or unsolicited frames one neighbour may cause per 10 s before it is banned; default 64. */
+  readonly maxViolationsPer10s?: number;
+  /** Announced chunks a neighbour may refuse before it is dropped as a liar; default 4. */
+  readonly maxLies?: number;
+  /** Chunks kept behind the playout point for others; default 16. */
+  readonly keepBehindChunks?: number;
+  /** Chunks an edge keeps; default 256. */
+  readonly windowChunks?: number;
+  /** Edge only: seeds per chunk as a share of its peers (with at least 3); default 0.12. */
+  readonly seedShare?: number;
+  readonly playout?: PlayoutOptions;
+  readonly scheduler?: SchedulerOptions;
+  /** Chunk verification; default {@link verifyChunk} with `channel`. The simulator memoises it. */
+  readonly verify?: (chunk: Chunk) => ChunkRejectionType | null;
+}
+
+/** A frame to send to a neighbour. */
+export interface LiveTransmit {
+  readonly to: string;
+  readonly frame: PeerFrame;
+}
+
+/** What the node reports to its driver. */
+export type LivePeerEvent =
+  | PlayoutEvent
+  | {
+      readonly type: 'chunk';
+      readonly seq: number;
+      readonly from: string;
+      readonly fromEdge: boolean;
+      readonly latencyMs: number;
+      readonly bytes: number;
+    }
+  /** Disconnect `neighbour`; for `forged` also report it to the tracker. */
+  | { readonly type: 'ban'; readonly neighbour: string; readonly reason: 'forged' | 'flood' }
+  /** Disconnect `neighbour` and dial a replacement. */
+  | {
+      readonly type: 'drop';
+      readonly neighbour: string;
+      readonly reason: 'liar' | 'slow' | 'protocol' | 'full';
+    };
+
+interface Neighbour {
+  readonly id: string;
+  readonly pathKind: PathKind | 'unknown';
+  hello: boolean;
+  isEdge: boolean;
+  violations: number;
+}
+
+const HEALTH_EVERY_MS = 1000;
+/** A neighbour that said BUSY gets no request for this long, ms. */
+const BUSY_BLOCK_MS = 150;
+/** A join chunk that has not arrived after this long is given up for a newer one, ms. */
+const REJOIN_AFTER_MS = 2000;
+const VIOLATION_WINDOW_MS = 10_000;
+const MAX_BANNED = 4096;
+
+/** The live node core. */
+export class LivePeerCore {
+  readonly role: 'peer' | 'edge';
+  readonly playout: Playout;
+  readonly scheduler: ChunkScheduler;
+  readonly #channel: ChannelKey;
+  readonly #peerId: Buffer;
+  readonly #upload: UploadQueue;
+  readonly #verify: (chunk: Chunk) => ChunkRejectionType | null;
+  readonly #store = new Map<number, Chunk>();
+  readonly #held: BufferMap;
+  readonly #neighbours = new Map<string, Neighbour>();
+  readonly #banned = new Set<string>();
+  readonly #transmits: LiveTransmit[] = [];
+  readonly #events: LivePeerEvent[] = [];
+  readonly #latency = new LatencyHistogram();
+  readonly #o: {
+    maxNeighbours: number;
+    maxViolations: number;
+    maxLies: number;
+    keepBehind: number;
+    window: number;
+    seedShare: number;
+  };
+  readonly #emit = (e: PlayoutEvent): void => {
+    this.#events.push(e);
+  };
+  readonly #holds = (seq: number): boolean => this.#store.has(seq);
+  readonly #get = (seq: number): Chunk | undefined => this.#store.get(seq);
+  readonly #bytesOf = (seq: number): number => this.#store.get(seq)?.bytes.length ?? -1;
+  readonly #gone = (id: string, seq: number): void => {
+    this.#send(id, { type: PeerFrameType.REJECT, seq, reason: RejectReason.NOT_HELD });
+  };
+  #healthAtMs = 0;
+  /** Something the scheduler has not seen yet happened (it runs only then, or at its wake time). */
+  #dirty = true;
+  #joinedAtMs = 0;
+  #polledFrom = -1;
+  #seedPermille = -1;
+  #violationsResetAtMs = 0;
+  #lastNowMs = 0;
+  readonly #c = {
+    bytesFromEdge: 0,
+    bytesFromPeers: 0,
+    bans: 0,
+    forgedDropped: 0,
+    unsolicitedDropped: 0,
+    oversizeDropped: 0,
+    requestsRefused: 0,
+    protocolErrors: 0,
+    replaced: 0,
+  };
+
+  constructor(options: LivePeerOptions) {
+    this.role = options.role ?? 'peer';
+    const edge = this.role === 'edge';
+    this.#channel = options.channel;
+    this.#peerId = options.peerId ?? Buffer.alloc(16);
+    const bitrate = options.bitrateBps ?? 2_000_000;
+    const capBps = options.uploadCapBps ?? (edge ? Number.POSITIVE_INFINITY : 2 * bitrate);
+    this.#upload = new UploadQueue({
+      capBps,
+      burstMs: options.uploadBurstMs ?? 500,
+      maxQueuedPerRequester: options.maxQueuedRequestsPerNeighbour ?? (edge ? 16 : 8),
+      maxQueueDelayMs: options.uploadMaxQueueDelayMs ?? 250,
+      perRequesterBps: (options.perRequesterX ?? (edge ? 3 : 1.5)) * bitrate,
+    });
+    const channel = this.#channel;
+    this.#verify = options.verify ?? ((chunk) => verifyChunk(chunk, channel));
+    this.#o = {
+      maxNeighbours: options.maxNeighbours ?? (edge ? 100_000 : 16),
+      maxViolations: options.maxViolationsPer10s ?? 64,
+      maxLies: options.maxLies ?? 4,
+      keepBehind: options.keepBehindChunks ?? 16,
+      window: options.windowChunks ?? BUFFER_WINDOW_DEFAULT_CHUNKS,
+      seedShare: options.seedShare ?? 0.12,
+    };
+    this.#held = new BufferMap(this.#o.window);
+    this.playout = new Playout(options.playout);
+    this.scheduler = new ChunkScheduler({ ...options.scheduler, seed: capBps > 0 });
+  }
+
+  /** Whether this node uploads (its cap is not zero). */
+  get uploads(): boolean {
+    return this.#upload.capBps > 0;
+  }
+
+  /** Neighbours connected (HELLO sent). */
+  get degree(): number {
+    return this.#neighbours.size;
+  }
+
+  /** Whether `id` is a neighbour. */
+  hasNeighbour(id: string): boolean {
+    return this.#neighbours.has(id);
+  }
+
+  /** Whether `id` was banned here. */
+  isBanned(id: string): boolean {
+    return this.#banned.has(id);
+  }
+
+  /**
+   * A link to `id` is up (either side dialled): sends HELLO and the buffer map. Returns false (and
+   * sends BYE) for a banned id or when the node is full.
+   */
+  connect(id: string, nowMs: number, pathKind: PathKind | 'unknown' = 'unknown'): boolean {
+    this.#lastNowMs = nowMs;
+    if (this.#neighbours.has(id)) return true;
+    if (this.#banned.has(id) || this.#neighbours.size >= this.#o.maxNeighbours) {
+      this.#send(id, {
+        type: PeerFrameType.BYE,
+        reason: this.#banned.has(id) ? ByeReason.BANNED : ByeReason.LEAVING,
+      });
+      return false;
+    }
+    this.#neighbours.set(id, { id, pathKind, hello: false, isEdge: false, violations: 0 });
+    this.#send(id, this.#hello());
+    if (this.uploads && this.#held.size > 0)
+      this.#send(id, { type: PeerFrameType.BUFFER_MAP, ...this.#held.snapshot() });
+    return true;
+  }
+
+  #hello(): PeerFrame {
+    const edge = this.role === 'edge';
+    return {
+      type: PeerFrameType.HELLO,
+      version: PEER_PROTOCOL_VERSION,
+      role: edge ? PeerRole.EDGE : PeerRole.PEER,
+      seedPermille: edge ? this.#currentSeedPermille() : 0,
+      channelId: this.#channel.id,
+      publicKey: this.#channel.publicKey,
+      peerId: this.#peerId,
+    };
+  }
+
+  /** Edge: the share of its peers that should seed each chunk, per mille (at least 3 seeds). */
+  #currentSeedPermille(): number {
+    const n = Math.max(1, this.#neighbours.size);
+    return Math.min(1000, Math.ceil((1000 * Math.max(3, this.#o.seedShare * n)) / n));
+  }
+
+  /** The link to `id` is gone (BYE, dead link, closed by the driver). */
+  disconnect(id: string): void {
+    if (!this.#neighbours.delete(id)) return;
+    this.#dirty = true;
+    this.scheduler.removeNeighbour(id);
+    this.#upload.remove(id);
+  }
+
+  /** Leaves the swarm: BYE to every neighbour, then forgets them. */
+  close(): void {
+    for (const id of [...this.#neighbours.keys()]) {
+      this.#send(id, { type: PeerFrameType.BYE, reason: ByeReason.LEAVING });
+      this.disconnect(id);
+    }
+  }
+
+  /** The driver could not decode a frame from `id`, or it was over a size limit. */
+  badFrame(id: string, oversize: boolean): void {
+    if (oversize) this.#c.oversizeDropped++;
+    else this.#c.protocolErrors++;
+    this.#violation(id);
+  }
+
+  /** An edge's input: a chunk from the source. Verified like any other. */
+  ingest(bytes: Buffer, nowMs: number): boolean {
+    this.#lastNowMs = nowMs;
+    const chunk = this.#decodeVerified(bytes);
+    if (chunk === undefined) return false;
+    this.#storeChunk(chunk, nowMs, undefined);
+    return true;
+  }
+
+  /** One decoded frame from neighbour `id` at `nowMs`. */
+  receive(id: string, frame: PeerFrame, nowMs: number): void {
+    this.#lastNowMs = nowMs;
+    // A HAVE of a chunk held or already requested changes no decision; anything else may.
+    if (
+      frame.type !== PeerFrameType.HAVE ||
+      (!this.#store.has(frame.seq) && !this.scheduler.isPending(frame.seq))
+    ) {
+      this.#dirty = true;
+    }
+    const n = this.#neighbours.get(id);
+    if (n === undefined) return;
+    if (frame.type === PeerFrameType.BYE) {
+      this.disconnect(id);
+      return;
+    }
+    if (!n.hello && frame.type !== PeerFrameType.HELLO) {
+      this.#c.protocolErrors++;
+      this.#drop(id, 'protocol', ByeReason.PROTOCOL_ERROR);
+      return;
+    }
+    switch (frame.type) {
+      case PeerFrameType.HELLO:
+        if (n.hello && n.isEdge && frame.role === PeerRole.EDGE && frame.channelId.equals(this.#channel.id)) {
+          this.scheduler.setSeedPermille(frame.seedPermille); // an edge's update of its seed share
+          return;
+        }
+        if (n.hello || !frame.channelId.equals(this.#channel.id)) {
+          this.#c.protocolErrors++;
+          this.#drop(id, 'protocol', ByeReason.PROTOCOL_ERROR);
+          return;
+        }
+        n.hello = true;
+        n.isEdge = frame.role === PeerRole.EDGE;
+        this.scheduler.addNeighbour(id, n.isEdge);
+        if (n.isEdge) this.scheduler.setSeedPermille(frame.seedPermille);
+        return;
+      case PeerFrameType.BUFFER_MAP:
+        if (this.#plausible(frame.base + frame.count - 1)) {
+          this.scheduler.assignMap(id, frame.base, frame.count, frame.bitmap, frame.rapBitmap, nowMs);
+        } else {
+          this.#c.protocolErrors++;
+          this.#violation(id);
+        }
+        return;
+      case PeerFrameType.HAVE:
+        if (this.#plausible(frame.seq)) this.scheduler.announce(id, frame.seq, frame.randomAccess, nowMs);
+        else {
+          this.#c.protocolErrors++;
+          this.#violation(id);
+        }
+        return;
+      case PeerFrameType.REQUEST:
+        this.#onRequest(n, frame.seq, frame.urgent);
+        return;
+      case PeerFrameType.CANCEL:
+        this.#upload.cancel(id, frame.seq);
+        return;
+      case PeerFrameType.DATA:
+        this.#onData(n, frame.chunk, nowMs);
+        return;
+      case PeerFrameType.REJECT:
+        this.scheduler.rejected(
+          frame.seq,
+          id,
+          frame.reason === RejectReason.NOT_HELD,
+          nowMs,
+          frame.reason === RejectReason.NOT_HELD ? 0 : BUSY_BLOCK_MS,
+        );
+        return;
+      case PeerFrameType.CHOKE:
+        this.scheduler.block(id, nowMs + Math.min(frame.ms, 10_000));
+        return;
+    }
+  }
+
+  /** Runs the timers due at `nowMs`: playout, scheduling, uploads, neighbour health. */
+  poll(nowMs: number): void {
+    this.#lastNowMs = nowMs;
+    if (this.role === 'peer') {
+      this.#join(nowMs);
+      this.playout.poll(nowMs, this.#get, this.#emit, this.scheduler.newestKnown);
+      const from = this.playout.nextSeq;
+      if (from !== this.#polledFrom) this.#dirty = true;
+      if (from >= 0 && (this.#dirty || nowMs >= this.scheduler.nextWakeMs())) {
+        this.#dirty = false;
+        this.#polledFrom = from;
+        const playout = this.playout;
+        const actions = this.scheduler.poll(
+          nowMs,
+          from,
+          (seq) => playout.deadlineOf(seq, nowMs),
+          this.#holds,
+        );
+        for (const a of actions) {
+          this.#send(
+            a.to,
+            a.kind === 'request'
+              ? { type: PeerFrameType.REQUEST, seq: a.seq, urgent: a.urgent }
+              : { type: PeerFrameType.CANCEL, seq: a.seq },
+          );
+        }
+        this.scheduler.clearActions();
+        this.#evict(playout.started ? from - this.#o.keepBehind : -1);
+      }
+    } else {
+      this.#evict(this.#held.newest - this.#o.window + 1);
+    }
+    for (;;) {
+      const next = this.#upload.next(nowMs, this.#bytesOf, this.#gone);
+      if (next === undefined) break;
+      this.#send(next.to, { type: PeerFrameType.DATA, chunk: this.#store.get(next.seq)!.bytes });
+    }
+    if (nowMs >= this.#healthAtMs) this.#health(nowMs);
+  }
+
+  /** When {@link poll} should run next, ms. */
+  nextWakeMs(): number {
+    const now = this.#lastNowMs;
+    return Math.max(
+      now,
+      Math.min(
+        this.scheduler.nextWakeMs(),
+        this.playout.nextWakeMs(now),
+        this.#upload.nextWakeMs(now),
+        this.#healthAtMs,
+      ),
+    );
+  }
+
+  /** Frames to send, in order; the caller owns the returned array. */
+  takeTransmits(): LiveTransmit[] {
+    return this.#transmits.splice(0);
+  }
+
+  /** Events since the last call; the caller owns the returned array. */
+  takeEvents(): LivePeerEvent[] {
+    return this.#events.splice(0);
+  }
+
+  /** The node's counters. */
+  stats(): LivePeerStats {
+    const p = this.playout.stats();
+    const s = this.scheduler.counters;
+    return {
+      ...p,
+      latencyP50Ms: this.#latency.percentile(50),
+      latencyP95Ms: this.#latency.percentile(95),
+      latencyP99Ms: this.#latency.percentile(99),
+      ...this.#c,
+      bytesUploaded: this.#upload.counters.bytes,
+      chunksUploaded: this.#upload.counters.served,
+      requestsRefused: this.#c.requestsRefused,
+      neighbours: [...this.#neighbours.values()].map((n) => {
+        const v = this.scheduler.neighbour(n.id);
+        return {
+          id: n.id,
+          isEdge: n.isEdge,
+          pathKind: n.pathKind,
+          delivered: v?.delivered ?? 0,
+          timeouts: v?.timeouts ?? 0,
+          lies: v?.lies ?? 0,
+        };
+      }),
+      requests: s.requests,
+      timeouts: s.timeouts,
+      duplicates: s.duplicates,
+    };
+  }
+
+  /** The latency histogram (the simulator merges them). */
+  get latency(): LatencyHistogram {
+    return this.#latency;
+  }
+
+  /** Picks the join chunk once the neighbours' maps are in; picks again if it never came. */
+  #join(nowMs: number): void {
+    const p = this.playout;
+    if (p.started) return;
+    const s = this.scheduler;
+    if (s.newestKnown < 0) return;
+    if (p.joinSeq >= 0 && nowMs - this.#joinedAtMs < REJOIN_AFTER_MS) return;
+    const seq = p.pickJoin(s.newestKnown, s.newestRandomAccess(), (from) => s.oldestRandomAccessFrom(from));
+    if (seq < 0 || seq === p.joinSeq) return;
+    p.join(seq, nowMs);
+    this.#joinedAtMs = nowMs;
+  }
+
+  #onRequest(n: Neighbour, seq: number, urgent: boolean): void {
+    if (!this.uploads) {
+      this.#refuse(n, seq, RejectReason.BUSY);
+      return;
+    }
+    if (!this.#store.has(seq)) {
+      this.#refuse(n, seq, RejectReason.NOT_HELD);
+      return;
+    }
+    const result = this.#upload.enqueue(n.id, seq, urgent, this.#store.get(seq)!.bytes.length);
+    if (result === 'full') this.#refuse(n, seq, RejectReason.OVER_SHARE);
+    else if (result === 'busy') {
+      this.#c.requestsRefused++;
+      this.#send(n.id, { type: PeerFrameType.REJECT, seq, reason: RejectReason.BUSY });
+    }
+    // A repeated request is ignored (it costs nothing); it is honest after a timeout and a CANCEL.
+    else if (result === 'duplicate') this.#c.requestsRefused++;
+  }
+
+  #refuse(n: Neighbour, seq: number, reason: (typeof RejectReason)[keyof typeof RejectReason]): void {
+    this.#c.requestsRefused++;
+    this.#send(n.id, { type: PeerFrameType.REJECT, seq, reason });
+    this.#violation(n.id);
+  }
+
+  #onData(n: Neighbour, bytes: Buffer, nowMs: number): void {
+    const seq = peekChunkSeq(bytes);
+    if (seq < 0 || !this.scheduler.isAwaited(seq, n.id)) {
+      this.#c.unsolicitedDropped++;
+      this.#violation(n.id);
+      return;
+    }
+    const chunk = this.#decodeVerified(bytes);
+    if (chunk === undefined || chunk.seq !== seq) {
+      this.scheduler.rejected(seq, n.id, false);
+      this.#ban(n.id, 'forged');
+      return;
+    }
+    this.scheduler.received(seq, n.id, nowMs);
+    if (this.#store.has(seq)) return;
+    const size = bytes.length;
+    if (n.isEdge) this.#c.bytesFromEdge += size;
+    else this.#c.bytesFromPeers += size;
+    this.#storeChunk(chunk, nowMs, n);
+  }
+
+  #decodeVerified(bytes: Buffer): Chunk | undefined {
+    let chunk: Chunk;
+    try {
+      chunk = decodeChunk(bytes);
+    } catch (error) {
+      if (!(error instanceof ParseError)) throw error;
+      this.#c.forgedDropped++;
+      return undefined;
+    }
+    if (this.#verify(chunk) !== null) {
+      this.#c.forgedDropped++;
+      return undefined;
+    }
+    return chunk;
+  }
+
+  #storeChunk(chunk: Chunk, nowMs: number, from: Neighbour | undefined): void {
+    const seq = chunk.seq;
+    if (this.role === 'peer' && seq < this.playout.nextSeq) return;
+    const rap = (chunk.flags & CHUNK_FLAG_RANDOM_ACCESS) !== 0;
+    if (!this.#held.add(seq, rap)) return;
+    this.#store.set(seq, chunk);
+    if (from !== undefined) {
+      this.#latency.record(nowMs - chunk.timestampMs);
+      this.#events.push({
+        type: 'chunk',
+        seq,
+        from: from.id,
+        fromEdge: from.isEdge,
+        latencyMs: nowMs - chunk.timestampMs,
+        bytes: chunk.bytes.length,
+      });
+    }
+    if (!this.uploads) return;
+    for (const n of this.#neighbours.values()) {
+      if (n !== from && n.hello && !n.isEdge)
+        this.#send(n.id, { type: PeerFrameType.HAVE, seq, randomAccess: rap });
+    }
+  }
+
+  /** A seq no honest neighbour could announce yet: far past what this node has seen. */
+  #plausible(seq: number): boolean {
+    const reference = Math.max(this.#held.newest, this.scheduler.newestKnown);
+    return reference < 0 || seq <= reference + this.#o.window;
+  }
+
+  #evict(below: number): void {
+    if (below <= this.#held.base) return;
+    for (let s = this.#held.base; s < below; s++) this.#store.delete(s);
+    this.#held.advance(below);
+  }
+
+  #violation(id: string): void {
+    const n = this.#neighbours.get(id);
+    if (n === undefined) return;
+    if (++n.violations > this.#o.maxViolations) this.#ban(id, 'flood');
+  }
+
+  #health(nowMs: number): void {
+    this.#healthAtMs = nowMs + HEALTH_EVERY_MS;
+    if (this.role === 'edge') {
+      // Re-announce the seed share when the swarm has grown or shrunk by more than a fifth.
+      const permille = this.#currentSeedPermille();
+      if (Math.abs(permille - this.#seedPermille) > 0.2 * Math.max(1, this.#seedPermille)) {
+        this.#seedPermille = permille;
+        const hello = this.#hello();
+        for (const n of this.#neighbours.values()) if (n.hello) this.#send(n.id, hello);
+      }
+    }
+    const reset = nowMs >= this.#violationsResetAtMs;
+    if (reset) this.#violationsResetAtMs = nowMs + VIOLATION_WINDOW_MS;
+    for (const n of [...this.#neighbours.values()]) {
+      if (reset) n.violations = 0;
+      const v = this.scheduler.neighbour(n.id);
+      if (v === undefined || n.isEdge) continue;
+      if (v.lies >= this.#o.maxLies) this.#drop(n.id, 'liar', ByeReason.REPLACED);
+      else if (v.timeouts >= 4 && v.timeouts > 2 * v.delivered) this.#drop(n.id, 'slow', ByeReason.REPLACED);
+    }
+  }
+
+  #drop(id: string, reason: 'liar' | 'slow' | 'protocol' | 'full', bye: ByeReasonValue): void {
+    this.#send(id, { type: PeerFrameType.BYE, reason: bye });
+    this.disconnect(id);
+    this.#c.replaced++;
+    this.#events.push({ type: 'drop', neighbour: id, reason });
+  }
+
+  #ban(id: string, reason: 'forged' | 'flood'): void {
+    if (this.#banned.size >= MAX_BANNED) this.#banned.delete(this.#banned.values().next().value as string);
+    this.#banned.add(id);
+    this.#c.bans++;
+    this.#send(id, { type: PeerFrameType.BYE, reason: ByeReason.BANNED });
+    this.disconnect(id);
+    this.#events.push({ type: 'ban', neighbour: id, reason });
+  }
+
+  #send(to: string, frame: PeerFrame): void {
+    this.#transmits.push({ to, frame });
+  }
+}

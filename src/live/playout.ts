@@ -1,0 +1,201 @@
+/**
+ * Playout: joins at a random-access chunk, plays each chunk at its deadline a fixed delay behind
+ * the live edge, skips a chunk that missed its deadline (a counted discontinuity) and reports
+ * stalls. Sans-I/O: {@link Playout.poll} plays what is due at `nowMs`.
+ *
+ * The clock needs no synchronisation with the source: the playout point is anchored at the local
+ * time the join chunk was played, and chunk `s` is due `(ts(s) - ts(join))` after it.
+ * @module
+ */
+import type { Chunk } from './chunk.ts';
+import { CHUNK_FLAG_DISCONTINUITY, CHUNK_FLAG_RANDOM_ACCESS, TS_PACKET_BYTES } from './constants.ts';
+
+/** Default playout delay behind the source, ms (docs/live.md, "Scheduler parameters"). */
+export const PLAYOUT_TARGET_DELAY_DEFAULT_MS = 1500;
+
+/** Playout settings. */
+export interface PlayoutOptions {
+  /** Delay behind the live edge to hold, ms; default {@link PLAYOUT_TARGET_DELAY_DEFAULT_MS}. */
+  readonly targetDelayMs?: number;
+  /** Time allowed to fetch the join chunk, ms; default 250. */
+  readonly joinFetchMs?: number;
+  /** Chunk duration assumed before the first chunk arrives, ms; default 250. */
+  readonly chunkDurationMs?: number;
+}
+
+/** What playout emits for a due chunk. */
+export type PlayoutEvent =
+  | { readonly type: 'play'; readonly seq: number; readonly payload: Buffer; readonly discontinuity: boolean }
+  | { readonly type: 'skip'; readonly seq: number }
+  | { readonly type: 'stall'; readonly seq: number }
+  | { readonly type: 'resume'; readonly seq: number; readonly stalledMs: number };
+
+/** Playout counters. */
+export interface PlayoutStats {
+  /** Chunks played at their deadline. */
+  readonly played: number;
+  /** Chunks skipped because they missed their deadline. */
+  readonly skipped: number;
+  /** played / (played + skipped); 1 before the first chunk. */
+  readonly continuity: number;
+  /** Runs of skipped chunks. */
+  readonly stalls: number;
+  /** Media time lost to stalls, ms. */
+  readonly stalledMs: number;
+  /** Local time the first chunk was played, NaN before. */
+  readonly startedAtMs: number;
+}
+
+/** The playout core. */
+export class Playout {
+  readonly targetDelayMs: number;
+  readonly joinFetchMs: number;
+  #durationMs: number;
+  #joinSeq = -1;
+  #joinTsMs = 0;
+  #startMs = Number.NaN;
+  #nextSeq = -1;
+  #played = 0;
+  #skipped = 0;
+  #stalls = 0;
+  #stalledMs = 0;
+  #stallSinceMs = Number.NaN;
+  #gap = false;
+
+  constructor(options: PlayoutOptions = {}) {
+    this.targetDelayMs = options.targetDelayMs ?? PLAYOUT_TARGET_DELAY_DEFAULT_MS;
+    this.joinFetchMs = options.joinFetchMs ?? 250;
+    this.#durationMs = options.chunkDurationMs ?? 250;
+  }
+
+  /** The chunk the node joined at, -1 before {@link join}. */
+  get joinSeq(): number {
+    return this.#joinSeq;
+  }
+
+  /** Whether the first chunk has been played. */
+  get started(): boolean {
+    return !Number.isNaN(this.#startMs);
+  }
+
+  /** The next chunk to play (the join chunk before the start), -1 before {@link join}. */
+  get nextSeq(): number {
+    return this.#nextSeq;
+  }
+
+  /**
+   * The join chunk among what the neighbours hold: the oldest random-access chunk that still
+   * plays at the target delay once fetched, else the newest. `newest` is the live edge as the
+   * neighbours know it; `oldestRapFrom(seq)` and `newestRap` come from their buffer maps.
+   */
+  pickJoin(newest: number, newestRap: number, oldestRapFrom: (seq: number) => number): number {
+    const back = Math.floor((this.targetDelayMs - this.joinFetchMs) / this.#durationMs);
+    const candidate = oldestRapFrom(Math.max(0, newest - back));
+    return candidate >= 0 ? candidate : newestRap;
+  }
+
+  /** Sets the join chunk at `nowMs` (before the start; again if the first choice never came). */
+  join(seq: number, nowMs: number): void {
+    this.#joinSeq = seq;
+    this.#nextSeq = seq;
+    this.#startMs = Number.NaN;
+    this.#joinTsMs = nowMs + this.joinFetchMs;
+  }
+
+  /** When chunk `seq` is due, ms (local clock). Before the start: the join chunk as soon as it comes. */
+  deadlineOf(seq: number, nowMs: number): number {
+    const anchor = this.started ? this.#startMs : Math.max(this.#joinTsMs, nowMs);
+    return anchor + (seq - this.#joinSeq) * this.#durationMs;
+  }
+
+  /**
+   * Plays or skips every chunk due at `nowMs`; `get(seq)` returns a held, verified chunk and
+   * `liveEdgeSeq` is the newest chunk the neighbours announced. The join chunk starts playing once
+   * it is held and the live edge is the target delay past it (at once in a running stream, where
+   * the join chunk was picked that far back; later for a node that joins a stream just begun).
+   */
+  poll(
+    nowMs: number,
+    get: (seq: number) => Chunk | undefined,
+    emit: (e: PlayoutEvent) => void,
+    liveEdgeSeq = Number.POSITIVE_INFINITY,
+  ): void {
+    if (this.#joinSeq < 0) return;
+    if (!this.started) {
+      const first = get(this.#joinSeq);
+      // Only a random-access chunk can start a decoder; a lying map is caught here.
+      if (first === undefined || (first.flags & CHUNK_FLAG_RANDOM_ACCESS) === 0) return;
+      if ((liveEdgeSeq - this.#joinSeq + 1) * first.durationMs < this.targetDelayMs) return;
+      this.#startMs = nowMs;
+      this.#durationMs = first.durationMs;
+    }
+    while (this.deadlineOf(this.#nextSeq, nowMs) <= nowMs) {
+      const seq = this.#nextSeq;
+      const chunk = get(seq);
+      this.#nextSeq++;
+      if (chunk === undefined) {
+        this.#skipped++;
+        if (!this.#gap) {
+          this.#stalls++;
+          this.#stallSinceMs = nowMs;
+          emit({ type: 'stall', seq });
+        }
+        this.#gap = true;
+        emit({ type: 'skip', seq });
+        continue;
+      }
+      this.#played++;
+      const discontinuity = this.#gap || (chunk.flags & CHUNK_FLAG_DISCONTINUITY) !== 0;
+      if (this.#gap) {
+        const stalledMs = nowMs - this.#stallSinceMs;
+        this.#stalledMs += stalledMs;
+        this.#gap = false;
+        emit({ type: 'resume', seq, stalledMs });
+      }
+      emit({
+        type: 'play',
+        seq,
+        payload: discontinuity && this.#played > 1 ? markDiscontinuity(chunk.payload) : chunk.payload,
+        discontinuity,
+      });
+    }
+  }
+
+  /** When the next chunk is due, ms; before the start, a chunk's time later (the live edge moves). */
+  nextWakeMs(nowMs: number): number {
+    if (!this.started) return this.#joinSeq < 0 ? Number.POSITIVE_INFINITY : nowMs + this.#durationMs;
+    return this.deadlineOf(this.#nextSeq, nowMs);
+  }
+
+  /** The playout counters. */
+  stats(): PlayoutStats {
+    const total = this.#played + this.#skipped;
+    return {
+      played: this.#played,
+      skipped: this.#skipped,
+      continuity: total === 0 ? 1 : this.#played / total,
+      stalls: this.#stalls,
+      stalledMs: this.#stalledMs,
+      startedAtMs: this.#startMs,
+    };
+  }
+}
+
+/**
+ * A copy of `payload` with the discontinuity_indicator set in the adaptation field of the first
+ * packet of each PID that carries one (ISO/IEC 13818-1 §2.4.3.4), so a decoder resets its
+ * continuity-counter and timestamp expectations instead of reporting corruption. Packets without
+ * an adaptation field are left alone: the stream stays whole 188-byte packets either way.
+ */
+export function markDiscontinuity(payload: Buffer): Buffer {
+  const out = Buffer.from(payload);
+  const seen = new Set<number>();
+  for (let i = 0; i + TS_PACKET_BYTES <= out.length; i += TS_PACKET_BYTES) {
+    const pid = ((out[i + 1]! & 0x1f) << 8) | out[i + 2]!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    const control = (out[i + 3]! >>> 4) & 0x03;
+    if ((control === 2 || control === 3) && out[i + 4]! > 0) out[i + 5]! |= 0x80;
+  }
+  return out;
+}
