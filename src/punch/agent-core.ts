@@ -12,6 +12,7 @@ import type { NatEndpoint } from '../nat/index.ts';
 import { type AgentCoreOptions, checkAgentIdentity, resolvePunchTuning } from './agent-options.ts';
 import { AgentTargets, type PunchTarget } from './agent-targets.ts';
 import { LinkRole, type LinkRoleType } from './broker-wire.ts';
+import { isPrivateAddress } from './candidate-hygiene.ts';
 import { type PredictionPlan, planPrediction } from './prediction.ts';
 import { PredictionRun } from './prediction-run.ts';
 import {
@@ -30,6 +31,8 @@ const MAX_OUTSTANDING = 8192;
 export const PUNCH_CLOSE_COPIES = 3;
 /** Most remote candidates, peer-reflexive ones included. */
 export const MAX_REMOTE_CANDIDATES = 32;
+/** Most candidates taken from one introduction (the rest are dropped and counted). */
+export const MAX_INTRODUCED_CANDIDATES = 8;
 
 /** How the link's path was made. */
 export type PathKind = 'direct' | 'predicted' | 'relay';
@@ -69,6 +72,10 @@ export interface AgentStats {
   /** Our own role in the sender field (reflections). */
   readonly reflected: number;
   readonly candidatesDropped: number;
+  /** Private host candidates the local policy refused (`privateCandidates`). */
+  readonly candidatesRefused: number;
+  /** Host candidates whose probes ran out unanswered this round (probing them stopped). */
+  readonly candidatesSilent: number;
   /** Authenticated CLOSE frames from the peer (0 or 1). */
   readonly remoteCloses: number;
 }
@@ -124,6 +131,7 @@ export class AgentCore {
     unmatchedReplies: 0,
     reflected: 0,
     candidatesDropped: 0,
+    candidatesRefused: 0,
     remoteCloses: 0,
   };
 
@@ -142,11 +150,27 @@ export class AgentCore {
     this.#lowTtl = tuning.lowTtl;
     const pred = tuning.prediction;
     const v6 = options.family === 'udp6';
-    this.#targets = new AgentTargets(tuning.recheckMs, MAX_REMOTE_CANDIDATES);
+    this.#targets = new AgentTargets(tuning.recheckMs, MAX_REMOTE_CANDIDATES, tuning.maxSilentProbes);
+    // Candidate hygiene (RFC 8445 §19.5.1): a cap per introduction, and private host candidates only
+    // from a peer behind our own public IP (else they name someone else's LAN).
+    const remoteSrflx = options.remoteCandidates.find((c) => c.kind === 'srflx')?.address;
+    const privateOk =
+      tuning.privateCandidates === 'always' ||
+      (tuning.privateCandidates === 'same-public-address' &&
+        (options.localPublicAddress === undefined || options.localPublicAddress === remoteSrflx));
     let srflx: NatEndpoint | null = null;
+    let taken = 0;
     for (const c of options.remoteCandidates) {
       if (c.kind === 'relay' || c.address.includes(':') !== v6) continue;
-      if (!this.#targets.add(c, 0)) this.#c.candidatesDropped++;
+      if (c.kind === 'host' && !privateOk && isPrivateAddress(c.address)) {
+        this.#c.candidatesRefused++;
+        continue;
+      }
+      if (taken >= MAX_INTRODUCED_CANDIDATES || !this.#targets.add(c, 0)) {
+        this.#c.candidatesDropped++;
+        continue;
+      }
+      taken++;
       if (c.kind === 'srflx') srflx = { address: c.address, port: c.port };
     }
     const plan =
@@ -276,6 +300,7 @@ export class AgentCore {
       if (target === undefined) this.#c.candidatesDropped++;
       else this.#c.peerReflexive++;
     }
+    if (target !== undefined) target.heard = true;
     if (this.#state === 'punching' && target !== undefined && !target.validated) {
       // RFC 8445 §7.3.1.4: a triggered check on the pair the probe came in on.
       this.#probe(target, 0, nowMs, false);
@@ -323,6 +348,7 @@ export class AgentCore {
     const target =
       this.#targets.find(socket, from) ??
       this.#targets.add({ kind: 'prflx', address: from.address, port: from.port }, socket, sent.predicted);
+    if (target !== null) target.heard = true;
     if (target !== null && !target.validated) {
       target.validated = true;
       this.#c.validated++;
@@ -387,6 +413,7 @@ export class AgentCore {
   #probe(target: PunchTarget, flags: number, nowMs: number, paced: boolean): void {
     const ttl = target.sends === 0 && this.#lowTtl !== undefined ? this.#lowTtl : undefined;
     target.sends++;
+    target.roundSends++;
     if (paced) target.nextAtMs = nowMs + this.#targets.recheckMs;
     this.#sendProbe(target.socket, target, flags, target.predicted, ttl);
   }
@@ -519,7 +546,7 @@ export class AgentCore {
   }
 
   stats(): AgentStats {
-    return { state: this.#state, ...this.#c };
+    return { state: this.#state, ...this.#c, candidatesSilent: this.#targets.silentCount() };
   }
 
   /** How long punching has run, ms (0 before start). */

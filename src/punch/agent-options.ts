@@ -28,6 +28,17 @@ export const DEFAULT_LINK_KEEPALIVE_MS = 15_000;
 /** Default unanswered keepalive transmissions before the path counts as lost: 5 (1 s apart). */
 export const DEFAULT_KEEPALIVE_TRIES = 5;
 
+/** Default probes per round to a host candidate never heard from. */
+export const DEFAULT_MAX_SILENT_PROBES = 3;
+
+/**
+ * Which private (RFC 1918, shared, link-local, ULA) remote host candidates are probed:
+ * `same-public-address` (default) only when the remote's server-reflexive IP is ours (one site,
+ * one NAT: the private address can be the peer's; otherwise it is someone else's LAN); `always`;
+ * `never`.
+ */
+export type PrivateCandidatePolicy = 'same-public-address' | 'always' | 'never';
+
 /** The punching tuning: every field optional, with the defaults above. */
 export interface PunchTuning {
   /** Gap between probes on the data socket, ms. Default {@link DEFAULT_PUNCH_PACE_MS}. */
@@ -44,6 +55,14 @@ export interface PunchTuning {
   readonly lowTtl?: number;
   /** Prediction settings, or false to never predict. */
   readonly prediction?: PredictionOptions | false;
+  /** Private remote host candidates: see {@link PrivateCandidatePolicy}. Default `same-public-address`. */
+  readonly privateCandidates?: PrivateCandidatePolicy;
+  /**
+   * Probes per punching round to a host candidate never heard from (the broker cannot verify host
+   * candidates: an introduction must not aim probes at third parties). Default
+   * {@link DEFAULT_MAX_SILENT_PROBES}.
+   */
+  readonly maxSilentProbes?: number;
 }
 
 /** Options of an {@link AgentCore}: the introduction plus tuning. */
@@ -58,6 +77,11 @@ export interface AgentCoreOptions extends PunchTuning {
   readonly family?: 'udp4' | 'udp6';
   /** Uniform random in [0, 1) (prediction's port choice). Default `Math.random`. */
   readonly random?: () => number;
+  /**
+   * Our public IP as the broker saw it (for `privateCandidates: 'same-public-address'`); when
+   * unknown, private candidates are probed as with `always`.
+   */
+  readonly localPublicAddress?: string;
 }
 
 /** {@link PunchTuning} with every default filled in. */
@@ -68,6 +92,8 @@ export interface ResolvedPunchTuning {
   readonly keepaliveMs: number;
   readonly keepaliveTries: number;
   readonly lowTtl: number | undefined;
+  readonly privateCandidates: PrivateCandidatePolicy;
+  readonly maxSilentProbes: number;
   readonly prediction: {
     readonly sockets: number;
     readonly probes: number;
@@ -105,6 +131,8 @@ export function resolvePunchTuning(options: PunchTuning, prefix = ''): ResolvedP
     ),
     keepaliveTries: num(options.keepaliveTries, DEFAULT_KEEPALIVE_TRIES, 'keepaliveTries'),
     lowTtl: options.lowTtl === undefined ? undefined : num(options.lowTtl, 1, 'lowTtl', 255),
+    privateCandidates: privatePolicy(options.privateCandidates, prefix),
+    maxSilentProbes: num(options.maxSilentProbes, DEFAULT_MAX_SILENT_PROBES, 'maxSilentProbes'),
     prediction: {
       sockets: num(p.sockets, DEFAULT_PREDICTION_SOCKETS, 'prediction.sockets', 256),
       probes: num(p.probes, DEFAULT_PREDICTION_PROBES, 'prediction.probes', 65_536),
@@ -113,6 +141,15 @@ export function resolvePunchTuning(options: PunchTuning, prefix = ''): ResolvedP
       portRange: p.portRange ?? DEFAULT_PREDICTION_PORT_RANGE,
     },
   };
+}
+
+function privatePolicy(value: unknown, prefix: string): PrivateCandidatePolicy {
+  if (value === undefined) return 'same-public-address';
+  if (value === 'same-public-address' || value === 'always' || value === 'never') return value;
+  throw new ConfigError(
+    AGENT_OPTIONS_CODE,
+    `${prefix}privateCandidates must be same-public-address, always or never, got ${String(value)}`,
+  );
 }
 
 /**

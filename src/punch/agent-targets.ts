@@ -16,6 +16,10 @@ export interface PunchTarget extends NatEndpoint {
   validated: boolean;
   /** Probes sent on this pair (all rounds). */
   sends: number;
+  /** Probes sent on this pair in the current punching round. */
+  roundSends: number;
+  /** Anything authenticated arrived from this address (a probe or a reply). */
+  heard: boolean;
   nextAtMs: number;
   /** Found by port prediction. */
   readonly predicted: boolean;
@@ -24,12 +28,19 @@ export interface PunchTarget extends NatEndpoint {
 /** Pairs by key; at most `capacity`. */
 export class AgentTargets {
   readonly recheckMs: number;
+  /**
+   * Probes per round to a host candidate that was never heard from (the broker cannot verify host
+   * candidates: an introduction must not aim probes at third parties). Srflx candidates (the address
+   * the broker saw, verified by its round trip) and prflx ones (we heard them) are not limited.
+   */
+  readonly maxSilentProbes: number;
   readonly #capacity: number;
   readonly #list: PunchTarget[] = [];
   readonly #byKey = new Map<string, PunchTarget>();
 
-  constructor(recheckMs: number, capacity: number) {
+  constructor(recheckMs: number, capacity: number, maxSilentProbes = Number.POSITIVE_INFINITY) {
     this.recheckMs = recheckMs;
+    this.maxSilentProbes = maxSilentProbes;
     this.#capacity = capacity;
   }
 
@@ -48,6 +59,8 @@ export class AgentTargets {
       priority: candidatePreference(candidate.kind),
       validated: false,
       sends: 0,
+      roundSends: 0,
+      heard: predicted || candidate.kind === 'prflx',
       nextAtMs: 0,
       predicted,
     };
@@ -64,7 +77,7 @@ export class AgentTargets {
   due(nowMs: number): PunchTarget | undefined {
     let best: PunchTarget | undefined;
     for (const t of this.#list) {
-      if (t.validated || t.nextAtMs > nowMs) continue;
+      if (t.validated || t.nextAtMs > nowMs || this.#silent(t)) continue;
       if (
         best === undefined ||
         t.nextAtMs < best.nextAtMs ||
@@ -79,8 +92,20 @@ export class AgentTargets {
   /** When the next unvalidated pair is due (Infinity when none). */
   nextDueMs(): number {
     let next = Number.POSITIVE_INFINITY;
-    for (const t of this.#list) if (!t.validated && t.nextAtMs < next) next = t.nextAtMs;
+    for (const t of this.#list) if (!t.validated && !this.#silent(t) && t.nextAtMs < next) next = t.nextAtMs;
     return next;
+  }
+
+  /** Whether `t` is a host candidate that used its probes without a word back (probing it stops). */
+  #silent(t: PunchTarget): boolean {
+    return t.kind === 'host' && !t.heard && t.roundSends >= this.maxSilentProbes;
+  }
+
+  /** Host candidates given up on this round (never heard from after `maxSilentProbes`). */
+  silentCount(): number {
+    let n = 0;
+    for (const t of this.#list) if (this.#silent(t)) n++;
+    return n;
   }
 
   anyValidated(): boolean {
@@ -92,6 +117,7 @@ export class AgentTargets {
   reset(nowMs: number): void {
     for (const t of this.#list) {
       t.validated = false;
+      t.roundSends = 0;
       t.nextAtMs = nowMs;
     }
   }

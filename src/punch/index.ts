@@ -8,10 +8,11 @@
 
 export type { AgentAction, AgentStats, PathKind } from './agent-core.ts';
 export { AgentCore, MAX_REMOTE_CANDIDATES, PUNCH_CLOSE_COPIES } from './agent-core.ts';
-export type { AgentCoreOptions, PunchTuning } from './agent-options.ts';
+export type { AgentCoreOptions, PrivateCandidatePolicy, PunchTuning } from './agent-options.ts';
 export {
   DEFAULT_KEEPALIVE_TRIES,
   DEFAULT_LINK_KEEPALIVE_MS,
+  DEFAULT_MAX_SILENT_PROBES,
   DEFAULT_PUNCH_PACE_MS,
   DEFAULT_PUNCH_RECHECK_MS,
   DEFAULT_PUNCH_TIMEOUT_MS,

@@ -439,7 +439,13 @@ export class PunchPeer {
       socket: this.#demux.socket,
       family,
       bindAddress: this.#o.address ?? wildcardAddress(family),
-      agent: { ...this.#o.punch, localNat, punchTimeoutMs: this.#punchTimeoutFor(localNat, introduction) },
+      agent: {
+        ...this.#o.punch,
+        localNat,
+        punchTimeoutMs: this.#punchTimeoutFor(localNat, introduction),
+        // Our public IP as the broker saw it: private candidates only from a peer behind it too.
+        ...(this.#client.observed === null ? {} : { localPublicAddress: this.#client.observed.address }),
+      },
       pool: this.#o.pool,
       relay: this.#o.relay,
       ...(this.#o.relayRetryDirectMs === undefined ? {} : { relayRetryDirectMs: this.#o.relayRetryDirectMs }),
