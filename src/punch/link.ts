@@ -8,7 +8,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
-import { ClosedError } from '../errors/index.ts';
+import { ClosedError, PortholeError } from '../errors/index.ts';
 import { raceAbort } from '../internal/abort.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
 import type { Demux } from '../mux/index.ts';
@@ -113,6 +113,7 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
   readonly #abort = new AbortController();
   readonly #queue: Buffer[] = [];
   #waiter: ((result: IteratorResult<Buffer>) => void) | null = null;
+  #handler: ((data: Buffer) => void) | undefined;
   #failWaiter: ((error: Error) => void) | null = null;
   #path: PathKind | null = null;
   #pathSocket: Socket | null = null;
@@ -189,6 +190,26 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
   }
 
   /**
+   * Hands every received datagram to `handler` instead of the async iterator, until the returned
+   * registration is removed (queued datagrams first). With {@link send} this makes the link a
+   * `DatagramLink` (porthole/mux), so ARQ conversations run over it: `new ArqEndpoint({ link })`.
+   * @throws PortholeError `ERR_INVALID_STATE` when a handler is already set.
+   */
+  onDatagram(handler: (data: Buffer) => void): { remove(): void } {
+    if (this.#handler !== undefined) {
+      throw new PortholeError('ERR_INVALID_STATE', 'the link already hands its datagrams to a handler');
+    }
+    this.#handler = handler;
+    for (let queued = this.#queue.shift(); queued !== undefined; queued = this.#queue.shift())
+      handler(queued);
+    return {
+      remove: (): void => {
+        if (this.#handler === handler) this.#handler = undefined;
+      },
+    };
+  }
+
+  /**
    * Sends one datagram to the peer on the current path. Without a path it is dropped and
    * counted (datagram semantics).
    * @throws ClosedError `ERR_CLOSED` after `close()`.
@@ -239,6 +260,11 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
 
   #deliver(payload: Buffer): void {
     this.#c.received++;
+    const handler = this.#handler;
+    if (handler !== undefined) {
+      handler(payload);
+      return;
+    }
     const waiter = this.#waiter;
     if (waiter !== null) {
       this.#waiter = null;
