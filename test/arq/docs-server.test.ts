@@ -13,8 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { ArqEndpoint } from '../../src/arq/index.ts';
 import { Demux, PortholeFrame } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from '../support/wait.ts';
 import { collect } from './helpers/peers.ts';
+
+checkLeaks();
 
 const src = fileURLToPath(new URL('../../src/', import.meta.url));
 const HOST = '127.0.0.1';

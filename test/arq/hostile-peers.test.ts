@@ -8,8 +8,11 @@ import { describe, it } from 'node:test';
 import { ARQ_TURBO, ArqEndpoint, type ArqEndpointOptions, type ArqStream } from '../../src/arq/index.ts';
 import { demuxOf, PortholeFrame } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from '../support/wait.ts';
 import { collect, nextConversation } from './helpers/peers.ts';
+
+checkLeaks();
 
 const HOST = '127.0.0.1';
 

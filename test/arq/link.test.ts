@@ -6,8 +6,11 @@ import { beforeEach, describe, it } from 'node:test';
 import { ARQ_TURBO, ArqEndpoint, type ArqStream } from '../../src/arq/index.ts';
 import { type DatagramLink, demuxLink, demuxOf, frameRange, PortholeFrame } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { mulberry32, testSeed } from '../support/prng.ts';
 import { waitFor } from '../support/wait.ts';
+
+checkLeaks();
 
 interface Wire {
   sent: number;

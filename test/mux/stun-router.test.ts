@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { describe, it } from 'node:test';
 import { Demux, demuxOf, STUN_RANGE } from '../../src/mux/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+
+checkLeaks();
 
 const FROM: RemoteInfo = { address: '192.0.2.1', port: 3478, family: 'IPv4', size: 20 };
 
