@@ -63,6 +63,11 @@ export interface BrokerCoreOptions {
    * is answered BUSY (`rejectedPeerBusy`). Default {@link DEFAULT_BROKER_MAX_PENDING_PER_PEER}.
    */
   readonly maxPendingPerPeer?: number;
+  /**
+   * Most registered peers per source IP address (any port); a REGISTER over it is answered FULL
+   * (`rejectedPerAddress`). Default {@link DEFAULT_BROKER_MAX_PEERS_PER_ADDRESS}.
+   */
+  readonly maxPeersPerAddress?: number;
   /** Most registered peers. Default {@link DEFAULT_BROKER_MAX_PEERS}. */
   readonly maxPeers?: number;
   /** Most introductions in flight (unacknowledged). Default {@link DEFAULT_BROKER_MAX_PENDING}. */
@@ -79,6 +84,8 @@ export interface BrokerCoreOptions {
 export const DEFAULT_BROKER_MAX_PEERS = 10_000;
 /** Default cap on introductions in flight. */
 export const DEFAULT_BROKER_MAX_PENDING = 1024;
+/** Default cap on registered peers per source IP (a CGNAT address may carry many real peers). */
+export const DEFAULT_BROKER_MAX_PEERS_PER_ADDRESS = 256;
 /** Default cap on introductions in flight per peer: one pair cannot take the broker's table. */
 export const DEFAULT_BROKER_MAX_PENDING_PER_PEER = 8;
 /** Default silence after which a peer expires: 45 s (three missed 15 s keepalives). */
@@ -123,6 +130,8 @@ export interface BrokerStats {
   readonly challenges: number;
   /** Session frames from an address other than the peer's registered one: not acted on, answered NOT_REGISTERED. */
   readonly addressUnproven: number;
+  /** REGISTER frames answered FULL because their source IP holds `maxPeersPerAddress` peers. */
+  readonly rejectedPerAddress: number;
   /** CONNECT frames refused because the requester or the target has `maxPendingPerPeer` introductions in flight. */
   readonly rejectedPeerBusy: number;
   /** Registration candidates dropped as not genuine or over the cap (see candidate-hygiene.ts). */
@@ -162,6 +171,9 @@ export class BrokerCore {
   #nextSweepMs = 0;
   readonly #credential: BrokerCredentialLookup | undefined;
   readonly #maxPendingPerPeer: number;
+  readonly #maxPeersPerAddress: number;
+  /** Registered peers per source IP address. */
+  readonly #peersByAddress = new Map<string, number>();
   /** Introductions in flight per peer (session key). */
   readonly #pendingByPeer = new Map<string, number>();
   /** Key of the stateless registration nonces. */
@@ -170,6 +182,7 @@ export class BrokerCore {
     challenges: 0,
     addressUnproven: 0,
     rejectedPeerBusy: 0,
+    rejectedPerAddress: 0,
     candidatesDropped: 0,
     registrations: 0,
     rejectedAuth: 0,
@@ -197,6 +210,11 @@ export class BrokerCore {
     }
     this.#credential = options.credential;
     this.#auth = options.authenticate ?? (() => false);
+    this.#maxPeersPerAddress = positive(
+      options.maxPeersPerAddress,
+      DEFAULT_BROKER_MAX_PEERS_PER_ADDRESS,
+      'maxPeersPerAddress',
+    );
     this.#maxPendingPerPeer = positive(
       options.maxPendingPerPeer,
       DEFAULT_BROKER_MAX_PENDING_PER_PEER,
@@ -377,6 +395,14 @@ export class BrokerCore {
       if (!sameEndpoint(existing.address, from)) this.#c.addressChanges++;
       this.#remove(existing);
     }
+    const fromAddress = this.#peersByAddress.get(from.address) ?? 0;
+    if (fromAddress >= this.#maxPeersPerAddress) {
+      this.#c.rejectedPerAddress++;
+      if (brokerRegistrationChannel.hasSubscribers)
+        publishBrokerRegistration(frame.peerId, from, 'full', frame.natClass, this.#byId.size);
+      this.#ack(from, frame.seq, BrokerStatus.FULL, ZERO_SESSION, null);
+      return;
+    }
     if (this.#byId.size >= this.#maxPeers) {
       this.poll(nowMs);
       if (this.#byId.size >= this.#maxPeers) {
@@ -401,6 +427,7 @@ export class BrokerCore {
       lastConnectStatus: BrokerStatus.OK,
     };
     this.#byId.set(peer.peerId, peer);
+    this.#peersByAddress.set(from.address, fromAddress + 1);
     this.#bySession.set(peer.sessionKey, peer);
     this.#c.registrations++;
     if (brokerRegistrationChannel.hasSubscribers)
@@ -529,6 +556,9 @@ export class BrokerCore {
   }
 
   #remove(peer: PeerRecord): void {
+    const n = this.#peersByAddress.get(peer.address.address) ?? 1;
+    if (n <= 1) this.#peersByAddress.delete(peer.address.address);
+    else this.#peersByAddress.set(peer.address.address, n - 1);
     this.#byId.delete(peer.peerId);
     this.#bySession.delete(peer.sessionKey);
     this.#pending.drop((key) => key === peer.sessionKey);

@@ -279,4 +279,23 @@ describe('BrokerCore against hostile peers', () => {
     );
     assert.equal(broker.stats().candidatesDropped, 4);
   });
+
+  it('one source address cannot take every registration: maxPeersPerAddress answers FULL', () => {
+    const broker = makeBroker({ maxPeersPerAddress: 2 });
+    const at = (port: number): NatEndpoint => ({ address: '203.0.113.50', port });
+    const peers: [BrokerClientCore, NatEndpoint][] = [
+      [client('mallory'), at(1)],
+      [client('mallet'), at(2)],
+      [client('carol'), at(3)],
+      [client('dave'), { address: '203.0.113.51', port: 4 }],
+    ];
+    for (const [c] of peers) c.register(0);
+    pump(broker, peers, 0);
+    assert.deepEqual(
+      peers.map(([c]) => c.registered),
+      [true, true, false, true],
+    );
+    assert.equal(broker.stats().rejectedPerAddress, 1);
+    assert.ok(peers[2]![0].events().some((e) => e.type === 'refused' && e.status === BrokerStatus.FULL));
+  });
 });
