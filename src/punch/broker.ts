@@ -6,9 +6,9 @@
  */
 import type { Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
-import { CoreTimer } from '../internal/core-timer.ts';
+import { CoreDriver } from '../internal/core-driver.ts';
 import { wildcardAddress } from '../internal/endpoint.ts';
-import { Demux, type DemuxRegistration, frameRange, PortholeFrame } from '../mux/index.ts';
+import { Demux, frameRange, PortholeFrame } from '../mux/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
 import { BrokerCore, type BrokerCoreOptions, type BrokerStats } from './broker-core.ts';
 
@@ -28,18 +28,8 @@ export interface BrokerListenOptions extends BrokerCoreOptions {
 export class Broker {
   readonly #core: BrokerCore;
   readonly #demux: Demux;
-  readonly #registration: DemuxRegistration;
-  readonly #now: () => number;
+  readonly #driver: CoreDriver;
   #owned: Socket | null = null;
-  readonly #timer: CoreTimer;
-  #closed = false;
-  #sendErrors = 0;
-  readonly #onSent = (error: Error | null): void => {
-    if (error) {
-      this.#sendErrors++;
-      debug('broker send failed: %s', error.message);
-    }
-  };
 
   /**
    * Serves broker frames arriving on `demux` (the socket stays the caller's).
@@ -48,18 +38,12 @@ export class Broker {
   constructor(demux: Demux, options: BrokerCoreOptions & { readonly now?: () => number }) {
     this.#core = new BrokerCore(options);
     this.#demux = demux;
-    this.#now = options.now ?? (() => performance.now());
-    this.#timer = new CoreTimer(
-      this.#now,
-      () => this.#core.nextWakeMs(),
-      (nowMs) => {
-        this.#core.poll(nowMs);
-        this.#flush();
-      },
-    );
-    this.#registration = demux.register(frameRange(PortholeFrame.BROKER), (data, from) => {
-      this.#core.receive(data, from, this.#now());
-      this.#flush();
+    this.#driver = new CoreDriver(this.#core, {
+      attach: (handler) => demux.register(frameRange(PortholeFrame.BROKER), handler),
+      sender: { send: (data, port, address, callback) => demux.socket.send(data, port, address, callback) },
+      onSendError: (error) => debug('broker send failed: %s', error.message),
+      onClose: () => this.#release(),
+      ...(options.now === undefined ? {} : { now: options.now }),
     });
   }
 
@@ -94,30 +78,22 @@ export class Broker {
 
   /** A snapshot of the counters (see {@link BrokerStats}). */
   stats(): BrokerStats & { readonly sendErrors: number } {
-    return { ...this.#core.stats(), sendErrors: this.#sendErrors };
+    return { ...this.#core.stats(), sendErrors: this.#driver.stats().sendErrors };
   }
 
   /** Stops serving (idempotent); closes the socket only when {@link listen} bound it. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#registration.remove();
-    this.#timer.stop();
+  close(): Promise<void> {
+    return this.#driver.close();
+  }
+
+  async #release(): Promise<void> {
     const socket = this.#owned;
-    if (socket !== null) {
-      this.#demux.detach();
-      await new Promise<void>((resolve) => socket.close(() => resolve()));
-    }
+    if (socket === null) return;
+    this.#demux.detach();
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  #flush(): void {
-    if (this.#closed) return;
-    const socket = this.#demux.socket;
-    for (const t of this.#core.drain()) socket.send(t.data, t.to.port, t.to.address, this.#onSent);
-    this.#timer.arm();
   }
 }
