@@ -466,8 +466,9 @@ class Swarm {
       const bytes = peerFrameBytes(t.frame);
       const isData = t.frame.type === PeerFrameType.DATA;
       if (isData && measuring) {
-        if (node.index === EDGE) this.edgeBytes += bytes;
-        else node.uploadedBytes += bytes;
+        // The chunk's bytes (the frame's type byte aside), as the delivered side counts them.
+        if (node.index === EDGE) this.edgeBytes += bytes - 1;
+        else node.uploadedBytes += bytes - 1;
       }
       const at = this.net.send(node.index, to.index, bytes, isData, now);
       if (!Number.isNaN(at)) this.queue.push(at, K_DELIVER, to.index, node.index, t.frame);
@@ -545,11 +546,16 @@ class Swarm {
 
   figures(): SwarmResult {
     const c = this.c;
-    const windowS = (c.durationMs - c.measureFromMs) / 1000;
     const honest = this.nodes.filter((n) => n.core !== undefined && n.index !== EDGE);
+    // Upload over each uploader's own time in the window (joined late, or left early: its share).
     const uploads = honest
-      .filter((n) => n.core!.uploads && n.joinedAtMs <= c.measureFromMs && n.alive)
-      .map((n) => (n.uploadedBytes * 8) / windowS / this.bitrate)
+      .filter(
+        (n) => n.core!.uploads && n.alive && c.durationMs - Math.max(n.joinedAtMs, c.measureFromMs) >= 5000,
+      )
+      .map(
+        (n) =>
+          (n.uploadedBytes * 8000) / (c.durationMs - Math.max(n.joinedAtMs, c.measureFromMs)) / this.bitrate,
+      )
       .sort((a, b) => a - b);
     const joins = honest
       .filter((n) => n.joinedAtMs >= c.measureFromMs && n.joinedAtMs <= c.durationMs - 5000)
