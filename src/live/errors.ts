@@ -41,6 +41,4 @@ export type ChunkRejectionType = (typeof ChunkRejection)[keyof typeof ChunkRejec
 export const LiveErrorCode = {
   /** An option that can never work; the message names it. */
   INVALID_OPTION: 'ERR_INVALID_OPTION',
-  /** A call in the wrong state (a chunk signed for another channel, a closed core...). */
-  INVALID_STATE: 'ERR_INVALID_STATE',
 } as const;
