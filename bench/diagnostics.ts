@@ -36,7 +36,9 @@ function nsPerOp(count: number, body: () => void): number {
 /** Runs every case `rounds` times, alternating, and returns each case's median. */
 function medians(cases: readonly (() => number)[]): number[] {
   const samples = cases.map(() => [] as number[]);
-  for (let r = 0; r < rounds; r++) cases.forEach((run, i) => samples[i]!.push(run()));
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, run] of cases.entries()) samples[i]!.push(run());
+  }
   return samples.map((s) => s.sort((a, b) => a - b)[Math.floor(s.length / 2)]!);
 }
 
