@@ -19,6 +19,7 @@
  */
 import { ParseError } from '../errors/index.ts';
 import { PortholeFrame } from '../mux/index.ts';
+import { ArqErrorCode } from './errors.ts';
 
 /** Bytes of a control frame. */
 export const ARQ_CONTROL_FRAME_BYTES = 10;
@@ -56,14 +57,14 @@ export function encodeControlFrame(type: ArqControlTypeValue, conv: number, sn: 
  */
 export function decodeControlFrame(data: Buffer): ArqControlFrame {
   if (data.length < ARQ_CONTROL_FRAME_BYTES) {
-    throw new ParseError('ERR_ARQ_CONTROL_TRUNCATED', 'an ARQ control frame needs 10 bytes', data.length);
+    throw new ParseError(ArqErrorCode.CONTROL_TRUNCATED, 'an ARQ control frame needs 10 bytes', data.length);
   }
   if (data[0] !== PortholeFrame.ARQ_CONTROL) {
-    throw new ParseError('ERR_ARQ_CONTROL_FRAME', `byte ${data[0]} is not an ARQ control frame`, 0);
+    throw new ParseError(ArqErrorCode.CONTROL_FRAME, `byte ${data[0]} is not an ARQ control frame`, 0);
   }
   const type = data[1]!;
   if (type !== ArqControlType.FIN && type !== ArqControlType.FIN_ACK && type !== ArqControlType.RST) {
-    throw new ParseError('ERR_ARQ_CONTROL_TYPE', `unknown ARQ control type ${type}`, 1);
+    throw new ParseError(ArqErrorCode.CONTROL_TYPE, `unknown ARQ control type ${type}`, 1);
   }
   return { type, conv: data.readUInt32LE(2), sn: data.readUInt32LE(6) };
 }

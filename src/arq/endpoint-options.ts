@@ -3,7 +3,7 @@
  * low-latency preset (the reference's "fastest" settings).
  * @module
  */
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import type { DatagramLink, Demux } from '../mux/index.ts';
 import {
   KCP_DEAD_LINK,
@@ -123,7 +123,7 @@ export const ARQ_TURBO: ArqTuning = {
 
 /**
  * Validates `options` and fills in defaults.
- * @throws ConfigError `ERR_ARQ_OPTION_INVALID` naming the first bad setting.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` naming the first bad setting.
  */
 export function resolveSettings(options: ArqEndpointOptions): ArqSettings {
   const mode = options.mode ?? 'message';
@@ -183,5 +183,5 @@ function int(name: string, value: number, min: number, max: number): number {
 }
 
 function invalid(name: string, value: unknown, expected = 'a documented value'): never {
-  throw new ConfigError('ERR_ARQ_OPTION_INVALID', `ARQ option ${name}=${String(value)} must be ${expected}`);
+  throw new InvalidOptionError(name, `ARQ option ${name}=${String(value)} must be ${expected}`);
 }

@@ -15,7 +15,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
-import { ClosedError, ConfigError } from '../errors/index.ts';
+import { ClosedError, InvalidOptionError } from '../errors/index.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
 import { type DatagramLink, frameRange, PortholeFrame } from '../mux/index.ts';
@@ -104,24 +104,21 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
   };
 
   /**
-   * @throws ConfigError `ERR_ARQ_OPTION_INVALID` when neither or both of `demux` and `link` are
+   * @throws InvalidOptionError `ERR_INVALID_OPTION` when neither or both of `demux` and `link` are
    *   given, or a setting is out of range; `ERR_MUX_RANGE_TAKEN` when the demux already routes
    *   0x06/0x07 (raw framing: any byte).
    */
   constructor(options: ArqEndpointOptions) {
     super();
     if ((options.link === undefined) === (options.demux === undefined)) {
-      throw new ConfigError('ERR_ARQ_OPTION_INVALID', 'give exactly one of demux and link');
+      throw new InvalidOptionError('demux', 'give exactly one of demux and link');
     }
     const framing = options.framing ?? 'muxed';
     if (framing !== 'muxed' && framing !== 'raw') {
-      throw new ConfigError(
-        'ERR_ARQ_OPTION_INVALID',
-        `framing must be 'muxed' or 'raw', not ${String(framing)}`,
-      );
+      throw new InvalidOptionError('framing', `framing must be 'muxed' or 'raw', not ${String(framing)}`);
     }
     if (options.link !== undefined && framing === 'raw') {
-      throw new ConfigError('ERR_ARQ_OPTION_INVALID', 'a link carries muxed framing only');
+      throw new InvalidOptionError('framing', 'a link carries muxed framing only');
     }
     this.#settings = resolveSettings(options);
     this.#accept = options.accept ?? 'never';
@@ -169,7 +166,7 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
    * only `conv`. Nothing is sent until the first write; the peer accepts the conversation when
    * that data arrives.
    * @throws ClosedError `ERR_CLOSED` after close(); ArqError `ERR_ARQ_CONVERSATION_EXISTS`,
-   *   `ERR_ARQ_CONVERSATION_LIMIT`; ConfigError `ERR_ARQ_OPTION_INVALID` for a bad conv or port, a
+   *   `ERR_ARQ_CONVERSATION_LIMIT`; InvalidOptionError `ERR_INVALID_OPTION` for a bad conv or port, a
    *   remote over a link or none on a demux.
    */
   open(remote: ArqRemote, conv: number, options?: ArqOpenOptions): ArqStream;
@@ -181,27 +178,24 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
     let options: ArqOpenOptions;
     if (typeof first === 'number') {
       if (this.#link === undefined) {
-        throw new ConfigError(
-          'ERR_ARQ_OPTION_INVALID',
-          'open(remote, conv): an endpoint on a demux needs the remote',
-        );
+        throw new InvalidOptionError('remote', 'open(remote, conv): an endpoint on a demux needs the remote');
       }
       remote = LINK_PEER;
       conv = first;
       options = (second as ArqOpenOptions | undefined) ?? {};
     } else {
       if (this.#link !== undefined) {
-        throw new ConfigError('ERR_ARQ_OPTION_INVALID', 'open(conv): an endpoint on a link has one peer');
+        throw new InvalidOptionError('remote', 'open(conv): an endpoint on a link has one peer');
       }
       remote = first;
       conv = second as number;
       options = third;
     }
     if (!Number.isInteger(conv) || conv < 0 || conv > 0xffffffff) {
-      throw new ConfigError('ERR_ARQ_OPTION_INVALID', `conv ${conv} must be an integer within 0-4294967295`);
+      throw new InvalidOptionError('conv', `conv ${conv} must be an integer within 0-4294967295`);
     }
     if (remote !== LINK_PEER && (!Number.isInteger(remote.port) || remote.port < 1 || remote.port > 65_535)) {
-      throw new ConfigError('ERR_ARQ_OPTION_INVALID', `remote port ${remote.port} must be within 1-65535`);
+      throw new InvalidOptionError('remote.port', `remote port ${remote.port} must be within 1-65535`);
     }
     if (this.#lookup(remote.address, remote.port, conv) !== undefined) {
       throw new ArqError(

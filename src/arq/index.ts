@@ -36,7 +36,7 @@ export {
   ARQ_MAX_CONVERSATIONS_PER_ADDRESS,
   ARQ_TURBO,
 } from './endpoint-options.ts';
-export type { ArqErrorCodeType } from './errors.ts';
+export type { ArqErrorCodeType, ArqErrorCodeValue } from './errors.ts';
 export { ArqError, ArqErrorCode } from './errors.ts';
 export type { KcpOptions, KcpQueueSizes } from './kcp.ts';
 export { Kcp, KcpSendResult } from './kcp.ts';

@@ -9,7 +9,7 @@
  * {@link Kcp.advanceClock} (sets the clock without flushing, for precise RTT samples).
  * @module
  */
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import {
   KCP_ASK_TELL,
   KCP_INTERVAL_MAX_MS,
@@ -57,10 +57,10 @@ export class Kcp {
   readonly conv: number;
   readonly #s: KcpState;
 
-  /** @throws ConfigError `ERR_ARQ_OPTION_INVALID` for a conv outside u32 or a bad option. */
+  /** @throws InvalidOptionError `ERR_INVALID_OPTION` for a conv outside u32 or a bad option. */
   constructor(conv: number, sink: KcpOutputSink, options: KcpOptions = {}) {
     if (!Number.isInteger(conv) || conv < 0 || conv > 0xffffffff) {
-      throw new ConfigError('ERR_ARQ_OPTION_INVALID', `conv ${conv} must be an integer within 0-4294967295`);
+      throw new InvalidOptionError('conv', `conv ${conv} must be an integer within 0-4294967295`);
     }
     this.conv = conv;
     this.#s = new KcpState(
@@ -98,11 +98,14 @@ export class Kcp {
   /**
    * Send and receive windows in segments (ikcp.c `ikcp_wndsize`): values ≤ 0 keep the setting; the
    * receive window is at least 128. Defaults 32 and 128.
-   * @throws ConfigError `ERR_ARQ_OPTION_INVALID` for a window above 65535.
+   * @throws InvalidOptionError `ERR_INVALID_OPTION` for a window above 65535.
    */
   setWindow(sndWnd: number, rcvWnd: number): void {
     if (sndWnd > KCP_WND_MAX || rcvWnd > KCP_WND_MAX) {
-      throw new ConfigError('ERR_ARQ_OPTION_INVALID', `KCP windows must be at most ${KCP_WND_MAX} segments`);
+      throw new InvalidOptionError(
+        sndWnd > KCP_WND_MAX ? 'sndWnd' : 'rcvWnd',
+        `KCP windows must be at most ${KCP_WND_MAX} segments`,
+      );
     }
     if (sndWnd > 0) this.#s.sndWnd = sndWnd | 0;
     if (rcvWnd > 0) this.#s.rcvWnd = Math.max(rcvWnd | 0, KCP_WND_RCV);
@@ -110,11 +113,11 @@ export class Kcp {
 
   /**
    * Largest datagram in bytes (ikcp.c `ikcp_setmtu`); segments carry up to `mtu - 24` bytes. Default 1400.
-   * @throws ConfigError `ERR_ARQ_MTU_INVALID` below 50 or above 65507.
+   * @throws InvalidOptionError `ERR_INVALID_OPTION` below 50 or above 65507.
    */
   setMtu(mtu: number): void {
     if (!Number.isInteger(mtu) || mtu < KCP_MTU_MIN || mtu > 65_507) {
-      throw new ConfigError('ERR_ARQ_MTU_INVALID', `KCP mtu ${mtu} must be an integer within 50-65507`);
+      throw new InvalidOptionError('mtu', `KCP mtu ${mtu} must be an integer within 50-65507`);
     }
     this.#s.mtu = mtu;
     this.#s.mss = mtu - KCP_OVERHEAD;
@@ -436,10 +439,7 @@ function joinSegments(parts: readonly KcpSegment[], size: number): Buffer {
 
 function checkInt(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(
-      'ERR_ARQ_OPTION_INVALID',
-      `${name} ${value} must be an integer within ${min}-${max}`,
-    );
+    throw new InvalidOptionError(name, `${name} ${value} must be an integer within ${min}-${max}`);
   }
   return value;
 }

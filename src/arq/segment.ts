@@ -19,6 +19,7 @@
  */
 import { ParseError } from '../errors/index.ts';
 import { KCP_OVERHEAD, KcpCommand } from './constants.ts';
+import { ArqErrorCode } from './errors.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -90,15 +91,19 @@ export function encodeSegment(seg: KcpSegment): Buffer {
 export function decodeSegmentHeader(data: Uint8Array, offset = 0): KcpSegmentHeader {
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (!Number.isInteger(offset) || offset < 0 || buf.length - offset < KCP_OVERHEAD) {
-    throw new ParseError('ERR_ARQ_TRUNCATED', 'a KCP segment header needs 24 bytes', Math.max(0, offset));
+    throw new ParseError(ArqErrorCode.TRUNCATED, 'a KCP segment header needs 24 bytes', Math.max(0, offset));
   }
   const cmd = buf[offset + 4]!;
   if (!isKcpCommand(cmd)) {
-    throw new ParseError('ERR_ARQ_BAD_COMMAND', `unknown KCP command ${cmd}`, offset + 4);
+    throw new ParseError(ArqErrorCode.BAD_COMMAND, `unknown KCP command ${cmd}`, offset + 4);
   }
   const len = buf.readUInt32LE(offset + 20);
   if (len > buf.length - offset - KCP_OVERHEAD) {
-    throw new ParseError('ERR_ARQ_BAD_LENGTH', `KCP segment length ${len} exceeds the datagram`, offset + 20);
+    throw new ParseError(
+      ArqErrorCode.BAD_LENGTH,
+      `KCP segment length ${len} exceeds the datagram`,
+      offset + 20,
+    );
   }
   return {
     conv: buf.readUInt32LE(offset),

@@ -3,10 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import { formatEndpoint } from '../internal/endpoint.ts';
 import { parseHostPort, resolveHostPort } from '../internal/host-port.ts';
-import { DEFAULT_STUN_PORT, type NatEndpoint } from '../nat/index.ts';
+import { DEFAULT_STUN_PORT, type NatEndpoint, NatErrorCode } from '../nat/index.ts';
 import { Broker, type BrokerAuthenticator } from '../punch/index.ts';
 
 interface BrokerCommandOptions {
@@ -20,26 +20,27 @@ interface BrokerCommandOptions {
 
 /**
  * Resolves `host:port` (`[v6]:port`) to a numeric endpoint (port default 3478).
- * @throws ConfigError `ERR_NAT_INVALID_OPTIONS`; `ERR_NAT_SERVER_UNRESOLVED` when the name does not resolve.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` naming `option`; `ERR_NAT_SERVER_UNRESOLVED` when the
+ *   name does not resolve.
  */
-export function resolveEndpoint(text: string): Promise<NatEndpoint> {
+export function resolveEndpoint(text: string, option = '--broker'): Promise<NatEndpoint> {
   return resolveHostPort(text, {
-    code: 'ERR_NAT_INVALID_OPTIONS',
+    option,
     defaultPort: DEFAULT_STUN_PORT,
-    unresolvedCode: 'ERR_NAT_SERVER_UNRESOLVED',
+    unresolvedCode: NatErrorCode.SERVER_UNRESOLVED,
   });
 }
 
 /**
  * Reads a token file: one `<peer-id> <token>` per line (blank lines and `#` comments skipped).
- * @throws ConfigError `ERR_NAT_BROKER_OPTIONS` when unreadable, malformed or empty.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` when unreadable, malformed or empty.
  */
 export async function readTokenFile(path: string): Promise<Map<string, Buffer>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `cannot read the token file ${path}`, { cause: error });
+    throw new InvalidOptionError('--token-file', `cannot read the token file ${path}`, { cause: error });
   }
   const tokens = new Map<string, Buffer>();
   for (const [index, raw] of text.split('\n').entries()) {
@@ -47,11 +48,11 @@ export async function readTokenFile(path: string): Promise<Map<string, Buffer>> 
     if (line === '' || line.startsWith('#')) continue;
     const match = /^(\S+)\s+(\S+)$/.exec(line);
     if (match === null) {
-      throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `${path}:${index + 1}: expected "<peer-id> <token>"`);
+      throw new InvalidOptionError('--token-file', `${path}:${index + 1}: expected "<peer-id> <token>"`);
     }
     tokens.set(match[1]!, Buffer.from(match[2]!));
   }
-  if (tokens.size === 0) throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `${path} holds no tokens`);
+  if (tokens.size === 0) throw new InvalidOptionError('--token-file', `${path} holds no tokens`);
   return tokens;
 }
 
@@ -76,7 +77,7 @@ export function register(program: Command): void {
     .option('--json', 'print {"listening":"ip:port"} on stdout once bound')
     .action(async (options: BrokerCommandOptions) => {
       if ((options.tokenFile === undefined) === (options.allowAny !== true)) {
-        throw new ConfigError('ERR_NAT_BROKER_OPTIONS', 'give exactly one of --token-file and --allow-any');
+        throw new InvalidOptionError('--token-file', 'give exactly one of --token-file and --allow-any');
       }
       // A token file: challenge-response (the tokens never travel); --allow-any: anyone's token.
       const tokens = options.tokenFile === undefined ? undefined : await readTokenFile(options.tokenFile);
@@ -84,7 +85,7 @@ export function register(program: Command): void {
         | { credential: (peerId: string) => Buffer | undefined }
         | { authenticate: BrokerAuthenticator } =
         tokens === undefined ? { authenticate: () => true } : { credential: (peerId) => tokens.get(peerId) };
-      const parsed = parseHostPort(options.listen, { code: 'ERR_NAT_INVALID_OPTIONS', minPort: 0 });
+      const parsed = parseHostPort(options.listen, { option: '--listen', minPort: 0 });
       const where = { host: parsed.host, port: parsed.port ?? DEFAULT_STUN_PORT };
       const maxPeers = options.maxPeers === undefined ? undefined : Number(options.maxPeers);
       const log = pino({ name: 'porthole-broker' }, pino.destination(2));

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { ConfigError, type PortholeError } from '../errors/index.ts';
+import { InvalidOptionError, type PortholeError } from '../errors/index.ts';
 import { NatClass, type NatClassType } from '../nat/index.ts';
-import { isPeerId, type PunchLink, PunchPeer, TurnRelayProvider } from '../punch/index.ts';
+import { isPeerId, PunchErrorCode, type PunchLink, PunchPeer, TurnRelayProvider } from '../punch/index.ts';
 import { resolveEndpoint } from './broker.ts';
 
 interface ConnectCommandOptions {
@@ -62,27 +62,27 @@ export function register(program: Command): void {
     .option('--json', 'print the link status on stderr as one JSON object')
     .action(async (options: ConnectCommandOptions) => {
       if (!isPeerId(options.id) || !isPeerId(options.peer) || options.id === options.peer) {
-        throw new ConfigError('ERR_NAT_BROKER_OPTIONS', '--id and --peer must be two different peer ids');
+        throw new InvalidOptionError('--peer', '--id and --peer must be two different peer ids');
       }
       if (options.turn !== undefined && (options.turnUser === undefined || options.turnPass === undefined)) {
-        throw new ConfigError('ERR_NAT_BROKER_OPTIONS', '--turn needs --turn-user and --turn-pass');
+        throw new InvalidOptionError('--turn-user', '--turn needs --turn-user and --turn-pass');
       }
       if (
         !(Object.values(NatClass) as string[]).includes(options.natClass) &&
         options.natClass !== 'unknown'
       ) {
-        throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `--nat-class ${options.natClass} is not a NAT class`);
+        throw new InvalidOptionError('--nat-class', `--nat-class ${options.natClass} is not a NAT class`);
       }
       const timeoutMs = Number(options.timeout);
       if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-        throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `--timeout must be a positive number of ms`);
+        throw new InvalidOptionError('--timeout', `--timeout must be a positive number of ms`);
       }
       const signal = AbortSignal.timeout(timeoutMs);
       const relay =
         options.turn === undefined
           ? undefined
           : new TurnRelayProvider({
-              server: await resolveEndpoint(options.turn),
+              server: await resolveEndpoint(options.turn, '--turn'),
               username: options.turnUser ?? '',
               password: options.turnPass ?? '',
             });
@@ -118,8 +118,8 @@ async function askFor(peer: PunchPeer, target: string, signal: AbortSignal): Pro
       return await peer.dial(target, { signal });
     } catch (error) {
       const code = (error as PortholeError).code;
-      if (code !== 'ERR_NAT_PEER_UNKNOWN' && code !== 'ERR_NAT_PUNCH_FAILED') throw error;
-      if (code === 'ERR_NAT_PUNCH_FAILED')
+      if (code !== PunchErrorCode.PEER_UNKNOWN && code !== PunchErrorCode.FAILED) throw error;
+      if (code === PunchErrorCode.FAILED)
         process.stderr.write(`porthole: ${(error as Error).message}; asking again\n`);
       await sleep(RETRY_MS, undefined, { signal });
     }

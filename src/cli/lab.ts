@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError, InvalidStateError } from '../errors/index.ts';
 import {
   cleanupLabs,
   hostAddress,
@@ -114,17 +114,11 @@ export function register(program: Command): void {
     .option('--prefix <prefix>', 'lab prefix', CLI_LAB_PREFIX)
     .action(async (node: string, command: string[], options: { prefix: string }) => {
       if (!isLabNode(node)) {
-        throw new ConfigError(
-          'ERR_LAB_INVALID_OPTIONS',
-          `"${node}" is not a lab node (inet, nat-fc, h-fc, …, h-open)`,
-        );
+        throw new InvalidOptionError('node', `"${node}" is not a lab node (inet, nat-fc, h-fc, …, h-open)`);
       }
       const namespace = `${options.prefix}-${node}`;
       if (!(await listNamespaces()).includes(namespace)) {
-        throw new ConfigError(
-          'ERR_LAB_INVALID_OPTIONS',
-          `no namespace ${namespace}: is the lab up (porthole lab up)?`,
-        );
+        throw new InvalidStateError(`no namespace ${namespace}: is the lab up (porthole lab up)?`);
       }
       const child = spawn('ip', ['netns', 'exec', namespace, ...command], { stdio: 'inherit' });
       const forward = (signal: NodeJS.Signals): void => {
@@ -148,8 +142,7 @@ function parseNats(list: string): NatType[] {
     .map((s) => s.trim())
     .filter((s) => s !== '');
   for (const nat of nats) {
-    if (!isNatType(nat))
-      throw new ConfigError('ERR_LAB_INVALID_OPTIONS', `unknown NAT type "${nat}" (fc, ar, pr, sym)`);
+    if (!isNatType(nat)) throw new InvalidOptionError('--nat', `unknown NAT type "${nat}" (fc, ar, pr, sym)`);
   }
   return nats as NatType[];
 }
@@ -157,8 +150,7 @@ function parseNats(list: string): NatType[] {
 function numberOption<K extends string>(key: K, text: string | undefined): Partial<Record<K, number>> {
   if (text === undefined) return {};
   const value = Number(text);
-  if (!Number.isFinite(value))
-    throw new ConfigError('ERR_LAB_INVALID_OPTIONS', `${key} must be a number, got ${text}`);
+  if (!Number.isFinite(value)) throw new InvalidOptionError(key, `${key} must be a number, got ${text}`);
   return { [key]: value } as Partial<Record<K, number>>;
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { PortholeError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import { detectNat, formatEndpoint, type NatBehavior } from '../nat/index.ts';
 
 interface NatCommandOptions {
@@ -32,10 +32,7 @@ export function register(program: Command): void {
       const maxS = options.lifetime === true ? 60 : Number(options.lifetime);
       const rtoMs = Number(options.rto);
       if (!Number.isFinite(rtoMs) || rtoMs <= 0) {
-        throw new PortholeError(
-          'ERR_NAT_INVALID_OPTIONS',
-          `--rto must be a positive number of ms, got ${options.rto}`,
-        );
+        throw new InvalidOptionError('rto', `--rto must be a positive number of ms, got ${options.rto}`);
       }
       const controller = new AbortController();
       const onSignal = (): void => controller.abort(new Error('interrupted'));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import { parseHostPort as parseText } from '../internal/host-port.ts';
 import { STUN_DEFAULT_PORT, type StunListenAddress, StunServer } from '../stun/index.ts';
 
@@ -70,7 +70,7 @@ export function register(program: Command): void {
 /** `1.2.3.4`, `1.2.3.4:3478`, `::1`, `[::1]:3478` → address and port (absent when not given). */
 export function parseHostPort(text: string): StunListenAddress {
   // 0-65534: port+1 must exist (RFC 5780 mode binds p and p+1); 0 picks one.
-  const { host, port } = parseText(text, { code: 'ERR_STUN_BAD_OPTION', minPort: 0, maxPort: 65_534 });
+  const { host, port } = parseText(text, { option: 'address', minPort: 0, maxPort: 65_534 });
   return port === undefined ? { address: host } : { address: host, port };
 }
 
@@ -81,7 +81,7 @@ function withDefaultPort(at: StunListenAddress): StunListenAddress {
 function parseNumber(text: string, flag: string, zeroOk = false): number {
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0 || (!zeroOk && value === 0)) {
-    throw new ConfigError('ERR_STUN_BAD_OPTION', `${flag} must be a positive number, not "${text}"`);
+    throw new InvalidOptionError(flag, `${flag} must be a positive number, not "${text}"`);
   }
   return value;
 }

@@ -6,7 +6,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { ConfigError, PortholeError } from '../errors/index.ts';
+import { AbortError, InvalidOptionError, PortholeError } from '../errors/index.ts';
 import { raceAbort } from './abort.ts';
 import type { Endpoint, UdpFamily } from './endpoint.ts';
 
@@ -20,8 +20,8 @@ export interface HostPort {
 
 /** How {@link parseHostPort} checks what it reads. */
 export interface ParseHostPortOptions {
-  /** The ConfigError code thrown for malformed text (the layer's invalid-option code). */
-  readonly code: string;
+  /** The option or flag the text came from, for `InvalidOptionError.option` (`'server'`, `'--listen'`). */
+  readonly option: string;
   /** Smallest port accepted. Default 1. */
   readonly minPort?: number;
   /** Largest port accepted. Default 65535. */
@@ -30,7 +30,7 @@ export interface ParseHostPortOptions {
 
 /**
  * Splits `host`, `host:port`, a bare IPv6 address, `[v6]` or `[v6]:port`.
- * @throws ConfigError `options.code` for an empty host, white space, a port that is not
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` naming `options.option` for an empty host, white space, a port that is not
  *   decimal digits or lies outside `minPort`–`maxPort`.
  */
 export function parseHostPort(text: string, options: ParseHostPortOptions): HostPort {
@@ -50,12 +50,12 @@ export function parseHostPort(text: string, options: ParseHostPortOptions): Host
   const min = options.minPort ?? 1;
   const max = options.maxPort ?? 65_535;
   if (host === '' || /[\s[\]]/.test(host) || host.includes(':') !== (isIP(host) === 6)) {
-    throw new ConfigError(options.code, `"${text}" is not host[:port] (IPv6 as [address]:port)`);
+    throw new InvalidOptionError(options.option, `"${text}" is not host[:port] (IPv6 as [address]:port)`);
   }
   if (portText === undefined) return { host };
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
   if (!(port >= min && port <= max)) {
-    throw new ConfigError(options.code, `"${text}" needs a port of ${min}–${max}`);
+    throw new InvalidOptionError(options.option, `"${text}" needs a port of ${min}–${max}`);
   }
   return { host, port };
 }
@@ -74,7 +74,7 @@ export interface ResolveHostPortOptions extends ParseHostPortOptions {
 /**
  * Resolves `host[:port]` text (or an endpoint whose address may be a host name) to a numeric
  * endpoint; an IP address is returned without a lookup.
- * @throws (rejects) ConfigError `options.code` for malformed text; PortholeError
+ * @throws (rejects) InvalidOptionError `ERR_INVALID_OPTION` for malformed text; PortholeError
  *   `options.unresolvedCode` when the name does not resolve; AbortError `ERR_ABORTED`.
  */
 export async function resolveHostPort(
@@ -90,7 +90,7 @@ export async function resolveHostPort(
   try {
     address = (await raceAbort(lookup(parsed.host, { family }), options.signal)).address;
   } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_ABORTED') throw error;
+    if (error instanceof AbortError) throw error;
     throw new PortholeError(options.unresolvedCode, `cannot resolve "${parsed.host}"`, { cause: error });
   }
   return { address, port };

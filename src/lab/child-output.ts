@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { AbortError, TimeoutError } from '../errors/index.ts';
-import { LabCommandError } from './errors.ts';
+import { LabCommandError, LabErrorCode } from './errors.ts';
 
 /** Longest stderr tail kept for an error message, in characters. */
 const STDERR_TAIL_CHARS = 2_000;
@@ -56,7 +56,7 @@ export function readJsonLine<T extends object = Record<string, unknown>>(
     const onExit = (code: number | null): void => {
       cleanup();
       const args = Array.isArray(child.spawnargs) ? child.spawnargs : [];
-      reject(new LabCommandError('ERR_LAB_COMMAND_FAILED', args, code, '', stderr));
+      reject(new LabCommandError(LabErrorCode.COMMAND_FAILED, args, code, '', stderr));
     };
     const onAbort = (): void => {
       cleanup();

@@ -1,12 +1,31 @@
 import { PortholeError } from '../errors/index.ts';
 
 /**
+ * Specific codes of the NAT lab (docs/lab.md, "Errors"). Bad options are `ERR_INVALID_OPTION`
+ * (`ErrorCode.INVALID_OPTION` of porthole/errors) naming the option.
+ */
+export const LabErrorCode = {
+  /** {@link LabUnsupportedError}: not Linux, not root, or a tool is missing. */
+  UNSUPPORTED: 'ERR_LAB_UNSUPPORTED',
+  /** {@link LabCommandError}: a tool or an exec'd command exited non-zero. */
+  COMMAND_FAILED: 'ERR_LAB_COMMAND_FAILED',
+  /** {@link LabCommandError}: a tool or an exec'd command outlived its `timeoutMs`. */
+  COMMAND_TIMEOUT: 'ERR_LAB_COMMAND_TIMEOUT',
+  /** {@link LabNetemUnsupportedError}: no netem qdisc and no user-space relay. */
+  NETEM_UNSUPPORTED: 'ERR_LAB_NETEM_UNSUPPORTED',
+  /** {@link LabExistsError}: namespaces with this prefix already exist. */
+  EXISTS: 'ERR_LAB_EXISTS',
+} as const;
+/** One of the {@link LabErrorCode} values. */
+export type LabErrorCodeValue = (typeof LabErrorCode)[keyof typeof LabErrorCode];
+
+/**
  * The NAT lab cannot run here: not Linux, not root, or a tool (`ip`, `nft`, …) is missing.
  * Code `ERR_LAB_UNSUPPORTED`. Run as root on Linux with iproute2 and nftables installed.
  */
 export class LabUnsupportedError extends PortholeError {
   constructor(reason: string) {
-    super('ERR_LAB_UNSUPPORTED', `the NAT lab cannot run here: ${reason}`);
+    super(LabErrorCode.UNSUPPORTED, `the NAT lab cannot run here: ${reason}`);
   }
 }
 
@@ -24,14 +43,15 @@ export class LabCommandError extends PortholeError {
   readonly stdout: string;
 
   constructor(
-    code: 'ERR_LAB_COMMAND_FAILED' | 'ERR_LAB_COMMAND_TIMEOUT',
+    code: typeof LabErrorCode.COMMAND_FAILED | typeof LabErrorCode.COMMAND_TIMEOUT,
     command: readonly string[],
     exitCode: number | null,
     stdout: string,
     stderr: string,
     cause?: unknown,
   ) {
-    const what = code === 'ERR_LAB_COMMAND_TIMEOUT' ? 'timed out' : `failed (exit ${exitCode ?? 'signal'})`;
+    const what =
+      code === LabErrorCode.COMMAND_TIMEOUT ? 'timed out' : `failed (exit ${exitCode ?? 'signal'})`;
     const said = stderr.trim().split('\n').slice(-3).join(' | ');
     super(code, `\`${command.join(' ')}\` ${what}${said === '' ? '' : `: ${said}`}`, { cause });
     this.command = command;
@@ -50,7 +70,7 @@ export class LabCommandError extends PortholeError {
 export class LabNetemUnsupportedError extends PortholeError {
   constructor(cause?: unknown, reason?: string) {
     super(
-      'ERR_LAB_NETEM_UNSUPPORTED',
+      LabErrorCode.NETEM_UNSUPPORTED,
       'this kernel has no netem qdisc (sch_netem)' +
         (reason === undefined ? '' : ` and the user-space relay cannot run (${reason})`) +
         '; delay, loss and reordering cannot be emulated',
@@ -68,7 +88,7 @@ export class LabExistsError extends PortholeError {
 
   constructor(prefix: string, namespaces: readonly string[]) {
     super(
-      'ERR_LAB_EXISTS',
+      LabErrorCode.EXISTS,
       `a lab with prefix "${prefix}" already exists (${namespaces.join(', ')}); ` +
         `remove it with \`porthole lab down --prefix ${prefix}\` or choose another prefix`,
     );

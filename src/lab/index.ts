@@ -7,7 +7,14 @@ export type { ReadJsonLineOptions } from './child-output.ts';
 export { readJsonLine } from './child-output.ts';
 export type { CleanupLabsOptions } from './cleanup.ts';
 export { cleanupLabs, listNamespaces } from './cleanup.ts';
-export { LabCommandError, LabExistsError, LabNetemUnsupportedError, LabUnsupportedError } from './errors.ts';
+export type { LabErrorCodeValue } from './errors.ts';
+export {
+  LabCommandError,
+  LabErrorCode,
+  LabExistsError,
+  LabNetemUnsupportedError,
+  LabUnsupportedError,
+} from './errors.ts';
 export type { ConntrackTimeouts, NatLabOptions } from './nat-lab.ts';
 export { NatLab } from './nat-lab.ts';
 export type { NetemOptions } from './netem.ts';

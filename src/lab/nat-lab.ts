@@ -1,6 +1,6 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { debuglog } from 'node:util';
-import { ClosedError, ConfigError, throwIfAborted } from '../errors/index.ts';
+import { ClosedError, InvalidOptionError, throwIfAborted } from '../errors/index.ts';
 import { deleteNamespace, deleteNamespaceSync, listNamespaces } from './cleanup.ts';
 import { LabExistsError, LabNetemUnsupportedError, LabUnsupportedError } from './errors.ts';
 import { type NetemOptions, netemArgs } from './netem.ts';
@@ -107,7 +107,7 @@ export class NatLab {
   /**
    * Builds a lab and resolves once every namespace, link, route and ruleset is in place. On any
    * failure the partial lab is torn down before the promise rejects. Rejects with
-   * `ERR_LAB_UNSUPPORTED`, `ERR_LAB_INVALID_OPTIONS`, `ERR_LAB_EXISTS`, `ERR_LAB_COMMAND_FAILED`,
+   * `ERR_LAB_UNSUPPORTED`, `ERR_INVALID_OPTION`, `ERR_LAB_EXISTS`, `ERR_LAB_COMMAND_FAILED`,
    * `ERR_LAB_NETEM_UNSUPPORTED` (also when `impair` is asked for and the relay cannot run) or
    * `ERR_ABORTED`.
    */
@@ -115,29 +115,22 @@ export class NatLab {
     throwIfAborted(options.signal);
     const nats = [...new Set(options.nats ?? NAT_TYPES)];
     for (const nat of nats) {
-      if (!isNatType(nat))
-        throw new ConfigError('ERR_LAB_INVALID_OPTIONS', `unknown lab NAT type "${String(nat)}"`);
+      if (!isNatType(nat)) throw new InvalidOptionError('nats', `unknown lab NAT type "${String(nat)}"`);
     }
     for (const nat of Object.keys(options.netem ?? {})) {
       if (!isNatType(nat) || !nats.includes(nat)) {
-        throw new ConfigError(
-          'ERR_LAB_INVALID_OPTIONS',
-          `netem given for "${nat}", which this lab does not build`,
-        );
+        throw new InvalidOptionError('netem', `netem given for "${nat}", which this lab does not build`);
       }
     }
     for (const netem of Object.values(options.netem ?? {})) netemArgs(netem);
     const impaired = options.impair === true ? nats : options.impair === false ? [] : (options.impair ?? []);
     for (const nat of impaired) {
       if (!nats.includes(nat))
-        throw new ConfigError(
-          'ERR_LAB_INVALID_OPTIONS',
-          `impair given for "${nat}", which this lab does not build`,
-        );
+        throw new InvalidOptionError('impair', `impair given for "${nat}", which this lab does not build`);
     }
     const seed = options.impairSeed ?? 1;
     if (!Number.isSafeInteger(seed) || seed < 0)
-      throw new ConfigError('ERR_LAB_INVALID_OPTIONS', 'impairSeed must be a whole number ≥ 0');
+      throw new InvalidOptionError('impairSeed', 'impairSeed must be a whole number ≥ 0');
     const prefix = options.prefix === undefined ? generatePrefix() : validatePrefix(options.prefix);
     const support = await checkLabSupport();
     if (!support.supported) throw new LabUnsupportedError(support.reason);
@@ -167,13 +160,13 @@ export class NatLab {
     return lab;
   }
 
-  /** The namespace name of `node`; throws ConfigError `ERR_LAB_INVALID_OPTIONS` if not in this lab. */
+  /** The namespace name of `node`; throws InvalidOptionError `ERR_INVALID_OPTION` if not in this lab. */
   namespace(node: LabNode): string {
     const ok =
       node === 'inet' ||
       (node === 'h-open' && this.openHost) ||
       this.nats.some((nat) => node === `nat-${nat}` || node === `h-${nat}`);
-    if (!ok) throw new ConfigError('ERR_LAB_INVALID_OPTIONS', `lab ${this.prefix} has no node "${node}"`);
+    if (!ok) throw new InvalidOptionError('node', `lab ${this.prefix} has no node "${node}"`);
     return namespaceName(this.prefix, node);
   }
 
@@ -237,7 +230,7 @@ export class NatLab {
    * all-zero options remove them. Uses tc netem on a veth uplink; on a kernel without netem it
    * first rebuilds the uplink as a relayed tap pair (see {@link NatLabOptions.impair}), and a
    * relayed uplink is always impaired by its relay. Rejects with `ERR_LAB_NETEM_UNSUPPORTED` when
-   * neither netem nor the relay can run, `ERR_LAB_INVALID_OPTIONS` on bad values.
+   * neither netem nor the relay can run, `ERR_INVALID_OPTION` on bad values.
    */
   setNetem(nat: NatType, options: NetemOptions): Promise<void> {
     this.namespace(`nat-${nat}`);
@@ -300,10 +293,7 @@ export class NatLab {
     ] as const) {
       if (value === undefined) continue;
       if (!Number.isSafeInteger(value) || value < 1) {
-        throw new ConfigError(
-          'ERR_LAB_INVALID_OPTIONS',
-          `conntrack timeout ${key} must be a whole number ≥ 1 s`,
-        );
+        throw new InvalidOptionError(key, `conntrack timeout ${key} must be a whole number ≥ 1 s`);
       }
       settings.push(`${key}=${value}`);
     }

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 
 /**
  * Impairments of one NAT uplink, applied by tc netem in both directions (egress of the NAT's WAN
@@ -18,17 +18,14 @@ export interface NetemOptions {
 function check(name: string, value: number | undefined, max: number): number {
   const v = value ?? 0;
   if (!Number.isFinite(v) || v < 0 || v > max) {
-    throw new ConfigError(
-      'ERR_LAB_INVALID_OPTIONS',
-      `netem ${name} must be a number in 0..${max}, got ${value}`,
-    );
+    throw new InvalidOptionError(name, `netem ${name} must be a number in 0..${max}, got ${value}`);
   }
   return v;
 }
 
 /**
  * The `tc qdisc replace … netem` arguments after `dev <if> root` for `options`, or an empty list
- * when no impairment is asked for. Throws ConfigError `ERR_LAB_INVALID_OPTIONS` on bad values.
+ * when no impairment is asked for. Throws InvalidOptionError `ERR_INVALID_OPTION` on bad values.
  */
 export function netemArgs(options: NetemOptions): string[] {
   const delayMs = check('delayMs', options.delayMs, 60_000);
@@ -36,7 +33,7 @@ export function netemArgs(options: NetemOptions): string[] {
   const lossPercent = check('lossPercent', options.lossPercent, 100);
   const reorderPercent = check('reorderPercent', options.reorderPercent, 100);
   if ((jitterMs > 0 || reorderPercent > 0) && delayMs === 0) {
-    throw new ConfigError('ERR_LAB_INVALID_OPTIONS', 'netem jitterMs and reorderPercent need delayMs > 0');
+    throw new InvalidOptionError('delayMs', 'netem jitterMs and reorderPercent need delayMs > 0');
   }
   if (delayMs === 0 && lossPercent === 0) return [];
   const args = ['netem'];

@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { debuglog } from 'node:util';
 import { AbortError, throwIfAborted } from '../errors/index.ts';
-import { LabCommandError } from './errors.ts';
+import { LabCommandError, LabErrorCode } from './errors.ts';
 
 const debug = debuglog('porthole:lab');
 
@@ -63,7 +63,7 @@ export function runTool(
         const exitCode = typeof error.code === 'number' ? error.code : null;
         reject(
           new LabCommandError(
-            timedOut ? 'ERR_LAB_COMMAND_TIMEOUT' : 'ERR_LAB_COMMAND_FAILED',
+            timedOut ? LabErrorCode.COMMAND_TIMEOUT : LabErrorCode.COMMAND_FAILED,
             command,
             exitCode,
             stdout,

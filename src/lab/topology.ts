@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 
 /**
  * The NAT behaviours the lab can build, by short name. Index `i` fixes the addresses: the NAT's
@@ -110,11 +110,11 @@ export function generatePrefix(): string {
   return `phl${process.pid.toString(36)}-${random}`;
 }
 
-/** Checks a user-chosen prefix; throws ConfigError `ERR_LAB_INVALID_OPTIONS`. */
+/** Checks a user-chosen prefix; throws InvalidOptionError `ERR_INVALID_OPTION`. */
 export function validatePrefix(prefix: string): string {
   if (!USER_PREFIX.test(prefix)) {
-    throw new ConfigError(
-      'ERR_LAB_INVALID_OPTIONS',
+    throw new InvalidOptionError(
+      'prefix',
       `lab prefix "${prefix}" must be a lower-case letter followed by at most 23 letters, digits or "-"`,
     );
   }

@@ -4,7 +4,7 @@ import { access } from 'node:fs/promises';
 import { createInterface, type Interface } from 'node:readline';
 import { debuglog } from 'node:util';
 import { AbortError, ClosedError, TimeoutError } from '../errors/index.ts';
-import { LabCommandError } from './errors.ts';
+import { LabCommandError, LabErrorCode } from './errors.ts';
 import type { NetemOptions } from './netem.ts';
 import { runTool } from './tools.ts';
 
@@ -102,7 +102,7 @@ export class UplinkRelay {
     child.once('exit', (code) => {
       this.#exited = true;
       this.#lines.close();
-      const error = new LabCommandError('ERR_LAB_COMMAND_FAILED', child.spawnargs, code, '', this.#stderr);
+      const error = new LabCommandError(LabErrorCode.COMMAND_FAILED, child.spawnargs, code, '', this.#stderr);
       for (const pending of this.#pending.splice(0)) {
         clearTimeout(pending.timer);
         pending.reject(error);
@@ -125,7 +125,7 @@ export class UplinkRelay {
       const line = await relay.#answer();
       if (signal?.aborted) throw new AbortError(signal.reason);
       if (line !== 'ready')
-        throw new LabCommandError('ERR_LAB_COMMAND_FAILED', child.spawnargs, null, line, '');
+        throw new LabCommandError(LabErrorCode.COMMAND_FAILED, child.spawnargs, null, line, '');
     } catch (error) {
       if (signal?.aborted) throw new AbortError(signal.reason);
       throw error;
@@ -151,7 +151,7 @@ export class UplinkRelay {
     const command = `set both ${values.map((v) => String(v ?? 0)).join(' ')}`;
     const line = await this.#command(command);
     if (line !== 'ok') {
-      throw new LabCommandError('ERR_LAB_COMMAND_FAILED', ['uplink-relay', command], null, line, line);
+      throw new LabCommandError(LabErrorCode.COMMAND_FAILED, ['uplink-relay', command], null, line, line);
     }
   }
 
@@ -161,7 +161,14 @@ export class UplinkRelay {
     try {
       return JSON.parse(line) as UplinkRelayStats;
     } catch (error) {
-      throw new LabCommandError('ERR_LAB_COMMAND_FAILED', ['uplink-relay', 'stats'], null, line, '', error);
+      throw new LabCommandError(
+        LabErrorCode.COMMAND_FAILED,
+        ['uplink-relay', 'stats'],
+        null,
+        line,
+        '',
+        error,
+      );
     }
   }
 

@@ -15,9 +15,8 @@
  * with a random-access point, which a joiner needs); count ≤ 4096.
  * @module
  */
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import { BUFFER_MAP_MAX_CHUNKS, BUFFER_WINDOW_DEFAULT_CHUNKS } from './constants.ts';
-import { LiveErrorCode } from './errors.ts';
 
 /** A sliding window of held sequence numbers, as a ring of bits. Fixed memory: `capacity` bits. */
 export class BufferMap {
@@ -37,7 +36,7 @@ export class BufferMap {
       capacity > BUFFER_MAP_MAX_CHUNKS ||
       capacity % 8 !== 0
     ) {
-      throw new ConfigError(LiveErrorCode.INVALID_OPTION, 'capacity: a multiple of 8 from 8 to 4096');
+      throw new InvalidOptionError('capacity', 'capacity: a multiple of 8 from 8 to 4096');
     }
     this.capacity = capacity;
     this.#bits = new Uint8Array(capacity / 8);

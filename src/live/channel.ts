@@ -12,9 +12,8 @@ import {
   type KeyObject,
   timingSafeEqual,
 } from 'node:crypto';
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import { CHANNEL_ID_BYTES, PUBLIC_KEY_BYTES } from './constants.ts';
-import { LiveErrorCode } from './errors.ts';
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410 §4); the raw 32-byte key follows. */
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -52,8 +51,7 @@ export function createChannel(seed?: Uint8Array): ChannelSigner {
   if (seed === undefined) {
     privateKey = generateKeyPairSync('ed25519').privateKey;
   } else {
-    if (seed.length !== 32)
-      throw new ConfigError(LiveErrorCode.INVALID_OPTION, 'seed: an Ed25519 seed is 32 bytes');
+    if (seed.length !== 32) throw new InvalidOptionError('seed', 'seed: an Ed25519 seed is 32 bytes');
     privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
   }
   const keyObject = createPublicKey(privateKey);
@@ -68,7 +66,7 @@ export function createChannel(seed?: Uint8Array): ChannelSigner {
  */
 export function openChannel(publicKey: Uint8Array, expectedId?: Uint8Array): ChannelKey {
   if (publicKey.length !== PUBLIC_KEY_BYTES) {
-    throw new ConfigError(LiveErrorCode.INVALID_OPTION, 'publicKey: an Ed25519 public key is 32 bytes');
+    throw new InvalidOptionError('publicKey', 'publicKey: an Ed25519 public key is 32 bytes');
   }
   const raw = Buffer.from(publicKey);
   const id = deriveChannelId(raw);
@@ -76,10 +74,7 @@ export function openChannel(publicKey: Uint8Array, expectedId?: Uint8Array): Cha
     expectedId !== undefined &&
     (expectedId.length !== CHANNEL_ID_BYTES || !timingSafeEqual(id, expectedId))
   ) {
-    throw new ConfigError(
-      LiveErrorCode.INVALID_OPTION,
-      'publicKey: the key does not hash to the expected channel id',
-    );
+    throw new InvalidOptionError('publicKey', 'publicKey: the key does not hash to the expected channel id');
   }
   const keyObject = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
   return { id, publicKey: raw, keyObject };

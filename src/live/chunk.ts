@@ -33,7 +33,7 @@
  * @module
  */
 import { createHash, sign, timingSafeEqual, verify } from 'node:crypto';
-import { ConfigError, ParseError } from '../errors/index.ts';
+import { InvalidOptionError, ParseError } from '../errors/index.ts';
 import type { ChannelKey, ChannelSigner } from './channel.ts';
 import {
   CHANNEL_ID_BYTES,
@@ -45,7 +45,7 @@ import {
   TS_PACKET_BYTES,
   TS_SYNC_BYTE,
 } from './constants.ts';
-import { ChunkRejection, type ChunkRejectionType, LiveErrorCode, LiveParseCode } from './errors.ts';
+import { ChunkRejection, type ChunkRejectionType, LiveParseCode } from './errors.ts';
 
 /** Domain separation: a chunk signature can never be replayed as another porthole signature. */
 const SIGNING_CONTEXT = Buffer.from('porthole-live-chunk-v1', 'ascii');
@@ -191,5 +191,5 @@ function signedBytes(chunk: Buffer): Buffer {
 }
 
 function invalid(name: string, what: string): never {
-  throw new ConfigError(LiveErrorCode.INVALID_OPTION, `${name}: must be ${what}`);
+  throw new InvalidOptionError(name, `${name}: must be ${what}`);
 }

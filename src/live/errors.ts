@@ -2,6 +2,7 @@
  * Error codes of the live layer. Every code is listed in docs/live.md, "Errors".
  * @module
  */
+import { ErrorCode } from '../errors/index.ts';
 
 /** Stable codes of the {@link ParseError}s the live decoders throw. */
 export const LiveParseCode = {
@@ -37,8 +38,11 @@ export const ChunkRejection = {
 /** One of the {@link ChunkRejection} values. */
 export type ChunkRejectionType = (typeof ChunkRejection)[keyof typeof ChunkRejection];
 
-/** Stable codes of the live layer's other errors. */
+/**
+ * The shared code the live layer throws besides its ParseErrors (`ErrorCode` of porthole/errors):
+ * `InvalidOptionError` for an option that can never work (`option` names it).
+ */
 export const LiveErrorCode = {
-  /** An option that can never work; the message names it. */
-  INVALID_OPTION: 'ERR_INVALID_OPTION',
+  /** `InvalidOptionError`: an option that can never work. */
+  INVALID_OPTION: ErrorCode.INVALID_OPTION,
 } as const;

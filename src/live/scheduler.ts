@@ -21,10 +21,9 @@
  * chunk from the edge.
  * @module
  */
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import { BufferMap } from './buffer-map.ts';
 import { BUFFER_WINDOW_DEFAULT_CHUNKS } from './constants.ts';
-import { LiveErrorCode } from './errors.ts';
 
 /** The scheduling strategies: porthole's and the two baselines. */
 export const SchedulerStrategy = { MIXED: 'mixed', NAIVE: 'naive', EDGE_ONLY: 'edgeOnly' } as const;
@@ -586,5 +585,5 @@ function positive<K extends keyof SchedulerOptions>(
 }
 
 function invalid(name: string): never {
-  throw new ConfigError(LiveErrorCode.INVALID_OPTION, `${name}: invalid scheduler option`);
+  throw new InvalidOptionError(name, `${name}: invalid scheduler option`);
 }

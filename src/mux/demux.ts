@@ -1,8 +1,9 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
-import { ConfigError } from '../errors/index.ts';
+import { ConfigError, InvalidOptionError } from '../errors/index.ts';
 import { diagnosticEndpoint } from '../internal/diagnostics-channel.ts';
 import { datagramDroppedChannel } from './diagnostics.ts';
+import { MuxErrorCode } from './errors.ts';
 import { type ByteRange, STUN_RANGE } from './ranges.ts';
 import { type StunRoute, StunRouter, type StunRouterStats } from './stun-router.ts';
 
@@ -126,18 +127,18 @@ export class Demux {
 
   /**
    * Routes datagrams whose first byte lies in `range` to `handler`.
-   * @throws ConfigError `ERR_MUX_RANGE_INVALID` for a range outside 0–255 or reversed,
+   * @throws InvalidOptionError `ERR_INVALID_OPTION` for a range outside 0–255 or reversed,
    *   `ERR_MUX_RANGE_TAKEN` when any byte of it already has a handler.
    */
   register(range: ByteRange, handler: DatagramHandler): DemuxRegistration {
     const { first, last } = range;
     if (!Number.isInteger(first) || !Number.isInteger(last) || first < 0 || last > 255 || first > last) {
-      throw new ConfigError('ERR_MUX_RANGE_INVALID', `mux range ${first}-${last} must lie within 0-255`);
+      throw new InvalidOptionError('range', `mux range ${first}-${last} must lie within 0-255`);
     }
     for (let b = first; b <= last; b++) {
       if (this.#table[b] !== undefined) {
         throw new ConfigError(
-          'ERR_MUX_RANGE_TAKEN',
+          MuxErrorCode.RANGE_TAKEN,
           `mux byte ${b} already has a handler; remove it first or pick another range`,
         );
       }
@@ -160,7 +161,7 @@ export class Demux {
    * one route that takes them, indications and responses to the routes that claim them, so a STUN
    * client, a STUN server and a TURN client share one socket. `remove()` takes the route out.
    * @throws ConfigError `ERR_MUX_RANGE_TAKEN` when bytes 0–3 have a plain handler or another route
-   *   already takes requests; `ERR_MUX_RANGE_INVALID` for a route without handlers.
+   *   already takes requests; `ERR_INVALID_OPTION` for a route without handlers.
    */
   registerStun(route: StunRoute): DemuxRegistration {
     if (this.#stunRegistration === undefined) {

@@ -3,6 +3,8 @@ export type { DatagramHandler, DemuxRegistration, DemuxStats } from './demux.ts'
 export { Demux, demuxOf } from './demux.ts';
 export type { MuxDatagramDroppedMessage, MuxDropReason } from './diagnostics.ts';
 export { MuxDiagnostics } from './diagnostics.ts';
+export type { MuxErrorCodeValue } from './errors.ts';
+export { MuxErrorCode } from './errors.ts';
 export type { DemuxLink } from './link.ts';
 export { demuxLink } from './link.ts';
 export type { ByteRange, PortholeFrameType } from './ranges.ts';

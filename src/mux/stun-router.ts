@@ -17,8 +17,9 @@
  * @module
  */
 import type { RemoteInfo } from 'node:dgram';
-import { ConfigError } from '../errors/index.ts';
+import { ConfigError, InvalidOptionError } from '../errors/index.ts';
 import { datagramDroppedChannel, type MuxDropReason, publishDrop } from './diagnostics.ts';
+import { MuxErrorCode } from './errors.ts';
 
 /** Offers one STUN datagram; returns true when the route took it (its transaction, its indication). */
 export type StunClaimHandler = (data: Buffer, from: RemoteInfo) => boolean;
@@ -81,18 +82,15 @@ export class StunRouter {
   /**
    * Adds `route`.
    * @throws ConfigError `ERR_MUX_RANGE_TAKEN` when another route already takes requests,
-   *   `ERR_MUX_RANGE_INVALID` for a route without any handler.
+   *   `ERR_INVALID_OPTION` for a route without any handler.
    */
   add(route: StunRoute): void {
     if (route.request === undefined && route.indication === undefined && route.response === undefined) {
-      throw new ConfigError(
-        'ERR_MUX_RANGE_INVALID',
-        'a STUN route needs a request, indication or response handler',
-      );
+      throw new InvalidOptionError('route', 'a STUN route needs a request, indication or response handler');
     }
     if (route.request !== undefined && this.#request !== undefined) {
       throw new ConfigError(
-        'ERR_MUX_RANGE_TAKEN',
+        MuxErrorCode.RANGE_TAKEN,
         'STUN requests on this demux already go to a server; one route takes requests',
       );
     }

@@ -2,6 +2,7 @@ import { throwIfAborted } from '../errors/index.ts';
 import { parseHostPort, resolveHostPort } from '../internal/host-port.ts';
 import type { NatBehavior, NatEndpoint } from './behavior.ts';
 import { type DiscoverNatOptions, discoverNat } from './discover.ts';
+import { NatErrorCode } from './errors.ts';
 import { StunDiscoveryTransport, type StunDiscoveryTransportOptions } from './stun-transport.ts';
 
 /** Default STUN port. RFC 8489 §18.4. */
@@ -18,17 +19,17 @@ export interface DetectNatOptions
 /**
  * Discovers the NAT in front of this host with an RFC 5780 STUN server over real UDP sockets
  * (bound through ports/) and closes them. See {@link discoverNat} for the steps. Rejects with
- * `ERR_NAT_INVALID_OPTIONS`, `ERR_NAT_SERVER_UNRESOLVED`, `ERR_NAT_SERVER_ERROR`,
+ * `ERR_INVALID_OPTION`, `ERR_NAT_SERVER_UNRESOLVED`, `ERR_NAT_SERVER_ERROR`,
  * `ERR_NAT_BAD_RESPONSE`, `ERR_ABORTED`, or a PortBindError.
  */
 export async function detectNat(options: DetectNatOptions): Promise<NatBehavior> {
   throwIfAborted(options.signal);
   const family = options.family ?? 'udp4';
   const server = await resolveHostPort(options.server, {
-    code: 'ERR_NAT_INVALID_OPTIONS',
+    option: 'server',
     defaultPort: DEFAULT_STUN_PORT,
     family,
-    unresolvedCode: 'ERR_NAT_SERVER_UNRESOLVED',
+    unresolvedCode: NatErrorCode.SERVER_UNRESOLVED,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   await using transport = new StunDiscoveryTransport({ ...options, family });
@@ -42,9 +43,9 @@ export async function detectNat(options: DetectNatOptions): Promise<NatBehavior>
 
 /**
  * Parses `host`, `host:port`, `[v6]` or `[v6]:port` (port default {@link DEFAULT_STUN_PORT}).
- * @throws ConfigError `ERR_NAT_INVALID_OPTIONS` when malformed.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` (`option: 'server'`) when malformed.
  */
 export function parseServerAddress(text: string): { readonly host: string; readonly port: number } {
-  const { host, port } = parseHostPort(text, { code: 'ERR_NAT_INVALID_OPTIONS' });
+  const { host, port } = parseHostPort(text, { option: 'server' });
   return { host, port: port ?? DEFAULT_STUN_PORT };
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { debuglog } from 'node:util';
-import { ConfigError, throwIfAborted } from '../errors/index.ts';
+import { InvalidOptionError, throwIfAborted } from '../errors/index.ts';
 import { formatEndpoint, sameEndpoint } from '../internal/endpoint.ts';
 import {
   type BindingLifetime,
@@ -187,9 +187,9 @@ function validate(options: DiscoverNatOptions): void {
   throwIfAborted(options.signal);
   const { server } = options;
   if (typeof server?.address !== 'string' || server.address === '') {
-    throw new ConfigError('ERR_NAT_INVALID_OPTIONS', 'discoverNat needs server.address');
+    throw new InvalidOptionError('server.address', 'discoverNat needs server.address');
   }
   if (!Number.isInteger(server.port) || server.port < 1 || server.port > 65535) {
-    throw new ConfigError('ERR_NAT_INVALID_OPTIONS', `server.port must be 1–65535, got ${server.port}`);
+    throw new InvalidOptionError('server.port', `server.port must be 1–65535, got ${server.port}`);
   }
 }

@@ -18,6 +18,8 @@ export type { DetectNatOptions } from './detect.ts';
 export { DEFAULT_STUN_PORT, detectNat, parseServerAddress } from './detect.ts';
 export type { DiscoverNatOptions, LifetimeProbeOptions } from './discover.ts';
 export { discoverNat } from './discover.ts';
+export type { NatErrorCodeValue } from './errors.ts';
+export { NatErrorCode } from './errors.ts';
 export type { ProbeBindingLifetimeOptions } from './lifetime.ts';
 export {
   DEFAULT_LIFETIME_MAX_S,

@@ -1,4 +1,4 @@
-import { ConfigError, throwIfAborted } from '../errors/index.ts';
+import { InvalidOptionError, throwIfAborted } from '../errors/index.ts';
 import type { BindingLifetime, NatEndpoint } from './behavior.ts';
 import type { DiscoveryTransport } from './transport.ts';
 
@@ -46,8 +46,8 @@ export async function probeBindingLifetime(
   const maxS = options.maxS ?? DEFAULT_LIFETIME_MAX_S;
   const precisionS = options.precisionS ?? DEFAULT_LIFETIME_PRECISION_S;
   if (!(maxS > 0 && maxS <= 3600) || !(precisionS > 0 && precisionS <= maxS)) {
-    throw new ConfigError(
-      'ERR_NAT_INVALID_OPTIONS',
+    throw new InvalidOptionError(
+      maxS > 0 && maxS <= 3600 ? 'precisionS' : 'maxS',
       `lifetime maxS must be in (0, 3600] and precisionS in (0, maxS]; got ${maxS} and ${precisionS}`,
     );
   }

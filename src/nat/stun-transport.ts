@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { debuglog } from 'node:util';
-import { ClosedError, ConfigError, PortholeError, TimeoutError } from '../errors/index.ts';
+import { ClosedError, InvalidOptionError, PortholeError, TimeoutError } from '../errors/index.ts';
 import { wildcardAddress } from '../internal/endpoint.ts';
 import { type Demux, demuxOf } from '../mux/index.ts';
 import { type BindUdpSocketOptions, bindUdpSocket } from '../ports/index.ts';
 import { type RetransmitOptions, StunClient } from '../stun/index.ts';
 import type { NatEndpoint } from './behavior.ts';
+import { NatErrorCode } from './errors.ts';
 import type { BindingProbe, BindingResult, DiscoveryTransport } from './transport.ts';
 
 const debug = debuglog('porthole:nat');
@@ -78,13 +79,13 @@ export class StunDiscoveryTransport implements DiscoveryTransport {
   #droppedUnmatched = 0;
   #hairpinsReceived = 0;
 
-  /** @throws ConfigError `ERR_NAT_INVALID_OPTIONS` on bad options. */
+  /** @throws InvalidOptionError `ERR_INVALID_OPTION` on bad options. */
   constructor(options: StunDiscoveryTransportOptions = {}) {
     this.#family = options.family ?? 'udp4';
     this.#localAddress = options.localAddress ?? wildcardAddress(this.#family);
     this.#maxSockets = options.maxSockets ?? DEFAULT_MAX_DISCOVERY_SOCKETS;
     if (!Number.isInteger(this.#maxSockets) || this.#maxSockets < 2 || this.#maxSockets > 256) {
-      throw new ConfigError('ERR_NAT_INVALID_OPTIONS', `maxSockets must be 2–256, got ${this.#maxSockets}`);
+      throw new InvalidOptionError('maxSockets', `maxSockets must be 2–256, got ${this.#maxSockets}`);
     }
     this.#retransmit = { ...DEFAULT_DISCOVERY_RETRANSMIT, ...options.retransmit };
     this.#bind = options.bindSocket ?? bindUdpSocket;
@@ -130,12 +131,15 @@ export class StunDiscoveryTransport implements DiscoveryTransport {
       if (this.#arrivals.get(key) !== receiver) return 'timeout';
       if (response.error !== undefined) {
         throw new PortholeError(
-          'ERR_NAT_SERVER_ERROR',
+          NatErrorCode.SERVER_ERROR,
           `the STUN server answered ${response.error.code} ${response.error.reason} to a Binding request`,
         );
       }
       if (response.mapped === undefined) {
-        throw new PortholeError('ERR_NAT_BAD_RESPONSE', 'a Binding response carried no (XOR-)MAPPED-ADDRESS');
+        throw new PortholeError(
+          NatErrorCode.BAD_RESPONSE,
+          'a Binding response carried no (XOR-)MAPPED-ADDRESS',
+        );
       }
       return {
         mapped: endpoint(response.mapped),
@@ -220,10 +224,7 @@ export class StunDiscoveryTransport implements DiscoveryTransport {
     if (this.#closed) return Promise.reject(new ClosedError('NAT discovery transport'));
     if (!Number.isInteger(index) || index < 0 || index >= this.#maxSockets) {
       return Promise.reject(
-        new ConfigError(
-          'ERR_NAT_INVALID_OPTIONS',
-          `socket index ${index} is outside 0–${this.#maxSockets - 1}`,
-        ),
+        new InvalidOptionError('index', `socket index ${index} is outside 0–${this.#maxSockets - 1}`),
       );
     }
     let opening = this.#endpoints[index];

@@ -1,6 +1,6 @@
 import { createSocket, type Socket, type SocketType } from 'node:dgram';
 import { throwIfAborted } from '../errors/index.ts';
-import { PortBindError } from './errors.ts';
+import { PortBindError, PortErrorCode } from './errors.ts';
 import { validatePort } from './port-number.ts';
 
 /** A UDP socket family. */
@@ -36,7 +36,7 @@ export interface BindUdpSocketOptions {
 const PORT_SPECIFIC_ERRNOS = new Set(['EADDRINUSE']);
 
 /**
- * Binds one UDP socket and resolves once it is bound. Rejects `ERR_POOL_OPTION_INVALID` when
+ * Binds one UDP socket and resolves once it is bound. Rejects `ERR_INVALID_OPTION` when
  * `port` is not an integer 0–65535 (Node would wrap or truncate it), or with a {@link PortBindError}:
  * - `ERR_PORT_IN_USE` (EADDRINUSE): another socket holds the port — try another port;
  * - `ERR_ADDRESS_NOT_AVAILABLE` (EADDRNOTAVAIL): the address is not on this machine;
@@ -99,7 +99,7 @@ function translateBindError(error: unknown, address: string, port: number): Port
   switch (errno) {
     case 'EADDRINUSE':
       return new PortBindError(
-        'ERR_PORT_IN_USE',
+        PortErrorCode.IN_USE,
         `UDP ${where} is held by another socket`,
         errno,
         address,
@@ -111,7 +111,7 @@ function translateBindError(error: unknown, address: string, port: number): Port
     case 'ENOTFOUND':
     case 'EINVAL':
       return new PortBindError(
-        'ERR_ADDRESS_NOT_AVAILABLE',
+        PortErrorCode.ADDRESS_NOT_AVAILABLE,
         `cannot bind UDP ${where} (${errno}): the address is not on this machine or not of this family; ` +
           'use an address of a local interface, 0.0.0.0 or ::',
         errno,
@@ -122,7 +122,7 @@ function translateBindError(error: unknown, address: string, port: number): Port
     case 'EACCES':
     case 'EPERM':
       return new PortBindError(
-        'ERR_PORT_ACCESS_DENIED',
+        PortErrorCode.ACCESS_DENIED,
         `binding UDP ${where} was denied (${errno}): ports below 1024 need CAP_NET_BIND_SERVICE, ` +
           'or a security policy forbids the port',
         errno,
@@ -133,7 +133,7 @@ function translateBindError(error: unknown, address: string, port: number): Port
     case 'EMFILE':
     case 'ENFILE':
       return new PortBindError(
-        'ERR_FILE_DESCRIPTORS_EXHAUSTED',
+        PortErrorCode.FILE_DESCRIPTORS_EXHAUSTED,
         `cannot open another socket for UDP ${where} (${errno}): raise the file limit (ulimit -n) or close sockets`,
         errno,
         address,
@@ -142,7 +142,7 @@ function translateBindError(error: unknown, address: string, port: number): Port
       );
     default:
       return new PortBindError(
-        'ERR_PORT_BIND_FAILED',
+        PortErrorCode.BIND_FAILED,
         `binding UDP ${where} failed (${errno})`,
         errno,
         address,

@@ -18,8 +18,8 @@ export type {
 } from './diagnostics.ts';
 export { PortsDiagnostics } from './diagnostics.ts';
 export type { DrainOptions } from './drain.ts';
-export type { ExhaustionCounts } from './errors.ts';
-export { OwnerConflictError, PortBindError, PortRangeExhaustedError } from './errors.ts';
+export type { ExhaustionCounts, PortBindErrorCode, PortErrorCodeValue } from './errors.ts';
+export { OwnerConflictError, PortBindError, PortErrorCode, PortRangeExhaustedError } from './errors.ts';
 export type { EphemeralOverlap, KernelPortRanges } from './kernel-range.ts';
 export { describeEphemeralOverlap, findEphemeralOverlap, readKernelPortRanges } from './kernel-range.ts';
 export type { ReleaseOptions } from './lease.ts';

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
-import { AbortError, ClosedError, ConfigError, throwIfAborted } from '../errors/index.ts';
+import { AbortError, ClosedError, InvalidOptionError, throwIfAborted } from '../errors/index.ts';
 import { WILDCARD_ADDRESS } from '../internal/endpoint.ts';
 import {
   DEFAULT_FOREIGN_BACKOFF_MS,
@@ -13,7 +13,7 @@ import { type BindUdpSocketOptions, bindUdpSocket, type SocketFamily } from './b
 import { closeSockets } from './close-sockets.ts';
 import { exhaustedChannel, leaseAcquiredChannel, leaseReleasedChannel } from './diagnostics.ts';
 import { Drainer, type DrainOptions } from './drain.ts';
-import { OwnerConflictError, PortBindError, PortRangeExhaustedError } from './errors.ts';
+import { OwnerConflictError, PortBindError, PortErrorCode, PortRangeExhaustedError } from './errors.ts';
 import { checkLocalHost } from './host.ts';
 import { warnOnceIfEphemeral } from './kernel-range.ts';
 import { type LeaseOwner, PortLease } from './lease.ts';
@@ -170,7 +170,7 @@ export class PortPool implements AsyncDisposable, LeaseOwner, ReservationOwner, 
       ['drain.maxSockets', options.drain?.maxSockets],
     ] as const) {
       if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-        throw new ConfigError('ERR_POOL_OPTION_INVALID', `${name} must be a number ≥ 0, got ${value}`);
+        throw new InvalidOptionError(name, `${name} must be a number ≥ 0, got ${value}`);
       }
     }
     this.#now = options.now ?? (() => performance.now());
@@ -198,7 +198,7 @@ export class PortPool implements AsyncDisposable, LeaseOwner, ReservationOwner, 
 
   /**
    * Binds `count` adjacent ports of the range and holds them in a {@link PortLease}.
-   * @throws ConfigError `ERR_POOL_REQUEST_INVALID` for a count or parity the range can never satisfy.
+   * @throws InvalidOptionError `ERR_INVALID_OPTION` for a count or parity the range can never satisfy.
    * @throws PortRangeExhaustedError when nothing fits right now (at once, never after a wait).
    * @throws PortBindError for failures no other port can fix (address, permission, file descriptors).
    * @throws AbortError when `signal` fires; ClosedError after {@link close}.
@@ -429,29 +429,29 @@ export class PortPool implements AsyncDisposable, LeaseOwner, ReservationOwner, 
 
   #countFailure(error: unknown): void {
     const errno = error instanceof PortBindError ? error.code : '';
-    if (errno === 'ERR_ADDRESS_NOT_AVAILABLE') this.#failures.addressNotAvailable++;
-    else if (errno === 'ERR_PORT_ACCESS_DENIED') this.#failures.accessDenied++;
-    else if (errno === 'ERR_FILE_DESCRIPTORS_EXHAUSTED') this.#failures.fileDescriptorsExhausted++;
+    if (errno === PortErrorCode.ADDRESS_NOT_AVAILABLE) this.#failures.addressNotAvailable++;
+    else if (errno === PortErrorCode.ACCESS_DENIED) this.#failures.accessDenied++;
+    else if (errno === PortErrorCode.FILE_DESCRIPTORS_EXHAUSTED) this.#failures.fileDescriptorsExhausted++;
     else this.#failures.other++;
   }
 
   #validateRequest(count: number, parity: PortParity): void {
     if (!Number.isInteger(count) || count < 1) {
-      throw new ConfigError('ERR_POOL_REQUEST_INVALID', `count must be a whole number ≥ 1, got ${count}`);
+      throw new InvalidOptionError('count', `count must be a whole number ≥ 1, got ${count}`);
     }
     if (parity !== 'any' && parity !== 'even') {
-      throw new ConfigError('ERR_POOL_REQUEST_INVALID', `parity must be "any" or "even", got "${parity}"`);
+      throw new InvalidOptionError('parity', `parity must be "any" or "even", got "${parity}"`);
     }
     if (parity === 'even' && count % 2 === 1) {
-      throw new ConfigError(
-        'ERR_POOL_REQUEST_INVALID',
+      throw new InvalidOptionError(
+        'count',
         `an even-parity allocation needs an even count (pairs), got ${count}`,
       );
     }
     const evenStarts = this.range.first % 2 === 0 ? this.size : this.size - 1;
     if (count > (parity === 'even' ? evenStarts : this.size)) {
-      throw new ConfigError(
-        'ERR_POOL_REQUEST_INVALID',
+      throw new InvalidOptionError(
+        'count',
         `${count} ${parity === 'even' ? 'even-aligned ' : ''}ports never fit in ${formatPortRange(this.range)}`,
       );
     }

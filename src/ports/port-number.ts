@@ -5,21 +5,20 @@
  * truncates 3478.9 to 3478, and an error then names a port the user never asked for.
  * @module
  */
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 
 /** Highest UDP port. */
 export const MAX_PORT = 65_535;
-const PORT_OPTION_CODE = 'ERR_POOL_OPTION_INVALID';
 
 /**
  * Returns `value` when it is an integer in `min`–65535 (`min` 0 allows "any free port").
  * @param option the option's name as the user spelled it (`'port'`, `'listen.port'`).
- * @throws ConfigError `ERR_POOL_OPTION_INVALID` naming the option and the value.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` naming the option and the value.
  */
 export function validatePort(value: unknown, option: string, min = 0): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_PORT) {
-    throw new ConfigError(
-      PORT_OPTION_CODE,
+    throw new InvalidOptionError(
+      option,
       `${option} must be an integer port ${min}–${MAX_PORT}, got ${typeof value === 'number' ? value : typeof value}`,
     );
   }

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 
 /** An inclusive range of UDP ports. */
 export interface PortRange {
@@ -13,7 +13,7 @@ export const MAX_PORT = 65535;
 
 /**
  * Reads `'40000-40999'`, `'5004'` or `{ first, last }` into a checked {@link PortRange}.
- * @throws ConfigError `ERR_PORT_RANGE_INVALID` for an empty, reversed or out-of-bounds range.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` for an empty, reversed or out-of-bounds range.
  */
 export function parsePortRange(range: string | PortRange): PortRange {
   let first: number;
@@ -21,10 +21,7 @@ export function parsePortRange(range: string | PortRange): PortRange {
   if (typeof range === 'string') {
     const match = /^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$/.exec(range);
     if (match === null) {
-      throw new ConfigError(
-        'ERR_PORT_RANGE_INVALID',
-        `port range "${range}" must look like 40000-40999 or 5004`,
-      );
+      throw new InvalidOptionError('range', `port range "${range}" must look like 40000-40999 or 5004`);
     }
     first = Number(match[1]);
     last = match[2] === undefined ? first : Number(match[2]);
@@ -33,16 +30,10 @@ export function parsePortRange(range: string | PortRange): PortRange {
     last = range.last;
   }
   if (!Number.isInteger(first) || !Number.isInteger(last) || first < 1 || last > MAX_PORT) {
-    throw new ConfigError(
-      'ERR_PORT_RANGE_INVALID',
-      `port range ${first}-${last} must lie within 1-${MAX_PORT}`,
-    );
+    throw new InvalidOptionError('range', `port range ${first}-${last} must lie within 1-${MAX_PORT}`);
   }
   if (first > last) {
-    throw new ConfigError(
-      'ERR_PORT_RANGE_INVALID',
-      `port range ${first}-${last} is reversed; write ${last}-${first}`,
-    );
+    throw new InvalidOptionError('range', `port range ${first}-${last} is reversed; write ${last}-${first}`);
   }
   return { first, last };
 }
@@ -55,14 +46,14 @@ export function formatPortRange(range: PortRange): string {
 /**
  * Splits `range` into `count` disjoint sub-ranges of near-equal size for `count` worker processes,
  * each starting on an even port where the range allows so that no even/odd pair straddles two workers.
- * @throws ConfigError `ERR_PORT_RANGE_INVALID` when `count` is not a positive integer or exceeds the
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` when `count` is not a positive integer or exceeds the
  *   number of ports (or pairs) in the range.
  */
 export function partitionPortRange(range: PortRange, count: number): PortRange[] {
   const size = range.last - range.first + 1;
   if (!Number.isInteger(count) || count < 1 || count > size) {
-    throw new ConfigError(
-      'ERR_PORT_RANGE_INVALID',
+    throw new InvalidOptionError(
+      'count',
       `cannot split ${formatPortRange(range)} (${size} ports) into ${count} parts`,
     );
   }

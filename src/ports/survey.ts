@@ -3,7 +3,7 @@ import { throwIfAborted } from '../errors/index.ts';
 import { WILDCARD_ADDRESS } from '../internal/endpoint.ts';
 import { bindUdpSocket, type SocketFamily } from './bind-socket.ts';
 import { closeSockets } from './close-sockets.ts';
-import { PortBindError } from './errors.ts';
+import { PortBindError, PortErrorCode } from './errors.ts';
 import { checkLocalHost } from './host.ts';
 import { type EphemeralOverlap, findEphemeralOverlap, readKernelPortRanges } from './kernel-range.ts';
 import { formatPortRange, type PortRange, parsePortRange } from './range.ts';
@@ -72,7 +72,7 @@ export async function surveyPortRange(options: SurveyOptions): Promise<PortSurve
       } else if (result.reason instanceof PortBindError && result.reason.errno === 'EADDRINUSE') {
         foreign.push(port);
       } else {
-        failed.push({ port, code: (result.reason as { code?: string }).code ?? 'ERR_PORT_BIND_FAILED' });
+        failed.push({ port, code: (result.reason as { code?: string }).code ?? PortErrorCode.BIND_FAILED });
       }
     });
     await closeSockets(sockets);
@@ -118,11 +118,12 @@ function adviseOn(s: Omit<PortSurvey, 'advice'>): string[] {
     );
   }
   const codes = new Set(s.failed.map((f) => f.code));
-  if (codes.has('ERR_ADDRESS_NOT_AVAILABLE'))
+  if (codes.has(PortErrorCode.ADDRESS_NOT_AVAILABLE))
     advice.push(`${s.host} cannot be bound: use a local address or the wildcard.`);
-  if (codes.has('ERR_PORT_ACCESS_DENIED'))
+  if (codes.has(PortErrorCode.ACCESS_DENIED))
     advice.push('binding was denied: ports below 1024 need CAP_NET_BIND_SERVICE.');
-  if (codes.has('ERR_FILE_DESCRIPTORS_EXHAUSTED')) advice.push('out of file descriptors: raise "ulimit -n".');
+  if (codes.has(PortErrorCode.FILE_DESCRIPTORS_EXHAUSTED))
+    advice.push('out of file descriptors: raise "ulimit -n".');
   if (s.free.length === 0) advice.push(`no port of ${text} is free: nothing can be allocated from it now.`);
   else if (s.totalPairs > 0 && s.freePairs === 0)
     advice.push(`no even/odd pair of ${text} is free: RTP/RTCP pairs cannot be allocated.`);

@@ -135,7 +135,7 @@ export class AgentCore {
     remoteCloses: 0,
   };
 
-  /** @throws ConfigError `ERR_NAT_AGENT_OPTIONS` for a bad link id, secret, role or timing. */
+  /** @throws InvalidOptionError `ERR_INVALID_OPTION` for a bad link id, secret, role or timing. */
   constructor(options: AgentCoreOptions) {
     checkAgentIdentity(options);
     const tuning = resolvePunchTuning(options);

@@ -3,7 +3,7 @@
  * and `PunchPeer.open` (which checks the tuning before any link exists).
  * @module
  */
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import type { NatClassType } from '../nat/index.ts';
 import { LinkRole, type LinkRoleType, PUNCH_SECRET_BYTES, SESSION_ID_BYTES } from './broker-wire.ts';
 import type { Candidate } from './candidates.ts';
@@ -103,18 +103,16 @@ export interface ResolvedPunchTuning {
   };
 }
 
-const AGENT_OPTIONS_CODE = 'ERR_NAT_AGENT_OPTIONS';
-
 /**
  * Checks the tuning and fills in the defaults; `prefix` names the options in messages
  * (`'punch.'` for `PunchPeerOptions.punch`).
- * @throws ConfigError `ERR_NAT_AGENT_OPTIONS` naming the option.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` naming the option.
  */
 export function resolvePunchTuning(options: PunchTuning, prefix = ''): ResolvedPunchTuning {
   const num = (v: number | undefined, d: number, name: string, max = Number.POSITIVE_INFINITY): number => {
     const x = v ?? d;
     if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0 || x > max) {
-      throw new ConfigError(AGENT_OPTIONS_CODE, `${prefix}${name} must be > 0 and ≤ ${max}, got ${x}`);
+      throw new InvalidOptionError(`${prefix}${name}`, `${prefix}${name} must be > 0 and ≤ ${max}, got ${x}`);
     }
     return x;
   };
@@ -146,23 +144,24 @@ export function resolvePunchTuning(options: PunchTuning, prefix = ''): ResolvedP
 function privatePolicy(value: unknown, prefix: string): PrivateCandidatePolicy {
   if (value === undefined) return 'same-public-address';
   if (value === 'same-public-address' || value === 'always' || value === 'never') return value;
-  throw new ConfigError(
-    AGENT_OPTIONS_CODE,
+  throw new InvalidOptionError(
+    `${prefix}privateCandidates`,
     `${prefix}privateCandidates must be same-public-address, always or never, got ${String(value)}`,
   );
 }
 
 /**
  * Checks the introduction fields of an agent (link id, secret, role).
- * @throws ConfigError `ERR_NAT_AGENT_OPTIONS`.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION`.
  */
 export function checkAgentIdentity(options: Pick<AgentCoreOptions, 'linkId' | 'secret' | 'role'>): void {
-  const bad = (why: string): never => {
-    throw new ConfigError(AGENT_OPTIONS_CODE, why);
+  const bad = (option: string, why: string): never => {
+    throw new InvalidOptionError(option, why);
   };
   if (!Buffer.isBuffer(options.linkId) || options.linkId.length !== SESSION_ID_BYTES)
-    bad('linkId must be 8 bytes');
+    bad('linkId', 'linkId must be 8 bytes');
   if (!Buffer.isBuffer(options.secret) || options.secret.length !== PUNCH_SECRET_BYTES)
-    bad('secret must be 32 bytes');
-  if (options.role !== LinkRole.INITIATOR && options.role !== LinkRole.RESPONDER) bad('role must be 0 or 1');
+    bad('secret', 'secret must be 32 bytes');
+  if (options.role !== LinkRole.INITIATOR && options.role !== LinkRole.RESPONDER)
+    bad('role', 'role must be 0 or 1');
 }

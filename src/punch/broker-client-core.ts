@@ -4,7 +4,7 @@
  * out once per link. Every request is retransmitted until acknowledged (see `punch-retransmit.ts`).
  * @module
  */
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import { sameEndpoint } from '../internal/endpoint.ts';
 import type { NatClassType, NatEndpoint } from '../nat/index.ts';
 import type { Transmit } from './broker-core.ts';
@@ -100,18 +100,18 @@ export class BrokerClientCore {
   readonly #seen: string[] = [];
   #c = { retransmissions: 0, timeouts: 0, malformed: 0, unexpected: 0, introductions: 0 };
 
-  /** @throws ConfigError `ERR_NAT_BROKER_OPTIONS` for a bad peer id, token or interval. */
+  /** @throws InvalidOptionError `ERR_INVALID_OPTION` for a bad peer id, token or interval. */
   constructor(options: BrokerClientCoreOptions) {
     if (!isPeerId(options.peerId)) {
-      throw new ConfigError('ERR_NAT_BROKER_OPTIONS', 'peerId must be 1-64 visible ASCII characters');
+      throw new InvalidOptionError('peerId', 'peerId must be 1-64 visible ASCII characters');
     }
     const maxToken = MAX_TOKEN_BYTES - REGISTRATION_NONCE_BYTES;
     if (!Buffer.isBuffer(options.token) || options.token.length > maxToken) {
-      throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `token must be a Buffer of at most ${maxToken} bytes`);
+      throw new InvalidOptionError('token', `token must be a Buffer of at most ${maxToken} bytes`);
     }
     const keepaliveMs = options.keepaliveMs ?? DEFAULT_BROKER_KEEPALIVE_MS;
     if (!Number.isFinite(keepaliveMs) || keepaliveMs <= 0) {
-      throw new ConfigError('ERR_NAT_BROKER_OPTIONS', 'keepaliveMs must be positive');
+      throw new InvalidOptionError('keepaliveMs', 'keepaliveMs must be positive');
     }
     this.#o = {
       peerId: options.peerId,

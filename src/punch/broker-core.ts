@@ -7,7 +7,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import { endpointKey, sameEndpoint } from '../internal/endpoint.ts';
 import type { NatClassType, NatEndpoint } from '../nat/index.ts';
 import {
@@ -200,11 +200,11 @@ export class BrokerCore {
     unexpected: 0,
   };
 
-  /** @throws ConfigError `ERR_NAT_BROKER_OPTIONS` for a missing authenticator or a bad limit. */
+  /** @throws InvalidOptionError `ERR_INVALID_OPTION` for a missing authenticator or a bad limit. */
   constructor(options: BrokerCoreOptions) {
     if (typeof options?.credential !== 'function' && typeof options?.authenticate !== 'function') {
-      throw new ConfigError(
-        'ERR_NAT_BROKER_OPTIONS',
+      throw new InvalidOptionError(
+        'credential',
         'credential(peerId) or authenticate(peerId, token) is required',
       );
     }
@@ -575,7 +575,7 @@ export class BrokerCore {
 function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
-    throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `${name} must be a positive number, got ${value}`);
+    throw new InvalidOptionError(name, `${name} must be a positive number, got ${value}`);
   }
   return value;
 }

@@ -35,6 +35,7 @@ import {
   writeCandidates,
   writeEndpoint,
 } from './candidates.ts';
+import { PunchErrorCode } from './error-codes.ts';
 
 /** Version byte of broker and punch frames. */
 export const PUNCH_WIRE_VERSION = 1;
@@ -235,13 +236,13 @@ function readId(reader: FrameReader): string {
   const at = reader.offset;
   const length = reader.u8('peer id length');
   if (length === 0 || length > MAX_PEER_ID_BYTES) {
-    throw new ParseError('ERR_NAT_FRAME_BAD_ID', `peer id of ${length} bytes`, at);
+    throw new ParseError(PunchErrorCode.FRAME_BAD_ID, `peer id of ${length} bytes`, at);
   }
   const bytes = reader.bytes(length, 'peer id');
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
     if (b < 0x21 || b > 0x7e)
-      throw new ParseError('ERR_NAT_FRAME_BAD_ID', 'peer id not visible ASCII', at + 1 + i);
+      throw new ParseError(PunchErrorCode.FRAME_BAD_ID, 'peer id not visible ASCII', at + 1 + i);
   }
   return bytes.toString('latin1');
 }
@@ -249,25 +250,27 @@ function readId(reader: FrameReader): string {
 function readNat(reader: FrameReader): NatClassType {
   const at = reader.offset;
   const nat = NAT_CODES[reader.u8('NAT class')];
-  if (nat === undefined) throw new ParseError('ERR_NAT_FRAME_BAD_FIELD', 'unknown NAT class', at);
+  if (nat === undefined) throw new ParseError(PunchErrorCode.FRAME_BAD_FIELD, 'unknown NAT class', at);
   return nat;
 }
 
 /**
  * Decodes one broker frame. Total: a frame or a {@link ParseError} with code and offset —
- * `ERR_NAT_FRAME_TRUNCATED`, `ERR_NAT_FRAME_VERSION`, `ERR_NAT_FRAME_TYPE`, `ERR_NAT_FRAME_BAD_FIELD`,
- * `ERR_NAT_FRAME_BAD_ID`, `ERR_NAT_FRAME_BAD_ADDRESS`, `ERR_NAT_FRAME_BAD_CANDIDATE`,
- * `ERR_NAT_FRAME_TRAILING`. Byte strings in the result are slices of `data`.
+ * `ERR_PUNCH_FRAME_TRUNCATED`, `ERR_PUNCH_FRAME_VERSION`, `ERR_PUNCH_FRAME_TYPE`, `ERR_PUNCH_FRAME_BAD_FIELD`,
+ * `ERR_PUNCH_FRAME_BAD_ID`, `ERR_PUNCH_FRAME_BAD_ADDRESS`, `ERR_PUNCH_FRAME_BAD_CANDIDATE`,
+ * `ERR_PUNCH_FRAME_TRAILING`. Byte strings in the result are slices of `data`.
  */
 export function decodeBrokerFrame(data: Buffer): BrokerFrame {
-  const r = new FrameReader(data, 0, 'ERR_NAT_FRAME_TRUNCATED');
+  const r = new FrameReader(data, 0, PunchErrorCode.FRAME_TRUNCATED);
   if (r.u8('frame type') !== PortholeFrame.BROKER) {
-    throw new ParseError('ERR_NAT_FRAME_TYPE', 'not a broker frame', 0);
+    throw new ParseError(PunchErrorCode.FRAME_TYPE, 'not a broker frame', 0);
   }
   const version = r.u8('version');
-  if (version !== PUNCH_WIRE_VERSION) throw new ParseError('ERR_NAT_FRAME_VERSION', `version ${version}`, 1);
+  if (version !== PUNCH_WIRE_VERSION)
+    throw new ParseError(PunchErrorCode.FRAME_VERSION, `version ${version}`, 1);
   const type = r.u8('message type');
-  if (r.u8('reserved') !== 0) throw new ParseError('ERR_NAT_FRAME_BAD_FIELD', 'reserved byte not zero', 3);
+  if (r.u8('reserved') !== 0)
+    throw new ParseError(PunchErrorCode.FRAME_BAD_FIELD, 'reserved byte not zero', 3);
   const seq = r.u32('sequence');
   let frame: BrokerFrame;
   switch (type) {
@@ -275,7 +278,7 @@ export function decodeBrokerFrame(data: Buffer): BrokerFrame {
       const peerId = readId(r);
       const tokenLength = r.u16('token length');
       if (tokenLength > MAX_TOKEN_BYTES) {
-        throw new ParseError('ERR_NAT_FRAME_BAD_FIELD', 'token too long', r.offset - 2);
+        throw new ParseError(PunchErrorCode.FRAME_BAD_FIELD, 'token too long', r.offset - 2);
       }
       const token = r.bytes(tokenLength, 'token');
       const natClass = readNat(r);
@@ -295,7 +298,8 @@ export function decodeBrokerFrame(data: Buffer): BrokerFrame {
       const linkId = r.bytes(SESSION_ID_BYTES, 'link id');
       const roleAt = r.offset;
       const role = r.u8('role');
-      if (role !== 0 && role !== 1) throw new ParseError('ERR_NAT_FRAME_BAD_FIELD', 'unknown role', roleAt);
+      if (role !== 0 && role !== 1)
+        throw new ParseError(PunchErrorCode.FRAME_BAD_FIELD, 'unknown role', roleAt);
       const secret = r.bytes(PUNCH_SECRET_BYTES, 'secret');
       const natClass = readNat(r);
       const peerId = readId(r);
@@ -306,18 +310,18 @@ export function decodeBrokerFrame(data: Buffer): BrokerFrame {
     case BrokerMessage.ACK: {
       const statusAt = r.offset;
       const status = r.u8('status');
-      if (status > 6) throw new ParseError('ERR_NAT_FRAME_BAD_FIELD', 'unknown status', statusAt);
+      if (status > 6) throw new ParseError(PunchErrorCode.FRAME_BAD_FIELD, 'unknown status', statusAt);
       const session = r.bytes(SESSION_ID_BYTES, 'session');
       const flagAt = r.offset;
       const flag = r.u8('observed flag');
-      if (flag > 1) throw new ParseError('ERR_NAT_FRAME_BAD_FIELD', 'observed flag not 0/1', flagAt);
+      if (flag > 1) throw new ParseError(PunchErrorCode.FRAME_BAD_FIELD, 'observed flag not 0/1', flagAt);
       const observed = flag === 1 ? readEndpoint(r) : null;
       frame = { type, seq, status: status as BrokerStatusType, session, observed };
       break;
     }
     default:
-      throw new ParseError('ERR_NAT_FRAME_TYPE', `unknown broker message ${type}`, 2);
+      throw new ParseError(PunchErrorCode.FRAME_TYPE, `unknown broker message ${type}`, 2);
   }
-  r.end('ERR_NAT_FRAME_TRAILING');
+  r.end(PunchErrorCode.FRAME_TRAILING);
   return frame;
 }

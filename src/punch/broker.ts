@@ -33,7 +33,7 @@ export class Broker {
 
   /**
    * Serves broker frames arriving on `demux` (the socket stays the caller's).
-   * @throws ConfigError `ERR_NAT_BROKER_OPTIONS`, `ERR_MUX_RANGE_TAKEN`.
+   * @throws InvalidOptionError `ERR_INVALID_OPTION`, `ERR_MUX_RANGE_TAKEN`.
    */
   constructor(demux: Demux, options: BrokerCoreOptions & { readonly now?: () => number }) {
     this.#core = new BrokerCore(options);

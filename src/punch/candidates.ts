@@ -16,6 +16,7 @@ import { ParseError } from '../errors/index.ts';
 import type { FrameReader } from '../internal/frame-reader.ts';
 import type { NatEndpoint } from '../nat/index.ts';
 import { formatIp, parseIp } from '../stun/index.ts';
+import { PunchErrorCode } from './error-codes.ts';
 
 /** The kind of a candidate. RFC 8445 §5.1.1. */
 export const CandidateKind = {
@@ -62,7 +63,7 @@ export function endpointSize(endpoint: NatEndpoint): number {
 
 /**
  * Writes family, port and address of `endpoint` at `offset`; returns the offset after it.
- * @throws ConfigError `ERR_STUN_BAD_ADDRESS` when the address is not an IP address.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` when the address is not an IP address.
  */
 export function writeEndpoint(out: Buffer, offset: number, endpoint: NatEndpoint): number {
   const ip = parseIp(endpoint.address);
@@ -74,16 +75,16 @@ export function writeEndpoint(out: Buffer, offset: number, endpoint: NatEndpoint
 
 /**
  * Reads what {@link writeEndpoint} wrote.
- * @throws ParseError `ERR_NAT_FRAME_BAD_ADDRESS` for an unknown family or port 0, or the reader's code.
+ * @throws ParseError `ERR_PUNCH_FRAME_BAD_ADDRESS` for an unknown family or port 0, or the reader's code.
  */
 export function readEndpoint(reader: FrameReader): NatEndpoint {
   const at = reader.offset;
   const family = reader.u8('address family');
   if (family !== 4 && family !== 6) {
-    throw new ParseError('ERR_NAT_FRAME_BAD_ADDRESS', `unknown address family ${family}`, at);
+    throw new ParseError(PunchErrorCode.FRAME_BAD_ADDRESS, `unknown address family ${family}`, at);
   }
   const port = reader.u16('port');
-  if (port === 0) throw new ParseError('ERR_NAT_FRAME_BAD_ADDRESS', 'port 0', at + 1);
+  if (port === 0) throw new ParseError(PunchErrorCode.FRAME_BAD_ADDRESS, 'port 0', at + 1);
   const address = formatIp(reader.bytes(family === 4 ? 4 : 16, 'address'));
   return { address, port };
 }
@@ -107,19 +108,20 @@ export function writeCandidates(out: Buffer, offset: number, list: readonly Cand
 
 /**
  * Reads a list written by {@link writeCandidates}, at most `max` entries.
- * @throws ParseError `ERR_NAT_FRAME_BAD_CANDIDATE` (unknown kind, too many), `ERR_NAT_FRAME_BAD_ADDRESS`.
+ * @throws ParseError `ERR_PUNCH_FRAME_BAD_CANDIDATE` (unknown kind, too many), `ERR_PUNCH_FRAME_BAD_ADDRESS`.
  */
 export function readCandidates(reader: FrameReader, max: number): Candidate[] {
   const countAt = reader.offset;
   const count = reader.u8('candidate count');
   if (count > max) {
-    throw new ParseError('ERR_NAT_FRAME_BAD_CANDIDATE', `${count} candidates, at most ${max}`, countAt);
+    throw new ParseError(PunchErrorCode.FRAME_BAD_CANDIDATE, `${count} candidates, at most ${max}`, countAt);
   }
   const out: Candidate[] = [];
   for (let i = 0; i < count; i++) {
     const at = reader.offset;
     const kind = KIND_CODES[reader.u8('candidate kind') - 1];
-    if (kind === undefined) throw new ParseError('ERR_NAT_FRAME_BAD_CANDIDATE', 'unknown candidate kind', at);
+    if (kind === undefined)
+      throw new ParseError(PunchErrorCode.FRAME_BAD_CANDIDATE, 'unknown candidate kind', at);
     out.push({ kind, ...readEndpoint(reader) });
   }
   return out;

@@ -1,4 +1,5 @@
 import { PortholeError } from '../errors/index.ts';
+import { PunchErrorCode } from './error-codes.ts';
 import type { PunchLinkStats } from './link-stats.ts';
 
 /**
@@ -9,11 +10,12 @@ import type { PunchLinkStats } from './link-stats.ts';
  * and give the peer a TURN relay if it has none.
  */
 export class PunchFailedError extends PortholeError {
+  declare readonly code: typeof PunchErrorCode.FAILED;
   readonly peerId: string;
   readonly stats: PunchLinkStats;
 
   constructor(peerId: string, reason: string, stats: PunchLinkStats, options?: ErrorOptions) {
-    super('ERR_NAT_PUNCH_FAILED', `no path to ${peerId}: ${reason}`, options);
+    super(PunchErrorCode.FAILED, `no path to ${peerId}: ${reason}`, options);
     this.peerId = peerId;
     this.stats = stats;
   }

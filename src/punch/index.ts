@@ -58,6 +58,8 @@ export type {
   PunchRegisteredMessage,
 } from './diagnostics.ts';
 export { PunchDiagnostics } from './diagnostics.ts';
+export type { PunchErrorCodeValue } from './error-codes.ts';
+export { PunchErrorCode } from './error-codes.ts';
 export { PunchFailedError } from './errors.ts';
 export type { PunchLinkCloseReason, PunchLinkEvents, RelayChannel, RelayProvider } from './link.ts';
 export { DEFAULT_LINK_QUEUE, DEFAULT_RELAY_RETRY_DIRECT_MS, PunchLink } from './link.ts';

@@ -184,7 +184,7 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
     return this.#remote;
   }
 
-  /** Resolves once a first path is up; rejects `ERR_NAT_PUNCH_FAILED`, `ERR_ABORTED`, `ERR_CLOSED`. */
+  /** Resolves once a first path is up; rejects `ERR_PUNCH_FAILED`, `ERR_ABORTED`, `ERR_CLOSED`. */
   async ready(signal?: AbortSignal): Promise<void> {
     return raceAbort(this.#readyPromise, signal);
   }

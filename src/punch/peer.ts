@@ -8,7 +8,13 @@
 import type { RemoteInfo } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { debuglog } from 'node:util';
-import { ClosedError, ConfigError, PortholeError, throwIfAborted } from '../errors/index.ts';
+import {
+  AbortError,
+  ClosedError,
+  InvalidOptionError,
+  PortholeError,
+  throwIfAborted,
+} from '../errors/index.ts';
 import { raceAbort as withSignal } from '../internal/abort.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
 import { wildcardAddress } from '../internal/endpoint.ts';
@@ -20,6 +26,7 @@ import { DEFAULT_PUNCH_TIMEOUT_MS, type PunchTuning, resolvePunchTuning } from '
 import { BrokerClientCore, type BrokerClientStats, type Introduction } from './broker-client-core.ts';
 import { BrokerStatus, isPeerId, LinkRole, MAX_TOKEN_BYTES } from './broker-wire.ts';
 import type { Candidate } from './candidates.ts';
+import { PunchErrorCode } from './error-codes.ts';
 import { PunchLink, type RelayProvider } from './link.ts';
 import { LinkRoutes } from './link-routes.ts';
 import type { RetransmitOptions } from './retransmit.ts';
@@ -35,8 +42,7 @@ export const DEFAULT_MAX_UNACCEPTED = 16;
 export const DEFAULT_SYMMETRIC_PAIR_TIMEOUT_MS = 2_000;
 /** The broker's port when its address gives none: 3478 (the CLI's `porthole broker` default). */
 export const DEFAULT_BROKER_PORT = 3478;
-const BROKER_OPTIONS_CODE = 'ERR_NAT_BROKER_OPTIONS';
-/** Most dials waiting for an introduction at once (then `dial()` rejects `ERR_NAT_BROKER_BUSY`). */
+/** Most dials waiting for an introduction at once (then `dial()` rejects `ERR_PUNCH_BROKER_BUSY`). */
 export const MAX_PENDING_DIALS = 64;
 
 /** Options of {@link PunchPeer.open}. */
@@ -44,7 +50,7 @@ export interface PunchPeerOptions {
   /**
    * The broker's address: `"host:port"` (`"[v6]:port"`; port default {@link DEFAULT_BROKER_PORT})
    * or `{ address, port }`, as every server address in porthole (`detectNat`'s `server` too); a
-   * host name is resolved once (not resolving: `ERR_NAT_BROKER_UNREACHABLE`).
+   * host name is resolved once (not resolving: `ERR_PUNCH_BROKER_UNREACHABLE`).
    */
   readonly broker: string | NatEndpoint;
   /** This peer's id (1–64 visible ASCII characters). */
@@ -64,7 +70,7 @@ export interface PunchPeerOptions {
   readonly hostCandidates?: readonly NatEndpoint[];
   /** Binds prediction sockets from this pool (else `bindUdpSocket` on ephemeral ports). */
   readonly pool?: PunchPortPool;
-  /** TURN fallback (from the relay layer); without it, a failed punch rejects `ERR_NAT_PUNCH_FAILED`. */
+  /** TURN fallback (from the relay layer); without it, a failed punch rejects `ERR_PUNCH_FAILED`. */
   readonly relay?: RelayProvider;
   /** While on the relay, retry direct punching this often, ms. Default 30 000. */
   readonly relayRetryDirectMs?: number;
@@ -168,10 +174,10 @@ export class PunchPeer {
 
   /**
    * Binds the data socket (unless `demux` is given) and registers with the broker.
-   * Rejects `ERR_NAT_BROKER_UNREACHABLE` (no answer: wrong address or refused token),
-   * `ERR_NAT_BROKER_BUSY` (the broker answered FULL), `ERR_ABORTED`, `ERR_NAT_BROKER_OPTIONS`
-   * (bad id, token, interval, broker address), `ERR_NAT_AGENT_OPTIONS` (bad `punch` tuning),
-   * `ERR_POOL_OPTION_INVALID` (a port that is not an integer 0–65535), a `PortBindError`, or what
+   * Rejects `ERR_PUNCH_BROKER_UNREACHABLE` (no answer: wrong address or refused token),
+   * `ERR_PUNCH_BROKER_BUSY` (the broker answered FULL), `ERR_ABORTED`, `ERR_INVALID_OPTION`
+   * (bad id, token, interval, broker address), `ERR_INVALID_OPTION` (bad `punch` tuning),
+   * `ERR_INVALID_OPTION` (a port that is not an integer 0–65535), a `PortBindError`, or what
    * the relay's `attach` rejects with (`TurnRelayProvider`: `ERR_TURN_AUTH_FAILED`, `ERR_TIMEOUT`, …).
    */
   static async open(options: PunchPeerOptions): Promise<PunchPeer> {
@@ -179,10 +185,10 @@ export class PunchPeer {
     validatePeerOptions(options);
     const family = options.family ?? 'udp4';
     const broker = await resolveHostPort(options.broker, {
-      code: BROKER_OPTIONS_CODE,
+      option: 'broker',
       defaultPort: DEFAULT_BROKER_PORT,
       family,
-      unresolvedCode: 'ERR_NAT_BROKER_UNREACHABLE',
+      unresolvedCode: PunchErrorCode.BROKER_UNREACHABLE,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     let demux = options.demux;
@@ -233,30 +239,36 @@ export class PunchPeer {
 
   /**
    * Asks the broker to introduce us to `peerId` and punches; resolves with the link once a path is
-   * up. Concurrent dials of one peer each get their own link. Rejects `ERR_NAT_PEER_UNKNOWN`,
-   * `ERR_NAT_BROKER_BUSY` (the broker's limits, or {@link MAX_PENDING_DIALS} dials pending here),
-   * `ERR_NAT_BROKER_UNREACHABLE` (not registered now, or no introduction within
-   * {@link DEFAULT_INTRODUCTION_TIMEOUT_MS}), `ERR_NAT_PUNCH_FAILED`, `ERR_NAT_BROKER_OPTIONS`
+   * up. Concurrent dials of one peer each get their own link. Rejects `ERR_PUNCH_PEER_UNKNOWN`,
+   * `ERR_PUNCH_BROKER_BUSY` (the broker's limits, or {@link MAX_PENDING_DIALS} dials pending here),
+   * `ERR_PUNCH_BROKER_UNREACHABLE` (not registered now, or no introduction within
+   * {@link DEFAULT_INTRODUCTION_TIMEOUT_MS}), `ERR_PUNCH_FAILED`, `ERR_INVALID_OPTION`
    * (not a peer id), `ERR_ABORTED`, `ERR_CLOSED`.
    */
   async dial(peerId: string, options: { signal?: AbortSignal } = {}): Promise<PunchLink> {
     if (this.#closed) throw new ClosedError('punch peer');
     throwIfAborted(options.signal);
     if (!isPeerId(peerId)) {
-      throw new ConfigError('ERR_NAT_BROKER_OPTIONS', `peerId must be 1-64 visible ASCII characters`);
+      throw new InvalidOptionError('peerId', `peerId must be 1-64 visible ASCII characters`);
     }
     if (this.#dials.size >= MAX_PENDING_DIALS) {
       throw new PortholeError(
-        'ERR_NAT_BROKER_BUSY',
+        PunchErrorCode.BROKER_BUSY,
         `${MAX_PENDING_DIALS} dials already wait for the broker`,
       );
     }
     if (!this.#client.registered) {
-      throw new PortholeError('ERR_NAT_BROKER_UNREACHABLE', 'not registered with the broker now; try later');
+      throw new PortholeError(
+        PunchErrorCode.BROKER_UNREACHABLE,
+        'not registered with the broker now; try later',
+      );
     }
     const seq = this.#client.connect(peerId, this.#now());
     if (seq === null) {
-      throw new PortholeError('ERR_NAT_BROKER_BUSY', 'too many requests to the broker in flight; try later');
+      throw new PortholeError(
+        PunchErrorCode.BROKER_BUSY,
+        'too many requests to the broker in flight; try later',
+      );
     }
     const { promise: intro, resolve, reject } = Promise.withResolvers<Introduction>();
     const dial: PendingDial = { peerId, resolve, reject };
@@ -270,7 +282,10 @@ export class PunchPeer {
     const timer = setTimeout(
       () =>
         reject(
-          new PortholeError('ERR_NAT_BROKER_UNREACHABLE', `no introduction to ${peerId} from the broker`),
+          new PortholeError(
+            PunchErrorCode.BROKER_UNREACHABLE,
+            `no introduction to ${peerId} from the broker`,
+          ),
         ),
       DEFAULT_INTRODUCTION_TIMEOUT_MS,
     );
@@ -317,7 +332,7 @@ export class PunchPeer {
         await link.ready(options.signal);
         return link;
       } catch (error) {
-        if ((error as PortholeError).code === 'ERR_ABORTED') throw error;
+        if (error instanceof AbortError) throw error;
         debug('incoming link from %s failed: %o', link.peerId, error);
       }
     }
@@ -385,7 +400,10 @@ export class PunchPeer {
           break;
         case 'unreachable':
           this.#onRegistered?.reject(
-            new PortholeError('ERR_NAT_BROKER_UNREACHABLE', 'the broker did not answer our registration'),
+            new PortholeError(
+              PunchErrorCode.BROKER_UNREACHABLE,
+              'the broker did not answer our registration',
+            ),
           );
           break;
         case 'refused':
@@ -492,11 +510,11 @@ export async function dialPeer(options: DialPeerOptions): Promise<PunchLink> {
 
 function dialError(status: number | 'timeout', target: string): PortholeError {
   if (status === BrokerStatus.UNKNOWN_PEER)
-    return new PortholeError('ERR_NAT_PEER_UNKNOWN', `${target} is not registered with the broker`);
+    return new PortholeError(PunchErrorCode.PEER_UNKNOWN, `${target} is not registered with the broker`);
   if (status === BrokerStatus.BUSY || status === BrokerStatus.FULL)
-    return new PortholeError('ERR_NAT_BROKER_BUSY', 'the broker is at its limits; try later');
+    return new PortholeError(PunchErrorCode.BROKER_BUSY, 'the broker is at its limits; try later');
   return new PortholeError(
-    'ERR_NAT_BROKER_UNREACHABLE',
+    PunchErrorCode.BROKER_UNREACHABLE,
     `the broker did not answer the request for ${target}`,
   );
 }
@@ -517,16 +535,16 @@ function hostAddresses(family: 'udp4' | 'udp6', bound: string, port: number): Na
 /**
  * Checks every option of {@link PunchPeer.open} up front, so that a bad value rejects `open()`
  * instead of throwing later inside a datagram handler (when an introduction arrives).
- * @throws ConfigError `ERR_NAT_BROKER_OPTIONS`, `ERR_NAT_AGENT_OPTIONS`, `ERR_POOL_OPTION_INVALID`.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION`.
  */
 function validatePeerOptions(options: PunchPeerOptions): void {
-  const bad = (code: string, why: string): never => {
-    throw new ConfigError(code, why);
+  const bad = (option: string, why: string): never => {
+    throw new InvalidOptionError(option, why);
   };
-  if (!isPeerId(options.id)) bad('ERR_NAT_BROKER_OPTIONS', 'id must be 1-64 visible ASCII characters');
+  if (!isPeerId(options.id)) bad('id', 'id must be 1-64 visible ASCII characters');
   const token = options.token;
   if (!(Buffer.isBuffer(token) || typeof token === 'string') || Buffer.byteLength(token) > MAX_TOKEN_BYTES)
-    bad('ERR_NAT_BROKER_OPTIONS', `token must be a Buffer or string of at most ${MAX_TOKEN_BYTES} bytes`);
+    bad('token', `token must be a Buffer or string of at most ${MAX_TOKEN_BYTES} bytes`);
   if (options.port !== undefined) validatePort(options.port, 'port');
   const broker = options.broker;
   if (typeof broker !== 'string') {
@@ -536,21 +554,21 @@ function validatePeerOptions(options: PunchPeerOptions): void {
       typeof broker.address !== 'string' ||
       broker.address === ''
     )
-      bad(BROKER_OPTIONS_CODE, 'broker must be "host[:port]" or { address, port }');
+      bad('broker', 'broker must be "host[:port]" or { address, port }');
     validatePort(broker.port, 'broker.port', 1);
   }
   for (const [i, c] of (options.hostCandidates ?? []).entries()) {
     validatePort(c.port, `hostCandidates[${i}].port`, 1);
   }
-  const positive = (value: number | undefined, name: string, code: string): void => {
+  const positive = (value: number | undefined, name: string): void => {
     if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0))
-      bad(code, `${name} must be > 0, got ${value}`);
+      bad(name, `${name} must be > 0, got ${value}`);
   };
-  positive(options.keepaliveMs, 'keepaliveMs', 'ERR_NAT_BROKER_OPTIONS');
-  positive(options.relayRetryDirectMs, 'relayRetryDirectMs', 'ERR_NAT_AGENT_OPTIONS');
-  positive(options.symmetricPairTimeoutMs, 'symmetricPairTimeoutMs', 'ERR_NAT_AGENT_OPTIONS');
+  positive(options.keepaliveMs, 'keepaliveMs');
+  positive(options.relayRetryDirectMs, 'relayRetryDirectMs');
+  positive(options.symmetricPairTimeoutMs, 'symmetricPairTimeoutMs');
   const max = options.maxUnaccepted;
   if (max !== undefined && !(Number.isInteger(max) && max >= 0))
-    bad('ERR_NAT_BROKER_OPTIONS', `maxUnaccepted must be an integer ≥ 0, got ${max}`);
+    bad('maxUnaccepted', `maxUnaccepted must be an integer ≥ 0, got ${max}`);
   resolvePunchTuning(options.punch ?? {}, 'punch.');
 }

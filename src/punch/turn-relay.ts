@@ -10,13 +10,20 @@
  * @module
  */
 import { debuglog } from 'node:util';
-import { ClosedError, ConfigError, PortholeError, throwIfAborted } from '../errors/index.ts';
+import {
+  ClosedError,
+  InvalidOptionError,
+  InvalidStateError,
+  PortholeError,
+  throwIfAborted,
+} from '../errors/index.ts';
 import type { Demux } from '../mux/index.ts';
 import type { NatEndpoint } from '../nat/index.ts';
 import type { TurnPeer } from '../turn/index.ts';
 import { TurnClient, type TurnClientOptions, type TurnClientStats } from '../turn/index.ts';
 import type { Introduction } from './broker-client-core.ts';
 import type { Candidate } from './candidates.ts';
+import { PunchErrorCode } from './error-codes.ts';
 import type { RelayChannel, RelayProvider } from './link.ts';
 
 const debug = debuglog('porthole:nat');
@@ -27,7 +34,7 @@ export const DEFAULT_MAX_RELAY_CHANNELS = 64;
 /** Settings of a {@link TurnRelayProvider}: the TURN server and credentials, TURN tuning. */
 export interface TurnRelayOptions
   extends Omit<TurnClientOptions, 'demux' | 'onData' | 'signal' | 'maxQueued'> {
-  /** Most links on the relay at once (then `open` rejects `ERR_NAT_RELAY_FULL`). Default 64. */
+  /** Most links on the relay at once (then `open` rejects `ERR_PUNCH_RELAY_FULL`). Default 64. */
   readonly maxChannels?: number;
 }
 
@@ -61,11 +68,11 @@ export class TurnRelayProvider implements RelayProvider {
   #lost: Error | null = null;
   #c = { opened: 0, droppedUnknownPeer: 0, noCandidate: 0, sendErrors: 0 };
 
-  /** @throws ConfigError `ERR_TURN_BAD_OPTION` for a bad `maxChannels`. */
+  /** @throws InvalidOptionError `ERR_INVALID_OPTION` for a bad `maxChannels`. */
   constructor(options: TurnRelayOptions) {
     const max = options.maxChannels ?? DEFAULT_MAX_RELAY_CHANNELS;
     if (!Number.isInteger(max) || max < 1) {
-      throw new ConfigError('ERR_TURN_BAD_OPTION', `maxChannels must be a positive integer, not ${max}`);
+      throw new InvalidOptionError('maxChannels', `maxChannels must be a positive integer, not ${max}`);
     }
     this.#options = options;
     this.#maxChannels = max;
@@ -82,12 +89,12 @@ export class TurnRelayProvider implements RelayProvider {
   /**
    * Allocates on the data socket's demux (RFC 8656 §7) and returns the relay candidate.
    * Rejects as `TurnClient.allocate` (`ERR_TURN_AUTH_FAILED`, `ERR_TIMEOUT`, …) and
-   * `ERR_NAT_RELAY_ATTACHED` when called twice.
+   * `ERR_INVALID_STATE` when called twice.
    */
   async attach(demux: Demux, signal?: AbortSignal): Promise<readonly Candidate[]> {
     throwIfAborted(signal);
     if (this.#attached) {
-      throw new PortholeError('ERR_NAT_RELAY_ATTACHED', 'a TurnRelayProvider serves one PunchPeer');
+      throw new InvalidStateError('a TurnRelayProvider serves one PunchPeer; it is attached already');
     }
     this.#attached = true;
     const { maxChannels: _max, ...turn } = this.#options;
@@ -117,8 +124,8 @@ export class TurnRelayProvider implements RelayProvider {
 
   /**
    * Binds a channel to the peer's relayed address (its `relay` candidate) and returns the link's
-   * relayed channel. Rejects `ERR_NAT_RELAY_NO_CANDIDATE` (the peer announced no relay candidate),
-   * `ERR_NAT_RELAY_FULL`, `ERR_CLOSED` (not attached), `ERR_TURN_ALLOCATION_LOST`, and as
+   * relayed channel. Rejects `ERR_PUNCH_RELAY_NO_CANDIDATE` (the peer announced no relay candidate),
+   * `ERR_PUNCH_RELAY_FULL`, `ERR_CLOSED` (not attached), `ERR_TURN_ALLOCATION_LOST`, and as
    * `TurnClient.bindChannel`.
    */
   async open(
@@ -134,13 +141,16 @@ export class TurnRelayProvider implements RelayProvider {
     if (peer === undefined) {
       this.#c.noCandidate++;
       throw new PortholeError(
-        'ERR_NAT_RELAY_NO_CANDIDATE',
+        PunchErrorCode.RELAY_NO_CANDIDATE,
         `${introduction.peerId} announced no relay candidate (give both peers a TURN relay)`,
       );
     }
     const byAddress = this.#channels.get(peer.port);
     if (byAddress?.has(peer.address) !== true && this.#open >= this.#maxChannels) {
-      throw new PortholeError('ERR_NAT_RELAY_FULL', `${this.#maxChannels} relayed channels already open`);
+      throw new PortholeError(
+        PunchErrorCode.RELAY_FULL,
+        `${this.#maxChannels} relayed channels already open`,
+      );
     }
     const to = { address: peer.address, port: peer.port };
     await client.bindChannel(to, { signal });
@@ -153,7 +163,7 @@ export class TurnRelayProvider implements RelayProvider {
         try {
           client.send(data, to);
         } catch (error) {
-          // The allocation is gone (ERR_TURN_NOT_ALLOCATED) or the datagram too big: dropped, counted.
+          // The allocation is gone (ERR_INVALID_STATE) or the datagram too big: dropped, counted.
           this.#c.sendErrors++;
           debug('relayed send failed: %o', error);
         }

@@ -35,6 +35,7 @@ import { PortholeFrame } from '../mux/index.ts';
 import type { NatEndpoint } from '../nat/index.ts';
 import { PUNCH_WIRE_VERSION, SESSION_ID_BYTES } from './broker-wire.ts';
 import { endpointSize, readEndpoint, writeEndpoint } from './candidates.ts';
+import { PunchErrorCode } from './error-codes.ts';
 
 /** Bytes of the truncated HMAC-SHA256 on probes and replies. */
 export const PUNCH_MAC_BYTES = 16;
@@ -159,44 +160,45 @@ export function encodePunchDataHeader(linkId: Buffer): Buffer {
 
 /**
  * Decodes one punch frame without checking its MAC (see {@link verifyPunch}). Total: a frame or a
- * {@link ParseError}: `ERR_NAT_FRAME_TRUNCATED`, `ERR_NAT_FRAME_TYPE`, `ERR_NAT_FRAME_VERSION`,
- * `ERR_NAT_FRAME_BAD_FIELD`, `ERR_NAT_FRAME_BAD_ADDRESS`, `ERR_NAT_FRAME_TRAILING`.
+ * {@link ParseError}: `ERR_PUNCH_FRAME_TRUNCATED`, `ERR_PUNCH_FRAME_TYPE`, `ERR_PUNCH_FRAME_VERSION`,
+ * `ERR_PUNCH_FRAME_BAD_FIELD`, `ERR_PUNCH_FRAME_BAD_ADDRESS`, `ERR_PUNCH_FRAME_TRAILING`.
  */
 export function decodePunch(data: Buffer): PunchFrame {
-  const r = new FrameReader(data, 0, 'ERR_NAT_FRAME_TRUNCATED');
+  const r = new FrameReader(data, 0, PunchErrorCode.FRAME_TRUNCATED);
   if (r.u8('frame type') !== PortholeFrame.PUNCH)
-    throw new ParseError('ERR_NAT_FRAME_TYPE', 'not a punch frame', 0);
+    throw new ParseError(PunchErrorCode.FRAME_TYPE, 'not a punch frame', 0);
   const version = r.u8('version');
-  if (version !== PUNCH_WIRE_VERSION) throw new ParseError('ERR_NAT_FRAME_VERSION', `version ${version}`, 1);
+  if (version !== PUNCH_WIRE_VERSION)
+    throw new ParseError(PunchErrorCode.FRAME_VERSION, `version ${version}`, 1);
   const type = r.u8('message type');
   const flags = r.u8('flags');
   const linkId = r.bytes(SESSION_ID_BYTES, 'link id');
   if (type === PunchMessage.DATA) {
-    if (flags !== 0) throw new ParseError('ERR_NAT_FRAME_BAD_FIELD', 'DATA flags not zero', 3);
+    if (flags !== 0) throw new ParseError(PunchErrorCode.FRAME_BAD_FIELD, 'DATA flags not zero', 3);
     return { type, linkId, payload: data.subarray(PUNCH_DATA_HEADER_BYTES) };
   }
   if (type !== PunchMessage.PROBE && type !== PunchMessage.REPLY && type !== PunchMessage.CLOSE) {
-    throw new ParseError('ERR_NAT_FRAME_TYPE', `unknown punch message ${type}`, 2);
+    throw new ParseError(PunchErrorCode.FRAME_TYPE, `unknown punch message ${type}`, 2);
   }
   if (flags > (type === PunchMessage.CLOSE ? 0 : 3)) {
-    throw new ParseError('ERR_NAT_FRAME_BAD_FIELD', 'unknown flags', 3);
+    throw new ParseError(PunchErrorCode.FRAME_BAD_FIELD, 'unknown flags', 3);
   }
   const sender = r.u8('sender');
-  if (sender > 1) throw new ParseError('ERR_NAT_FRAME_BAD_FIELD', 'unknown sender role', 12);
+  if (sender > 1) throw new ParseError(PunchErrorCode.FRAME_BAD_FIELD, 'unknown sender role', 12);
   if (r.u8('reserved') !== 0 || r.u8('reserved') !== 0 || r.u8('reserved') !== 0) {
-    throw new ParseError('ERR_NAT_FRAME_BAD_FIELD', 'reserved bytes not zero', r.offset - 1);
+    throw new ParseError(PunchErrorCode.FRAME_BAD_FIELD, 'reserved bytes not zero', r.offset - 1);
   }
   const seq = r.u32('sequence');
   if (type === PunchMessage.CLOSE) {
     const signed = data.subarray(0, r.offset);
     const tag = r.bytes(PUNCH_MAC_BYTES, 'HMAC');
-    r.end('ERR_NAT_FRAME_TRAILING');
+    r.end(PunchErrorCode.FRAME_TRAILING);
     return { type, linkId, sender: sender as 0 | 1, seq, signed, mac: tag };
   }
   const address = readEndpoint(r);
   const signedEnd = r.offset;
   const tag = r.bytes(PUNCH_MAC_BYTES, 'HMAC');
-  r.end('ERR_NAT_FRAME_TRAILING');
+  r.end(PunchErrorCode.FRAME_TRAILING);
   return {
     type,
     flags,

@@ -65,7 +65,7 @@ export interface UdpClientEvents {
  * (HELLO → COOKIE → ECHO → ACCEPT, resent every `retryMs`) so that cookie-protected servers
  * accept it. Then: `send()`, datagrams through the iterator or a receiver, `close()`.
  * @throws TimeoutError `ERR_TIMEOUT` (no handshake within `timeoutMs`), AbortError `ERR_ABORTED`,
- *   ConfigError `ERR_SERVER_OPTION_INVALID`, PortBindError from the bind.
+ *   InvalidOptionError `ERR_INVALID_OPTION`, PortBindError from the bind.
  */
 export async function connectUdp(options: UdpClientOptions): Promise<UdpClient> {
   throwIfAborted(options.signal);

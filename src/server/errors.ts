@@ -1,12 +1,11 @@
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 
 /**
- * Error codes of the server layer (see docs/server.md, "Errors").
+ * Specific error codes of the server layer (see docs/server.md, "Errors"). An option that can
+ * never work is `ERR_INVALID_OPTION` (`ErrorCode.INVALID_OPTION` of porthole/errors).
  * @module
  */
 export const ServerErrorCode = {
-  /** An option has a value that can never work. */
-  OPTION_INVALID: 'ERR_SERVER_OPTION_INVALID',
   /** `mode: 'connected'` needs SO_REUSEPORT (Linux or FreeBSD, Node ≥ 22.12). */
   REUSEPORT_UNAVAILABLE: 'ERR_SERVER_REUSEPORT_UNAVAILABLE',
   /** A server frame (first byte 0x08) is shorter than its kind requires. */
@@ -17,12 +16,12 @@ export const ServerErrorCode = {
 /** One of the {@link ServerErrorCode} values. */
 export type ServerErrorCodeValue = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
-/** Throws ConfigError `ERR_SERVER_OPTION_INVALID` naming the option. */
+/** Throws InvalidOptionError `ERR_INVALID_OPTION` naming the option. */
 export function invalidOption(name: string, why: string): never {
-  throw new ConfigError(ServerErrorCode.OPTION_INVALID, `option ${name} ${why}`);
+  throw new InvalidOptionError(name, `option ${name} ${why}`);
 }
 
-/** Checks that `value` is an integer within `[min, max]`, else throws `ERR_SERVER_OPTION_INVALID`. */
+/** Checks that `value` is an integer within `[min, max]`, else throws `ERR_INVALID_OPTION`. */
 export function checkInteger(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     invalidOption(name, `must be an integer from ${min} to ${max}, got ${value}`);

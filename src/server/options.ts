@@ -94,7 +94,7 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * Applies defaults and checks every option.
- * @throws ConfigError `ERR_SERVER_OPTION_INVALID`; `ERR_SERVER_REUSEPORT_UNAVAILABLE` (connected
+ * @throws InvalidOptionError `ERR_INVALID_OPTION`; `ERR_SERVER_REUSEPORT_UNAVAILABLE` (connected
  *   mode where SO_REUSEPORT is missing and no fallback was asked for).
  */
 export function resolveServerOptions(

@@ -108,7 +108,7 @@ export class UdpServer
 
   /**
    * Binds the listening socket and starts serving.
-   * @throws ConfigError `ERR_SERVER_OPTION_INVALID`, `ERR_SERVER_REUSEPORT_UNAVAILABLE`;
+   * @throws InvalidOptionError `ERR_INVALID_OPTION`, `ERR_SERVER_REUSEPORT_UNAVAILABLE`;
    *   PortBindError (`ERR_PORT_IN_USE`, …) from the bind; AbortError `ERR_ABORTED`.
    */
   static async listen(options: UdpServerOptions = {}): Promise<UdpServer> {

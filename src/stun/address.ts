@@ -1,7 +1,7 @@
-import { ConfigError, ParseError } from '../errors/index.ts';
+import { InvalidOptionError, ParseError } from '../errors/index.ts';
 import { StunAttr } from './constants.ts';
 import type { StunAttributeInit } from './encode.ts';
-import { StunParseCode } from './errors.ts';
+import { StunErrorCode } from './errors.ts';
 import { formatIp, parseIp } from './ip.ts';
 import { getAttribute, type StunAttribute, type StunMessage } from './message.ts';
 
@@ -39,19 +39,19 @@ export const ADDRESS_FAMILY_IPV6 = 0x02;
 
 /**
  * `port` if it is a UDP port number (0–65535).
- * @throws ConfigError `ERR_STUN_BAD_PORT` otherwise.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` otherwise.
  */
 export function checkPort(port: number): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError('ERR_STUN_BAD_PORT', `a port is 0-65535, not ${port}`);
+    throw new InvalidOptionError('port', `a port is 0-65535, not ${port}`);
   }
   return port;
 }
 
 /**
  * An address attribute of `type` in the MAPPED-ADDRESS format.
- * @throws ConfigError `ERR_STUN_BAD_ADDRESS` when `address.address` is not an IP address,
- *   `ERR_STUN_BAD_PORT` when the port is not 0–65535.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` when `address.address` is not an IP address,
+ *   `ERR_INVALID_OPTION` when the port is not 0–65535.
  */
 export function makeAddress(
   type: number,
@@ -80,17 +80,17 @@ export function decodeAddressAttribute(attr: StunAttribute, xor?: StunMessage): 
   const value = attr.value;
   const at = attr.offset + 4;
   if (value.length < 4) {
-    throw new ParseError(StunParseCode.ATTRIBUTE_LENGTH, `address attribute of ${value.length} bytes`, at);
+    throw new ParseError(StunErrorCode.ATTRIBUTE_LENGTH, `address attribute of ${value.length} bytes`, at);
   }
   const family = value[1]!;
   let size: number;
   if (family === ADDRESS_FAMILY_IPV4) size = 4;
   else if (family === ADDRESS_FAMILY_IPV6) size = 16;
   else
-    throw new ParseError(StunParseCode.BAD_ADDRESS_FAMILY, `address family 0x${family.toString(16)}`, at + 1);
+    throw new ParseError(StunErrorCode.BAD_ADDRESS_FAMILY, `address family 0x${family.toString(16)}`, at + 1);
   if (value.length !== 4 + size) {
     throw new ParseError(
-      StunParseCode.ATTRIBUTE_LENGTH,
+      StunErrorCode.ATTRIBUTE_LENGTH,
       `an ${size === 4 ? 'IPv4' : 'IPv6'} address attribute is ${4 + size} bytes, not ${value.length}`,
       at,
     );

@@ -1,7 +1,7 @@
 import { ParseError } from '../errors/index.ts';
 import { StunAttr } from './constants.ts';
 import type { StunAttributeInit } from './encode.ts';
-import { StunParseCode } from './errors.ts';
+import { StunErrorCode } from './errors.ts';
 import { getAttribute, type StunMessage } from './message.ts';
 
 /**
@@ -50,7 +50,7 @@ export function getChangeRequest(message: StunMessage): ChangeRequest | undefine
   if (attr === undefined) return undefined;
   if (attr.value.length !== 4) {
     throw new ParseError(
-      StunParseCode.ATTRIBUTE_LENGTH,
+      StunErrorCode.ATTRIBUTE_LENGTH,
       `CHANGE-REQUEST of ${attr.value.length} bytes`,
       attr.offset + 2,
     );

@@ -1,7 +1,14 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
-import { AbortError, ClosedError, PortholeError, TimeoutError, throwIfAborted } from '../errors/index.ts';
+import {
+  AbortError,
+  ClosedError,
+  InvalidOptionError,
+  PortholeError,
+  TimeoutError,
+  throwIfAborted,
+} from '../errors/index.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
 import type { Demux, DemuxRegistration } from '../mux/index.ts';
 import type { StunAddress } from './address.ts';
@@ -14,6 +21,7 @@ import {
 import { StunAttr, StunClass } from './constants.ts';
 import { publishResponseDrop, responseDroppedChannel } from './diagnostics.ts';
 import { type EncodeStunOptions, encodeStun, type StunMessageInit } from './encode.ts';
+import { StunErrorCode } from './errors.ts';
 import { hasValidFingerprint } from './fingerprint.ts';
 import { hasValidIntegrity } from './integrity.ts';
 import { decodeStun, getAttribute, isStunPacket, type StunMessage } from './message.ts';
@@ -129,7 +137,7 @@ export class StunClient {
     }
   };
 
-  /** @throws ConfigError `ERR_STUN_BAD_OPTION`; `ERR_MUX_RANGE_TAKEN` when the Demux's STUN range is taken. */
+  /** @throws InvalidOptionError `ERR_INVALID_OPTION`; `ERR_MUX_RANGE_TAKEN` when the Demux's STUN range is taken. */
   constructor(options: StunClientOptions) {
     this.#core = new StunTransactions<Pending>(options);
     this.#now = options.now ?? (() => performance.now());
@@ -160,7 +168,7 @@ export class StunClient {
       if (this.#closed) throw new ClosedError('STUN client');
       throwIfAborted(options.signal);
       if (message.class !== StunClass.REQUEST) {
-        throw new PortholeError('ERR_STUN_NOT_A_REQUEST', 'StunClient.request sends requests only');
+        throw new InvalidOptionError('message', 'StunClient.request sends requests only');
       }
       const data = encodeStun(message, {
         ...(options.integrityKey !== undefined ? { integrityKey: options.integrityKey } : {}),
@@ -296,7 +304,9 @@ export class StunClient {
         this.#core.cancel(pending.key);
         this.#settle(
           pending,
-          new PortholeError('ERR_STUN_SEND_FAILED', 'the STUN request could not be sent', { cause: error }),
+          new PortholeError(StunErrorCode.SEND_FAILED, 'the STUN request could not be sent', {
+            cause: error,
+          }),
         );
       }
     }

@@ -124,8 +124,11 @@ export function isComprehensionRequired(type: number): boolean {
   return type < 0x8000;
 }
 
-/** ERROR-CODE values. RFC 8489 §14.8, RFC 5780 §6. */
-export const StunErrorCode = {
+/**
+ * Numeric ERROR-CODE values of STUN error responses (300–699), not porthole's string error codes.
+ * RFC 8489 §14.8, RFC 5780 §6.
+ */
+export const StunStatusCode = {
   TRY_ALTERNATE: 300,
   BAD_REQUEST: 400,
   UNAUTHENTICATED: 401,
@@ -135,7 +138,7 @@ export const StunErrorCode = {
   SERVER_ERROR: 500,
 } as const;
 
-/** Default reason phrases of {@link StunErrorCode}. RFC 8489 §14.8. */
+/** Default reason phrases of {@link StunStatusCode}. RFC 8489 §14.8. */
 export const STUN_REASON_PHRASES: ReadonlyMap<number, string> = new Map([
   [300, 'Try Alternate'],
   [400, 'Bad Request'],

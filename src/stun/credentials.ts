@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { ConfigError, ParseError } from '../errors/index.ts';
+import { InvalidOptionError, ParseError } from '../errors/index.ts';
 import { StunAttr } from './constants.ts';
 import type { StunAttributeInit } from './encode.ts';
-import { StunParseCode } from './errors.ts';
+import { StunErrorCode } from './errors.ts';
 import { getAttribute, type StunMessage } from './message.ts';
 import { PasswordAlgorithm } from './password-algorithm.ts';
 
@@ -69,7 +69,7 @@ function isProhibited(c: number): boolean {
 
 /**
  * SASLprep of `text` (RFC 4013, see the module note for what is and is not done).
- * @throws ConfigError `ERR_STUN_BAD_PASSWORD` when the prepared text holds a prohibited character.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` when the prepared text holds a prohibited character.
  */
 export function saslPrep(text: string): string {
   let mapped = '';
@@ -81,7 +81,7 @@ export function saslPrep(text: string): string {
   const prepared = mapped.normalize('NFKC');
   for (const ch of prepared) {
     if (isProhibited(ch.codePointAt(0)!)) {
-      throw new ConfigError('ERR_STUN_BAD_PASSWORD', 'the password holds a character SASLprep prohibits');
+      throw new InvalidOptionError('password', 'the password holds a character SASLprep prohibits');
     }
   }
   return prepared;
@@ -104,15 +104,14 @@ export interface LongTermCredentials {
 /**
  * Long-term credential key: MD5 (or SHA-256) of `username ":" realm ":" SASLprep(password)`.
  * RFC 8489 §9.2.2, RFC 5389 §15.4.
- * @throws ConfigError `ERR_STUN_BAD_PASSWORD`, `ERR_STUN_BAD_ALGORITHM` for an unknown algorithm.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` for an unknown algorithm.
  */
 export function longTermKey(credentials: LongTermCredentials): Buffer {
   const algorithm = credentials.algorithm ?? PasswordAlgorithm.MD5;
   let hash: string;
   if (algorithm === PasswordAlgorithm.MD5) hash = 'md5';
   else if (algorithm === PasswordAlgorithm.SHA256) hash = 'sha256';
-  else
-    throw new ConfigError('ERR_STUN_BAD_ALGORITHM', `unknown password algorithm 0x${algorithm.toString(16)}`);
+  else throw new InvalidOptionError('algorithm', `unknown password algorithm 0x${algorithm.toString(16)}`);
   return createHash(hash)
     .update(`${credentials.username}:${credentials.realm}:${saslPrep(credentials.password)}`, 'utf8')
     .digest();
@@ -137,7 +136,7 @@ export function getUserhash(message: StunMessage): Buffer | undefined {
   if (attr === undefined) return undefined;
   if (attr.value.length !== 32) {
     throw new ParseError(
-      StunParseCode.ATTRIBUTE_LENGTH,
+      StunErrorCode.ATTRIBUTE_LENGTH,
       `USERHASH of ${attr.value.length} bytes`,
       attr.offset + 2,
     );

@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { ConfigError } from '../errors/index.ts';
+import { ConfigError, InvalidOptionError } from '../errors/index.ts';
 import {
   encodeMessageType,
   STUN_ATTRIBUTE_HEADER_BYTES,
@@ -12,6 +12,7 @@ import {
   StunAttr,
   type StunClassType,
 } from './constants.ts';
+import { StunErrorCode } from './errors.ts';
 import { computeFingerprint, FINGERPRINT_ATTRIBUTE_BYTES } from './fingerprint.ts';
 import { computeIntegrity, INTEGRITY_SHA1_BYTES, INTEGRITY_SHA256_BYTES } from './integrity.ts';
 
@@ -75,9 +76,9 @@ export interface EncodeStunOptions {
 /**
  * Encodes a STUN message into one Buffer sized once. RFC 8489 §5, §14.
  * @throws ConfigError `ERR_STUN_MESSAGE_TOO_LARGE` when the body exceeds 65535 bytes or an attribute
- *   value exceeds 65535 bytes, `ERR_STUN_BAD_TRANSACTION_ID` when the transaction ID is not 12 bytes
+ *   value exceeds 65535 bytes, `ERR_INVALID_OPTION` when the transaction ID is not 12 bytes
  *   (16 for `classic`),
- *   `ERR_STUN_BAD_ATTRIBUTE_TYPE` for a type outside 0–0xFFFF, `ERR_STUN_BAD_METHOD` for a method
+ *   `ERR_INVALID_OPTION` for a type outside 0–0xFFFF, `ERR_INVALID_OPTION` for a method
  *   outside 0–0xFFF.
  */
 export function encodeStun(message: StunMessageInit, options?: EncodeStunOptions): Buffer {
@@ -94,11 +95,11 @@ export function encodeStun(message: StunMessageInit, options?: EncodeStunOptions
     const attr = attributes[i]!;
     const length = 'value' in attr ? attr.value.length : attr.length;
     if (!Number.isInteger(attr.type) || attr.type < 0 || attr.type > 0xffff) {
-      throw new ConfigError('ERR_STUN_BAD_ATTRIBUTE_TYPE', `attribute type ${attr.type} is not 0-0xFFFF`);
+      throw new InvalidOptionError('type', `attribute type ${attr.type} is not 0-0xFFFF`);
     }
     if (length > STUN_MAX_BODY_BYTES) {
       throw new ConfigError(
-        'ERR_STUN_MESSAGE_TOO_LARGE',
+        StunErrorCode.MESSAGE_TOO_LARGE,
         `attribute 0x${attr.type.toString(16)} is ${length} bytes`,
       );
     }
@@ -109,12 +110,12 @@ export function encodeStun(message: StunMessageInit, options?: EncodeStunOptions
   if (fingerprint) size += FINGERPRINT_ATTRIBUTE_BYTES;
   if (size - STUN_HEADER_BYTES > STUN_MAX_BODY_BYTES) {
     throw new ConfigError(
-      'ERR_STUN_MESSAGE_TOO_LARGE',
+      StunErrorCode.MESSAGE_TOO_LARGE,
       `the message body would be ${size - STUN_HEADER_BYTES} bytes`,
     );
   }
   if (!Number.isInteger(message.method) || message.method < 0 || message.method > 0xfff) {
-    throw new ConfigError('ERR_STUN_BAD_METHOD', `a STUN method is 12 bits (0-0xFFF), not ${message.method}`);
+    throw new InvalidOptionError('method', `a STUN method is 12 bits (0-0xFFF), not ${message.method}`);
   }
   // 2. Header. RFC 8489 §5.
   const out = Buffer.allocUnsafe(size);
@@ -129,8 +130,8 @@ export function encodeStun(message: StunMessageInit, options?: EncodeStunOptions
   if (transactionId === undefined) {
     randomFillSync(out, idOffset, idBytes);
   } else if (transactionId.length !== idBytes) {
-    throw new ConfigError(
-      'ERR_STUN_BAD_TRANSACTION_ID',
+    throw new InvalidOptionError(
+      'transactionId',
       `a${classic ? 'n RFC 3489' : ''} transaction ID is ${idBytes} bytes, not ${transactionId.length}`,
     );
   } else {

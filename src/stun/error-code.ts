@@ -1,7 +1,7 @@
-import { ConfigError, ParseError } from '../errors/index.ts';
+import { InvalidOptionError, ParseError } from '../errors/index.ts';
 import { STUN_REASON_PHRASES, StunAttr } from './constants.ts';
 import type { StunAttributeInit } from './encode.ts';
-import { StunParseCode } from './errors.ts';
+import { StunErrorCode } from './errors.ts';
 import { getAttribute, type StunMessage } from './message.ts';
 import { decodeUtf8, MAX_TEXT_BYTES } from './text.ts';
 
@@ -30,16 +30,16 @@ export interface StunErrorValue {
 
 /**
  * ERROR-CODE with `code` (300–699) and `reason` (default: the RFC's phrase for the code).
- * @throws ConfigError `ERR_STUN_BAD_ERROR_CODE` outside 300–699, `ERR_STUN_ATTRIBUTE_TOO_LONG` for a
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` outside 300–699, `ERR_INVALID_OPTION` for a
  *   reason longer than 763 bytes.
  */
 export function makeErrorCode(code: number, reason?: string): StunAttributeInit {
   if (!Number.isInteger(code) || code < 300 || code > 699) {
-    throw new ConfigError('ERR_STUN_BAD_ERROR_CODE', `STUN error codes are 300-699, not ${code}`);
+    throw new InvalidOptionError('code', `STUN error codes are 300-699, not ${code}`);
   }
   const text = Buffer.from(reason ?? STUN_REASON_PHRASES.get(code) ?? '', 'utf8');
   if (text.length > MAX_TEXT_BYTES) {
-    throw new ConfigError('ERR_STUN_ATTRIBUTE_TOO_LONG', `reason phrase of ${text.length} bytes`);
+    throw new InvalidOptionError('reason', `reason phrase of ${text.length} bytes`);
   }
   return {
     type: StunAttr.ERROR_CODE,
@@ -65,7 +65,7 @@ export function getErrorCode(message: StunMessage): StunErrorValue | undefined {
   const at = attr.offset + 4;
   if (value.length < 4 || value.length > 4 + MAX_TEXT_BYTES) {
     throw new ParseError(
-      StunParseCode.ATTRIBUTE_LENGTH,
+      StunErrorCode.ATTRIBUTE_LENGTH,
       `ERROR-CODE of ${value.length} bytes`,
       attr.offset + 2,
     );
@@ -74,7 +74,7 @@ export function getErrorCode(message: StunMessage): StunErrorValue | undefined {
   const number = value[3]!;
   if (cls < 3 || cls > 6 || number > 99) {
     throw new ParseError(
-      StunParseCode.BAD_ATTRIBUTE_VALUE,
+      StunErrorCode.BAD_ATTRIBUTE_VALUE,
       `ERROR-CODE class ${cls} number ${number}`,
       at + 2,
     );

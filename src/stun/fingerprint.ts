@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { STUN_ATTRIBUTE_HEADER_BYTES, STUN_FINGERPRINT_XOR, StunAttr } from './constants.ts';
-import { StunAuthCode, StunAuthError } from './errors.ts';
+import { StunAuthError, StunErrorCode } from './errors.ts';
 import { getAttribute, type StunMessage } from './message.ts';
 
 /**
@@ -44,9 +44,9 @@ export function hasValidFingerprint(message: StunMessage): boolean {
  */
 export function verifyFingerprint(message: StunMessage): void {
   if (getAttribute(message, StunAttr.FINGERPRINT) === undefined) {
-    throw new StunAuthError(StunAuthCode.FINGERPRINT_MISSING, 'the message has no FINGERPRINT');
+    throw new StunAuthError(StunErrorCode.FINGERPRINT_MISSING, 'the message has no FINGERPRINT');
   }
   if (!hasValidFingerprint(message)) {
-    throw new StunAuthError(StunAuthCode.FINGERPRINT_MISMATCH, 'FINGERPRINT does not match the message');
+    throw new StunAuthError(StunErrorCode.FINGERPRINT_MISMATCH, 'FINGERPRINT does not match the message');
   }
 }

@@ -55,8 +55,8 @@ export {
   STUN_TRANSACTION_ID_BYTES,
   StunAttr,
   StunClass,
-  StunErrorCode,
   StunMethod,
+  StunStatusCode,
 } from './constants.ts';
 export type { LongTermCredentials } from './credentials.ts';
 export {
@@ -82,8 +82,8 @@ export type { EncodeStunOptions, StunAttributeInit, StunMessageInit } from './en
 export { encodeStun } from './encode.ts';
 export type { StunErrorValue } from './error-code.ts';
 export { getErrorCode, makeErrorCode } from './error-code.ts';
-export type { StunAuthCodeType, StunParseCodeType } from './errors.ts';
-export { StunAuthCode, StunAuthError, StunParseCode } from './errors.ts';
+export type { StunAuthErrorCode, StunErrorCodeValue } from './errors.ts';
+export { StunAuthError, StunErrorCode } from './errors.ts';
 export { computeFingerprint, hasValidFingerprint, verifyFingerprint } from './fingerprint.ts';
 export type { IntegrityAlgorithm } from './integrity.ts';
 export { hasValidIntegrity, verifyIntegrity } from './integrity.ts';

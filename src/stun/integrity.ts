@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { STUN_ATTRIBUTE_HEADER_BYTES, STUN_HEADER_BYTES, StunAttr } from './constants.ts';
-import { StunAuthCode, StunAuthError } from './errors.ts';
+import { StunAuthError, StunErrorCode } from './errors.ts';
 import { getAttribute, type StunAttribute, type StunMessage } from './message.ts';
 
 /**
@@ -80,12 +80,15 @@ export function verifyIntegrity(message: StunMessage, key: Uint8Array): Integrit
   const sha1 = getAttribute(message, StunAttr.MESSAGE_INTEGRITY);
   const attr = sha256 ?? sha1;
   if (attr === undefined) {
-    throw new StunAuthError(StunAuthCode.INTEGRITY_MISSING, 'the message has no MESSAGE-INTEGRITY attribute');
+    throw new StunAuthError(
+      StunErrorCode.INTEGRITY_MISSING,
+      'the message has no MESSAGE-INTEGRITY attribute',
+    );
   }
   const algorithm: IntegrityAlgorithm = sha256 !== undefined ? 'sha256' : 'sha1';
   if (!checkAttribute(message, attr, key, algorithm)) {
     throw new StunAuthError(
-      StunAuthCode.INTEGRITY_MISMATCH,
+      StunErrorCode.INTEGRITY_MISMATCH,
       `MESSAGE-INTEGRITY${algorithm === 'sha256' ? '-SHA256' : ''} does not match: wrong key or altered message`,
     );
   }

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 
 /**
  * Text ↔ bytes for IP addresses, without allocation beyond the result. Used by the address
@@ -8,14 +8,14 @@ import { ConfigError } from '../errors/index.ts';
 
 /**
  * The 4 or 16 bytes of an IPv4 or IPv6 address in text form. An IPv6 zone (`%eth0`) is ignored.
- * @throws ConfigError `ERR_STUN_BAD_ADDRESS` when `address` is not an IP address.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` when `address` is not an IP address.
  */
 export function parseIp(address: string): Buffer {
   const v4 = parseIpv4(address);
   if (v4 !== undefined) return v4;
   const v6 = parseIpv6(address);
   if (v6 !== undefined) return v6;
-  throw new ConfigError('ERR_STUN_BAD_ADDRESS', `"${address}" is not an IPv4 or IPv6 address`);
+  throw new InvalidOptionError('address', `"${address}" is not an IPv4 or IPv6 address`);
 }
 
 function parseIpv4(text: string): Buffer | undefined {

@@ -9,7 +9,7 @@ import {
   StunAttr,
   type StunClassType,
 } from './constants.ts';
-import { StunParseCode } from './errors.ts';
+import { StunErrorCode } from './errors.ts';
 
 /** One attribute of a decoded message. */
 export interface StunAttribute {
@@ -87,7 +87,7 @@ export function isStunPacket(data: Uint8Array, options?: IsStunPacketOptions): b
 
 /**
  * Decodes one STUN message from one datagram. Total: returns a message or throws {@link ParseError}
- * with a `StunParseCode` and the byte offset; never anything else. Attribute values are checked by
+ * with a `StunErrorCode` and the byte offset; never anything else. Attribute values are checked by
  * the typed accessors when read, not here. With `allowClassic`, a message without the magic cookie
  * is an RFC 3489 message (`classic: true`, 16-byte transaction ID) with the same framing rules.
  * @throws ParseError `ERR_STUN_TRUNCATED`, `ERR_STUN_NOT_STUN`, `ERR_STUN_BAD_COOKIE` (strict mode only),
@@ -97,32 +97,32 @@ export function decodeStun(data: Buffer, options?: DecodeStunOptions): StunMessa
   const maxAttributes = options?.maxAttributes ?? DEFAULT_MAX_ATTRIBUTES;
   // 1. Header: size, top bits, length, cookie. RFC 8489 §5.
   if (data.length < STUN_HEADER_BYTES) {
-    throw new ParseError(StunParseCode.TRUNCATED, 'a STUN message needs 20 bytes of header', data.length);
+    throw new ParseError(StunErrorCode.TRUNCATED, 'a STUN message needs 20 bytes of header', data.length);
   }
   const type = data.readUInt16BE(0);
   if ((type & 0xc000) !== 0) {
-    throw new ParseError(StunParseCode.NOT_STUN, 'the two top bits of a STUN message must be zero', 0);
+    throw new ParseError(StunErrorCode.NOT_STUN, 'the two top bits of a STUN message must be zero', 0);
   }
   const length = data.readUInt16BE(2);
   if ((length & 3) !== 0) {
-    throw new ParseError(StunParseCode.BAD_LENGTH, `message length ${length} is not a multiple of 4`, 2);
+    throw new ParseError(StunErrorCode.BAD_LENGTH, `message length ${length} is not a multiple of 4`, 2);
   }
   // RFC 3489 clients have no cookie: bytes 4–19 are their 128-bit transaction ID. RFC 8489 §11.
   const classic = data.readUInt32BE(4) !== STUN_MAGIC_COOKIE;
   if (classic && options?.allowClassic !== true) {
-    throw new ParseError(StunParseCode.BAD_COOKIE, 'the magic cookie is not 0x2112A442', 4);
+    throw new ParseError(StunErrorCode.BAD_COOKIE, 'the magic cookie is not 0x2112A442', 4);
   }
   const end = STUN_HEADER_BYTES + length;
   if (data.length < end) {
     throw new ParseError(
-      StunParseCode.TRUNCATED,
+      StunErrorCode.TRUNCATED,
       `message length says ${end} bytes, the datagram has ${data.length}`,
       data.length,
     );
   }
   if (data.length > end) {
     throw new ParseError(
-      StunParseCode.BAD_LENGTH,
+      StunErrorCode.BAD_LENGTH,
       `message length says ${end} bytes, the datagram has ${data.length}`,
       2,
     );
@@ -134,7 +134,7 @@ export function decodeStun(data: Buffer, options?: DecodeStunOptions): StunMessa
   let stage = 0;
   while (offset < end) {
     if (end - offset < STUN_ATTRIBUTE_HEADER_BYTES) {
-      throw new ParseError(StunParseCode.ATTRIBUTE_LENGTH, 'attribute header runs past the message', offset);
+      throw new ParseError(StunErrorCode.ATTRIBUTE_LENGTH, 'attribute header runs past the message', offset);
     }
     const attrType = data.readUInt16BE(offset);
     const attrLength = data.readUInt16BE(offset + 2);
@@ -142,14 +142,14 @@ export function decodeStun(data: Buffer, options?: DecodeStunOptions): StunMessa
     const next = valueStart + ((attrLength + 3) & ~3);
     if (next > end) {
       throw new ParseError(
-        StunParseCode.ATTRIBUTE_LENGTH,
+        StunErrorCode.ATTRIBUTE_LENGTH,
         `attribute 0x${attrType.toString(16)} of ${attrLength} bytes runs past the message`,
         offset + 2,
       );
     }
     if (attributes.length >= maxAttributes) {
       throw new ParseError(
-        StunParseCode.TOO_MANY_ATTRIBUTES,
+        StunErrorCode.TOO_MANY_ATTRIBUTES,
         `more than ${maxAttributes} attributes`,
         offset,
       );

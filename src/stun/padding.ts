@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import { STUN_MAX_BODY_BYTES, StunAttr } from './constants.ts';
 import type { StunAttributeInit } from './encode.ts';
 import { getAttribute, type StunMessage } from './message.ts';
@@ -11,11 +11,11 @@ import { getAttribute, type StunMessage } from './message.ts';
 
 /**
  * PADDING of `bytes` zero bytes (a multiple of 4 is recommended by RFC 5780 §7.6).
- * @throws ConfigError `ERR_STUN_BAD_PADDING` for a negative or too large size.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` for a negative or too large size.
  */
 export function makePadding(bytes: number): StunAttributeInit {
   if (!Number.isInteger(bytes) || bytes < 0 || bytes > STUN_MAX_BODY_BYTES - 4) {
-    throw new ConfigError('ERR_STUN_BAD_PADDING', `PADDING of ${bytes} bytes`);
+    throw new InvalidOptionError('bytes', `PADDING of ${bytes} bytes`);
   }
   return {
     type: StunAttr.PADDING,

@@ -1,7 +1,7 @@
-import { ConfigError, ParseError } from '../errors/index.ts';
+import { InvalidOptionError, ParseError } from '../errors/index.ts';
 import { StunAttr } from './constants.ts';
 import type { StunAttributeInit } from './encode.ts';
-import { StunParseCode } from './errors.ts';
+import { StunErrorCode } from './errors.ts';
 import { getAttribute, type StunAttribute, type StunMessage } from './message.ts';
 
 /**
@@ -39,13 +39,9 @@ const EMPTY = new Uint8Array(0);
 
 function checkEntry(entry: PasswordAlgorithmEntry): void {
   if (!Number.isInteger(entry.algorithm) || entry.algorithm < 0 || entry.algorithm > 0xffff) {
-    throw new ConfigError(
-      'ERR_STUN_BAD_ALGORITHM',
-      `a password algorithm is 16 bits, not ${entry.algorithm}`,
-    );
+    throw new InvalidOptionError('algorithm', `a password algorithm is 16 bits, not ${entry.algorithm}`);
   }
-  if (entry.parameters.length > 0xffff)
-    throw new ConfigError('ERR_STUN_BAD_ALGORITHM', 'parameters too long');
+  if (entry.parameters.length > 0xffff) throw new InvalidOptionError('parameters', 'parameters too long');
 }
 
 function entryBytes(entry: PasswordAlgorithmEntry): number {
@@ -63,7 +59,7 @@ function writeEntry(message: Buffer, offset: number, entry: PasswordAlgorithmEnt
 
 /**
  * PASSWORD-ALGORITHM of `algorithm` (with `parameters`, none by default). RFC 8489 §14.12.
- * @throws ConfigError `ERR_STUN_BAD_ALGORITHM` for a number outside 0–0xFFFF.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` for a number outside 0–0xFFFF.
  */
 export function makePasswordAlgorithm(algorithm: number, parameters: Uint8Array = EMPTY): StunAttributeInit {
   const entry = { algorithm, parameters };
@@ -81,7 +77,7 @@ export function makePasswordAlgorithm(algorithm: number, parameters: Uint8Array 
 
 /**
  * PASSWORD-ALGORITHMS listing `entries` in order of preference. RFC 8489 §14.11.
- * @throws ConfigError `ERR_STUN_BAD_ALGORITHM` for a number outside 0–0xFFFF.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` for a number outside 0–0xFFFF.
  */
 export function makePasswordAlgorithms(entries: readonly PasswordAlgorithmEntry[]): StunAttributeInit {
   let length = 0;
@@ -106,7 +102,7 @@ function readEntries(attr: StunAttribute, single: boolean): PasswordAlgorithmEnt
   while (at < value.length) {
     if (value.length - at < 4) {
       throw new ParseError(
-        StunParseCode.ATTRIBUTE_LENGTH,
+        StunErrorCode.ATTRIBUTE_LENGTH,
         'truncated password algorithm entry',
         attr.offset + 4 + at,
       );
@@ -117,7 +113,7 @@ function readEntries(attr: StunAttribute, single: boolean): PasswordAlgorithmEnt
     const padded = single ? end : at + 4 + ((size + 3) & ~3);
     if (end > value.length || padded > value.length) {
       throw new ParseError(
-        StunParseCode.ATTRIBUTE_LENGTH,
+        StunErrorCode.ATTRIBUTE_LENGTH,
         `password algorithm parameters of ${size} bytes run past the attribute`,
         attr.offset + 4 + at + 2,
       );
@@ -128,7 +124,7 @@ function readEntries(attr: StunAttribute, single: boolean): PasswordAlgorithmEnt
   }
   if (single && at !== value.length) {
     throw new ParseError(
-      StunParseCode.ATTRIBUTE_LENGTH,
+      StunErrorCode.ATTRIBUTE_LENGTH,
       'PASSWORD-ALGORITHM has trailing bytes',
       attr.offset + 2,
     );
@@ -145,7 +141,7 @@ export function getPasswordAlgorithm(message: StunMessage): PasswordAlgorithmEnt
   if (attr === undefined) return undefined;
   const entry = readEntries(attr, true)[0];
   if (entry === undefined) {
-    throw new ParseError(StunParseCode.ATTRIBUTE_LENGTH, 'empty PASSWORD-ALGORITHM', attr.offset + 2);
+    throw new ParseError(StunErrorCode.ATTRIBUTE_LENGTH, 'empty PASSWORD-ALGORITHM', attr.offset + 2);
   }
   return entry;
 }

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 
 /**
  * Per-source token buckets with a bounded, least-recently-used table. Sans-I/O: the caller passes
@@ -37,19 +37,18 @@ export class SourceRateLimiter {
   #limited = 0;
   #evictions = 0;
 
-  /** @throws ConfigError `ERR_STUN_BAD_OPTION` for invalid settings. */
+  /** @throws InvalidOptionError `ERR_INVALID_OPTION` for invalid settings. */
   constructor(options?: RateLimitOptions) {
     this.#rate = options?.ratePerSecond ?? DEFAULT_RATE_PER_SECOND;
     this.#burst = options?.burst ?? DEFAULT_BURST;
     this.#maxSources = options?.maxSources ?? DEFAULT_MAX_SOURCES;
     if (!(this.#rate > 0) || !Number.isFinite(this.#rate)) {
-      throw new ConfigError('ERR_STUN_BAD_OPTION', `ratePerSecond must be > 0, not ${this.#rate}`);
+      throw new InvalidOptionError('ratePerSecond', `ratePerSecond must be > 0, not ${this.#rate}`);
     }
-    if (!(this.#burst >= 1))
-      throw new ConfigError('ERR_STUN_BAD_OPTION', `burst must be ≥ 1, not ${this.#burst}`);
+    if (!(this.#burst >= 1)) throw new InvalidOptionError('burst', `burst must be ≥ 1, not ${this.#burst}`);
     if (!Number.isInteger(this.#maxSources) || this.#maxSources < 1) {
-      throw new ConfigError(
-        'ERR_STUN_BAD_OPTION',
+      throw new InvalidOptionError(
+        'maxSources',
         `maxSources must be an integer ≥ 1, not ${this.#maxSources}`,
       );
     }

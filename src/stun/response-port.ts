@@ -1,7 +1,7 @@
-import { ConfigError, ParseError } from '../errors/index.ts';
+import { InvalidOptionError, ParseError } from '../errors/index.ts';
 import { StunAttr } from './constants.ts';
 import type { StunAttributeInit } from './encode.ts';
-import { StunParseCode } from './errors.ts';
+import { StunErrorCode } from './errors.ts';
 import { getAttribute, type StunMessage } from './message.ts';
 
 /**
@@ -13,11 +13,11 @@ import { getAttribute, type StunMessage } from './message.ts';
 
 /**
  * RESPONSE-PORT of `port` (1–65535).
- * @throws ConfigError `ERR_STUN_BAD_PORT` outside 1–65535.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` outside 1–65535.
  */
 export function makeResponsePort(port: number): StunAttributeInit {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new ConfigError('ERR_STUN_BAD_PORT', `RESPONSE-PORT must be 1-65535, not ${port}`);
+    throw new InvalidOptionError('port', `RESPONSE-PORT must be 1-65535, not ${port}`);
   }
   return {
     type: StunAttr.RESPONSE_PORT,
@@ -37,7 +37,7 @@ export function getResponsePort(message: StunMessage): number | undefined {
   if (attr === undefined) return undefined;
   if (attr.value.length !== 2 && attr.value.length !== 4) {
     throw new ParseError(
-      StunParseCode.ATTRIBUTE_LENGTH,
+      StunErrorCode.ATTRIBUTE_LENGTH,
       `RESPONSE-PORT of ${attr.value.length} bytes`,
       attr.offset + 2,
     );

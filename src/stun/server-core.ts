@@ -1,4 +1,4 @@
-import { ConfigError, ParseError } from '../errors/index.ts';
+import { InvalidOptionError, ParseError } from '../errors/index.ts';
 import { makeAddress } from './address.ts';
 import { getChangeRequest } from './change-request.ts';
 import {
@@ -7,8 +7,8 @@ import {
   STUN_HEADER_BYTES,
   StunAttr,
   StunClass,
-  StunErrorCode,
   StunMethod,
+  StunStatusCode,
 } from './constants.ts';
 import {
   publishRequestDrop,
@@ -222,11 +222,11 @@ export class StunServerCore {
   #responsePortRefused = 0;
   #classicRequests = 0;
 
-  /** @throws ConfigError `ERR_STUN_BAD_OPTION` for invalid settings. */
+  /** @throws InvalidOptionError `ERR_INVALID_OPTION` for invalid settings. */
   constructor(options: StunServerCoreOptions) {
     if (options.locals.length !== 1 && options.locals.length !== 4) {
-      throw new ConfigError(
-        'ERR_STUN_BAD_OPTION',
+      throw new InvalidOptionError(
+        'locals',
         `a STUN server has 1 or 4 local sockets, not ${options.locals.length}`,
       );
     }
@@ -236,7 +236,10 @@ export class StunServerCore {
     this.#limiter = options.rateLimit === false ? undefined : new SourceRateLimiter(options.rateLimit);
     this.#factor = options.amplificationFactor ?? DEFAULT_AMPLIFICATION_FACTOR;
     if (!(this.#factor >= 1)) {
-      throw new ConfigError('ERR_STUN_BAD_OPTION', `amplificationFactor must be ≥ 1, not ${this.#factor}`);
+      throw new InvalidOptionError(
+        'amplificationFactor',
+        `amplificationFactor must be ≥ 1, not ${this.#factor}`,
+      );
     }
     const allowClassic = options.rfc3489 ?? true;
     this.#decodeOptions =
@@ -303,7 +306,7 @@ export class StunServerCore {
         this.#malformed++;
         return dropped('malformed', data, from);
       }
-      reply = this.#error(request, data.length, from, via, StunErrorCode.BAD_REQUEST, fingerprint);
+      reply = this.#error(request, data.length, from, via, StunStatusCode.BAD_REQUEST, fingerprint);
     }
     if (reply === undefined) return dropped('amplification', data, from);
     if (requestAnsweredChannel.hasSubscribers) publishAnswer(request, from, reply);
@@ -318,7 +321,7 @@ export class StunServerCore {
     fingerprint: boolean,
   ): StunServerReply | undefined {
     if (request.method !== StunMethod.BINDING) {
-      return this.#error(request, requestBytes, from, via, StunErrorCode.BAD_REQUEST, fingerprint);
+      return this.#error(request, requestBytes, from, via, StunStatusCode.BAD_REQUEST, fingerprint);
     }
     // 4. Comprehension-required attributes we do not know: 420 + UNKNOWN-ATTRIBUTES. RFC 8489 §6.3.1.
     //    CHANGE-REQUEST asking for a change a one-socket server cannot make counts as unknown. RFC 5780 §6.1.
@@ -342,7 +345,7 @@ export class StunServerCore {
         requestBytes,
         from,
         via,
-        StunErrorCode.UNKNOWN_ATTRIBUTE,
+        StunStatusCode.UNKNOWN_ATTRIBUTE,
         fingerprint,
         unknown,
       );
@@ -355,7 +358,7 @@ export class StunServerCore {
     if (responsePort === 0) {
       // Port 0 names no socket: refused, never "sent" to whatever the stack makes of it.
       this.#responsePortRefused++;
-      return this.#error(request, requestBytes, from, via, StunErrorCode.BAD_REQUEST, fingerprint);
+      return this.#error(request, requestBytes, from, via, StunStatusCode.BAD_REQUEST, fingerprint);
     }
     const to = { address: from.address, port: responsePort ?? from.port };
     // 6. The attributes every response has: RFC 8489 §14.2, RFC 5780 §7.3–§7.4; for an RFC 3489

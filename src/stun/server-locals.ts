@@ -36,7 +36,7 @@ export function isWildcard(address: string): boolean {
 
 /**
  * The address attributes of 1 or 4 local sockets (4: A:p, A:p', B:p, B:p').
- * @throws ConfigError `ERR_STUN_BAD_ADDRESS` / `ERR_STUN_BAD_PORT` for an address that is not an IP.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` for an address that is not an IP.
  */
 export function buildLocalAddressAttributes(locals: readonly StunLocalAddress[]): LocalAddressAttributes {
   const rfc5780 = locals.length === 4;

@@ -2,9 +2,10 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
-import { ConfigError, PortholeError, throwIfAborted } from '../errors/index.ts';
+import { InvalidOptionError, PortholeError, throwIfAborted } from '../errors/index.ts';
 import { type Demux, type DemuxRegistration, demuxOf } from '../mux/index.ts';
 import { bindUdpSocket, isPortSpecificBindError, validatePort } from '../ports/index.ts';
+import { StunErrorCode } from './errors.ts';
 import {
   type StunLocalAddress,
   StunServerCore,
@@ -85,7 +86,7 @@ export class StunServer {
     }
   };
 
-  /** @throws ConfigError `ERR_STUN_BAD_OPTION` for a wrong number of sockets or invalid settings. */
+  /** @throws InvalidOptionError `ERR_INVALID_OPTION` for a wrong number of sockets or invalid settings. */
   constructor(options: StunServerSocketsOptions) {
     const demuxes: readonly Demux[] = Array.isArray(options.demux) ? options.demux : [options.demux as Demux];
     const sockets = demuxes.map((d) => d.socket);
@@ -94,7 +95,7 @@ export class StunServer {
         const a = s.address();
         return { address: a.address, port: a.port };
       } catch (error) {
-        throw new ConfigError('ERR_STUN_BAD_OPTION', 'StunServer sockets must be bound', { cause: error });
+        throw new InvalidOptionError('demux', 'StunServer sockets must be bound', { cause: error });
       }
     });
     this.#core = new StunServerCore({ ...options, locals });
@@ -215,7 +216,7 @@ async function bindFour(options: StunServerListenOptions): Promise<Socket[]> {
   const a = options.listen;
   const b = options.alternate!;
   if (familyOf(a.address) !== familyOf(b.address)) {
-    throw new ConfigError('ERR_STUN_BAD_OPTION', 'the primary and alternate addresses must be of one family');
+    throw new InvalidOptionError('alternate', 'the primary and alternate addresses must be of one family');
   }
   const fixed = (a.port ?? 0) !== 0;
   for (let attempt = 0; attempt < (fixed ? 1 : RFC5780_BIND_ATTEMPTS); attempt++) {
@@ -225,11 +226,11 @@ async function bindFour(options: StunServerListenOptions): Promise<Socket[]> {
       bound.push(first);
       const p = first.address().port;
       if (p >= 65535)
-        throw new ConfigError('ERR_STUN_BAD_OPTION', 'the primary port must leave room for port+1');
+        throw new InvalidOptionError('listen.port', 'the primary port must leave room for port+1');
       // Port 0 or absent for the alternate: the primary's port (not "any free port").
       const q = b.port === undefined || b.port === 0 ? p : b.port;
       if (q >= 65535)
-        throw new ConfigError('ERR_STUN_BAD_OPTION', 'the alternate port must leave room for port+1');
+        throw new InvalidOptionError('alternate.port', 'the alternate port must leave room for port+1');
       bound.push(await bindOne(a, options.signal, p + 1));
       bound.push(await bindOne(b, options.signal, q));
       bound.push(await bindOne(b, options.signal, q + 1));
@@ -240,7 +241,7 @@ async function bindFour(options: StunServerListenOptions): Promise<Socket[]> {
     }
   }
   throw new PortholeError(
-    'ERR_STUN_NO_PORT_PAIR',
+    StunErrorCode.NO_PORT_PAIR,
     `no free port pair found in ${RFC5780_BIND_ATTEMPTS} attempts`,
   );
 }

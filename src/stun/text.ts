@@ -1,7 +1,7 @@
-import { ConfigError, ParseError } from '../errors/index.ts';
+import { InvalidOptionError, ParseError } from '../errors/index.ts';
 import { StunAttr } from './constants.ts';
 import type { StunAttributeInit } from './encode.ts';
-import { StunParseCode } from './errors.ts';
+import { StunErrorCode } from './errors.ts';
 import { getAttribute, type StunAttribute, type StunMessage } from './message.ts';
 
 /**
@@ -21,16 +21,25 @@ function maxBytesOf(type: number): number {
   return type === StunAttr.USERNAME ? MAX_USERNAME_BYTES : MAX_TEXT_BYTES;
 }
 
+/** The option that carries a text attribute, for `InvalidOptionError.option`. */
+function optionOf(type: number): string {
+  if (type === StunAttr.USERNAME) return 'username';
+  if (type === StunAttr.REALM) return 'realm';
+  if (type === StunAttr.NONCE) return 'nonce';
+  if (type === StunAttr.SOFTWARE) return 'software';
+  return 'text';
+}
+
 /**
  * A UTF-8 text attribute of `type`.
- * @throws ConfigError `ERR_STUN_ATTRIBUTE_TOO_LONG` past the type's byte limit.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` past the type's byte limit.
  */
 export function makeText(type: number, text: string): StunAttributeInit {
   const value = Buffer.from(text, 'utf8');
   const max = maxBytesOf(type);
   if (value.length > max) {
-    throw new ConfigError(
-      'ERR_STUN_ATTRIBUTE_TOO_LONG',
+    throw new InvalidOptionError(
+      optionOf(type),
       `attribute 0x${type.toString(16)} is ${value.length} bytes of UTF-8, at most ${max} allowed`,
     );
   }
@@ -45,7 +54,7 @@ export function decodeText(attr: StunAttribute): string {
   const max = maxBytesOf(attr.type);
   if (attr.value.length > max) {
     throw new ParseError(
-      StunParseCode.ATTRIBUTE_LENGTH,
+      StunErrorCode.ATTRIBUTE_LENGTH,
       `attribute 0x${attr.type.toString(16)} is ${attr.value.length} bytes, at most ${max} allowed`,
       attr.offset + 2,
     );
@@ -58,7 +67,7 @@ export function decodeUtf8(bytes: Uint8Array, offset: number): string {
   try {
     return utf8.decode(bytes);
   } catch {
-    throw new ParseError(StunParseCode.BAD_UTF8, 'attribute text is not valid UTF-8', offset);
+    throw new ParseError(StunErrorCode.BAD_UTF8, 'attribute text is not valid UTF-8', offset);
   }
 }
 

@@ -1,4 +1,4 @@
-import { ConfigError, PortholeError } from '../errors/index.ts';
+import { InvalidOptionError, PortholeError } from '../errors/index.ts';
 import { methodOfType, STUN_HEADER_BYTES, STUN_TRANSACTION_ID_BYTES, StunClass } from './constants.ts';
 import {
   transactionCancelledChannel,
@@ -7,6 +7,7 @@ import {
   transactionStartedChannel,
   transactionTimedOutChannel,
 } from './diagnostics.ts';
+import { StunErrorCode } from './errors.ts';
 import type { StunMessage } from './message.ts';
 
 /**
@@ -110,11 +111,10 @@ function validate(
   const rc = options?.rc ?? base.rc;
   const rm = options?.rm ?? base.rm;
   if (!(rtoMs > 0) || !Number.isFinite(rtoMs))
-    throw new ConfigError('ERR_STUN_BAD_OPTION', `rtoMs must be > 0, not ${rtoMs}`);
+    throw new InvalidOptionError('rtoMs', `rtoMs must be > 0, not ${rtoMs}`);
   if (!Number.isInteger(rc) || rc < 1)
-    throw new ConfigError('ERR_STUN_BAD_OPTION', `rc must be an integer ≥ 1, not ${rc}`);
-  if (!(rm >= 0) || !Number.isFinite(rm))
-    throw new ConfigError('ERR_STUN_BAD_OPTION', `rm must be ≥ 0, not ${rm}`);
+    throw new InvalidOptionError('rc', `rc must be an integer ≥ 1, not ${rc}`);
+  if (!(rm >= 0) || !Number.isFinite(rm)) throw new InvalidOptionError('rm', `rm must be ≥ 0, not ${rm}`);
   return { rtoMs, rc, rm };
 }
 
@@ -158,12 +158,12 @@ export class StunTransactions<T> {
   #cancelled = 0;
   #refused = 0;
 
-  /** @throws ConfigError `ERR_STUN_BAD_OPTION` for invalid settings. */
+  /** @throws InvalidOptionError `ERR_INVALID_OPTION` for invalid settings. */
   constructor(options?: StunTransactionsOptions) {
     this.#defaults = validate(options, { rtoMs: DEFAULT_RTO_MS, rc: DEFAULT_RC, rm: DEFAULT_RM });
     const max = options?.maxTransactions ?? DEFAULT_MAX_TRANSACTIONS;
     if (!Number.isInteger(max) || max < 1) {
-      throw new ConfigError('ERR_STUN_BAD_OPTION', `maxTransactions must be an integer ≥ 1, not ${max}`);
+      throw new InvalidOptionError('maxTransactions', `maxTransactions must be an integer ≥ 1, not ${max}`);
     }
     this.#maxTransactions = max;
   }
@@ -172,24 +172,21 @@ export class StunTransactions<T> {
    * Starts a transaction for the encoded request `data` (its transaction ID is bytes 8–19). The first
    * transmission is due at `now`: call {@link poll} to get it.
    * @returns the key that identifies the transaction for {@link cancel}.
-   * @throws ConfigError `ERR_STUN_BAD_OPTION`, `ERR_STUN_DUPLICATE_TRANSACTION` when the ID is in flight;
+   * @throws InvalidOptionError `ERR_INVALID_OPTION` when the ID is in flight;
    *   PortholeError `ERR_STUN_TOO_MANY_TRANSACTIONS` when `maxTransactions` are in flight.
    */
   start(data: Buffer, to: StunDestination, now: number, context: T, options?: RetransmitOptions): string {
     const { rtoMs, rc, rm } = validate(options, this.#defaults);
     if (data.length < STUN_HEADER_BYTES)
-      throw new ConfigError('ERR_STUN_BAD_OPTION', 'the request is not a STUN message');
+      throw new InvalidOptionError('data', 'the request is not a STUN message');
     const key = keyOf(data.subarray(8, 8 + STUN_TRANSACTION_ID_BYTES));
     if (this.#table.has(key)) {
-      throw new ConfigError(
-        'ERR_STUN_DUPLICATE_TRANSACTION',
-        'a transaction with this ID is already in flight',
-      );
+      throw new InvalidOptionError('transactionId', 'a transaction with this ID is already in flight');
     }
     if (this.#table.size >= this.#maxTransactions) {
       this.#refused++;
       throw new PortholeError(
-        'ERR_STUN_TOO_MANY_TRANSACTIONS',
+        StunErrorCode.TOO_MANY_TRANSACTIONS,
         `${this.#maxTransactions} STUN transactions are in flight; wait for some to finish or raise maxTransactions`,
       );
     }

@@ -1,7 +1,7 @@
 import { ParseError } from '../errors/index.ts';
 import { StunAttr } from './constants.ts';
 import type { StunAttributeInit } from './encode.ts';
-import { StunParseCode } from './errors.ts';
+import { StunErrorCode } from './errors.ts';
 import { getAttribute, type StunMessage } from './message.ts';
 
 /**
@@ -30,7 +30,7 @@ export function getUnknownAttributes(message: StunMessage): number[] | undefined
   if (attr === undefined) return undefined;
   if ((attr.value.length & 1) !== 0) {
     throw new ParseError(
-      StunParseCode.ATTRIBUTE_LENGTH,
+      StunErrorCode.ATTRIBUTE_LENGTH,
       `UNKNOWN-ATTRIBUTES of ${attr.value.length} bytes`,
       attr.offset + 2,
     );

@@ -15,8 +15,8 @@ import { getAttribute, type StunMessage } from './message.ts';
  * An XOR'ed address attribute of `type` (XOR-MAPPED-ADDRESS; TURN's XOR-PEER-ADDRESS and
  * XOR-RELAYED-ADDRESS use the same format). The XOR uses the transaction ID of the message it is
  * encoded into.
- * @throws ConfigError `ERR_STUN_BAD_ADDRESS` when `address.address` is not an IP address,
- *   `ERR_STUN_BAD_PORT` when the port is not 0–65535.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` when `address.address` is not an IP address,
+ *   `ERR_INVALID_OPTION` when the port is not 0–65535.
  */
 export function makeXorAddress(
   type: number,

@@ -2,6 +2,7 @@ import type { Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
 import { PortholeError } from '../errors/index.ts';
 import { bindUdpSocket, isPortSpecificBindError, type PortLease, type PortPool } from '../ports/index.ts';
+import { TransportErrorCode } from './errors.ts';
 import type { BindTarget } from './validate.ts';
 
 const debug = debuglog('porthole:transport');
@@ -152,7 +153,7 @@ export async function probePair(
     return port % 2 === 0 ? owned(first, second) : owned(second, first);
   }
   throw new PortholeError(
-    'ERR_TRANSPORT_PAIR_UNAVAILABLE',
+    TransportErrorCode.PAIR_UNAVAILABLE,
     `no free even/odd pair found in ${attempts} OS probes; use a PortPool with a range for pairs`,
   );
 }

@@ -5,6 +5,8 @@ export type {
   TransportPeerLearnedMessage,
 } from './diagnostics.ts';
 export { TransportDiagnostics } from './diagnostics.ts';
+export type { TransportErrorCodeValue } from './errors.ts';
+export { TransportErrorCode } from './errors.ts';
 export type { RebindOptions, TransportDrops, TransportStats } from './media-transport.ts';
 export { MediaTransport } from './media-transport.ts';
 export type { MulticastMembership, MulticastSettings } from './multicast.ts';

@@ -1,6 +1,6 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
-import { ClosedError, ConfigError } from '../errors/index.ts';
+import { ClosedError, InvalidOptionError, InvalidStateError } from '../errors/index.ts';
 import { Demux, type DemuxRegistration, RTP_RANGE } from '../mux/index.ts';
 import type { SocketFamily } from '../ports/index.ts';
 import {
@@ -137,8 +137,7 @@ export class MediaTransport implements AsyncDisposable {
 
   /**
    * Receiver side: binds media on even `port` and RTCP on `port + 1` of `host`.
-   * @throws ConfigError `ERR_TRANSPORT_PORT_ZERO`, `ERR_TRANSPORT_PORT_ODD`,
-   *   `ERR_TRANSPORT_PORT_INVALID`, `ERR_TRANSPORT_HOST_INVALID`; PortBindError (`ERR_PORT_IN_USE`, …).
+   * @throws InvalidOptionError `ERR_INVALID_OPTION`; PortBindError (`ERR_PORT_IN_USE`, …).
    */
   static async listenPair(
     host: string,
@@ -193,17 +192,14 @@ export class MediaTransport implements AsyncDisposable {
   /**
    * Wraps sockets bound elsewhere; the transport owns them from now on (close() closes them).
    * Without `rtcp` the transport is a single socket. Not rebindable.
-   * @throws ConfigError `ERR_TRANSPORT_SOCKET_INVALID` for an unbound socket, the same socket
+   * @throws InvalidOptionError `ERR_INVALID_OPTION` for an unbound socket, the same socket
    *   twice or sockets of different families.
    */
   static fromSockets(media: Socket, rtcp?: Socket, options: TransportOptions = {}): MediaTransport {
     const resolved = resolveOptions(options);
     const families = [media, rtcp].map((s) => (s === undefined ? undefined : boundFamily(s)));
     if (media === rtcp || (rtcp !== undefined && families[0] !== families[1])) {
-      throw new ConfigError(
-        'ERR_TRANSPORT_SOCKET_INVALID',
-        'media and rtcp must be two sockets of one family',
-      );
+      throw new InvalidOptionError('rtcp', 'media and rtcp must be two sockets of one family');
     }
     let released: Promise<void> | undefined;
     const release = (): Promise<void> => (released ??= closeSockets([media, rtcp]));
@@ -215,10 +211,7 @@ export class MediaTransport implements AsyncDisposable {
     const resolved = resolveOptions(options);
     const attempts = options.pairProbeAttempts ?? DEFAULT_PAIR_PROBE_ATTEMPTS;
     if (!Number.isInteger(attempts) || attempts < 1 || attempts > 1000) {
-      throw new ConfigError(
-        'ERR_TRANSPORT_OPTION_INVALID',
-        `pairProbeAttempts must be 1–1000, got ${attempts}`,
-      );
+      throw new InvalidOptionError('pairProbeAttempts', `pairProbeAttempts must be 1–1000, got ${attempts}`);
     }
     const target = resolveTarget(host, options.family, options.pool);
     const acquirer = ephemeralAcquirer(target, shape, options.pool, attempts);
@@ -250,8 +243,7 @@ export class MediaTransport implements AsyncDisposable {
    * Joins a multicast group on every socket (both of a pair): any-source, or source-specific
    * (RFC 4607) with `source`. Returns false for a unicast group (nothing to join), true otherwise;
    * joining the same membership twice is a no-op. Memberships survive `rebind()`.
-   * @throws ConfigError `ERR_TRANSPORT_GROUP_FAMILY`, `ERR_TRANSPORT_GROUP_INVALID`,
-   *   `ERR_TRANSPORT_SOURCE_INVALID`, `ERR_TRANSPORT_IFACE_UNKNOWN`; PortholeError
+   * @throws InvalidOptionError `ERR_INVALID_OPTION`; PortholeError
    *   `ERR_TRANSPORT_MULTICAST_FAILED`; ClosedError `ERR_CLOSED`.
    */
   joinMulticast(membership: MulticastMembership): boolean {
@@ -268,7 +260,7 @@ export class MediaTransport implements AsyncDisposable {
   /**
    * Sender settings for multicast on every socket: TTL (hops), outgoing interface, loopback of
    * our own datagrams to this host. Unset fields keep their value. Survive `rebind()`.
-   * @throws ConfigError `ERR_TRANSPORT_OPTION_INVALID`, `ERR_TRANSPORT_IFACE_UNKNOWN`;
+   * @throws InvalidOptionError `ERR_INVALID_OPTION`;
    *   PortholeError `ERR_TRANSPORT_MULTICAST_FAILED`; ClosedError `ERR_CLOSED`.
    */
   setMulticast(settings: MulticastSettings): void {
@@ -280,14 +272,13 @@ export class MediaTransport implements AsyncDisposable {
    * Swaps in fresh ephemeral sockets of the same shape from the pool (or the OS) — NAT recovery.
    * Iterators, callbacks, peers, other layers' demux handlers, memberships and multicast settings
    * stay; the old ports are returned to the pool (cooldown applies).
-   * @throws ConfigError `ERR_TRANSPORT_NOT_REBINDABLE` for fixed ports or adopted sockets;
+   * @throws InvalidStateError `ERR_INVALID_STATE` for fixed ports or adopted sockets;
    *   ClosedError `ERR_CLOSED`; the pool's errors (`ERR_PORT_RANGE_EXHAUSTED`, …).
    */
   async rebind(options: RebindOptions = {}): Promise<void> {
     this.#checkOpen();
     if (this.#acquirer === undefined) {
-      throw new ConfigError(
-        'ERR_TRANSPORT_NOT_REBINDABLE',
+      throw new InvalidStateError(
         'only transports on ephemeral ports (listenEphemeral*) can rebind; fixed ports stay',
       );
     }
@@ -392,7 +383,7 @@ function boundFamily(socket: Socket): SocketFamily {
   try {
     address = socket.address().address;
   } catch {
-    throw new ConfigError('ERR_TRANSPORT_SOCKET_INVALID', 'fromSockets() needs bound sockets');
+    throw new InvalidOptionError('media', 'fromSockets() needs bound sockets');
   }
   return familyOf(address) ?? 'udp4';
 }

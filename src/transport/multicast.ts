@@ -1,7 +1,8 @@
 import type { Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import { ConfigError, PortholeError } from '../errors/index.ts';
+import { InvalidOptionError, PortholeError } from '../errors/index.ts';
 import type { SocketFamily } from '../ports/index.ts';
+import { TransportErrorCode } from './errors.ts';
 import { familyOf } from './validate.ts';
 
 /** A group to receive. */
@@ -48,8 +49,7 @@ export function isMulticastAddress(address: string): boolean {
 
 /**
  * Checks a membership against a socket family; undefined for a unicast group (nothing to join).
- * @throws ConfigError `ERR_TRANSPORT_GROUP_INVALID`, `ERR_TRANSPORT_GROUP_FAMILY`,
- *   `ERR_TRANSPORT_SOURCE_INVALID`, `ERR_TRANSPORT_IFACE_UNKNOWN`.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION`.
  */
 export function resolveMembership(
   membership: MulticastMembership,
@@ -58,18 +58,18 @@ export function resolveMembership(
   const { group, source } = membership;
   const groupFamily = typeof group === 'string' ? familyOf(group) : undefined;
   if (groupFamily === undefined) {
-    throw new ConfigError('ERR_TRANSPORT_GROUP_INVALID', `group "${String(group)}" is not an IP address`);
+    throw new InvalidOptionError('group', `group "${String(group)}" is not an IP address`);
   }
   if (groupFamily !== family) {
-    throw new ConfigError(
-      'ERR_TRANSPORT_GROUP_FAMILY',
+    throw new InvalidOptionError(
+      'group',
       `group ${group} is not a ${family} address; bind the transport in the group's family`,
     );
   }
   if (!isMulticastAddress(group)) return undefined;
   if (source !== undefined && (familyOf(source) !== family || isMulticastAddress(source))) {
-    throw new ConfigError(
-      'ERR_TRANSPORT_SOURCE_INVALID',
+    throw new InvalidOptionError(
+      'source',
       `source "${source}" must be a unicast ${family} address (RFC 4607)`,
     );
   }
@@ -80,7 +80,7 @@ export function resolveMembership(
 /**
  * Turns an interface name or address into what the kernel calls take: an IPv4 address of the
  * interface, or `::%name` for IPv6.
- * @throws ConfigError `ERR_TRANSPORT_IFACE_UNKNOWN`.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION`.
  */
 export function resolveInterface(iface: string, family: SocketFamily): string {
   const literal = familyOf(iface);
@@ -93,8 +93,8 @@ export function resolveInterface(iface: string, family: SocketFamily): string {
       if (v4 !== undefined) return v4.address;
     }
   }
-  throw new ConfigError(
-    'ERR_TRANSPORT_IFACE_UNKNOWN',
+  throw new InvalidOptionError(
+    'interface',
     `interface "${iface}" has no ${family === 'udp4' ? 'IPv4' : 'IPv6'} address here`,
   );
 }
@@ -121,15 +121,15 @@ export function leaveMembership(socket: Socket, m: ResolvedMembership): void {
 
 /**
  * Checks sender settings; resolves the interface.
- * @throws ConfigError `ERR_TRANSPORT_OPTION_INVALID`, `ERR_TRANSPORT_IFACE_UNKNOWN`.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION`.
  */
 export function resolveSettings(settings: MulticastSettings, family: SocketFamily): MulticastSettings {
   const { ttl, loopback } = settings;
   if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 0 && ttl <= 255)) {
-    throw new ConfigError('ERR_TRANSPORT_OPTION_INVALID', `multicast ttl must be 0–255, got ${ttl}`);
+    throw new InvalidOptionError('ttl', `multicast ttl must be 0–255, got ${ttl}`);
   }
   if (loopback !== undefined && typeof loopback !== 'boolean') {
-    throw new ConfigError('ERR_TRANSPORT_OPTION_INVALID', 'multicast loopback must be a boolean');
+    throw new InvalidOptionError('loopback', 'multicast loopback must be a boolean');
   }
   return {
     ...(ttl === undefined ? {} : { ttl }),
@@ -152,7 +152,7 @@ export function applySettings(socket: Socket, settings: MulticastSettings): void
 function multicastFailed(what: string, error: unknown): PortholeError {
   const errno = (error as NodeJS.ErrnoException | undefined)?.code ?? 'UNKNOWN';
   return new PortholeError(
-    'ERR_TRANSPORT_MULTICAST_FAILED',
+    TransportErrorCode.MULTICAST_FAILED,
     `${what} failed (${errno}): check the interface, a multicast route (ip route add 224.0.0.0/4 dev <if>) and IGMP/MLD limits`,
     { cause: error },
   );

@@ -1,9 +1,10 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
-import { ClosedError, ConfigError, PortholeError } from '../errors/index.ts';
+import { ClosedError, InvalidOptionError, PortholeError } from '../errors/index.ts';
 import { DatagramQueue } from '../internal/datagram-queue.ts';
 import type { Demux } from '../mux/index.ts';
 import { datagramDroppedChannel, peerLearnedChannel, publishDrop } from './diagnostics.ts';
+import { TransportErrorCode } from './errors.ts';
 import type { Endpoint, ReceivedDatagram, StreamHandler } from './options.ts';
 import { LatchVerdict, type Peer, type PeerLatch } from './peer-latch.ts';
 import { checkEndpoint } from './validate.ts';
@@ -116,7 +117,7 @@ export class TransportStream implements AsyncIterable<ReceivedDatagram> {
 
   /**
    * Sets the remote endpoint (and, with inference, the other stream's unless it has its own).
-   * @throws ConfigError `ERR_TRANSPORT_ENDPOINT_INVALID`.
+   * @throws InvalidOptionError `ERR_INVALID_OPTION`.
    */
   setPeer(endpoint: Endpoint): void {
     checkEndpoint(endpoint, `${this.kind} peer`);
@@ -136,10 +137,7 @@ export class TransportStream implements AsyncIterable<ReceivedDatagram> {
   datagrams(options: DatagramsOptions = {}): AsyncIterableIterator<ReceivedDatagram> {
     const capacity = options.capacity ?? this.#queueCapacity;
     if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new ConfigError(
-        'ERR_TRANSPORT_OPTION_INVALID',
-        `capacity must be a whole number ≥ 1, got ${capacity}`,
-      );
+      throw new InvalidOptionError('capacity', `capacity must be a whole number ≥ 1, got ${capacity}`);
     }
     const queue = new DatagramQueue<ReceivedDatagram>({ capacity, overflow: 'drop-oldest' });
     if (this.#closed) queue.end();
@@ -159,7 +157,7 @@ export class TransportStream implements AsyncIterable<ReceivedDatagram> {
    * later is counted in `sendErrors`. `data` is not copied and dgram sends it on a later tick:
    * do not modify it in the same tick.
    * @throws ClosedError `ERR_CLOSED` after close; PortholeError `ERR_TRANSPORT_NO_PEER` without
-   *   `to` and without a peer; ConfigError `ERR_TRANSPORT_ENDPOINT_INVALID` for a bad port.
+   *   `to` and without a peer; InvalidOptionError `ERR_INVALID_OPTION` for a bad port.
    */
   send(data: Uint8Array, to?: Endpoint): void {
     if (this.#closed) throw new ClosedError('media transport');
@@ -170,7 +168,7 @@ export class TransportStream implements AsyncIterable<ReceivedDatagram> {
       port = this.#latch.port;
       if (address === undefined) {
         throw new PortholeError(
-          'ERR_TRANSPORT_NO_PEER',
+          TransportErrorCode.NO_PEER,
           `no ${this.kind} peer yet: pass a destination, set remote.${this.kind} or wait for a datagram`,
         );
       }
@@ -178,10 +176,7 @@ export class TransportStream implements AsyncIterable<ReceivedDatagram> {
       address = to.address;
       port = to.port;
       if (!((port | 0) === port && port > 0 && port < 65536)) {
-        throw new ConfigError(
-          'ERR_TRANSPORT_ENDPOINT_INVALID',
-          `destination port must be 1–65535, got ${port}`,
-        );
+        throw new InvalidOptionError('to', `destination port must be 1–65535, got ${port}`);
       }
     }
     this.#datagramsOut++;

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import { WILDCARD_ADDRESS } from '../internal/endpoint.ts';
 import type { PortPool, SocketFamily } from '../ports/index.ts';
 import {
@@ -30,20 +30,16 @@ export function familyOf(address: string): SocketFamily | undefined {
 
 /**
  * Resolves the local address and family of a factory call.
- * @throws ConfigError `ERR_TRANSPORT_FAMILY_INVALID`, `ERR_TRANSPORT_HOST_INVALID`,
- *   `ERR_TRANSPORT_POOL_MISMATCH`.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION`.
  */
 export function resolveTarget(host: string | undefined, family: unknown, pool?: PortPool): BindTarget {
   if (family !== undefined && family !== 'udp4' && family !== 'udp6') {
-    throw new ConfigError(
-      'ERR_TRANSPORT_FAMILY_INVALID',
-      `family "${String(family)}" must be "udp4" or "udp6"`,
-    );
+    throw new InvalidOptionError('family', `family "${String(family)}" must be "udp4" or "udp6"`);
   }
   if (pool !== undefined) {
     if ((host !== undefined && host !== pool.host) || (family !== undefined && family !== pool.family)) {
-      throw new ConfigError(
-        'ERR_TRANSPORT_POOL_MISMATCH',
+      throw new InvalidOptionError(
+        'pool',
         `the pool binds ${pool.family} ${pool.host}; omit host/family or pass the pool's`,
       );
     }
@@ -55,57 +51,48 @@ export function resolveTarget(host: string | undefined, family: unknown, pool?: 
   }
   const hostFamily = familyOf(host);
   if (hostFamily === undefined) {
-    throw new ConfigError(
-      'ERR_TRANSPORT_HOST_INVALID',
-      `host "${host}" is not an IP address; resolve names first`,
-    );
+    throw new InvalidOptionError('host', `host "${host}" is not an IP address; resolve names first`);
   }
   if (family !== undefined && family !== hostFamily) {
-    throw new ConfigError('ERR_TRANSPORT_FAMILY_INVALID', `host ${host} is not a ${family} address`);
+    throw new InvalidOptionError('family', `host ${host} is not a ${family} address`);
   }
   return { host, family: hostFamily };
 }
 
 /**
  * Checks the media port of a fixed pair: even and 2–65534 (RFC 3550 §11).
- * @throws ConfigError `ERR_TRANSPORT_PORT_ZERO`, `ERR_TRANSPORT_PORT_ODD`, `ERR_TRANSPORT_PORT_INVALID`.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION`.
  */
 export function checkPairPort(port: number): void {
   if (port === 0) {
-    throw new ConfigError(
-      'ERR_TRANSPORT_PORT_ZERO',
+    throw new InvalidOptionError(
+      'port',
       'a pair cannot be derived from an ephemeral bind; pass an even port or use listenEphemeralPair()',
     );
   }
-  checkPort(port, 'pair port');
+  checkPort(port, 'port');
   if (port % 2 === 1) {
-    throw new ConfigError(
-      'ERR_TRANSPORT_PORT_ODD',
+    throw new InvalidOptionError(
+      'port',
       `pair port ${port} is odd; media takes the even port P and RTCP P+1 (RFC 3550 §11)`,
     );
   }
 }
 
-/** @throws ConfigError `ERR_TRANSPORT_PORT_INVALID` unless `port` is a whole number 1–65535 (0 when `allowZero`). */
+/** @throws InvalidOptionError `ERR_INVALID_OPTION` unless `port` is a whole number 1–65535 (0 when `allowZero`). */
 export function checkPort(port: number, what: string, allowZero = false): void {
   if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) {
-    throw new ConfigError(
-      'ERR_TRANSPORT_PORT_INVALID',
-      `${what} must be a whole number 1–65535, got ${port}`,
-    );
+    throw new InvalidOptionError(what, `${what} must be a whole number 1–65535, got ${port}`);
   }
 }
 
-/** @throws ConfigError `ERR_TRANSPORT_ENDPOINT_INVALID` for an address that is not an IP or a bad port. */
+/** @throws InvalidOptionError `ERR_INVALID_OPTION` for an address that is not an IP or a bad port. */
 export function checkEndpoint(endpoint: Endpoint, what: string): void {
   if (typeof endpoint?.address !== 'string' || familyOf(endpoint.address) === undefined) {
-    throw new ConfigError('ERR_TRANSPORT_ENDPOINT_INVALID', `${what} address must be an IP address`);
+    throw new InvalidOptionError(what, `${what} address must be an IP address`);
   }
   if (!Number.isInteger(endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) {
-    throw new ConfigError(
-      'ERR_TRANSPORT_ENDPOINT_INVALID',
-      `${what} port must be 1–65535, got ${endpoint.port}`,
-    );
+    throw new InvalidOptionError(what, `${what} port must be 1–65535, got ${endpoint.port}`);
   }
 }
 
@@ -120,11 +107,11 @@ export interface ResolvedOptions {
   readonly now: () => number;
 }
 
-/** Validates and completes transport options. @throws ConfigError `ERR_TRANSPORT_OPTION_INVALID`. */
+/** Validates and completes transport options. @throws InvalidOptionError `ERR_INVALID_OPTION`. */
 export function resolveOptions(options: TransportOptions): ResolvedOptions {
   const latch = options.latch ?? LatchPolicy.FIRST;
   if (!POLICIES.includes(latch)) {
-    throw new ConfigError('ERR_TRANSPORT_OPTION_INVALID', `latch must be one of ${POLICIES.join(', ')}`);
+    throw new InvalidOptionError('latch', `latch must be one of ${POLICIES.join(', ')}`);
   }
   const numbers = [
     ['followAfterSilenceMs', options.followAfterSilenceMs, 0, Number.MAX_SAFE_INTEGER],
@@ -134,7 +121,7 @@ export function resolveOptions(options: TransportOptions): ResolvedOptions {
   ] as const;
   for (const [name, value, min, max] of numbers) {
     if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) {
-      throw new ConfigError('ERR_TRANSPORT_OPTION_INVALID', `${name} must be a whole number ${min}–${max}`);
+      throw new InvalidOptionError(name, `${name} must be a whole number ${min}–${max}`);
     }
   }
   if (options.remote?.media !== undefined) checkEndpoint(options.remote.media, 'remote.media');

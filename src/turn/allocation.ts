@@ -1,4 +1,4 @@
-import { ClosedError, TimeoutError } from '../errors/index.ts';
+import { ClosedError, InvalidStateError, TimeoutError } from '../errors/index.ts';
 import {
   decodeStun,
   encodeStun,
@@ -24,11 +24,11 @@ import {
   TURN_CHANNEL_LIFETIME_MS,
   TURN_DEFAULT_LIFETIME_S,
   TURN_PERMISSION_LIFETIME_MS,
-  TurnErrorCode,
   TurnMethod,
+  TurnStatusCode,
 } from './constants.ts';
 import * as d from './diagnostics.ts';
-import { TurnError, TurnErrorKind } from './errors.ts';
+import { TurnError, TurnErrorCode } from './errors.ts';
 import {
   encodeSendIndication,
   hasValidTurnIntegrity,
@@ -91,7 +91,7 @@ export class TurnAllocation {
   #datagrams: Buffer[] = [];
   #events: TurnEvent[] = [];
 
-  /** @throws ConfigError `ERR_TURN_BAD_OPTION`, `ERR_STUN_BAD_OPTION`. */
+  /** @throws InvalidOptionError `ERR_INVALID_OPTION`. */
   constructor(options: TurnAllocationOptions) {
     this.#o = resolveTurnOptions(options);
     this.#transactions = new StunTransactions<Pending>(options.retransmit);
@@ -119,8 +119,9 @@ export class TurnAllocation {
 
   /** 1. Sends Allocate without credentials (the server answers 401 with REALM and NONCE). RFC 8656 §7.1. */
   allocate(now: number): number {
-    if (this.#state !== 'idle')
-      throw new TurnError(TurnErrorKind.BAD_OPTION, 'allocate() was already called');
+    if (this.#state !== 'idle') {
+      throw new InvalidStateError(`allocate() was already called (the allocation is ${this.#state})`);
+    }
     this.#state = 'allocating';
     const op = this.#nextOp++;
     const attributes: StunAttributeInit[] = [makeRequestedTransport()];
@@ -132,7 +133,7 @@ export class TurnAllocation {
   /**
    * Installs (or refreshes) a permission for `ip`; kept alive every `permissionRefreshMs`. RFC 8656 §9.
    * @returns the operation reported by a `done` / `failed` event.
-   * @throws TurnError `ERR_TURN_NOT_ALLOCATED`, `ERR_TURN_TOO_MANY_PERMISSIONS`; ConfigError for a bad IP.
+   * @throws InvalidStateError `ERR_INVALID_STATE`, `ERR_TURN_TOO_MANY_PERMISSIONS`; ConfigError for a bad IP.
    */
   createPermission(ip: string, now: number): number {
     this.#checkAllocated();
@@ -141,7 +142,7 @@ export class TurnAllocation {
       if (this.#permissions.size >= this.#o.maxPermissions) {
         this.#c.permissionsRefused++;
         throw new TurnError(
-          TurnErrorKind.TOO_MANY_PERMISSIONS,
+          TurnErrorCode.TOO_MANY_PERMISSIONS,
           `${this.#o.maxPermissions} permissions exist`,
         );
       }
@@ -157,7 +158,7 @@ export class TurnAllocation {
   /**
    * Binds a channel to `peer` (or refreshes its binding); ChannelData is used once confirmed.
    * RFC 8656 §12. @returns the operation and the channel number.
-   * @throws TurnError `ERR_TURN_NOT_ALLOCATED`, `ERR_TURN_TOO_MANY_CHANNELS`; ConfigError for a bad address.
+   * @throws InvalidStateError `ERR_INVALID_STATE`, `ERR_TURN_TOO_MANY_CHANNELS`; ConfigError for a bad address.
    */
   bindChannel(
     peer: { readonly address: string; readonly port: number },
@@ -168,7 +169,7 @@ export class TurnAllocation {
     if (channel === undefined) {
       if (this.#channels.size >= this.#o.maxChannels) {
         this.#c.channelsRefused++;
-        throw new TurnError(TurnErrorKind.TOO_MANY_CHANNELS, `${this.#o.maxChannels} channels are bound`);
+        throw new TurnError(TurnErrorCode.TOO_MANY_CHANNELS, `${this.#o.maxChannels} channels are bound`);
       }
       makeXorPeerAddress(peer); // validates
       const family = peer.address.includes(':') ? 'IPv6' : 'IPv4';
@@ -182,7 +183,7 @@ export class TurnAllocation {
   /**
    * The datagram that relays `data` to `peer`: ChannelData on a confirmed channel, else a Send
    * indication (RFC 8656 §11.1, §12.5). Send it to the server.
-   * @throws TurnError `ERR_TURN_NOT_ALLOCATED`; ConfigError for a bad address or oversized data.
+   * @throws InvalidStateError `ERR_INVALID_STATE`; ConfigError for a bad address or oversized data.
    */
   encodeSend(data: Uint8Array, peer: { readonly address: string; readonly port: number }): Buffer {
     this.#checkAllocated();
@@ -300,9 +301,12 @@ export class TurnAllocation {
   }
 
   #checkAllocated(): void {
-    if (this.#state !== 'allocated') {
-      throw new TurnError(TurnErrorKind.NOT_ALLOCATED, `the TURN allocation is ${this.#state}`);
+    if (this.#state === 'allocated') return;
+    if (this.#state === 'closing' || this.#state === 'closed') throw new ClosedError('TURN allocation');
+    if (this.#state === 'failed') {
+      throw new TurnError(TurnErrorCode.ALLOCATION_LOST, 'the TURN allocation is lost; allocate again');
     }
+    throw new InvalidStateError(`the TURN allocation is ${this.#state}, not allocated yet`);
   }
 
   #sendPermission(permission: TurnPermission, op: number, now: number): void {
@@ -407,9 +411,9 @@ export class TurnAllocation {
       this.#resend(pending, now, pending.stale + 1);
       return;
     }
-    const auth = status === 401 || status === TurnErrorCode.WRONG_CREDENTIALS;
+    const auth = status === 401 || status === TurnStatusCode.WRONG_CREDENTIALS;
     const error = new TurnError(
-      auth ? TurnErrorKind.AUTH_FAILED : TurnErrorKind.REQUEST_FAILED,
+      auth ? TurnErrorCode.AUTH_FAILED : TurnErrorCode.REQUEST_FAILED,
       `the TURN server answered ${pending.kind} with ${status} ${reason}`.trim(),
       status,
     );
@@ -498,7 +502,7 @@ export class TurnAllocation {
       case 'refresh':
         this.#refreshInFlight = false;
         this.#lose(
-          error instanceof TurnError ? error : new TurnError(TurnErrorKind.ALLOCATION_LOST, error.message),
+          error instanceof TurnError ? error : new TurnError(TurnErrorCode.ALLOCATION_LOST, error.message),
         );
         break;
       case 'permission':
@@ -528,7 +532,7 @@ export class TurnAllocation {
     if (this.#state !== 'allocated') return;
     this.#state = 'failed';
     const error = new TurnError(
-      TurnErrorKind.ALLOCATION_LOST,
+      TurnErrorCode.ALLOCATION_LOST,
       `the TURN allocation is lost: ${cause.message}`,
       cause.status,
       { cause },
@@ -560,7 +564,7 @@ export class TurnAllocation {
   #runTimers(now: number): void {
     if (this.#state !== 'allocated') return;
     if (now >= this.#expiresAt) {
-      this.#lose(new TurnError(TurnErrorKind.ALLOCATION_LOST, 'the allocation expired without a refresh'));
+      this.#lose(new TurnError(TurnErrorCode.ALLOCATION_LOST, 'the allocation expired without a refresh'));
       return;
     }
     if (now >= this.#refreshAt && !this.#refreshInFlight) {

@@ -1,4 +1,4 @@
-import { ConfigError, ParseError } from '../errors/index.ts';
+import { InvalidOptionError, ParseError } from '../errors/index.ts';
 import {
   getAttribute,
   getXorAddress,
@@ -6,11 +6,10 @@ import {
   type StunAddress,
   type StunAttribute,
   type StunAttributeInit,
+  StunErrorCode,
   type StunMessage,
-  StunParseCode,
 } from '../stun/index.ts';
 import { TURN_CHANNEL_MAX, TURN_CHANNEL_MIN, TURN_TRANSPORT_UDP, TurnAttr } from './constants.ts';
-import { TurnErrorKind } from './errors.ts';
 
 /**
  * TURN attributes (RFC 8656 §18) built on the STUN codec's generic attribute API: each `makeXxx`
@@ -20,14 +19,14 @@ import { TurnErrorKind } from './errors.ts';
  * @module
  */
 
-function badOption(message: string): ConfigError {
-  return new ConfigError(TurnErrorKind.BAD_OPTION, message);
+function badOption(option: string, message: string): InvalidOptionError {
+  return new InvalidOptionError(option, message);
 }
 
 function fixedLength(attr: StunAttribute, bytes: number, name: string): Buffer {
   if (attr.value.length !== bytes) {
     throw new ParseError(
-      StunParseCode.ATTRIBUTE_LENGTH,
+      StunErrorCode.ATTRIBUTE_LENGTH,
       `${name} is ${bytes} bytes, not ${attr.value.length}`,
       attr.offset + 2,
     );
@@ -37,11 +36,11 @@ function fixedLength(attr: StunAttribute, bytes: number, name: string): Buffer {
 
 /**
  * CHANNEL-NUMBER: 16-bit channel number and 16 bits RFFU. RFC 8656 §18.1.
- * @throws ConfigError `ERR_TURN_BAD_OPTION` outside 0x4000–0x4FFF.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` outside 0x4000–0x4FFF.
  */
 export function makeChannelNumber(channel: number): StunAttributeInit {
   if (!Number.isInteger(channel) || channel < TURN_CHANNEL_MIN || channel > TURN_CHANNEL_MAX) {
-    throw badOption(`a channel number is 0x4000-0x4FFF, not ${channel}`);
+    throw badOption('channel', `a channel number is 0x4000-0x4FFF, not ${channel}`);
   }
   const value = Buffer.alloc(4);
   value.writeUInt16BE(channel, 0);
@@ -57,11 +56,11 @@ export function getChannelNumber(message: StunMessage): number | undefined {
 
 /**
  * LIFETIME in seconds (32 bits). RFC 8656 §18.2.
- * @throws ConfigError `ERR_TURN_BAD_OPTION` outside 0–2³²−1.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` outside 0–2³²−1.
  */
 export function makeLifetime(seconds: number): StunAttributeInit {
   if (!Number.isInteger(seconds) || seconds < 0 || seconds > 0xffffffff) {
-    throw badOption(`LIFETIME is 0-4294967295 seconds, not ${seconds}`);
+    throw badOption('seconds', `LIFETIME is 0-4294967295 seconds, not ${seconds}`);
   }
   const value = Buffer.alloc(4);
   value.writeUInt32BE(seconds, 0);
@@ -125,7 +124,7 @@ export function getRequestedAddressFamily(message: StunMessage): 'IPv4' | 'IPv6'
   const family = fixedLength(attr, 4, 'REQUESTED-ADDRESS-FAMILY')[0];
   if (family === 0x01) return 'IPv4';
   if (family === 0x02) return 'IPv6';
-  throw new ParseError(StunParseCode.BAD_ADDRESS_FAMILY, `address family ${family}`, attr.offset + 4);
+  throw new ParseError(StunErrorCode.BAD_ADDRESS_FAMILY, `address family ${family}`, attr.offset + 4);
 }
 
 /** EVEN-PORT: one byte whose top bit R asks to reserve the next port too. RFC 8656 §18.7. */
@@ -143,7 +142,7 @@ export function getEvenPort(message: StunMessage): { readonly reserveNext: boole
 /** REQUESTED-TRANSPORT: protocol number (default UDP, 17) and 24 bits RFFU. RFC 8656 §18.8. */
 export function makeRequestedTransport(protocol: number = TURN_TRANSPORT_UDP): StunAttributeInit {
   if (!Number.isInteger(protocol) || protocol < 0 || protocol > 255) {
-    throw badOption(`a protocol number is 0-255, not ${protocol}`);
+    throw badOption('protocol', `a protocol number is 0-255, not ${protocol}`);
   }
   return { type: TurnAttr.REQUESTED_TRANSPORT, value: Buffer.from([protocol, 0, 0, 0]) };
 }
@@ -170,10 +169,10 @@ export function hasDontFragment(message: StunMessage): boolean {
 
 /**
  * RESERVATION-TOKEN: 8 opaque bytes. RFC 8656 §18.10.
- * @throws ConfigError `ERR_TURN_BAD_OPTION` when `token` is not 8 bytes.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` when `token` is not 8 bytes.
  */
 export function makeReservationToken(token: Uint8Array): StunAttributeInit {
-  if (token.length !== 8) throw badOption(`a RESERVATION-TOKEN is 8 bytes, not ${token.length}`);
+  if (token.length !== 8) throw badOption('token', `a RESERVATION-TOKEN is 8 bytes, not ${token.length}`);
   return { type: TurnAttr.RESERVATION_TOKEN, value: token };
 }
 

@@ -1,6 +1,6 @@
-import { ConfigError, ParseError } from '../errors/index.ts';
+import { InvalidOptionError, ParseError } from '../errors/index.ts';
 import { TURN_CHANNEL_MAX, TURN_CHANNEL_MIN } from './constants.ts';
-import { TurnErrorKind } from './errors.ts';
+import { TurnErrorCode } from './errors.ts';
 
 /**
  * The ChannelData message (RFC 8656 §12.4): a 4-byte header and the application data.
@@ -45,7 +45,7 @@ export function isChannelData(data: Uint8Array): boolean {
 export function checkChannelData(data: Uint8Array): number {
   if (data.length < CHANNEL_DATA_HEADER_BYTES) {
     throw new ParseError(
-      TurnErrorKind.CHANNEL_TRUNCATED,
+      TurnErrorCode.CHANNEL_TRUNCATED,
       'a ChannelData message needs a 4-byte header',
       data.length,
     );
@@ -53,7 +53,7 @@ export function checkChannelData(data: Uint8Array): number {
   const channel = (data[0]! << 8) | data[1]!;
   if (channel < TURN_CHANNEL_MIN || channel > TURN_CHANNEL_MAX) {
     throw new ParseError(
-      TurnErrorKind.CHANNEL_BAD_NUMBER,
+      TurnErrorCode.CHANNEL_BAD_NUMBER,
       `channel number 0x${channel.toString(16)} is outside 0x4000-0x4FFF`,
       0,
     );
@@ -62,14 +62,14 @@ export function checkChannelData(data: Uint8Array): number {
   const end = CHANNEL_DATA_HEADER_BYTES + length;
   if (data.length < end) {
     throw new ParseError(
-      TurnErrorKind.CHANNEL_TRUNCATED,
+      TurnErrorCode.CHANNEL_TRUNCATED,
       `length says ${length} bytes of data, the datagram has ${data.length - CHANNEL_DATA_HEADER_BYTES}`,
       data.length,
     );
   }
   if (data.length > ((end + 3) & ~3)) {
     throw new ParseError(
-      TurnErrorKind.CHANNEL_BAD_LENGTH,
+      TurnErrorCode.CHANNEL_BAD_LENGTH,
       `${data.length - end} bytes after ${length} bytes of data (padding is at most 3)`,
       end,
     );
@@ -88,15 +88,15 @@ export function decodeChannelData(data: Buffer): ChannelData {
 
 /**
  * Encodes `payload` on `channel` into one Buffer sized once, without padding (UDP). RFC 8656 §12.4.
- * @throws ConfigError `ERR_TURN_BAD_OPTION` for a channel outside 0x4000–0x4FFF or more than 65535 bytes.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` for a channel outside 0x4000–0x4FFF or more than 65535 bytes.
  */
 export function encodeChannelData(channel: number, payload: Uint8Array): Buffer {
   if (!Number.isInteger(channel) || channel < TURN_CHANNEL_MIN || channel > TURN_CHANNEL_MAX) {
-    throw new ConfigError(TurnErrorKind.BAD_OPTION, `a channel number is 0x4000-0x4FFF, not ${channel}`);
+    throw new InvalidOptionError('channel', `a channel number is 0x4000-0x4FFF, not ${channel}`);
   }
   if (payload.length > CHANNEL_DATA_MAX_BYTES) {
-    throw new ConfigError(
-      TurnErrorKind.BAD_OPTION,
+    throw new InvalidOptionError(
+      'payload',
       `ChannelData carries at most ${CHANNEL_DATA_MAX_BYTES} bytes, not ${payload.length}`,
     );
   }

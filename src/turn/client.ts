@@ -2,13 +2,13 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
-import { AbortError, ClosedError, ConfigError, throwIfAborted } from '../errors/index.ts';
+import { AbortError, ClosedError, InvalidOptionError, throwIfAborted } from '../errors/index.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
 import { DatagramQueue, type DatagramReader } from '../internal/datagram-queue.ts';
 import { type Demux, type DemuxRegistration, TURN_CHANNEL_RANGE } from '../mux/index.ts';
 import type { StunAddress } from '../stun/index.ts';
 import { TurnAllocation } from './allocation.ts';
-import { type TurnError, TurnErrorKind } from './errors.ts';
+import type { TurnError } from './errors.ts';
 import type { TurnAllocationOptions, TurnEvent, TurnPeer } from './options.ts';
 import type { TurnAllocationStats } from './stats.ts';
 
@@ -94,11 +94,11 @@ export class TurnClient {
     }
   };
 
-  /** Use {@link TurnClient.allocate}. @throws ConfigError `ERR_TURN_BAD_OPTION`. */
+  /** Use {@link TurnClient.allocate}. @throws InvalidOptionError `ERR_INVALID_OPTION`. */
   constructor(options: TurnClientOptions) {
     if (isIP(options.server.address) === 0) {
-      throw new ConfigError(
-        TurnErrorKind.BAD_OPTION,
+      throw new InvalidOptionError(
+        'server.address',
         `server.address must be a numeric IP, not ${options.server.address}`,
       );
     }
@@ -157,7 +157,7 @@ export class TurnClient {
 
   /**
    * Lets `peerIp` send to the relayed address (refreshed every 240 s until close). RFC 8656 §9.
-   * @throws (rejects) TurnError `ERR_TURN_NOT_ALLOCATED`, `ERR_TURN_TOO_MANY_PERMISSIONS`,
+   * @throws (rejects) InvalidStateError `ERR_INVALID_STATE`, `ERR_TURN_TOO_MANY_PERMISSIONS`,
    *   `ERR_TURN_REQUEST_FAILED` (e.g. 403); TimeoutError; AbortError; ClosedError.
    */
   createPermission(peerIp: string, options?: { readonly signal?: AbortSignal }): Promise<void> {
@@ -186,7 +186,7 @@ export class TurnClient {
   /**
    * Relays `data` to `peer`: ChannelData on a bound channel, else a Send indication. Needs a
    * permission for the peer's IP (the server drops it otherwise). Fire and forget.
-   * @throws TurnError `ERR_TURN_NOT_ALLOCATED`; ConfigError for a bad address or more than 65535 bytes.
+   * @throws InvalidStateError `ERR_INVALID_STATE`; ConfigError for a bad address or more than 65535 bytes.
    */
   send(data: Uint8Array, peer: { readonly address: string; readonly port: number }): void {
     const datagram = this.#core.encodeSend(data, peer);

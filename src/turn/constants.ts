@@ -46,8 +46,11 @@ export const TurnAttr = {
   RESERVATION_TOKEN: 0x0022,
 } as const;
 
-/** TURN error response codes (beside STUN's 300–500). RFC 8656 §19. */
-export const TurnErrorCode = {
+/**
+ * Numeric ERROR-CODE values of TURN error responses (beside STUN's `StunStatusCode`), the
+ * values of `TurnError.status`; not porthole's string error codes. RFC 8656 §19.
+ */
+export const TurnStatusCode = {
   FORBIDDEN: 403,
   ALLOCATION_MISMATCH: 437,
   ADDRESS_FAMILY_NOT_SUPPORTED: 440,

@@ -52,8 +52,8 @@ export {
   TURN_PERMISSION_LIFETIME_MS,
   TURN_TRANSPORT_UDP,
   TurnAttr,
-  TurnErrorCode,
   TurnMethod,
+  TurnStatusCode,
 } from './constants.ts';
 export type {
   TurnAllocationClosedMessage,
@@ -65,8 +65,8 @@ export type {
   TurnPermissionInstalledMessage,
 } from './diagnostics.ts';
 export { TurnDiagnostics } from './diagnostics.ts';
-export type { TurnErrorKindType } from './errors.ts';
-export { TurnError, TurnErrorKind } from './errors.ts';
+export type { TurnErrorCodeValue } from './errors.ts';
+export { TurnError, TurnErrorCode } from './errors.ts';
 export type { TurnAllocationOptions, TurnEvent, TurnPeer, TurnPollResult, TurnStateType } from './options.ts';
 export { DEFAULT_CLOSE_RETRANSMIT } from './options.ts';
 export type { TurnAllocationStats, TurnCounters } from './stats.ts';

@@ -20,7 +20,7 @@ import {
   makeXorPeerAddress,
 } from './attributes.ts';
 import { TurnMethod } from './constants.ts';
-import { TurnError, TurnErrorKind } from './errors.ts';
+import { TurnError, TurnErrorCode } from './errors.ts';
 
 /**
  * Reading TURN responses and indications, and building Send indications. Readers are total: a
@@ -77,10 +77,10 @@ export function readAllocateSuccess(message: StunMessage): TurnAllocateSuccess {
     mapped = getXorMappedAddress(message);
     lifetimeS = getLifetime(message);
   } catch (cause) {
-    throw new TurnError(TurnErrorKind.BAD_RESPONSE, 'malformed Allocate response', undefined, { cause });
+    throw new TurnError(TurnErrorCode.BAD_RESPONSE, 'malformed Allocate response', undefined, { cause });
   }
   if (relayed === undefined) {
-    throw new TurnError(TurnErrorKind.BAD_RESPONSE, 'Allocate response without XOR-RELAYED-ADDRESS');
+    throw new TurnError(TurnErrorCode.BAD_RESPONSE, 'Allocate response without XOR-RELAYED-ADDRESS');
   }
   return { relayed, mapped, lifetimeS };
 }

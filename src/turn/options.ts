@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors/index.ts';
+import { InvalidOptionError } from '../errors/index.ts';
 import {
   makeSoftware,
   type RetransmitOptions,
@@ -17,7 +17,7 @@ import {
   TURN_CHANNEL_MIN,
   TURN_PERMISSION_LIFETIME_MS,
 } from './constants.ts';
-import { type TurnError, TurnErrorKind } from './errors.ts';
+import type { TurnError } from './errors.ts';
 
 /**
  * Settings, events and states of the sans-I/O TURN allocation, and the validation of its options.
@@ -100,22 +100,25 @@ export interface ResolvedTurnOptions {
 
 function checkInt(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(TurnErrorKind.BAD_OPTION, `${name} must be an integer ${min}-${max}, not ${value}`);
+    throw new InvalidOptionError(name, `${name} must be an integer ${min}-${max}, not ${value}`);
   }
   return value;
 }
 
 /**
  * Validates `options` and applies the defaults.
- * @throws ConfigError `ERR_TURN_BAD_OPTION`.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION`.
  */
 export function resolveTurnOptions(options: TurnAllocationOptions): ResolvedTurnOptions {
   const ratio = options.refreshRatio ?? DEFAULT_REFRESH_RATIO;
   if (!(ratio > 0 && ratio < 1)) {
-    throw new ConfigError(TurnErrorKind.BAD_OPTION, `refreshRatio must be between 0 and 1, not ${ratio}`);
+    throw new InvalidOptionError('refreshRatio', `refreshRatio must be between 0 and 1, not ${ratio}`);
   }
   if (typeof options.username !== 'string' || typeof options.password !== 'string') {
-    throw new ConfigError(TurnErrorKind.BAD_OPTION, 'username and password must be strings');
+    throw new InvalidOptionError(
+      typeof options.username !== 'string' ? 'username' : 'password',
+      'username and password must be strings',
+    );
   }
   checkInt('server.port', options.server.port, 1, 65535);
   return {

@@ -120,8 +120,8 @@ describe('ack repetition', () => {
 
   it('refuses a count outside 0-4', () => {
     const { kcp } = receiver(0);
-    assert.throws(() => kcp.setAckRepeat(5), { code: 'ERR_ARQ_OPTION_INVALID' });
-    assert.throws(() => kcp.setAckRepeat(-1), { code: 'ERR_ARQ_OPTION_INVALID' });
+    assert.throws(() => kcp.setAckRepeat(5), { code: 'ERR_INVALID_OPTION', option: 'ackRepeat' });
+    assert.throws(() => kcp.setAckRepeat(-1), { code: 'ERR_INVALID_OPTION', option: 'ackRepeat' });
   });
 
   it('under 10% loss both ways, cuts the retransmissions a lost ack causes', (t) => {

@@ -288,15 +288,25 @@ describe('ArqEndpoint', () => {
       demux.detach();
       socket.close();
     });
-    assert.throws(() => new ArqEndpoint({}), { code: 'ERR_ARQ_OPTION_INVALID' });
+    assert.throws(() => new ArqEndpoint({}), { code: 'ERR_INVALID_OPTION', option: 'demux' });
     const link = { send: () => {}, onDatagram: () => ({ remove: () => {} }) };
-    assert.throws(() => new ArqEndpoint({ link, demux }), { code: 'ERR_ARQ_OPTION_INVALID' });
-    assert.throws(() => new ArqEndpoint({ link, framing: 'raw' }), { code: 'ERR_ARQ_OPTION_INVALID' });
-    assert.throws(() => new ArqEndpoint({ demux, framing: 'tcp' as 'raw' }), {
-      code: 'ERR_ARQ_OPTION_INVALID',
+    assert.throws(() => new ArqEndpoint({ link, demux }), { code: 'ERR_INVALID_OPTION', option: 'demux' });
+    assert.throws(() => new ArqEndpoint({ link, framing: 'raw' }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'framing',
     });
-    assert.throws(() => new ArqEndpoint({ demux, intervalMs: 1 }), { code: 'ERR_ARQ_OPTION_INVALID' });
-    assert.throws(() => new ArqEndpoint({ demux, receiveWindow: 10 }), { code: 'ERR_ARQ_OPTION_INVALID' });
+    assert.throws(() => new ArqEndpoint({ demux, framing: 'tcp' as 'raw' }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'framing',
+    });
+    assert.throws(() => new ArqEndpoint({ demux, intervalMs: 1 }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'intervalMs',
+    });
+    assert.throws(() => new ArqEndpoint({ demux, receiveWindow: 10 }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'receiveWindow',
+    });
     const taken = demux.register(frameRange(PortholeFrame.ARQ_CONTROL), () => {});
     assert.throws(() => new ArqEndpoint({ demux }), { code: 'ERR_MUX_RANGE_TAKEN' });
     taken.remove();
@@ -304,13 +314,14 @@ describe('ArqEndpoint', () => {
     const remote = { address: '127.0.0.1', port: 9 };
     endpoint.open(remote, 1);
     assert.throws(() => endpoint.open(remote, 1), { code: 'ERR_ARQ_CONVERSATION_EXISTS' });
-    assert.throws(() => endpoint.open(remote, -1), { code: 'ERR_ARQ_OPTION_INVALID' });
+    assert.throws(() => endpoint.open(remote, -1), { code: 'ERR_INVALID_OPTION', option: 'conv' });
     assert.throws(() => endpoint.open({ address: '127.0.0.1', port: 0 }, 3), {
-      code: 'ERR_ARQ_OPTION_INVALID',
+      code: 'ERR_INVALID_OPTION',
+      option: 'remote.port',
     });
     assert.throws(
       () => endpoint.open(5),
-      { code: 'ERR_ARQ_OPTION_INVALID' },
+      { code: 'ERR_INVALID_OPTION', option: 'remote' },
       'a demux endpoint needs a remote',
     );
     endpoint.open(remote, 2);

@@ -204,12 +204,16 @@ describe('hostile segments', () => {
 describe('settings', () => {
   it('validates mtu, windows and conv with stable codes', () => {
     const kcp = new Kcp(1, { onKcpOutput: () => {} });
-    assert.throws(() => kcp.setMtu(49), { code: 'ERR_ARQ_MTU_INVALID' });
-    assert.throws(() => kcp.setMtu(70_000), { code: 'ERR_ARQ_MTU_INVALID' });
-    assert.throws(() => kcp.setWindow(70_000, 0), { code: 'ERR_ARQ_OPTION_INVALID' });
-    assert.throws(() => new Kcp(2 ** 32, { onKcpOutput: () => {} }), { code: 'ERR_ARQ_OPTION_INVALID' });
+    assert.throws(() => kcp.setMtu(49), { code: 'ERR_INVALID_OPTION', option: 'mtu' });
+    assert.throws(() => kcp.setMtu(70_000), { code: 'ERR_INVALID_OPTION', option: 'mtu' });
+    assert.throws(() => kcp.setWindow(70_000, 0), { code: 'ERR_INVALID_OPTION', option: 'sndWnd' });
+    assert.throws(() => new Kcp(2 ** 32, { onKcpOutput: () => {} }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'conv',
+    });
     assert.throws(() => new Kcp(1, { onKcpOutput: () => {} }, { headroomBytes: -1 }), {
-      code: 'ERR_ARQ_OPTION_INVALID',
+      code: 'ERR_INVALID_OPTION',
+      option: 'headroomBytes',
     });
     kcp.setWindow(0, 16);
     assert.equal(kcp.receiveWindow, 128, 'the receive window never drops below 128 (ikcp_wndsize)');

@@ -87,7 +87,10 @@ describe('ArqEndpoint over a DatagramLink', () => {
   it('open(conv) only: a remote over a link is refused; close() removes the link handler', () => {
     const [la] = linkPair(1, 0, wire);
     const a = new ArqEndpoint({ link: la });
-    assert.throws(() => a.open({ address: '127.0.0.1', port: 9 }, 1), { code: 'ERR_ARQ_OPTION_INVALID' });
+    assert.throws(() => a.open({ address: '127.0.0.1', port: 9 }, 1), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'remote',
+    });
     a.open(1);
     assert.throws(() => a.open(1), { code: 'ERR_ARQ_CONVERSATION_EXISTS' });
     a.close();

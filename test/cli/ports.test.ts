@@ -59,7 +59,7 @@ describe('porthole ports', () => {
     await assert.rejects(
       run(process.execPath, [main, 'ports', '--range', '9-1']),
       (error: { stderr: string }) => {
-        assert.match(error.stderr, /ERR_PORT_RANGE_INVALID|reversed/);
+        assert.match(error.stderr, /ERR_INVALID_OPTION|reversed/);
         return true;
       },
     );

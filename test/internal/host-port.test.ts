@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseHostPort, resolveHostPort } from '../../src/internal/host-port.ts';
 
-const CODE = { code: 'ERR_BAD' } as const;
+const CODE = { option: 'server' } as const;
+const INVALID = { code: 'ERR_INVALID_OPTION', option: 'server' } as const;
 
 describe('internal/parseHostPort', () => {
   const good: [string, { host: string; port?: number }][] = [
@@ -33,12 +34,12 @@ describe('internal/parseHostPort', () => {
     '[::1]:x',
   ];
   for (const text of bad) {
-    it(`"${text}" → ERR_BAD`, () => assert.throws(() => parseHostPort(text, CODE), { code: 'ERR_BAD' }));
+    it(`"${text}" → ERR_INVALID_OPTION`, () => assert.throws(() => parseHostPort(text, CODE), INVALID));
   }
 
   it('honours minPort and maxPort', () => {
     assert.deepEqual(parseHostPort('h:0', { ...CODE, minPort: 0 }), { host: 'h', port: 0 });
-    assert.throws(() => parseHostPort('h:65535', { ...CODE, maxPort: 65534 }), { code: 'ERR_BAD' });
+    assert.throws(() => parseHostPort('h:65535', { ...CODE, maxPort: 65534 }), INVALID);
   });
 });
 

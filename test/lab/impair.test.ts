@@ -116,10 +116,12 @@ function runCounter(lab: NatLab, node: 'inet' | `h-${NatType}`, args: readonly s
 describe('NatLab impair: options are checked before anything is built', () => {
   test('impair for a NAT the lab does not build, or a bad seed, is refused', async () => {
     await assert.rejects(NatLab.create({ nats: ['fc'], impair: ['pr'] }), {
-      code: 'ERR_LAB_INVALID_OPTIONS',
+      code: 'ERR_INVALID_OPTION',
+      option: 'impair',
     });
     await assert.rejects(NatLab.create({ nats: ['fc'], impair: true, impairSeed: -1 }), {
-      code: 'ERR_LAB_INVALID_OPTIONS',
+      code: 'ERR_INVALID_OPTION',
+      option: 'impairSeed',
     });
   });
 });

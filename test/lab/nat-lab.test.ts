@@ -37,7 +37,7 @@ describe('NatLab (real namespaces)', { skip }, () => {
       assert.ok(names.includes(lab.namespace(node)), `${lab.namespace(node)} exists`);
       assert.ok(lab.namespace(node).startsWith(`${lab.prefix}-`));
     }
-    assert.throws(() => lab.namespace('h-ar'), { code: 'ERR_LAB_INVALID_OPTIONS' });
+    assert.throws(() => lab.namespace('h-ar'), { code: 'ERR_INVALID_OPTION', option: 'node' });
   });
 
   test('addresses follow the plan and the root namespace gets no link', async () => {
@@ -82,7 +82,9 @@ describe('NatLab (real namespaces)', { skip }, () => {
     assert.equal(pr.stdout.trim(), '9');
     const fc = await lab.exec('nat-fc', 'sysctl', ['-n', 'net.netfilter.nf_conntrack_udp_timeout']);
     assert.notEqual(fc.stdout.trim(), '7');
-    await assert.rejects(lab.setConntrackTimeouts('pr', { udpS: 0 }), { code: 'ERR_LAB_INVALID_OPTIONS' });
+    await assert.rejects(lab.setConntrackTimeouts('pr', { udpS: 0 }), {
+      code: 'ERR_INVALID_OPTION',
+    });
   });
 
   test('flushConntrack empties the NAT table', { skip: conntrackMissing ?? false }, async () => {
@@ -122,7 +124,10 @@ describe('NatLab (real namespaces)', { skip }, () => {
     const answer = await readJsonLine<{ from?: string }>(probe, () => true, { timeoutMs: 20_000 });
     assert.equal(answer.from?.split(':')[0], natWanAddress('pr'));
     echo.kill('SIGKILL');
-    await assert.rejects(lab.setNetem('pr', { lossPercent: 101 }), { code: 'ERR_LAB_INVALID_OPTIONS' });
+    await assert.rejects(lab.setNetem('pr', { lossPercent: 101 }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'lossPercent',
+    });
   });
 });
 
@@ -194,10 +199,17 @@ describe('NatLab lifecycle (real namespaces)', { skip }, () => {
   });
 
   test('bad options are refused before anything is built', async () => {
-    await assert.rejects(NatLab.create({ nats: ['xx' as 'fc'] }), { code: 'ERR_LAB_INVALID_OPTIONS' });
-    await assert.rejects(NatLab.create({ prefix: 'Bad Prefix' }), { code: 'ERR_LAB_INVALID_OPTIONS' });
+    await assert.rejects(NatLab.create({ nats: ['xx' as 'fc'] }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'nats',
+    });
+    await assert.rejects(NatLab.create({ prefix: 'Bad Prefix' }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'prefix',
+    });
     await assert.rejects(NatLab.create({ nats: ['fc'], netem: { pr: { delayMs: 5 } } }), {
-      code: 'ERR_LAB_INVALID_OPTIONS',
+      code: 'ERR_INVALID_OPTION',
+      option: 'netem',
     });
   });
 });

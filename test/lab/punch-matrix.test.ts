@@ -129,7 +129,7 @@ describe('punch matrix: every pair of lab NATs connects, through a broker and co
         20_000,
         'victim ends',
       );
-      assert.equal(failed.error, 'ERR_NAT_PUNCH_FAILED', `the victim got ${JSON.stringify(failed)}`);
+      assert.equal(failed.error, 'ERR_PUNCH_FAILED', `the victim got ${JSON.stringify(failed)}`);
       assert.ok(!out.some((l) => l.path !== undefined), 'no path ever');
       // The victim itself counted the forgeries it refused: the forger's frames (answers to the
       // victim's probes and its own probes) reached it and failed the HMAC check, each one.

@@ -37,7 +37,7 @@ describe('lab naming', () => {
   test('user prefixes are checked', () => {
     assert.equal(validatePrefix('demo-1'), 'demo-1');
     for (const bad of ['', '1abc', 'Abc', 'a b', 'a/b', 'x'.repeat(25)]) {
-      assert.throws(() => validatePrefix(bad), { code: 'ERR_LAB_INVALID_OPTIONS' }, bad);
+      assert.throws(() => validatePrefix(bad), { code: 'ERR_INVALID_OPTION', option: 'prefix' }, bad);
     }
   });
 
@@ -70,16 +70,17 @@ describe('netem arguments', () => {
       ['netem', 'delay', '20ms', '5ms', 'loss', '1.5%', 'reorder', '10%'],
     ],
     [{ lossPercent: 3 }, ['netem', 'loss', '3%']],
-    [{ reorderPercent: 5 }, 'ERR_LAB_INVALID_OPTIONS'],
-    [{ jitterMs: 5 }, 'ERR_LAB_INVALID_OPTIONS'],
-    [{ lossPercent: 101 }, 'ERR_LAB_INVALID_OPTIONS'],
-    [{ delayMs: -1 }, 'ERR_LAB_INVALID_OPTIONS'],
-    [{ delayMs: Number.NaN }, 'ERR_LAB_INVALID_OPTIONS'],
+    [{ reorderPercent: 5 }, 'delayMs'],
+    [{ jitterMs: 5 }, 'delayMs'],
+    [{ lossPercent: 101 }, 'lossPercent'],
+    [{ delayMs: -1 }, 'delayMs'],
+    [{ delayMs: Number.NaN }, 'delayMs'],
   ];
   for (const [options, expected] of cases) {
     test(JSON.stringify(options), () => {
-      if (typeof expected === 'string') assert.throws(() => netemArgs(options), { code: expected });
-      else assert.deepEqual(netemArgs(options), expected);
+      if (typeof expected === 'string') {
+        assert.throws(() => netemArgs(options), { code: 'ERR_INVALID_OPTION', option: expected });
+      } else assert.deepEqual(netemArgs(options), expected);
     });
   }
 

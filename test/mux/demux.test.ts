@@ -171,9 +171,9 @@ describe('Demux registrations', () => {
     ['NaN', { first: Number.NaN, last: 3 }],
   ];
   for (const [name, range] of invalid) {
-    test(`an invalid range (${name}) is ERR_MUX_RANGE_INVALID`, () => {
+    test(`an invalid range (${name}) is ERR_INVALID_OPTION on range`, () => {
       const demux = new Demux(socket);
-      assert.throws(() => demux.register(range, () => {}), { code: 'ERR_MUX_RANGE_INVALID' });
+      assert.throws(() => demux.register(range, () => {}), { code: 'ERR_INVALID_OPTION', option: 'range' });
       demux.detach();
     });
   }

@@ -78,7 +78,7 @@ describe('Demux STUN sub-router', () => {
       const server = demux.registerStun({ request: () => {} });
       assert.throws(() => demux.registerStun({ request: () => {} }), { code: 'ERR_MUX_RANGE_TAKEN' });
       assert.throws(() => demux.register(STUN_RANGE, () => {}), { code: 'ERR_MUX_RANGE_TAKEN' });
-      assert.throws(() => demux.registerStun({}), { code: 'ERR_MUX_RANGE_INVALID' });
+      assert.throws(() => demux.registerStun({}), { code: 'ERR_INVALID_OPTION', option: 'route' });
       server.remove();
       server.remove(); // idempotent
       const plain = demux.register(STUN_RANGE, () => {});

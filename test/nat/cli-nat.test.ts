@@ -61,7 +61,7 @@ test('porthole nat reports a bad server with its code and exit status 1', async 
   await assert.rejects(run(process.execPath, [MAIN, 'nat', '--server', 'host:99999']), (error: unknown) => {
     const e = error as { code?: number; stderr?: string };
     assert.equal(e.code, 1);
-    assert.match(e.stderr ?? '', /ERR_NAT_INVALID_OPTIONS/);
+    assert.match(e.stderr ?? '', /ERR_INVALID_OPTION/);
     return true;
   });
 });

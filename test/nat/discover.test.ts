@@ -133,10 +133,12 @@ describe('discoverNat: edge cases', () => {
   test('bad options and an aborted signal are refused with codes', async () => {
     const net = new FakeNetwork();
     await assert.rejects(discoverNat(net.transport(), { server: { address: '', port: 3478 } }), {
-      code: 'ERR_NAT_INVALID_OPTIONS',
+      code: 'ERR_INVALID_OPTION',
+      option: 'server.address',
     });
     await assert.rejects(discoverNat(net.transport(), { server: { address: PRIMARY.address, port: 0 } }), {
-      code: 'ERR_NAT_INVALID_OPTIONS',
+      code: 'ERR_INVALID_OPTION',
+      option: 'server.port',
     });
     await assert.rejects(discoverNat(net.transport(), { server: PRIMARY, signal: AbortSignal.abort() }), {
       code: 'ERR_ABORTED',

@@ -78,17 +78,15 @@ describe('probeBindingLifetime (RFC 5780 §4.6)', () => {
 
   test('bad bounds are refused', async () => {
     const net = new FakeNetwork();
-    for (const bad of [
-      { maxS: 0 },
-      { maxS: 4000 },
-      { maxS: 10, precisionS: 0 },
-      { maxS: 10, precisionS: 11 },
-    ]) {
+    for (const [bad, option] of [
+      [{ maxS: 0 }, 'maxS'],
+      [{ maxS: 4000 }, 'maxS'],
+      [{ maxS: 10, precisionS: 0 }, 'precisionS'],
+      [{ maxS: 10, precisionS: 11 }, 'precisionS'],
+    ] as const) {
       await assert.rejects(
         probeBindingLifetime(net.transport(), { server: PRIMARY, sleep: net.sleep, ...bad }),
-        {
-          code: 'ERR_NAT_INVALID_OPTIONS',
-        },
+        { code: 'ERR_INVALID_OPTION', option },
       );
     }
   });

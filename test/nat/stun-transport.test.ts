@@ -115,11 +115,14 @@ describe('StunDiscoveryTransport over loopback with porthole StunServer', () => 
 
   test('closed transports refuse work; bad indexes and options are refused', async () => {
     const transport = new StunDiscoveryTransport({ localAddress: '127.0.0.1', maxSockets: 2 });
-    await assert.rejects(transport.localPort(2), { code: 'ERR_NAT_INVALID_OPTIONS' });
+    await assert.rejects(transport.localPort(2), { code: 'ERR_INVALID_OPTION', option: 'index' });
     transport.close();
     transport.close();
     await assert.rejects(transport.localPort(0), { code: 'ERR_CLOSED' });
-    assert.throws(() => new StunDiscoveryTransport({ maxSockets: 1 }), { code: 'ERR_NAT_INVALID_OPTIONS' });
+    assert.throws(() => new StunDiscoveryTransport({ maxSockets: 1 }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'maxSockets',
+    });
   });
 });
 
@@ -130,16 +133,17 @@ describe('parseServerAddress', () => {
     ['[2001:db8::1]:19302', { host: '2001:db8::1', port: 19302 }],
     ['2001:db8::1', { host: '2001:db8::1', port: 3478 }],
     ['[::1]', { host: '::1', port: 3478 }],
-    ['host:0', 'ERR_NAT_INVALID_OPTIONS'],
-    ['host:70000', 'ERR_NAT_INVALID_OPTIONS'],
-    [':3478', 'ERR_NAT_INVALID_OPTIONS'],
-    ['host:port', 'ERR_NAT_INVALID_OPTIONS'],
-    ['two words', 'ERR_NAT_INVALID_OPTIONS'],
+    ['host:0', 'ERR_INVALID_OPTION'],
+    ['host:70000', 'ERR_INVALID_OPTION'],
+    [':3478', 'ERR_INVALID_OPTION'],
+    ['host:port', 'ERR_INVALID_OPTION'],
+    ['two words', 'ERR_INVALID_OPTION'],
   ];
   for (const [text, expected] of cases) {
     test(`${text} → ${typeof expected === 'string' ? expected : `${expected.host} ${expected.port}`}`, () => {
-      if (typeof expected === 'string') assert.throws(() => parseServerAddress(text), { code: expected });
-      else assert.deepEqual(parseServerAddress(text), expected);
+      if (typeof expected === 'string') {
+        assert.throws(() => parseServerAddress(text), { code: expected, option: 'server' });
+      } else assert.deepEqual(parseServerAddress(text), expected);
     });
   }
 

@@ -356,23 +356,33 @@ describe('PortPool', () => {
 
   it('13. bad configuration is a typed error at construction or first use', async () => {
     const cases: [Partial<PortPoolOptions>, string][] = [
-      [{ range: '' }, 'ERR_PORT_RANGE_INVALID'],
-      [{ range: '5000-4000' }, 'ERR_PORT_RANGE_INVALID'],
-      [{ range: '0-100' }, 'ERR_PORT_RANGE_INVALID'],
-      [{ range: '65000-70000' }, 'ERR_PORT_RANGE_INVALID'],
-      [{ range: '62000-62010', family: 'udp5' as 'udp4' }, 'ERR_POOL_FAMILY_INVALID'],
-      [{ range: '62000-62010', host: 'example.com' }, 'ERR_POOL_HOST_INVALID'],
-      [{ range: '62000-62010', host: '::1' }, 'ERR_POOL_HOST_INVALID'],
-      [{ range: '62000-62010', host: '192.0.2.77' }, 'ERR_POOL_HOST_NOT_LOCAL'],
-      [{ range: '62000-62010', cooldownMs: -1 }, 'ERR_POOL_OPTION_INVALID'],
+      [{ range: '' }, 'range'],
+      [{ range: '5000-4000' }, 'range'],
+      [{ range: '0-100' }, 'range'],
+      [{ range: '65000-70000' }, 'range'],
+      [{ range: '62000-62010', family: 'udp5' as 'udp4' }, 'family'],
+      [{ range: '62000-62010', host: 'example.com' }, 'host'],
+      [{ range: '62000-62010', host: '::1' }, 'host'],
+      [{ range: '62000-62010', host: '192.0.2.77' }, 'host'],
+      [{ range: '62000-62010', cooldownMs: -1 }, 'cooldownMs'],
     ];
-    for (const [options, code] of cases) {
-      assert.throws(() => new PortPool({ range: '1', ...options }), { code }, JSON.stringify(options));
+    for (const [options, option] of cases) {
+      assert.throws(
+        () => new PortPool({ range: '1', ...options }),
+        { name: 'InvalidOptionError', code: 'ERR_INVALID_OPTION', option },
+        JSON.stringify(options),
+      );
     }
     const pool = makePool({ range: '62460-62463' });
-    await assert.rejects(pool.bind({ count: 5 }), { code: 'ERR_POOL_REQUEST_INVALID' });
-    await assert.rejects(pool.bind({ count: 3, parity: 'even' }), { code: 'ERR_POOL_REQUEST_INVALID' });
-    await assert.rejects(pool.bind({ count: 0 }), { code: 'ERR_POOL_REQUEST_INVALID' });
-    await assert.rejects(pool.bind({ parity: 'odd' as 'even' }), { code: 'ERR_POOL_REQUEST_INVALID' });
+    await assert.rejects(pool.bind({ count: 5 }), { code: 'ERR_INVALID_OPTION', option: 'count' });
+    await assert.rejects(pool.bind({ count: 3, parity: 'even' }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'count',
+    });
+    await assert.rejects(pool.bind({ count: 0 }), { code: 'ERR_INVALID_OPTION', option: 'count' });
+    await assert.rejects(pool.bind({ parity: 'odd' as 'even' }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'parity',
+    });
   });
 });

@@ -18,11 +18,14 @@ describe('port ranges', () => {
     assert.equal(formatPortRange({ first: 7, last: 7 }), '7');
   });
 
-  it('refuses empty, reversed and out-of-bounds ranges with ERR_PORT_RANGE_INVALID', () => {
+  it('refuses empty, reversed and out-of-bounds ranges with ERR_INVALID_OPTION on `range`', () => {
     for (const bad of ['', 'abc', '10-', '-10', '0', '0-5', '65536', '9-8', '1.5-3']) {
-      assert.throws(() => parsePortRange(bad), { code: 'ERR_PORT_RANGE_INVALID' }, bad);
+      assert.throws(() => parsePortRange(bad), { code: 'ERR_INVALID_OPTION', option: 'range' }, bad);
     }
-    assert.throws(() => parsePortRange({ first: 2.5, last: 3 }), { code: 'ERR_PORT_RANGE_INVALID' });
+    assert.throws(() => parsePortRange({ first: 2.5, last: 3 }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'range',
+    });
   });
 
   it('partitions into disjoint, covering, pair-aligned parts', () => {
@@ -39,8 +42,14 @@ describe('port ranges', () => {
       for (let i = 1; i < n; i++) assert.equal(parts[i]!.first, parts[i - 1]!.last + 1);
       for (const p of parts) assert.ok(p.first <= p.last);
     }
-    assert.throws(() => partitionPortRange({ first: 1, last: 3 }, 4), { code: 'ERR_PORT_RANGE_INVALID' });
-    assert.throws(() => partitionPortRange({ first: 1, last: 3 }, 0), { code: 'ERR_PORT_RANGE_INVALID' });
+    assert.throws(() => partitionPortRange({ first: 1, last: 3 }, 4), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'count',
+    });
+    assert.throws(() => partitionPortRange({ first: 1, last: 3 }, 0), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'count',
+    });
   });
 });
 

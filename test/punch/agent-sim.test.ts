@@ -276,9 +276,7 @@ describe('agent safety and recovery', () => {
           remoteCandidates: [],
           keepaliveMs: 20_000,
         }),
-      {
-        code: 'ERR_NAT_AGENT_OPTIONS',
-      },
+      { code: 'ERR_INVALID_OPTION', option: 'keepaliveMs' },
     );
     const r = runPair('symmetric', 'full-cone', 4);
     assert.ok(r.connected);

@@ -416,8 +416,8 @@ describe('BrokerCore', () => {
   });
 
   it('validates options', () => {
-    assert.throws(() => new BrokerCore({} as never), { code: 'ERR_NAT_BROKER_OPTIONS' });
-    assert.throws(() => makeBroker({ maxPeers: 0 }), { code: 'ERR_NAT_BROKER_OPTIONS' });
-    assert.throws(() => client('has space'), { code: 'ERR_NAT_BROKER_OPTIONS' });
+    assert.throws(() => new BrokerCore({} as never), { code: 'ERR_INVALID_OPTION', option: 'authenticate' });
+    assert.throws(() => makeBroker({ maxPeers: 0 }), { code: 'ERR_INVALID_OPTION', option: 'maxPeers' });
+    assert.throws(() => client('has space'), { code: 'ERR_INVALID_OPTION', option: 'peerId' });
   });
 });

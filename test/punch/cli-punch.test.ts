@@ -159,24 +159,24 @@ describe('porthole broker + porthole connect', () => {
         return true;
       });
     };
-    await fails(['broker', '--listen', '127.0.0.1:0'], 'ERR_NAT_BROKER_OPTIONS');
+    await fails(['broker', '--listen', '127.0.0.1:0'], 'ERR_INVALID_OPTION');
     await writeFile(join(dir, 'bad-tokens'), 'alice\n');
     await fails(
       ['broker', '--listen', '127.0.0.1:0', '--token-file', join(dir, 'bad-tokens')],
-      'ERR_NAT_BROKER_OPTIONS',
+      'ERR_INVALID_OPTION',
     );
-    await fails(['broker', '--listen', 'nohost:99999', '--allow-any'], 'ERR_NAT_INVALID_OPTIONS');
+    await fails(['broker', '--listen', 'nohost:99999', '--allow-any'], 'ERR_INVALID_OPTION');
     await fails(
       ['connect', '--broker', brokerAddress, '--id', 'alice', '--peer', 'alice'],
-      'ERR_NAT_BROKER_OPTIONS',
+      'ERR_INVALID_OPTION',
     );
     await fails(
       ['connect', '--broker', brokerAddress, '--id', 'alice', '--peer', 'bob', '--nat-class', 'nat5'],
-      'ERR_NAT_BROKER_OPTIONS',
+      'ERR_INVALID_OPTION',
     );
     await fails(
       ['connect', '--broker', brokerAddress, '--id', 'alice', '--peer', 'bob', '--turn', '127.0.0.1:3478'],
-      'ERR_NAT_BROKER_OPTIONS',
+      'ERR_INVALID_OPTION',
     );
   });
 });

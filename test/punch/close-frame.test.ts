@@ -65,9 +65,9 @@ describe('punch CLOSE', () => {
     assert.equal(verifyPunch(frame, Buffer.alloc(32, 8)), false);
     const flagged = Buffer.from(bytes);
     flagged[3] = 1;
-    assert.throws(() => decodePunch(flagged), { code: 'ERR_NAT_FRAME_BAD_FIELD' });
+    assert.throws(() => decodePunch(flagged), { code: 'ERR_PUNCH_FRAME_BAD_FIELD' });
     assert.throws(() => decodePunch(Buffer.concat([bytes, Buffer.from([0])])), {
-      code: 'ERR_NAT_FRAME_TRAILING',
+      code: 'ERR_PUNCH_FRAME_TRAILING',
     });
   });
 

@@ -181,7 +181,7 @@ describe('punch diagnostics channels', () => {
         peer: 'bob',
         punch: { punchTimeoutMs: 300 },
       }),
-      { code: 'ERR_NAT_PUNCH_FAILED' },
+      { code: 'ERR_PUNCH_FAILED' },
     );
     assert.deepEqual(
       failed.messages.map((m) => [m.peerId, m.relay]),

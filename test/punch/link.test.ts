@@ -112,7 +112,7 @@ describe('punching on loopback with real sockets', () => {
         address: '127.0.0.1',
         brokerRetransmit: { initialRtoMs: 20, maxTransmissions: 3 },
       }),
-      { code: 'ERR_NAT_BROKER_UNREACHABLE' },
+      { code: 'ERR_PUNCH_BROKER_UNREACHABLE' },
     );
     assert.equal(broker.stats().rejectedAuth >= 1, true);
     await broker.close();
@@ -134,7 +134,7 @@ describe('punching on loopback with real sockets', () => {
     assert.equal(broker.stats().unregistered, 1);
     assert.equal(broker.stats().peers, 1);
     // Without the goodbye the broker would introduce Alice to Bob's dead registration for 45 s.
-    await assert.rejects(alice.dial('bob', { signal }), { code: 'ERR_NAT_PEER_UNKNOWN' });
+    await assert.rejects(alice.dial('bob', { signal }), { code: 'ERR_PUNCH_PEER_UNKNOWN' });
   });
 
   it('rejects an unknown peer, and releases every prediction socket', async () => {
@@ -153,7 +153,7 @@ describe('punching on loopback with real sockets', () => {
       signal,
     });
     closers.push(() => alice.close());
-    await assert.rejects(alice.dial('carol', { signal }), { code: 'ERR_NAT_PEER_UNKNOWN' });
+    await assert.rejects(alice.dial('carol', { signal }), { code: 'ERR_PUNCH_PEER_UNKNOWN' });
     assert.ok(udpHandlesNow() >= before + 2, 'the handle count sees the broker and Alice');
     const bob = await PunchPeer.open({
       broker: brokerAddress,
@@ -277,14 +277,16 @@ describe('punching on loopback with real sockets', () => {
   it('refuses bad punch tuning when it opens, not later inside a datagram handler', async () => {
     const base = { broker: { address: '127.0.0.1', port: 9 }, id: 'alice', token: 'a', address: '127.0.0.1' };
     await assert.rejects(PunchPeer.open({ ...base, punch: { punchTimeoutMs: -1 } }), {
-      code: 'ERR_NAT_AGENT_OPTIONS',
+      code: 'ERR_INVALID_OPTION',
+      option: 'punchTimeoutMs',
     });
     await assert.rejects(PunchPeer.open({ ...base, symmetricPairTimeoutMs: 0 }), {
-      code: 'ERR_NAT_AGENT_OPTIONS',
+      code: 'ERR_INVALID_OPTION',
+      option: 'symmetricPairTimeoutMs',
     });
   });
 
-  it('without a relay, a failed punch rejects ERR_NAT_PUNCH_FAILED', async () => {
+  it('without a relay, a failed punch rejects ERR_PUNCH_FAILED', async () => {
     const { broker, brokerAddress } = await startBroker();
     const bob = await PunchPeer.open({
       broker: brokerAddress,
@@ -303,7 +305,7 @@ describe('punching on loopback with real sockets', () => {
         peer: 'bob',
         punch: { punchTimeoutMs: 300 },
       }),
-      { code: 'ERR_NAT_PUNCH_FAILED' },
+      { code: 'ERR_PUNCH_FAILED' },
     );
     await bob.close();
     await broker.close();

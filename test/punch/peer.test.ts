@@ -118,10 +118,11 @@ describe('PunchPeer', () => {
     assert.equal((await accepted).peerId, 'alice');
     assert.equal(link.path, 'direct');
     for (const bad of ['127.0.0.1:99999', '127.0.0.1:x', '', ' :1']) {
-      await assert.rejects(open('alice', bad, signal), { code: 'ERR_NAT_BROKER_OPTIONS' }, bad);
+      await assert.rejects(open('alice', bad, signal), { code: 'ERR_INVALID_OPTION', option: 'broker' }, bad);
     }
     await assert.rejects(open('alice', { address: '127.0.0.1', port: 70_000 }, signal), {
-      code: 'ERR_POOL_OPTION_INVALID',
+      code: 'ERR_INVALID_OPTION',
+      option: 'broker.port',
       message: /^broker\.port/,
     });
   });
@@ -132,13 +133,15 @@ describe('PunchPeer', () => {
       await assert.rejects(
         PunchPeer.open({ broker, id: 'alice', token: 'a', address: '127.0.0.1', port }),
         (error: Error & { code?: string }) => {
-          assert.equal(error.code, 'ERR_POOL_OPTION_INVALID');
+          assert.equal(error.code, 'ERR_INVALID_OPTION');
+          assert.equal((error as { option?: string }).option, 'port');
           assert.match(error.message, new RegExp(`port .*got ${port}`));
           return true;
         },
       );
       await assert.rejects(Broker.listen({ address: '127.0.0.1', port, authenticate: () => true }), {
-        code: 'ERR_POOL_OPTION_INVALID',
+        code: 'ERR_INVALID_OPTION',
+        option: 'port',
       });
     }
     await assert.rejects(
@@ -149,7 +152,7 @@ describe('PunchPeer', () => {
         address: '127.0.0.1',
         hostCandidates: [{ address: '127.0.0.1', port: 0 }],
       }),
-      { code: 'ERR_POOL_OPTION_INVALID', message: /hostCandidates\[0\]\.port/ },
+      { code: 'ERR_INVALID_OPTION', option: 'hostCandidates[0].port' },
     );
   });
 });

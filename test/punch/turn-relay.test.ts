@@ -98,7 +98,7 @@ describe('TurnRelayProvider with coturn', { skip }, () => {
     assert.equal(candidates[0]!.address, '127.0.0.1');
     assert.ok(candidates[0]!.port >= coturn.relayMin && candidates[0]!.port <= coturn.relayMax);
     assert.deepEqual(relay.relayedAddress, { address: '127.0.0.1', port: candidates[0]!.port });
-    await assert.rejects(relay.attach(demux), { code: 'ERR_NAT_RELAY_ATTACHED' });
+    await assert.rejects(relay.attach(demux), { code: 'ERR_INVALID_STATE' });
     const intro: Introduction = {
       linkId: Buffer.alloc(8, 1),
       role: LinkRole.INITIATOR,
@@ -110,7 +110,7 @@ describe('TurnRelayProvider with coturn', { skip }, () => {
     await assert.rejects(
       relay.open(intro, () => {}, AbortSignal.timeout(5_000)),
       {
-        code: 'ERR_NAT_RELAY_NO_CANDIDATE',
+        code: 'ERR_PUNCH_RELAY_NO_CANDIDATE',
       },
     );
     assert.equal(relay.stats().noCandidate, 1);
@@ -127,7 +127,8 @@ describe('TurnRelayProvider with coturn', { skip }, () => {
       { code: 'ERR_CLOSED' },
     );
     assert.throws(() => new TurnRelayProvider({ ...relayOptions(), maxChannels: 0 }), {
-      code: 'ERR_TURN_BAD_OPTION',
+      code: 'ERR_INVALID_OPTION',
+      option: 'maxChannels',
     });
   });
 

@@ -62,19 +62,19 @@ describe('broker wire format', () => {
   });
 
   const cases: [string, (b: Buffer) => Buffer, string, number][] = [
-    ['empty', () => Buffer.alloc(0), 'ERR_NAT_FRAME_TRUNCATED', 0],
-    ['wrong first byte', (b) => patch(b, 0, 0x04), 'ERR_NAT_FRAME_TYPE', 0],
-    ['version 2', (b) => patch(b, 1, 2), 'ERR_NAT_FRAME_VERSION', 1],
-    ['unknown type', (b) => patch(b, 2, 99), 'ERR_NAT_FRAME_TYPE', 2],
-    ['reserved byte', (b) => patch(b, 3, 1), 'ERR_NAT_FRAME_BAD_FIELD', 3],
-    ['truncated header', (b) => b.subarray(0, 6), 'ERR_NAT_FRAME_TRUNCATED', 4],
-    ['peer id length 0', (b) => patch(b, 8, 0), 'ERR_NAT_FRAME_BAD_ID', 8],
-    ['peer id control byte', (b) => patch(b, 9, 0x0a), 'ERR_NAT_FRAME_BAD_ID', 9],
-    ['trailing byte', (b) => Buffer.concat([b, Buffer.alloc(1)]), 'ERR_NAT_FRAME_TRAILING', b0().length],
+    ['empty', () => Buffer.alloc(0), 'ERR_PUNCH_FRAME_TRUNCATED', 0],
+    ['wrong first byte', (b) => patch(b, 0, 0x04), 'ERR_PUNCH_FRAME_TYPE', 0],
+    ['version 2', (b) => patch(b, 1, 2), 'ERR_PUNCH_FRAME_VERSION', 1],
+    ['unknown type', (b) => patch(b, 2, 99), 'ERR_PUNCH_FRAME_TYPE', 2],
+    ['reserved byte', (b) => patch(b, 3, 1), 'ERR_PUNCH_FRAME_BAD_FIELD', 3],
+    ['truncated header', (b) => b.subarray(0, 6), 'ERR_PUNCH_FRAME_TRUNCATED', 4],
+    ['peer id length 0', (b) => patch(b, 8, 0), 'ERR_PUNCH_FRAME_BAD_ID', 8],
+    ['peer id control byte', (b) => patch(b, 9, 0x0a), 'ERR_PUNCH_FRAME_BAD_ID', 9],
+    ['trailing byte', (b) => Buffer.concat([b, Buffer.alloc(1)]), 'ERR_PUNCH_FRAME_TRAILING', b0().length],
     [
       'cut in the candidates',
       (b) => b.subarray(0, b.length - 3),
-      'ERR_NAT_FRAME_TRUNCATED',
+      'ERR_PUNCH_FRAME_TRUNCATED',
       b0().length - 16,
     ],
   ];
@@ -89,13 +89,13 @@ describe('broker wire format', () => {
 
   it('rejects a bad address family, port 0 and an unknown candidate kind', () => {
     const ack = encodeBrokerFrame(frames[4]!);
-    assert.throws(() => decodeBrokerFrame(patch(ack, 18, 5)), { code: 'ERR_NAT_FRAME_BAD_ADDRESS' });
+    assert.throws(() => decodeBrokerFrame(patch(ack, 18, 5)), { code: 'ERR_PUNCH_FRAME_BAD_ADDRESS' });
     assert.throws(() => decodeBrokerFrame(patch(patch(ack, 19, 0), 20, 0)), {
-      code: 'ERR_NAT_FRAME_BAD_ADDRESS',
+      code: 'ERR_PUNCH_FRAME_BAD_ADDRESS',
     });
     const reg = b0();
     const kindAt = 8 + 1 + 5 + 2 + 3 + 1 + 1;
-    assert.throws(() => decodeBrokerFrame(patch(reg, kindAt, 9)), { code: 'ERR_NAT_FRAME_BAD_CANDIDATE' });
+    assert.throws(() => decodeBrokerFrame(patch(reg, kindAt, 9)), { code: 'ERR_PUNCH_FRAME_BAD_CANDIDATE' });
   });
 });
 
@@ -149,13 +149,13 @@ describe('punch wire format', () => {
 
   it('rejects unknown flags, sender, reserved bytes and truncation with codes', () => {
     const bytes = encodePunch(check, SECRET);
-    assert.throws(() => decodePunch(patch(bytes, 3, 8)), { code: 'ERR_NAT_FRAME_BAD_FIELD', offset: 3 });
-    assert.throws(() => decodePunch(patch(bytes, 12, 2)), { code: 'ERR_NAT_FRAME_BAD_FIELD', offset: 12 });
-    assert.throws(() => decodePunch(patch(bytes, 14, 1)), { code: 'ERR_NAT_FRAME_BAD_FIELD' });
+    assert.throws(() => decodePunch(patch(bytes, 3, 8)), { code: 'ERR_PUNCH_FRAME_BAD_FIELD', offset: 3 });
+    assert.throws(() => decodePunch(patch(bytes, 12, 2)), { code: 'ERR_PUNCH_FRAME_BAD_FIELD', offset: 12 });
+    assert.throws(() => decodePunch(patch(bytes, 14, 1)), { code: 'ERR_PUNCH_FRAME_BAD_FIELD' });
     assert.throws(() => decodePunch(bytes.subarray(0, bytes.length - 1)), {
-      code: 'ERR_NAT_FRAME_TRUNCATED',
+      code: 'ERR_PUNCH_FRAME_TRUNCATED',
     });
-    assert.throws(() => decodePunch(patch(bytes, 2, 7)), { code: 'ERR_NAT_FRAME_TYPE', offset: 2 });
+    assert.throws(() => decodePunch(patch(bytes, 2, 7)), { code: 'ERR_PUNCH_FRAME_TYPE', offset: 2 });
   });
 });
 

@@ -47,8 +47,14 @@ describe('connectUdp', () => {
   });
 
   test('options are checked', async () => {
-    await assert.rejects(connectUdp({ host: 'example.org', port: 1 }), { code: 'ERR_SERVER_OPTION_INVALID' });
-    await assert.rejects(connectUdp({ host: '127.0.0.1', port: 0 }), { code: 'ERR_SERVER_OPTION_INVALID' });
+    await assert.rejects(connectUdp({ host: 'example.org', port: 1 }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'host',
+    });
+    await assert.rejects(connectUdp({ host: '127.0.0.1', port: 0 }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'port',
+    });
   });
 
   test('without handshake: send, receive, close ends the iterator, send after close throws', async () => {

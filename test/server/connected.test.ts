@@ -190,7 +190,8 @@ describe('UdpServer, connected mode', { skip }, () => {
     });
     cleanup.push(() => pool.close());
     await assert.rejects(UdpServer.listen({ mode: 'connected', pool }), {
-      code: 'ERR_SERVER_OPTION_INVALID',
+      code: 'ERR_INVALID_OPTION',
+      option: 'pool',
     });
   });
 });

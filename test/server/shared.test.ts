@@ -283,9 +283,12 @@ describe('UdpServer, shared mode', () => {
   });
 
   test('options are checked', async () => {
-    await assert.rejects(UdpServer.listen({ host: 'localhost' }), { code: 'ERR_SERVER_OPTION_INVALID' });
-    await assert.rejects(UdpServer.listen({ backlog: 0 }), { code: 'ERR_SERVER_OPTION_INVALID' });
-    await assert.rejects(UdpServer.listen({ port: 70_000 }), { code: 'ERR_SERVER_OPTION_INVALID' });
+    await assert.rejects(UdpServer.listen({ host: 'localhost' }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'host',
+    });
+    await assert.rejects(UdpServer.listen({ backlog: 0 }), { code: 'ERR_INVALID_OPTION', option: 'backlog' });
+    await assert.rejects(UdpServer.listen({ port: 70_000 }), { code: 'ERR_INVALID_OPTION', option: 'port' });
     await assert.rejects(UdpServer.listen({ signal: AbortSignal.abort() }), { code: 'ERR_ABORTED' });
   });
 });

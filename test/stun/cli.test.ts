@@ -22,9 +22,9 @@ describe('parseHostPort', () => {
     ['[2001:db8::1]', { address: '2001:db8::1' }],
   ] as const;
   for (const [text, expected] of cases) it(text, () => assert.deepEqual(parseHostPort(text), expected));
-  it('rejects a bad port → ERR_STUN_BAD_OPTION', () => {
-    assert.throws(() => parseHostPort('192.0.2.1:65535'), { code: 'ERR_STUN_BAD_OPTION' });
-    assert.throws(() => parseHostPort('192.0.2.1:x'), { code: 'ERR_STUN_BAD_OPTION' });
+  it('rejects a bad port → ERR_INVALID_OPTION', () => {
+    assert.throws(() => parseHostPort('192.0.2.1:65535'), { code: 'ERR_INVALID_OPTION' });
+    assert.throws(() => parseHostPort('192.0.2.1:x'), { code: 'ERR_INVALID_OPTION' });
   });
 });
 

@@ -61,7 +61,7 @@ describe('classic decode mode', () => {
     assert.throws(
       () =>
         encodeStun({ method: 1, class: StunClass.REQUEST, classic: true, transactionId: randomBytes(12) }),
-      { code: 'ERR_STUN_BAD_TRANSACTION_ID' },
+      { code: 'ERR_INVALID_OPTION', option: 'transactionId' },
     );
   });
   it('is strict by default: isStunPacket false, decodeStun ERR_STUN_BAD_COOKIE', () => {

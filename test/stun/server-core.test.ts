@@ -199,13 +199,15 @@ describe('StunServerCore: rate limit', () => {
     assert.equal(s.rateLimitSources, 2, 'the table is capped');
     assert.equal(s.rateLimitEvictions, 1);
   });
-  it('validates options → ERR_STUN_BAD_OPTION', () => {
-    assert.throws(() => new StunServerCore({ locals: [] }), { code: 'ERR_STUN_BAD_OPTION' });
+  it('validates options → ERR_INVALID_OPTION naming the option', () => {
+    assert.throws(() => new StunServerCore({ locals: [] }), { code: 'ERR_INVALID_OPTION', option: 'locals' });
     assert.throws(() => new StunServerCore({ locals: FOUR, rateLimit: { burst: 0 } }), {
-      code: 'ERR_STUN_BAD_OPTION',
+      code: 'ERR_INVALID_OPTION',
+      option: 'burst',
     });
     assert.throws(() => new StunServerCore({ locals: FOUR, amplificationFactor: 0.5 }), {
-      code: 'ERR_STUN_BAD_OPTION',
+      code: 'ERR_INVALID_OPTION',
+      option: 'amplificationFactor',
     });
   });
 });

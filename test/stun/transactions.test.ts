@@ -102,9 +102,9 @@ describe('StunTransactions', () => {
     const core = new StunTransactions<number>();
     const r = request();
     core.start(r, to, 0, 1);
-    assert.throws(() => core.start(r, to, 0, 2), { code: 'ERR_STUN_DUPLICATE_TRANSACTION' });
-    assert.throws(() => new StunTransactions({ rtoMs: 0 }), { code: 'ERR_STUN_BAD_OPTION' });
-    assert.throws(() => new StunTransactions({ rc: 0 }), { code: 'ERR_STUN_BAD_OPTION' });
-    assert.throws(() => new StunTransactions({ rm: -1 }), { code: 'ERR_STUN_BAD_OPTION' });
+    assert.throws(() => core.start(r, to, 0, 2), { code: 'ERR_INVALID_OPTION', option: 'transactionId' });
+    assert.throws(() => new StunTransactions({ rtoMs: 0 }), { code: 'ERR_INVALID_OPTION', option: 'rtoMs' });
+    assert.throws(() => new StunTransactions({ rc: 0 }), { code: 'ERR_INVALID_OPTION', option: 'rc' });
+    assert.throws(() => new StunTransactions({ rm: -1 }), { code: 'ERR_INVALID_OPTION', option: 'rm' });
   });
 });

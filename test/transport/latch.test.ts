@@ -170,7 +170,8 @@ describe('address learning over real sockets', () => {
       assert.equal(rx.media.peer, undefined);
       assert.throws(() => rx.sendMedia(rtp(1)), { code: 'ERR_TRANSPORT_NO_PEER' });
       assert.throws(() => rx.sendMedia(rtp(1), { address: '127.0.0.1', port: 0 }), {
-        code: 'ERR_TRANSPORT_ENDPOINT_INVALID',
+        code: 'ERR_INVALID_OPTION',
+        option: 'to',
       });
     } finally {
       await closeAll([tx]);

@@ -95,7 +95,7 @@ describe('MediaTransport lifecycle', () => {
     await single.rebind();
     assert.notEqual(single.ports.media, before);
     await using fixed = await MediaTransport.listenSingle('127.0.0.1', 63202);
-    await assert.rejects(fixed.rebind(), { code: 'ERR_TRANSPORT_NOT_REBINDABLE' });
+    await assert.rejects(fixed.rebind(), { code: 'ERR_INVALID_STATE' });
   });
 
   test('an iterator queue drops the oldest beyond its capacity and counts it', async () => {
@@ -107,7 +107,10 @@ describe('MediaTransport lifecycle', () => {
     assert.equal((await it.next()).value?.data.at(-1), 5);
     await it.return?.();
     assert.equal(t.stats().media.drops.queueFull, 3, 'drops of ended iterators stay counted');
-    assert.throws(() => t.media.datagrams({ capacity: 0 }), { code: 'ERR_TRANSPORT_OPTION_INVALID' });
+    assert.throws(() => t.media.datagrams({ capacity: 0 }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'capacity',
+    });
   });
 
   test('an abort signal ends an iterator; break detaches it', async () => {

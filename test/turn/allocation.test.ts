@@ -190,7 +190,9 @@ describe('TurnAllocation (sans-I/O)', () => {
     const lost = h.events.find((e) => e.kind === 'lost');
     assert.equal(lost?.kind === 'lost' && lost.error.code, 'ERR_TURN_ALLOCATION_LOST');
     assert.equal(h.core.state, 'failed');
-    assert.throws(() => h.core.createPermission('198.51.100.7', 780_200), { code: 'ERR_TURN_NOT_ALLOCATED' });
+    assert.throws(() => h.core.createPermission('198.51.100.7', 780_200), {
+      code: 'ERR_TURN_ALLOCATION_LOST',
+    });
   });
 
   it('a Refresh answered 437 loses the allocation at once', () => {
@@ -347,15 +349,25 @@ describe('TurnAllocation (sans-I/O)', () => {
     assert.equal(h.core.state, 'closed');
   });
 
-  it('rejects bad options with ERR_TURN_BAD_OPTION', () => {
-    for (const bad of [
-      { refreshRatio: 1 },
-      { permissionRefreshMs: 300_000 },
-      { channelRefreshMs: 600_000 },
-      { maxChannels: 4097 },
-      { lifetimeS: 0 },
-    ]) {
-      assert.throws(() => new Harness(bad), { code: 'ERR_TURN_BAD_OPTION' }, JSON.stringify(bad));
+  it('rejects bad options with ERR_INVALID_OPTION naming the option', () => {
+    for (const [bad, option] of [
+      [{ refreshRatio: 1 }, 'refreshRatio'],
+      [{ permissionRefreshMs: 300_000 }, 'permissionRefreshMs'],
+      [{ channelRefreshMs: 600_000 }, 'channelRefreshMs'],
+      [{ maxChannels: 4097 }, 'maxChannels'],
+      [{ lifetimeS: 0 }, 'lifetimeS'],
+    ] as const) {
+      assert.throws(() => new Harness(bad), { code: 'ERR_INVALID_OPTION', option }, JSON.stringify(bad));
     }
+  });
+
+  it('a call in the wrong state is ERR_INVALID_STATE, after close ERR_CLOSED', () => {
+    const h = new Harness();
+    assert.throws(() => h.core.createPermission(PEER.address, 0), { code: 'ERR_INVALID_STATE' });
+    h.core.allocate(0);
+    assert.throws(() => h.core.allocate(1), { code: 'ERR_INVALID_STATE' });
+    assert.throws(() => h.core.encodeSend(Buffer.from('x'), PEER), { code: 'ERR_INVALID_STATE' });
+    h.core.close(2);
+    assert.throws(() => h.core.createPermission(PEER.address, 3), { code: 'ERR_CLOSED' });
   });
 });

@@ -98,7 +98,10 @@ describe('ChannelData codec', () => {
 
   it('refuses to encode bad channels and oversize data', () => {
     for (const channel of [0x3fff, 0x5000, 1.5]) {
-      assert.throws(() => encodeChannelData(channel, Buffer.alloc(1)), { code: 'ERR_TURN_BAD_OPTION' });
+      assert.throws(() => encodeChannelData(channel, Buffer.alloc(1)), {
+        code: 'ERR_INVALID_OPTION',
+        option: 'channel',
+      });
     }
     assert.throws(() => encodeChannelData(0x4000, Buffer.alloc(65536)), ConfigError);
   });
@@ -205,11 +208,15 @@ describe('TURN attributes (RFC 8656 §18)', () => {
   });
 
   it('builders validate their input', () => {
-    assert.throws(() => makeChannelNumber(0x5000), { code: 'ERR_TURN_BAD_OPTION' });
-    assert.throws(() => makeLifetime(-1), { code: 'ERR_TURN_BAD_OPTION' });
-    assert.throws(() => makeReservationToken(Buffer.alloc(7)), { code: 'ERR_TURN_BAD_OPTION' });
+    assert.throws(() => makeChannelNumber(0x5000), { code: 'ERR_INVALID_OPTION', option: 'channel' });
+    assert.throws(() => makeLifetime(-1), { code: 'ERR_INVALID_OPTION', option: 'seconds' });
+    assert.throws(() => makeReservationToken(Buffer.alloc(7)), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'token',
+    });
     assert.throws(() => makeXorPeerAddress({ address: 'not-an-ip', port: 1 }), {
-      code: 'ERR_STUN_BAD_ADDRESS',
+      code: 'ERR_INVALID_OPTION',
+      option: 'address',
     });
   });
 });
