@@ -416,7 +416,7 @@ describe('BrokerCore', () => {
   });
 
   it('validates options', () => {
-    assert.throws(() => new BrokerCore({} as never), { code: 'ERR_INVALID_OPTION', option: 'authenticate' });
+    assert.throws(() => new BrokerCore({} as never), { code: 'ERR_INVALID_OPTION', option: 'credential' });
     assert.throws(() => makeBroker({ maxPeers: 0 }), { code: 'ERR_INVALID_OPTION', option: 'maxPeers' });
     assert.throws(() => client('has space'), { code: 'ERR_INVALID_OPTION', option: 'peerId' });
   });
