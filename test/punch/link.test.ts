@@ -278,7 +278,7 @@ describe('punching on loopback with real sockets', () => {
     const base = { broker: { address: '127.0.0.1', port: 9 }, id: 'alice', token: 'a', address: '127.0.0.1' };
     await assert.rejects(PunchPeer.open({ ...base, punch: { punchTimeoutMs: -1 } }), {
       code: 'ERR_INVALID_OPTION',
-      option: 'punchTimeoutMs',
+      option: 'punch.punchTimeoutMs',
     });
     await assert.rejects(PunchPeer.open({ ...base, symmetricPairTimeoutMs: 0 }), {
       code: 'ERR_INVALID_OPTION',
