@@ -8,7 +8,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
-import { ClosedError, PortholeError } from '../errors/index.ts';
+import { ClosedError, InvalidStateError } from '../errors/index.ts';
 import { raceAbort } from '../internal/abort.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
 import type { Demux } from '../mux/index.ts';
@@ -197,7 +197,7 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
    */
   onDatagram(handler: (data: Buffer) => void): { remove(): void } {
     if (this.#handler !== undefined) {
-      throw new PortholeError('ERR_INVALID_STATE', 'the link already hands its datagrams to a handler');
+      throw new InvalidStateError('the link already hands its datagrams to a handler');
     }
     this.#handler = handler;
     for (let queued = this.#queue.shift(); queued !== undefined; queued = this.#queue.shift())
