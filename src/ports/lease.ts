@@ -9,7 +9,7 @@ export interface ReleaseOptions {
   readonly drain?: boolean;
 }
 
-/** @internal How a lease reaches back into its pool. */
+/** How a lease reaches back into its pool (the pool implements it; not for users). */
 export interface LeaseOwner {
   releaseLease(lease: PortLease, drain: boolean | undefined): Promise<void>;
 }

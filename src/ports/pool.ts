@@ -125,7 +125,7 @@ type MutableFailures = { -readonly [K in keyof BindFailureCounts]: number };
  *   fails at once with {@link PortRangeExhaustedError}.
  * - Pools of one process whose addresses collide never hand out the same port.
  */
-export class PortPool implements AsyncDisposable, LeaseOwner, ReservationOwner, SiblingPool {
+export class PortPool implements AsyncDisposable, SiblingPool {
   readonly range: PortRange;
   readonly host: string;
   readonly family: SocketFamily;

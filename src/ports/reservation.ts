@@ -10,7 +10,7 @@ export interface HeldPorts {
   readonly sockets: Socket[];
 }
 
-/** @internal How a reservation reaches back into its pool. */
+/** How a reservation reaches back into its pool (the pool implements it; not for users). */
 export interface ReservationOwner {
   /** Marks `conflicting` foreign, returns the rest of `ports`, and binds a fresh set like it. */
   replaceReserved(

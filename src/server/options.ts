@@ -70,7 +70,7 @@ export interface UdpServerOptions {
   readonly signal?: AbortSignal;
 }
 
-/** @internal Options after defaults and validation. */
+/** Options after defaults and validation (what `resolveServerOptions` returns; not for users). */
 export interface ResolvedServerOptions {
   readonly host: string;
   readonly family: 'udp4' | 'udp6';

@@ -29,7 +29,7 @@ import {
   type ServerModeValue,
   type UdpServerOptions,
 } from './options.ts';
-import { kDeliver, type SessionHost, type UdpSession } from './session.ts';
+import { kDeliver, type UdpSession } from './session.ts';
 import { SessionTable } from './session-table.ts';
 import { createDropCounts, type DropCounts, type DropReasonValue, type UdpServerStats } from './stats.ts';
 
@@ -66,7 +66,7 @@ type Counter =
  */
 export class UdpServer
   extends EventEmitter<UdpServerEvents>
-  implements AsyncIterable<UdpSession>, AsyncDisposable, SessionHost
+  implements AsyncIterable<UdpSession>, AsyncDisposable
 {
   readonly #options: ResolvedServerOptions;
   readonly #socket: Socket;

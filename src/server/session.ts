@@ -24,7 +24,7 @@ export interface UdpSessionStats {
   readonly connected: boolean;
 }
 
-/** @internal What a session needs from the server that made it. */
+/** What a session needs from the server that made it (the server implements it; not for users). */
 export interface SessionHost {
   sendFor(session: UdpSession, data: Uint8Array): void;
   sessionClosed(session: UdpSession, unread: number): Promise<void>;
