@@ -4,7 +4,6 @@
 // Kept findings under test/vectors/fuzz/live/ (hex, one per file) are replayed first.
 // PORTHOLE_SEED=<n> varies the seed (test/support/prng.ts); LIVE_FUZZ_INPUTS=<n> changes the count.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ParseError } from '../../src/errors/index.ts';
 import {
@@ -23,13 +22,15 @@ import {
   signChunk,
   verifyChunk,
 } from '../../src/live/index.ts';
+import { FuzzCorpus } from '../support/fuzz-corpus.ts';
 import { mulberry32, replayHint, testSeed } from '../support/prng.ts';
 import { tsPayload } from './helpers.ts';
 
 const TOTAL = Number(process.env.LIVE_FUZZ_INPUTS ?? 1_000_000);
 const SEED = testSeed(20_261_201);
 const CODES = new Set<string>(Object.values(LiveParseCode));
-const corpusDir = new URL('../vectors/fuzz/live/', import.meta.url);
+const keptChunks = new FuzzCorpus('live-chunk');
+const keptFrames = new FuzzCorpus('live-frame');
 
 const channel = createChannel(Buffer.alloc(32, 7));
 const reader = openChannel(channel.publicKey, channel.id);
@@ -68,8 +69,8 @@ const frames: Buffer[] = (
   ] satisfies PeerFrame[]
 ).map(encodePeerFrame);
 
-/** Decodes `input` with `decode`; returns whether it decoded, asserting the error contract. */
-function attempt(decode: (b: Buffer) => unknown, input: Buffer, what: string): unknown {
+/** Decodes `input` with `decode`; returns the value or undefined, asserting the error contract. */
+function attempt(decode: (b: Buffer) => unknown, input: Buffer, what: string, corpus?: FuzzCorpus): unknown {
   try {
     return decode(input);
   } catch (error) {
@@ -79,7 +80,8 @@ function attempt(decode: (b: Buffer) => unknown, input: Buffer, what: string): u
       error.offset < 0 ||
       error.offset > input.length
     ) {
-      assert.fail(`${what}: ${String(error)} for ${input.toString('hex').slice(0, 200)} (seed ${SEED})`);
+      const kept = corpus?.keep(Buffer.from(input), `${what}: ${String(error)} (${replayHint()})`);
+      assert.fail(`${what}: ${String(error)}; kept as ${kept ?? '-'} (${replayHint()})`);
     }
     return undefined;
   }
@@ -106,12 +108,8 @@ function mutate(random: () => number, base: Buffer, scratch: Buffer): Buffer {
 
 describe('fuzz', () => {
   it('replays the kept findings first', () => {
-    if (!existsSync(corpusDir)) return;
-    for (const name of readdirSync(corpusDir).filter((f) => f.endsWith('.hex'))) {
-      const input = Buffer.from(readFileSync(new URL(name, corpusDir), 'utf8').trim(), 'hex');
-      attempt(decodeChunk, input, name);
-      attempt(decodePeerFrame, input, name);
-    }
+    keptChunks.replay((input) => attempt(decodeChunk, input, 'kept chunk'));
+    keptFrames.replay((input) => attempt(decodePeerFrame, input, 'kept frame'));
   });
 
   it(`decodeChunk takes ${Math.floor(TOTAL / 2)} mutated chunks; none that decodes verifies`, (t) => {
@@ -123,13 +121,15 @@ describe('fuzz', () => {
     const n = Math.floor(TOTAL / 2);
     for (let i = 0; i < n; i++) {
       const input = mutate(random, chunk, scratch);
-      const c = attempt(decodeChunk, input, 'decodeChunk') as ReturnType<typeof decodeChunk> | undefined;
+      const c = attempt(decodeChunk, input, 'decodeChunk', keptChunks) as
+        | ReturnType<typeof decodeChunk>
+        | undefined;
       if (c === undefined) continue;
       decoded++;
       // Ed25519 verification costs ~100 µs: check a sample, and every header mutation it covers.
       if (decoded % 128 === 0 && !input.equals(chunk)) {
         verified++;
-        assert.notEqual(verifyChunk(c, reader), null, `mutated chunk verified (seed ${SEED}, input ${i})`);
+        assert.notEqual(verifyChunk(c, reader), null, `mutated chunk verified (${replayHint()}, input ${i})`);
       }
     }
     assert.ok(decoded > 0 && decoded < n, `${decoded} of ${n} decoded`);
@@ -154,7 +154,7 @@ describe('fuzz', () => {
       } else {
         input = mutate(random, frames[i % frames.length]!, scratch);
       }
-      const frame = attempt(decodePeerFrame, input, 'decodePeerFrame') as PeerFrame | undefined;
+      const frame = attempt(decodePeerFrame, input, 'decodePeerFrame', keptFrames) as PeerFrame | undefined;
       if (frame === undefined) {
         rejected++;
         continue;

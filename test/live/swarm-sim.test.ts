@@ -1,12 +1,13 @@
 // The swarm simulator in CI: 200 peers on a virtual clock with 5 % loss, 30 %/min churn and 10 %
 // polluters (forged chunks, lying buffer maps, request floods). Asserts on simulated figures only:
-// no forged byte played, continuity ≥ 99 %, polluters caught and reported. LIVE_SIM_SEED=<n>
-// replays another seed. The benchmark (npm run bench -- live-sim) runs the 1,000-peer scenarios.
+// no forged byte played, continuity ≥ 99 %, polluters caught and reported. PORTHOLE_SEED=<n>
+// varies the run. The benchmark (npm run bench -- live-sim) runs the 1,000-peer scenarios.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { testSeed } from '../support/prng.ts';
 import { runSwarm, type SwarmConfig } from './sim/swarm.ts';
 
-const seed = process.env.LIVE_SIM_SEED === undefined ? 14 : Number(process.env.LIVE_SIM_SEED) >>> 0;
+const seed = testSeed(14);
 const base: SwarmConfig = {
   seed,
   strategy: 'porthole',
