@@ -5,7 +5,10 @@ import { after, describe, it } from 'node:test';
 import { ARQ_TURBO, ArqEndpoint, type ArqStream } from '../../src/arq/index.ts';
 import type { DatagramLink } from '../../src/mux/index.ts';
 import { Broker, dialPeer, PunchPeer } from '../../src/punch/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from '../support/wait.ts';
+
+checkLeaks();
 
 const TOKENS = new Map([
   ['alice', 'a-secret'],
