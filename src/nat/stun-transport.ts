@@ -6,7 +6,7 @@ import { ClosedError, InvalidOptionError, PortholeError, TimeoutError } from '..
 import { wildcardAddress } from '../internal/endpoint.ts';
 import { type Demux, demuxOf } from '../mux/index.ts';
 import { type BindUdpSocketOptions, bindUdpSocket } from '../ports/index.ts';
-import { type RetransmitOptions, StunClient } from '../stun/index.ts';
+import { StunClient, type StunRetransmitOptions } from '../stun/index.ts';
 import type { NatEndpoint } from './behavior.ts';
 import { NatErrorCode } from './errors.ts';
 import type { BindingProbe, BindingResult, DiscoveryTransport } from './transport.ts';
@@ -16,7 +16,7 @@ const debug = debuglog('porthole:nat');
 /** Default cap on the sockets one transport opens (2 for discovery + lifetime trials). */
 export const DEFAULT_MAX_DISCOVERY_SOCKETS = 24;
 /** Default retransmission of discovery requests: RFC 8489 timing, shortened (about 4 s in all). */
-export const DEFAULT_DISCOVERY_RETRANSMIT: Required<RetransmitOptions> = { rtoMs: 250, rc: 5, rm: 8 };
+export const DEFAULT_DISCOVERY_RETRANSMIT: Required<StunRetransmitOptions> = { rtoMs: 250, rc: 5, rm: 8 };
 
 /** Offset and length of the transaction ID in a STUN header. RFC 8489 §5. */
 const TXID_START = 8;
@@ -31,7 +31,7 @@ export interface StunDiscoveryTransportOptions {
   /** Most sockets opened. Default {@link DEFAULT_MAX_DISCOVERY_SOCKETS}. */
   readonly maxSockets?: number;
   /** Retransmission of every request. Default {@link DEFAULT_DISCOVERY_RETRANSMIT}. */
-  readonly retransmit?: RetransmitOptions;
+  readonly retransmit?: StunRetransmitOptions;
   /** Binds a socket (tests). Default ports/ `bindUdpSocket`. */
   readonly bindSocket?: (options: BindUdpSocketOptions) => Promise<Socket>;
 }
@@ -65,7 +65,7 @@ export class StunDiscoveryTransport implements DiscoveryTransport {
   readonly #family: 'udp4' | 'udp6';
   readonly #localAddress: string;
   readonly #maxSockets: number;
-  readonly #retransmit: RetransmitOptions;
+  readonly #retransmit: StunRetransmitOptions;
   readonly #bind: (options: BindUdpSocketOptions) => Promise<Socket>;
   readonly #endpoints: (Promise<Endpoint> | undefined)[] = [];
   readonly #opened: Endpoint[] = [];

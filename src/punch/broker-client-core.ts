@@ -24,7 +24,7 @@ import {
 import type { Candidate } from './candidates.ts';
 import { introducedChannel, registeredChannel } from './diagnostics.ts';
 import { REGISTRATION_NONCE_BYTES, registrationProof } from './registration.ts';
-import { type RetransmitOptions, Retransmitter } from './retransmit.ts';
+import { type BrokerRetransmitOptions, Retransmitter } from './retransmit.ts';
 
 /** Default keepalive to the broker: 15 s (Linux forgets an idle UDP mapping after 30 s). */
 export const DEFAULT_BROKER_KEEPALIVE_MS = 15_000;
@@ -48,7 +48,7 @@ export interface BrokerClientCoreOptions {
   readonly candidates?: readonly Candidate[];
   /** Keepalive interval, ms (≤ 15 000 recommended). Default {@link DEFAULT_BROKER_KEEPALIVE_MS}. */
   readonly keepaliveMs?: number;
-  readonly retransmit?: RetransmitOptions;
+  readonly retransmit?: BrokerRetransmitOptions;
 }
 
 /** What the broker told us about a new link. */

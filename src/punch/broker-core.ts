@@ -37,7 +37,7 @@ import {
   REGISTRATION_NONCE_PERIOD_MS,
   registrationNonce,
 } from './registration.ts';
-import { type RetransmitOptions, Retransmitter } from './retransmit.ts';
+import { type BrokerRetransmitOptions, Retransmitter } from './retransmit.ts';
 
 /** Decides whether `peerId` may register with `token` (an application-issued credential). */
 export type BrokerAuthenticator = (peerId: string, token: Buffer) => boolean;
@@ -75,7 +75,7 @@ export interface BrokerCoreOptions {
   /** A peer heard from for this long expires, ms. Default {@link DEFAULT_PEER_TIMEOUT_MS}. */
   readonly peerTimeoutMs?: number;
   /** Retransmission of introductions. */
-  readonly retransmit?: RetransmitOptions;
+  readonly retransmit?: BrokerRetransmitOptions;
   /** Random bytes (session ids, link ids, secrets). Default `crypto.randomBytes`. */
   readonly randomBytes?: (size: number) => Buffer;
 }

@@ -84,7 +84,7 @@ export {
   predictionSuccessProbability,
   RandomPortSampler,
 } from './prediction.ts';
-export type { RetransmitOptions } from './retransmit.ts';
+export type { BrokerRetransmitOptions } from './retransmit.ts';
 export type { PunchPortPool } from './sockets.ts';
 export type { TurnRelayOptions, TurnRelayStats } from './turn-relay.ts';
 export { DEFAULT_MAX_RELAY_CHANNELS, TurnRelayProvider } from './turn-relay.ts';

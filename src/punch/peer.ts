@@ -29,7 +29,7 @@ import type { Candidate } from './candidates.ts';
 import { PunchErrorCode } from './error-codes.ts';
 import { PunchLink, type RelayProvider } from './link.ts';
 import { LinkRoutes } from './link-routes.ts';
-import type { RetransmitOptions } from './retransmit.ts';
+import type { BrokerRetransmitOptions } from './retransmit.ts';
 import type { PunchPortPool } from './sockets.ts';
 
 const debug = debuglog('porthole:nat');
@@ -89,7 +89,7 @@ export interface PunchPeerOptions {
   /** Keepalive to the broker, ms (≤ 15 000 recommended). Default 15 000. */
   readonly keepaliveMs?: number;
   /** Retransmission of broker requests (default 250 ms doubling to 2 s, 7 transmissions). */
-  readonly brokerRetransmit?: RetransmitOptions;
+  readonly brokerRetransmit?: BrokerRetransmitOptions;
   /** Most introduced links nobody has accepted yet; later ones are dropped and counted. Default {@link DEFAULT_MAX_UNACCEPTED}. */
   readonly maxUnaccepted?: number;
   readonly signal?: AbortSignal;

@@ -6,8 +6,8 @@
  */
 import type { NatEndpoint } from '../nat/index.ts';
 
-/** Retransmission settings; every field has a default. */
-export interface RetransmitOptions {
+/** Retransmission settings of broker signalling (`initialRtoMs`, `maxRtoMs`, `maxTransmissions`); every field has a default. */
+export interface BrokerRetransmitOptions {
   /** First retransmission after this many ms. Default {@link DEFAULT_RTO_MS}. */
   readonly initialRtoMs?: number;
   /** Longest gap between transmissions, ms. Default {@link DEFAULT_MAX_RTO_MS}. */
@@ -42,7 +42,7 @@ export class Retransmitter<T> {
   readonly #maxRto: number;
   readonly #max: number;
 
-  constructor(capacity: number, options: RetransmitOptions = {}) {
+  constructor(capacity: number, options: BrokerRetransmitOptions = {}) {
     this.#capacity = capacity;
     this.#rto = options.initialRtoMs ?? DEFAULT_RTO_MS;
     this.#maxRto = options.maxRtoMs ?? DEFAULT_MAX_RTO_MS;

@@ -26,8 +26,8 @@ import { hasValidFingerprint } from './fingerprint.ts';
 import { hasValidIntegrity } from './integrity.ts';
 import { decodeStun, getAttribute, isStunPacket, type StunMessage } from './message.ts';
 import {
-  type RetransmitOptions,
   type StunDestination,
+  type StunRetransmitOptions,
   type StunTransactionStats,
   StunTransactions,
   type StunTransactionsOptions,
@@ -48,7 +48,7 @@ export interface StunClientOptions extends StunTransactionsOptions {
 }
 
 /** Settings of one request. */
-export interface StunRequestOptions extends RetransmitOptions {
+export interface StunRequestOptions extends StunRetransmitOptions {
   /** Where to send the request. */
   readonly to: StunDestination;
   readonly signal?: AbortSignal;

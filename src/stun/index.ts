@@ -144,8 +144,8 @@ export {
   makeUsername,
 } from './text.ts';
 export type {
-  RetransmitOptions,
   StunDestination,
+  StunRetransmitOptions,
   StunTransactionEvent,
   StunTransactionStats,
   StunTransactionsOptions,

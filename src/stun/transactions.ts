@@ -30,8 +30,8 @@ export const DEFAULT_RM = 16;
 /** Default cap on transactions in flight per {@link StunTransactions}. */
 export const DEFAULT_MAX_TRANSACTIONS = 1024;
 
-/** Retransmission settings (all optional; RFC 8489 §6.2.1 defaults). */
-export interface RetransmitOptions {
+/** STUN transaction retransmission settings (`rtoMs`, `rc`, `rm`; all optional; RFC 8489 §6.2.1 defaults). */
+export interface StunRetransmitOptions {
   /** Initial RTO in ms, > 0. Default {@link DEFAULT_RTO_MS}. */
   readonly rtoMs?: number;
   /** Transmissions in total, ≥ 1. Default {@link DEFAULT_RC}. */
@@ -41,7 +41,7 @@ export interface RetransmitOptions {
 }
 
 /** Settings of a {@link StunTransactions}. */
-export interface StunTransactionsOptions extends RetransmitOptions {
+export interface StunTransactionsOptions extends StunRetransmitOptions {
   /** Most transactions in flight. Default {@link DEFAULT_MAX_TRANSACTIONS}. */
   readonly maxTransactions?: number;
 }
@@ -104,9 +104,9 @@ interface Transaction<T> {
 }
 
 function validate(
-  options: RetransmitOptions | undefined,
-  base: Required<RetransmitOptions>,
-): Required<RetransmitOptions> {
+  options: StunRetransmitOptions | undefined,
+  base: Required<StunRetransmitOptions>,
+): Required<StunRetransmitOptions> {
   const rtoMs = options?.rtoMs ?? base.rtoMs;
   const rc = options?.rc ?? base.rc;
   const rm = options?.rm ?? base.rm;
@@ -146,7 +146,7 @@ function keyOf(transactionId: Uint8Array): string {
  * `T` is the driver's per-transaction context (e.g. the promise to settle).
  */
 export class StunTransactions<T> {
-  readonly #defaults: Required<RetransmitOptions>;
+  readonly #defaults: Required<StunRetransmitOptions>;
   readonly #maxTransactions: number;
   readonly #table = new Map<string, Transaction<T>>();
   #started = 0;
@@ -175,7 +175,7 @@ export class StunTransactions<T> {
    * @throws InvalidOptionError `ERR_INVALID_OPTION` when the ID is in flight;
    *   PortholeError `ERR_STUN_TOO_MANY_TRANSACTIONS` when `maxTransactions` are in flight.
    */
-  start(data: Buffer, to: StunDestination, now: number, context: T, options?: RetransmitOptions): string {
+  start(data: Buffer, to: StunDestination, now: number, context: T, options?: StunRetransmitOptions): string {
     const { rtoMs, rc, rm } = validate(options, this.#defaults);
     if (data.length < STUN_HEADER_BYTES)
       throw new InvalidOptionError('data', 'the request is not a STUN message');

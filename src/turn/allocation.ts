@@ -9,12 +9,12 @@ import {
   makeNonce,
   makeRealm,
   makeUsername,
-  type RetransmitOptions,
   type StunAddress,
   StunAttr,
   type StunAttributeInit,
   StunClass,
   type StunMessage,
+  type StunRetransmitOptions,
   StunTransactions,
 } from '../stun/index.ts';
 import { makeChannelNumber, makeLifetime, makeRequestedTransport, makeXorPeerAddress } from './attributes.ts';
@@ -332,7 +332,7 @@ export class TurnAllocation {
       permission?: TurnPermission;
       channel?: TurnChannel;
       stale?: number;
-      retransmit?: RetransmitOptions;
+      retransmit?: StunRetransmitOptions;
     },
   ): void {
     const key = this.#key;

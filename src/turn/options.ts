@@ -1,10 +1,10 @@
 import { InvalidOptionError } from '../errors/index.ts';
 import {
   makeSoftware,
-  type RetransmitOptions,
   type StunAddress,
   type StunAttributeInit,
   type StunDestination,
+  type StunRetransmitOptions,
 } from '../stun/index.ts';
 import {
   DEFAULT_CHANNEL_REFRESH_MS,
@@ -46,9 +46,9 @@ export interface TurnAllocationOptions {
   /** Most channel bindings, ≤ 4096. Default 64. */
   readonly maxChannels?: number;
   /** Retransmission of requests. Default RFC 8489 §6.2.1 (500 ms, 7, 16). */
-  readonly retransmit?: RetransmitOptions;
+  readonly retransmit?: StunRetransmitOptions;
   /** Retransmission of the closing Refresh. Default `{ rtoMs: 500, rc: 3, rm: 4 }` (3.5 s). */
-  readonly closeRetransmit?: RetransmitOptions;
+  readonly closeRetransmit?: StunRetransmitOptions;
   /** SOFTWARE attribute on requests. Default none. */
   readonly software?: string;
   /** Receives relayed data (Data indications and ChannelData); `data` is a slice of the datagram. */
@@ -79,7 +79,7 @@ export interface TurnPollResult {
 export type TurnStateType = 'idle' | 'allocating' | 'allocated' | 'closing' | 'closed' | 'failed';
 
 /** Default retransmission of the closing Refresh: sends at 0, 0.5, 1.5 s, gives up at 3.5 s. */
-export const DEFAULT_CLOSE_RETRANSMIT: RetransmitOptions = { rtoMs: 500, rc: 3, rm: 4 };
+export const DEFAULT_CLOSE_RETRANSMIT: StunRetransmitOptions = { rtoMs: 500, rc: 3, rm: 4 };
 
 /** Options after validation, with defaults applied. */
 export interface ResolvedTurnOptions {
@@ -92,8 +92,8 @@ export interface ResolvedTurnOptions {
   readonly channelRefreshMs: number;
   readonly maxPermissions: number;
   readonly maxChannels: number;
-  readonly retransmit: RetransmitOptions | undefined;
-  readonly closeRetransmit: RetransmitOptions;
+  readonly retransmit: StunRetransmitOptions | undefined;
+  readonly closeRetransmit: StunRetransmitOptions;
   readonly software: StunAttributeInit | undefined;
   readonly onData: ((data: Buffer, peer: TurnPeer) => void) | undefined;
 }
