@@ -1,4 +1,4 @@
-import { isWildcardAddress } from '../internal/endpoint.ts';
+import { type Endpoint, isWildcardAddress } from '../internal/endpoint.ts';
 import { makeAddress } from './address.ts';
 import { STUN_ATTRIBUTE_HEADER_BYTES, StunAttr } from './constants.ts';
 import type { StunAttributeInit } from './encode.ts';
@@ -11,11 +11,8 @@ import type { StunAttributeInit } from './encode.ts';
  * @module
  */
 
-/** A local socket's address. */
-export interface StunLocalAddress {
-  readonly address: string;
-  readonly port: number;
-}
+/** A local socket's address: the one `{ address, port }` endpoint type of porthole. */
+export type StunLocalAddress = Endpoint;
 
 /** Address attributes by local socket index (`undefined`: nothing to report). */
 export interface LocalAddressAttributes {

@@ -1,4 +1,5 @@
 import { InvalidOptionError, PortholeError } from '../errors/index.ts';
+import type { Endpoint } from '../internal/endpoint.ts';
 import { methodOfType, STUN_HEADER_BYTES, STUN_TRANSACTION_ID_BYTES, StunClass } from './constants.ts';
 import {
   transactionCancelledChannel,
@@ -46,11 +47,8 @@ export interface StunTransactionsOptions extends StunRetransmitOptions {
   readonly maxTransactions?: number;
 }
 
-/** Where a request goes. */
-export interface StunDestination {
-  readonly address: string;
-  readonly port: number;
-}
+/** Where a request goes: the one `{ address, port }` endpoint type of porthole. */
+export type StunDestination = Endpoint;
 
 /** Something the driver must do, returned by {@link StunTransactions.poll}. */
 export type StunTransactionEvent<T> =
