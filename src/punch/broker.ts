@@ -12,7 +12,7 @@ import { Demux, frameRange, PortholeFrame } from '../mux/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
 import { BrokerCore, type BrokerCoreOptions, type BrokerStats } from './broker-core.ts';
 
-const debug = debuglog('porthole:nat');
+const debug = debuglog('porthole:punch');
 
 /** Options of {@link Broker.listen}: where to bind plus the core's options. */
 export interface BrokerListenOptions extends BrokerCoreOptions {

@@ -11,6 +11,7 @@ import { debuglog } from 'node:util';
 import { ClosedError, InvalidStateError } from '../errors/index.ts';
 import { raceAbort } from '../internal/abort.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
+import { DatagramQueue, OverflowPolicy } from '../internal/datagram-queue.ts';
 import type { Demux } from '../mux/index.ts';
 import type { NatEndpoint } from '../nat/index.ts';
 import { type AgentAction, AgentCore, type PathKind, PUNCH_CLOSE_COPIES } from './agent-core.ts';
@@ -29,7 +30,7 @@ import {
   PUNCH_DATA_HEADER_BYTES,
 } from './wire.ts';
 
-const debug = debuglog('porthole:nat');
+const debug = debuglog('porthole:punch');
 
 /** Default cap on received datagrams waiting for the iterator: 1024. */
 export const DEFAULT_LINK_QUEUE = 1024;
@@ -111,10 +112,9 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
   readonly #header: Buffer;
   readonly #init: PunchLinkInit;
   readonly #abort = new AbortController();
-  readonly #queue: Buffer[] = [];
-  #waiter: ((result: IteratorResult<Buffer>) => void) | null = null;
+  /** Received payloads for the iterator (drop-newest when full: `droppedQueueFull`). */
+  readonly #queue: DatagramQueue<Buffer>;
   #handler: ((data: Buffer) => void) | undefined;
-  #failWaiter: ((error: Error) => void) | null = null;
   #path: PathKind | null = null;
   #pathSocket: Socket | null = null;
   #remote: NatEndpoint | null = null;
@@ -127,12 +127,16 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
   #owner: { close(): Promise<void> } | null = null;
   #ready: { resolve: () => void; reject: (e: Error) => void } | null = null;
   readonly #readyPromise: Promise<void>;
-  #c = { sent: 0, received: 0, droppedNoPath: 0, droppedNotPath: 0, droppedQueueFull: 0, sendErrors: 0 };
+  #c = { sent: 0, received: 0, droppedNoPath: 0, droppedNotPath: 0, sendErrors: 0 };
 
   /** @internal Made by {@link PunchPeer}. Starts punching at once. */
   constructor(init: PunchLinkInit) {
     super();
     this.#init = init;
+    this.#queue = new DatagramQueue<Buffer>({
+      capacity: init.maxQueued ?? DEFAULT_LINK_QUEUE,
+      overflow: OverflowPolicy.DROP_NEWEST,
+    });
     const intro = init.introduction;
     this.peerId = intro.peerId;
     this.linkId = intro.linkId;
@@ -265,15 +269,7 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
       handler(payload);
       return;
     }
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter({ value: payload, done: false });
-    } else if (this.#queue.length >= (this.#init.maxQueued ?? DEFAULT_LINK_QUEUE)) {
-      this.#c.droppedQueueFull++;
-    } else {
-      this.#queue.push(payload);
-    }
+    this.#queue.push(payload);
   }
 
   #flush(): void {
@@ -416,27 +412,15 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
 
   /** Received datagrams, in order; ends on close, throws the failure when the link failed. */
   [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    // The one DatagramQueue's reader: breaking out ends this reader only, the link stays open.
+    const reader = this.#queue.reader();
     return {
-      next: (): Promise<IteratorResult<Buffer>> => {
-        const value = this.#queue.shift();
-        if (value !== undefined) return Promise.resolve({ value, done: false });
-        if (this.#closed)
-          return this.#error !== null
-            ? Promise.reject(this.#error)
-            : Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve, reject) => {
-          this.#waiter = resolve;
-          this.#failWaiter = reject;
-        });
+      next: async (): Promise<IteratorResult<Buffer>> => {
+        const result = await reader.next();
+        if (result.done === true && this.#error !== null) throw this.#error;
+        return result;
       },
-      // Breaking out ends this reader only: the link stays open (close it with close()).
-      return: async (): Promise<IteratorResult<Buffer>> => {
-        const waiter = this.#waiter;
-        this.#waiter = null;
-        this.#failWaiter = null;
-        waiter?.({ value: undefined, done: true });
-        return { value: undefined, done: true };
-      },
+      return: (): Promise<IteratorResult<Buffer>> => reader.return(),
     };
   }
 
@@ -445,6 +429,7 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
       ...this.#agent.stats(),
       path: this.#path,
       ...this.#c,
+      droppedQueueFull: this.#queue.dropped,
       extraSocketsPeak: this.#extra.peak,
       extraSockets: this.#extra.size,
     };
@@ -493,12 +478,7 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
     this.#pathSocket = null;
     this.#remote = null;
     this.#ready?.reject(this.#error ?? new ClosedError('link'));
-    const waiter = this.#waiter;
-    const failWaiter = this.#failWaiter;
-    this.#waiter = null;
-    this.#failWaiter = null;
-    if (this.#error !== null) failWaiter?.(this.#error);
-    else waiter?.({ value: undefined, done: true });
+    this.#queue.end(); // readers take what is queued, then end (or throw the failure)
     this.#init.onClose(this);
     this.#ending = (async () => {
       await Promise.all(told);

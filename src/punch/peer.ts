@@ -27,12 +27,12 @@ import { BrokerClientCore, type BrokerClientStats, type Introduction } from './b
 import { BrokerStatus, isPeerId, LinkRole, MAX_TOKEN_BYTES } from './broker-wire.ts';
 import type { Candidate } from './candidates.ts';
 import { PunchErrorCode } from './error-codes.ts';
-import { PunchLink, type RelayProvider } from './link.ts';
+import { DEFAULT_LINK_QUEUE, PunchLink, type RelayProvider } from './link.ts';
 import { LinkRoutes } from './link-routes.ts';
 import type { BrokerRetransmitOptions } from './retransmit.ts';
 import type { PunchPortPool } from './sockets.ts';
 
-const debug = debuglog('porthole:nat');
+const debug = debuglog('porthole:punch');
 
 /** How long `dial()` waits for the broker's introduction: 15 s (the broker retransmits for about 10 s). */
 export const DEFAULT_INTRODUCTION_TIMEOUT_MS = 15_000;
@@ -92,6 +92,8 @@ export interface PunchPeerOptions {
   readonly brokerRetransmit?: BrokerRetransmitOptions;
   /** Most introduced links nobody has accepted yet; later ones are dropped and counted. Default {@link DEFAULT_MAX_UNACCEPTED}. */
   readonly maxUnaccepted?: number;
+  /** Received datagrams per link waiting for its iterator; more are dropped (`droppedQueueFull`). Default {@link DEFAULT_LINK_QUEUE}. */
+  readonly maxQueued?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -467,6 +469,7 @@ export class PunchPeer {
       pool: this.#o.pool,
       relay: this.#o.relay,
       ...(this.#o.relayRetryDirectMs === undefined ? {} : { relayRetryDirectMs: this.#o.relayRetryDirectMs }),
+      ...(this.#o.maxQueued === undefined ? {} : { maxQueued: this.#o.maxQueued }),
       now: this.#now,
       onClose: (closed) => this.#links.delete(closed),
     });
@@ -567,6 +570,9 @@ function validatePeerOptions(options: PunchPeerOptions): void {
   positive(options.keepaliveMs, 'keepaliveMs');
   positive(options.relayRetryDirectMs, 'relayRetryDirectMs');
   positive(options.symmetricPairTimeoutMs, 'symmetricPairTimeoutMs');
+  const queued = options.maxQueued;
+  if (queued !== undefined && !(Number.isInteger(queued) && queued >= 1))
+    bad('maxQueued', `maxQueued must be an integer ≥ 1, got ${queued}`);
   const max = options.maxUnaccepted;
   if (max !== undefined && !(Number.isInteger(max) && max >= 0))
     bad('maxUnaccepted', `maxUnaccepted must be an integer ≥ 0, got ${max}`);

@@ -26,7 +26,7 @@ import type { Candidate } from './candidates.ts';
 import { PunchErrorCode } from './error-codes.ts';
 import type { RelayChannel, RelayProvider } from './link.ts';
 
-const debug = debuglog('porthole:nat');
+const debug = debuglog('porthole:punch');
 
 /** Default cap on relayed channels open at once (one per link on the relay): 64. */
 export const DEFAULT_MAX_RELAY_CHANNELS = 64;

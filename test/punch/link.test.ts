@@ -86,7 +86,7 @@ describe('punching on loopback with real sockets', () => {
     const got: string[] = [];
     for await (const d of bobLink) {
       got.push(String(d));
-      if (got.length === 20) break; // break closes bobLink (return())
+      if (got.length === 20) break; // ends this reader only: bobLink stays open until Alice closes
     }
     assert.equal(got.length, 20);
     assert.equal(broker.stats().introductions, 1);

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { Broker, type PunchLink, PunchPeer, type PunchPeerOptions } from '../../src/punch/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
+import { waitFor } from '../support/wait.ts';
 
 checkLeaks();
 
@@ -154,5 +155,34 @@ describe('PunchPeer', () => {
       }),
       { code: 'ERR_INVALID_OPTION', option: 'hostCandidates[0].port' },
     );
+  });
+
+  it("breaking out of a link's iterator ends that reader only; a full queue drops the newest and counts it", async () => {
+    const broker = await startBroker();
+    const signal = AbortSignal.timeout(8000);
+    const bob = await open('bob', broker, signal, { maxQueued: 3 });
+    const alice = await open('alice', broker, signal);
+    const accepted = bob.accept({ signal });
+    const link = await alice.dial('bob', { signal });
+    const theirs = await accepted;
+    link.send(Buffer.from('first'));
+    for await (const d of theirs) {
+      assert.equal(String(d), 'first');
+      break;
+    }
+    assert.equal(theirs.closeReason, null, 'the link is still open');
+    for (let i = 0; i < 5; i++) link.send(Buffer.from(`n${i}`));
+    await waitFor(() => theirs.stats().received === 6, { what: 'six datagrams at Bob', timeoutMs: 5000 });
+    assert.equal(theirs.stats().droppedQueueFull, 2);
+    const got: string[] = [];
+    for await (const d of theirs) {
+      got.push(String(d));
+      if (got.length === 3) break;
+    }
+    assert.deepEqual(got, ['n0', 'n1', 'n2'], 'a new reader reads on; the newest were dropped');
+    await assert.rejects(PunchPeer.open({ broker, id: 'carol', token: 'c', maxQueued: 0 }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'maxQueued',
+    });
   });
 });
