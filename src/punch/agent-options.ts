@@ -5,6 +5,7 @@
  */
 import { InvalidOptionError } from '../errors/index.ts';
 import type { NatClassType } from '../nat/index.ts';
+import { validatePort } from '../ports/index.ts';
 import { LinkRole, type LinkRoleType, PUNCH_SECRET_BYTES, SESSION_ID_BYTES } from './broker-wire.ts';
 import type { Candidate } from './candidates.ts';
 import {
@@ -136,7 +137,10 @@ export function resolvePunchTuning(options: PunchTuning, prefix = ''): ResolvedP
       probes: num(p.probes, DEFAULT_PREDICTION_PROBES, 'prediction.probes', 65_536),
       paceMs: num(p.paceMs, DEFAULT_PREDICTION_PACE_MS, 'prediction.paceMs'),
       fallbackMs: num(p.fallbackMs, DEFAULT_PREDICTION_FALLBACK_MS, 'prediction.fallbackMs'),
-      portRange: p.portRange ?? DEFAULT_PREDICTION_PORT_RANGE,
+      portRange: checkPortRange(
+        p.portRange ?? DEFAULT_PREDICTION_PORT_RANGE,
+        `${prefix}prediction.portRange`,
+      ),
     },
   };
 }
@@ -148,6 +152,15 @@ function privatePolicy(value: unknown, prefix: string): PrivateCandidatePolicy {
     `${prefix}privateCandidates`,
     `${prefix}privateCandidates must be same-public-address, always or never, got ${String(value)}`,
   );
+}
+
+function checkPortRange(range: PredictionPortRange, option: string): PredictionPortRange {
+  validatePort(range?.min, `${option}.min`, 1);
+  validatePort(range.max, `${option}.max`, 1);
+  if (range.min > range.max) {
+    throw new ConfigError(AGENT_OPTIONS_CODE, `${option}.min must not exceed ${option}.max`);
+  }
+  return range;
 }
 
 /**

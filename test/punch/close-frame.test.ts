@@ -130,3 +130,20 @@ describe('punch CLOSE', () => {
     assert.deepEqual(a.drain(), [{ type: 'closed-by-peer' }]);
   });
 });
+
+describe('agent options', () => {
+  it('checks the prediction port range as ports (integers 1-65535, min <= max)', () => {
+    for (const portRange of [
+      { min: 0, max: 100 },
+      { min: 1024, max: 70_000 },
+      { min: 1024.5, max: 2000 },
+    ]) {
+      assert.throws(() => agent(0, { prediction: { portRange } }), { code: 'ERR_POOL_OPTION_INVALID' });
+    }
+    assert.throws(() => agent(0, { prediction: { portRange: { min: 3000, max: 2000 } } }), {
+      code: 'ERR_NAT_AGENT_OPTIONS',
+      message: /prediction\.portRange\.min must not exceed/,
+    });
+    assert.equal(agent(0, { prediction: { portRange: { min: 1, max: 65_535 } } }).state, 'punching');
+  });
+});
