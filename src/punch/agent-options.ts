@@ -158,7 +158,7 @@ function checkPortRange(range: PredictionPortRange, option: string): PredictionP
   validatePort(range?.min, `${option}.min`, 1);
   validatePort(range.max, `${option}.max`, 1);
   if (range.min > range.max) {
-    throw new ConfigError(AGENT_OPTIONS_CODE, `${option}.min must not exceed ${option}.max`);
+    throw new InvalidOptionError(option, `${option}.min must not exceed ${option}.max`);
   }
   return range;
 }

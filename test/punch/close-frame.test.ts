@@ -138,11 +138,14 @@ describe('agent options', () => {
       { min: 1024, max: 70_000 },
       { min: 1024.5, max: 2000 },
     ]) {
-      assert.throws(() => agent(0, { prediction: { portRange } }), { code: 'ERR_POOL_OPTION_INVALID' });
+      assert.throws(() => agent(0, { prediction: { portRange } }), {
+        code: 'ERR_INVALID_OPTION',
+        option: /^prediction\.portRange\.(min|max)$/,
+      });
     }
     assert.throws(() => agent(0, { prediction: { portRange: { min: 3000, max: 2000 } } }), {
-      code: 'ERR_NAT_AGENT_OPTIONS',
-      message: /prediction\.portRange\.min must not exceed/,
+      code: 'ERR_INVALID_OPTION',
+      option: 'prediction.portRange',
     });
     assert.equal(agent(0, { prediction: { portRange: { min: 1, max: 65_535 } } }).state, 'punching');
   });
