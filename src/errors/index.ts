@@ -133,6 +133,16 @@ export class AbortError extends PortholeError {
   }
 }
 
+/**
+ * The options bag every async method of porthole takes (js-libp2p's `AbortOptions`): a signal in
+ * an object, never a positional argument, so a method can grow options without breaking callers
+ * or the interfaces users implement.
+ */
+export interface AbortOptions {
+  /** Aborts the call: it rejects with {@link AbortError} (`ERR_ABORTED`). */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** Throws {@link AbortError} when `signal` has already fired. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError(signal.reason);

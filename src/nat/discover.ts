@@ -1,6 +1,6 @@
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { debuglog } from 'node:util';
-import { InvalidOptionError, throwIfAborted } from '../errors/index.ts';
+import { type AbortOptions, InvalidOptionError, throwIfAborted } from '../errors/index.ts';
 import { formatEndpoint, sameEndpoint } from '../internal/endpoint.ts';
 import {
   type BindingLifetime,
@@ -39,7 +39,7 @@ export interface DiscoverNatOptions {
   /** Probe the binding lifetime (RFC 5780 §4.6); off by default (it takes up to ~2 × maxS). */
   readonly lifetime?: LifetimeProbeOptions | false;
   /** Waits `ms` milliseconds (tests inject a fake clock). Default timers/promises setTimeout. */
-  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly sleep?: (ms: number, options?: AbortOptions) => Promise<void>;
   readonly signal?: AbortSignal;
 }
 
@@ -66,10 +66,10 @@ export async function discoverNat(
   const primary = options.server;
   const notes: string[] = [];
   const probe = (socketIndex: number, server: NatEndpoint, changeIp: boolean, changePort: boolean) =>
-    transport.bindingRequest({ socketIndex, server, changeIp, changePort }, signal);
+    transport.bindingRequest({ socketIndex, server, changeIp, changePort }, { signal });
 
   // 1. Mapping test I.
-  const localPort = await transport.localPort(MAPPING_SOCKET, signal);
+  const localPort = await transport.localPort(MAPPING_SOCKET, { signal });
   const first = await probe(MAPPING_SOCKET, primary, false, false);
   if (first === 'timeout') {
     return finish({
@@ -111,7 +111,7 @@ export async function discoverNat(
   let filtering: FilteringBehaviorType = FilteringBehavior.UNKNOWN;
   let portPreservation: boolean = m1.port === localPort;
   if (other !== null) {
-    const filteringLocalPort = await transport.localPort(FILTERING_SOCKET, signal);
+    const filteringLocalPort = await transport.localPort(FILTERING_SOCKET, { signal });
     const base = await probe(FILTERING_SOCKET, primary, false, false);
     if (base === 'timeout') {
       notes.push('the first filtering request got no answer');
@@ -131,7 +131,7 @@ export async function discoverNat(
   // 7. Hairpinning.
   let hairpinning: boolean | null = null;
   if (options.hairpinning !== false && natDetected && transport.probeHairpin !== undefined) {
-    hairpinning = await transport.probeHairpin(FILTERING_SOCKET, MAPPING_SOCKET, m1, signal);
+    hairpinning = await transport.probeHairpin(FILTERING_SOCKET, MAPPING_SOCKET, m1, { signal });
   }
 
   // 8. Binding lifetime.
@@ -140,7 +140,9 @@ export async function discoverNat(
     bindingLifetime = await probeBindingLifetime(transport, {
       server: primary,
       ...options.lifetime,
-      sleep: options.sleep ?? ((ms, s) => sleepMs(ms, undefined, s === undefined ? {} : { signal: s })),
+      sleep:
+        options.sleep ??
+        ((ms, o) => sleepMs(ms, undefined, o?.signal === undefined ? {} : { signal: o.signal })),
       ...(signal === undefined ? {} : { signal }),
     });
     if (bindingLifetime === null)

@@ -1,4 +1,4 @@
-import { InvalidOptionError, throwIfAborted } from '../errors/index.ts';
+import { type AbortOptions, InvalidOptionError, throwIfAborted } from '../errors/index.ts';
 import type { BindingLifetime, NatEndpoint } from './behavior.ts';
 import type { DiscoveryTransport } from './transport.ts';
 
@@ -22,7 +22,7 @@ export interface ProbeBindingLifetimeOptions {
   /** Stop when the bracket is this narrow, in seconds. Default {@link DEFAULT_LIFETIME_PRECISION_S}. */
   readonly precisionS?: number;
   /** Waits `ms` milliseconds. */
-  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly sleep: (ms: number, options?: AbortOptions) => Promise<void>;
   readonly signal?: AbortSignal;
 }
 
@@ -59,10 +59,10 @@ export async function probeBindingLifetime(
   const trial = async (idleS: number, x: number): Promise<boolean | null> => {
     const bound = await transport.bindingRequest(
       { socketIndex: x, server: options.server, changeIp: false, changePort: false },
-      options.signal,
+      { signal: options.signal },
     );
     if (bound === 'timeout') return null;
-    if (idleS > 0) await options.sleep(Math.round(idleS * 1000), options.signal);
+    if (idleS > 0) await options.sleep(Math.round(idleS * 1000), { signal: options.signal });
     const answer = await transport.bindingRequest(
       {
         socketIndex: HELPER_SOCKET,
@@ -72,7 +72,7 @@ export async function probeBindingLifetime(
         responsePort: bound.mapped.port,
         receiveOn: x,
       },
-      options.signal,
+      { signal: options.signal },
     );
     return answer !== 'timeout';
   };

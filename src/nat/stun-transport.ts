@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { debuglog } from 'node:util';
-import { ClosedError, InvalidOptionError, PortholeError, TimeoutError } from '../errors/index.ts';
+import {
+  type AbortOptions,
+  ClosedError,
+  InvalidOptionError,
+  PortholeError,
+  TimeoutError,
+} from '../errors/index.ts';
 import { wildcardAddress } from '../internal/endpoint.ts';
 import { type Demux, demuxOf } from '../mux/index.ts';
 import { type BindUdpSocketOptions, bindUdpSocket } from '../ports/index.ts';
@@ -97,8 +103,8 @@ export class StunDiscoveryTransport implements DiscoveryTransport {
     this.#localAddresses = addresses;
   }
 
-  async localPort(socketIndex: number, signal?: AbortSignal): Promise<number> {
-    return (await this.#open(socketIndex, signal)).port;
+  async localPort(socketIndex: number, options: AbortOptions = {}): Promise<number> {
+    return (await this.#open(socketIndex, options.signal)).port;
   }
 
   isLocalAddress(address: string): boolean {
@@ -111,7 +117,8 @@ export class StunDiscoveryTransport implements DiscoveryTransport {
    * `ERR_NAT_BAD_RESPONSE` on a success response without a mapped address, `ERR_CLOSED`,
    * `ERR_ABORTED`, or the client's errors.
    */
-  async bindingRequest(probe: BindingProbe, signal?: AbortSignal): Promise<BindingResult | 'timeout'> {
+  async bindingRequest(probe: BindingProbe, options: AbortOptions = {}): Promise<BindingResult | 'timeout'> {
+    const { signal } = options;
     const sender = await this.#open(probe.socketIndex, signal);
     const receiver = probe.receiveOn ?? probe.socketIndex;
     await this.#open(receiver, signal);
@@ -158,7 +165,13 @@ export class StunDiscoveryTransport implements DiscoveryTransport {
    * RFC 5780 §4.5: socket `from` sends a Binding request to `target`; resolves true as soon as
    * socket `to` receives it, false when the request's retransmissions run out.
    */
-  async probeHairpin(from: number, to: number, target: NatEndpoint, signal?: AbortSignal): Promise<boolean> {
+  async probeHairpin(
+    from: number,
+    to: number,
+    target: NatEndpoint,
+    options: AbortOptions = {},
+  ): Promise<boolean> {
+    const { signal } = options;
     const sender = await this.#open(from, signal);
     await this.#open(to, signal);
     const transactionId = randomBytes(TXID_END - TXID_START);

@@ -1,3 +1,4 @@
+import type { AbortOptions } from '../errors/index.ts';
 import type { NatEndpoint } from './behavior.ts';
 
 /**
@@ -40,14 +41,14 @@ export interface DiscoveryTransport {
    * response, or `'timeout'` when none came. Rejects only on a real failure (socket error, an
    * error response, abort).
    */
-  bindingRequest(probe: BindingProbe, signal?: AbortSignal): Promise<BindingResult | 'timeout'>;
+  bindingRequest(probe: BindingProbe, options?: AbortOptions): Promise<BindingResult | 'timeout'>;
   /** The local port of socket `socketIndex` (opening it if needed). */
-  localPort(socketIndex: number, signal?: AbortSignal): Promise<number>;
+  localPort(socketIndex: number, options?: AbortOptions): Promise<number>;
   /** Whether `address` is an address of this host (so a mapping onto it means no NAT). */
   isLocalAddress(address: string): boolean;
   /**
    * RFC 5780 §4.5: sends a datagram from socket `from` to `target` (socket `to`'s mapped
    * address) and resolves whether socket `to` received it. Absent: hairpinning is not tested.
    */
-  probeHairpin?(from: number, to: number, target: NatEndpoint, signal?: AbortSignal): Promise<boolean>;
+  probeHairpin?(from: number, to: number, target: NatEndpoint, options?: AbortOptions): Promise<boolean>;
 }

@@ -8,7 +8,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
-import { ClosedError, InvalidStateError } from '../errors/index.ts';
+import { type AbortOptions, ClosedError, InvalidStateError } from '../errors/index.ts';
 import { raceAbort } from '../internal/abort.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
 import { DatagramQueue, OverflowPolicy } from '../internal/datagram-queue.ts';
@@ -55,13 +55,13 @@ export interface RelayProvider {
    * data socket (e.g. a TURN allocation) and return the relay candidates to announce, which the
    * broker hands to the other side in its introduction.
    */
-  attach?(demux: Demux, signal?: AbortSignal): Promise<readonly Candidate[]>;
+  attach?(demux: Demux, options?: AbortOptions): Promise<readonly Candidate[]>;
   /** Called by `PunchPeer.close()` before it closes the data socket: undo {@link attach}. */
   detach?(): Promise<void>;
   open(
     introduction: Introduction,
     onData: (data: Buffer) => void,
-    signal: AbortSignal,
+    options?: AbortOptions,
   ): Promise<RelayChannel>;
 }
 
@@ -352,7 +352,7 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
       this.#scheduleDirectRetry();
       return;
     }
-    relay.open(this.#init.introduction, this.#onRelayData, this.#abort.signal).then(
+    relay.open(this.#init.introduction, this.#onRelayData, { signal: this.#abort.signal }).then(
       (channel) => {
         if (this.#closed || this.#path !== null) {
           void channel.close();

@@ -207,7 +207,7 @@ export class PunchPeer {
     let peer: PunchPeer;
     let attached = false;
     try {
-      const relayCandidates = (await options.relay?.attach?.(demux, options.signal)) ?? [];
+      const relayCandidates = (await options.relay?.attach?.(demux, { signal: options.signal })) ?? [];
       attached = true;
       peer = new PunchPeer(options, broker, demux, owns, relayCandidates);
     } catch (error) {

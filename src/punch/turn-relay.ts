@@ -11,6 +11,7 @@
  */
 import { debuglog } from 'node:util';
 import {
+  type AbortOptions,
   ClosedError,
   InvalidOptionError,
   InvalidStateError,
@@ -91,7 +92,8 @@ export class TurnRelayProvider implements RelayProvider {
    * Rejects as `TurnClient.allocate` (`ERR_TURN_AUTH_FAILED`, `ERR_TIMEOUT`, …) and
    * `ERR_INVALID_STATE` when called twice.
    */
-  async attach(demux: Demux, signal?: AbortSignal): Promise<readonly Candidate[]> {
+  async attach(demux: Demux, options: AbortOptions = {}): Promise<readonly Candidate[]> {
+    const { signal } = options;
     throwIfAborted(signal);
     if (this.#attached) {
       throw new InvalidStateError('a TurnRelayProvider serves one PunchPeer; it is attached already');
@@ -131,8 +133,9 @@ export class TurnRelayProvider implements RelayProvider {
   async open(
     introduction: Introduction,
     onData: (data: Buffer) => void,
-    signal: AbortSignal,
+    options: AbortOptions = {},
   ): Promise<RelayChannel> {
+    const { signal } = options;
     throwIfAborted(signal);
     const client = this.#client;
     if (client === null) throw new ClosedError('TURN relay');
@@ -153,7 +156,7 @@ export class TurnRelayProvider implements RelayProvider {
       );
     }
     const to = { address: peer.address, port: peer.port };
-    await client.bindChannel(to, { signal });
+    await client.bindChannel(to, signal === undefined ? {} : { signal });
     this.#c.opened++;
     this.#set(peer, onData);
     let open = true;

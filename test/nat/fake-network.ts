@@ -74,7 +74,7 @@ export class FakeNetwork {
   /** This network as a DiscoveryTransport (with probeHairpin when `canProbeHairpin`). */
   transport(): DiscoveryTransport {
     return {
-      bindingRequest: (probe, signal) => this.bindingRequest(probe, signal),
+      bindingRequest: (probe, options) => this.bindingRequest(probe, options?.signal),
       localPort: (socketIndex) => this.localPort(socketIndex),
       isLocalAddress: (address) => this.isLocalAddress(address),
       ...(this.spec.canProbeHairpin ? { probeHairpin: this.#probeHairpin } : {}),

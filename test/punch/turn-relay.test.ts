@@ -91,7 +91,7 @@ describe('TurnRelayProvider with coturn', { skip }, () => {
       await new Promise<void>((resolve) => socket.close(() => resolve()));
     });
     const relay = new TurnRelayProvider(relayOptions());
-    const candidates = await relay.attach(demux, AbortSignal.timeout(10_000));
+    const candidates = await relay.attach(demux, { signal: AbortSignal.timeout(10_000) });
     closers.push(() => relay.detach());
     assert.equal(candidates.length, 1);
     assert.equal(candidates[0]!.kind, 'relay');
@@ -108,7 +108,7 @@ describe('TurnRelayProvider with coturn', { skip }, () => {
       candidates: [{ kind: 'srflx', address: '127.0.0.1', port: 9 }],
     };
     await assert.rejects(
-      relay.open(intro, () => {}, AbortSignal.timeout(5_000)),
+      relay.open(intro, () => {}, { signal: AbortSignal.timeout(5_000) }),
       {
         code: 'ERR_PUNCH_RELAY_NO_CANDIDATE',
       },
@@ -119,11 +119,9 @@ describe('TurnRelayProvider with coturn', { skip }, () => {
     await relay.detach(); // idempotent
     assert.equal(relay.relayedAddress, null);
     await assert.rejects(
-      relay.open(
-        { ...intro, candidates: [{ kind: 'relay', address: '127.0.0.1', port: 9 }] },
-        () => {},
-        AbortSignal.timeout(5_000),
-      ),
+      relay.open({ ...intro, candidates: [{ kind: 'relay', address: '127.0.0.1', port: 9 }] }, () => {}, {
+        signal: AbortSignal.timeout(5_000),
+      }),
       { code: 'ERR_CLOSED' },
     );
     assert.throws(() => new TurnRelayProvider({ ...relayOptions(), maxChannels: 0 }), {
