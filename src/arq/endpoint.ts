@@ -222,10 +222,11 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
   /**
    * Destroys every conversation (their streams close without an error; muxed framing sends RST; later
    * writes fail with `ERR_STREAM_DESTROYED`), stops the
-   * timer and stops reading. The socket or demux stays open: it belongs to the caller. Idempotent.
+   * timer and stops reading. The socket or demux stays open: it belongs to the caller. Idempotent;
+   * everything happens before the promise is returned (async like every `close()` of porthole).
    */
-  close(): void {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
     for (const r of this.#registrations) r.remove();
     for (const byPort of [...this.#peers.values()]) {
@@ -234,10 +235,11 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
       }
     }
     this.#timer.stop();
+    return Promise.resolve();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
+    await this.close();
   }
 
   // ---- ConversationHost ----

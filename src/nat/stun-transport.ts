@@ -218,19 +218,32 @@ export class StunDiscoveryTransport implements DiscoveryTransport {
     };
   }
 
-  /** Closes every client and socket (idempotent). Requests in flight reject with `ERR_CLOSED`. */
-  close(): void {
+  /**
+   * Closes every client and socket (idempotent); resolves once the sockets are closed. Requests in
+   * flight reject with `ERR_CLOSED`.
+   */
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    const closing: Promise<void>[] = [];
     for (const { client, socket, demux } of this.#opened.splice(0)) {
-      client.close();
+      void client.close();
       demux.detach();
-      socket.close();
+      closing.push(
+        new Promise<void>((resolve) => {
+          try {
+            socket.close(() => resolve());
+          } catch {
+            resolve(); // already closed
+          }
+        }),
+      );
     }
+    await Promise.all(closing);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
+    await this.close();
   }
 
   #open(index: number, signal: AbortSignal | undefined): Promise<Endpoint> {

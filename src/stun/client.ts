@@ -128,7 +128,7 @@ export class StunClient {
 
   readonly #onResponse = (data: Buffer, from: RemoteInfo): boolean => this.handleDatagram(data, from);
   readonly #onSocketClose = (): void => {
-    this.close();
+    void this.close();
   };
   readonly #onSent = (error: Error | null): void => {
     if (error !== null) {
@@ -331,24 +331,26 @@ export class StunClient {
 
   /**
    * Rejects every request in flight with ClosedError, stops reading, clears the timer (idempotent).
-   * The socket is not closed.
+   * The socket is not closed. Everything happens before the promise is returned; it resolves at
+   * once (async like every `close()` of porthole).
    */
-  close(): void {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
     this.#timer.stop();
     this.#registration.remove();
     this.#socket.off('close', this.#onSocketClose);
     for (const pending of this.#core.drain()) this.#settle(pending, new ClosedError('STUN client'));
+    return Promise.resolve();
   }
 
   /** Same as {@link close}, for `using`. */
   [Symbol.dispose](): void {
-    this.close();
+    void this.close();
   }
 
   /** Same as {@link close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
+    await this.close();
   }
 }
