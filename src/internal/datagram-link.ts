@@ -20,8 +20,8 @@ export interface DatagramLink {
   send(data: Uint8Array): void;
   /**
    * Hands every datagram received from the peer to `handler` (synchronously, in arrival order)
-   * until the registration is removed. One handler at a time: a link may throw
-   * `ERR_INVALID_STATE`-like errors for a second one. `data` is the received Buffer (not a copy).
+   * until the registration is removed. One handler at a time: a link may throw InvalidStateError
+   * (`ERR_INVALID_STATE`) for a second one. `data` is the received Buffer (not a copy).
    */
   onDatagram(handler: (data: Buffer) => void): DatagramLinkRegistration;
 }

@@ -197,7 +197,7 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
    * Hands every received datagram to `handler` instead of the async iterator, until the returned
    * registration is removed (queued datagrams first). With {@link send} this makes the link a
    * `DatagramLink` (porthole/mux), so ARQ conversations run over it: `new ArqEndpoint({ link })`.
-   * @throws PortholeError `ERR_INVALID_STATE` when a handler is already set.
+   * @throws InvalidStateError `ERR_INVALID_STATE` when a handler is already set.
    */
   onDatagram(handler: (data: Buffer) => void): { remove(): void } {
     if (this.#handler !== undefined) {
