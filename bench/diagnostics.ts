@@ -105,7 +105,7 @@ function transactions(): number {
   return nsPerOp(transactionCount, () => {
     const k = i++ & 1023;
     core.start(requests[k]!, to, 0, k);
-    sink += core.poll(0)?.kind === 'send' ? 1 : 0;
+    sink += core.poll(0)?.type === 'send' ? 1 : 0;
     sink += core.receive(responses[k]!) ?? 0;
   });
 }

@@ -143,7 +143,7 @@ export class StunClient {
     this.#now = options.now ?? (() => performance.now());
     this.#timer = new CoreTimer(
       this.#now,
-      () => this.#core.nextWakeAt() ?? Number.POSITIVE_INFINITY,
+      () => this.#core.nextWakeMs(),
       () => this.#pump(),
     );
     this.#socket = options.demux.socket;
@@ -288,7 +288,7 @@ export class StunClient {
     const now = this.#now();
     for (let event = this.#core.poll(now); event !== undefined; event = this.#core.poll(now)) {
       const pending = event.context;
-      if (event.kind === 'timeout') {
+      if (event.type === 'timeout') {
         this.#settle(
           pending,
           new TimeoutError(

@@ -14,7 +14,7 @@ import type { StunMessage } from './message.ts';
 /**
  * The client transaction state machine of RFC 8489 §6.2.1 for UDP, without I/O or clock: the driver
  * calls {@link StunTransactions.start}, feeds responses to {@link StunTransactions.receive}, and calls
- * {@link StunTransactions.poll} at {@link StunTransactions.nextWakeAt} to learn what to retransmit and
+ * {@link StunTransactions.poll} at {@link StunTransactions.nextWakeMs} to learn what to retransmit and
  * which transactions timed out.
  *
  * With RTO 500 ms, Rc 7 and Rm 16 a request is sent at 0, 500, 1500, 3500, 7500, 15500 and 31500 ms,
@@ -53,7 +53,7 @@ export type StunDestination = Endpoint;
 /** Something the driver must do, returned by {@link StunTransactions.poll}. */
 export type StunTransactionEvent<T> =
   | {
-      readonly kind: 'send';
+      readonly type: 'send';
       /** The encoded request, identical on every transmission. */
       readonly data: Buffer;
       readonly to: StunDestination;
@@ -61,7 +61,7 @@ export type StunTransactionEvent<T> =
       readonly attempt: number;
       readonly context: T;
     }
-  | { readonly kind: 'timeout'; readonly context: T; readonly attempts: number };
+  | { readonly type: 'timeout'; readonly context: T; readonly attempts: number };
 
 /** Counters of a {@link StunTransactions}. */
 export interface StunTransactionStats {
@@ -168,12 +168,18 @@ export class StunTransactions<T> {
 
   /**
    * Starts a transaction for the encoded request `data` (its transaction ID is bytes 8–19). The first
-   * transmission is due at `now`: call {@link poll} to get it.
+   * transmission is due at `nowMs`: call {@link poll} to get it.
    * @returns the key that identifies the transaction for {@link cancel}.
    * @throws InvalidOptionError `ERR_INVALID_OPTION` when the ID is in flight;
    *   PortholeError `ERR_STUN_TOO_MANY_TRANSACTIONS` when `maxTransactions` are in flight.
    */
-  start(data: Buffer, to: StunDestination, now: number, context: T, options?: StunRetransmitOptions): string {
+  start(
+    data: Buffer,
+    to: StunDestination,
+    nowMs: number,
+    context: T,
+    options?: StunRetransmitOptions,
+  ): string {
     const { rtoMs, rc, rm } = validate(options, this.#defaults);
     if (data.length < STUN_HEADER_BYTES)
       throw new InvalidOptionError('data', 'the request is not a STUN message');
@@ -188,7 +194,7 @@ export class StunTransactions<T> {
         `${this.#maxTransactions} STUN transactions are in flight; wait for some to finish or raise maxTransactions`,
       );
     }
-    this.#table.set(key, { key, data, to, context, rtoMs, rc, rm, sent: 0, dueAt: now, intervalMs: rtoMs });
+    this.#table.set(key, { key, data, to, context, rtoMs, rc, rm, sent: 0, dueAt: nowMs, intervalMs: rtoMs });
     this.#started++;
     if (transactionStartedChannel.hasSubscribers)
       transactionStartedChannel.publish({
@@ -251,12 +257,12 @@ export class StunTransactions<T> {
   }
 
   /**
-   * The next thing due at or before `now`: a (re)transmission or a timeout; undefined when nothing
+   * The next thing due at or before `nowMs`: a (re)transmission or a timeout; undefined when nothing
    * is due. Call repeatedly until undefined.
    */
-  poll(now: number): StunTransactionEvent<T> | undefined {
+  poll(nowMs: number): StunTransactionEvent<T> | undefined {
     for (const transaction of this.#table.values()) {
-      if (transaction.dueAt > now) continue;
+      if (transaction.dueAt > nowMs) continue;
       if (transaction.sent < transaction.rc) {
         // 1. Transmit; 2. schedule the next one an interval later and double the interval;
         // 3. after the Rc-th transmission, wait Rm × RTO for the response. RFC 8489 §6.2.1.
@@ -269,7 +275,7 @@ export class StunTransactions<T> {
           transaction.dueAt += transaction.rm * transaction.rtoMs;
         }
         return {
-          kind: 'send',
+          type: 'send',
           data: transaction.data,
           to: transaction.to,
           attempt: transaction.sent,
@@ -279,16 +285,16 @@ export class StunTransactions<T> {
       this.#table.delete(transaction.key);
       this.#timeouts++;
       if (transactionTimedOutChannel.hasSubscribers) transactionTimedOutChannel.publish(ended(transaction));
-      return { kind: 'timeout', context: transaction.context, attempts: transaction.sent };
+      return { type: 'timeout', context: transaction.context, attempts: transaction.sent };
     }
     return undefined;
   }
 
-  /** When {@link poll} next has something to do (same clock as `now`); undefined when idle. */
-  nextWakeAt(): number | undefined {
-    let earliest: number | undefined;
+  /** When {@link poll} next has something to do (same clock as `nowMs`); `Infinity` when idle. */
+  nextWakeMs(): number {
+    let earliest = Number.POSITIVE_INFINITY;
     for (const transaction of this.#table.values()) {
-      if (earliest === undefined || transaction.dueAt < earliest) earliest = transaction.dueAt;
+      if (transaction.dueAt < earliest) earliest = transaction.dueAt;
     }
     return earliest;
   }

@@ -65,8 +65,8 @@ describe('stun diagnostics: client transactions (sans-I/O core, fake clock)', ()
     assert.deepEqual(started.messages, [
       { transactionId: id, method: StunMethod.BINDING, to: SERVER, rtoMs: 100, rc: 3 },
     ]);
-    assert.equal(core.poll(0)?.kind, 'send');
-    assert.equal(core.poll(100)?.kind, 'send');
+    assert.equal(core.poll(0)?.type, 'send');
+    assert.equal(core.poll(100)?.type, 'send');
     assert.equal(completed.messages.length, 0);
     assert.equal(core.receive(decode(response(request))), 'ctx');
     assert.deepEqual(completed.messages, [
@@ -88,7 +88,7 @@ describe('stun diagnostics: client transactions (sans-I/O core, fake clock)', ()
     core.poll(100);
     assert.equal(core.poll(399), undefined);
     assert.equal(timedOut.messages.length, 0);
-    assert.equal(core.poll(400)?.kind, 'timeout');
+    assert.equal(core.poll(400)?.type, 'timeout');
     assert.deepEqual(timedOut.messages, [
       { transactionId: hexId(request), method: StunMethod.BINDING, to: SERVER, attempts: 2 },
     ]);

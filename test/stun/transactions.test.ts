@@ -18,8 +18,8 @@ function responseTo(req: Buffer, cls: 2 | 3 = StunClass.SUCCESS_RESPONSE) {
 /** Drives `core` to `until` ms, one event at a time, returning [time, kind] pairs. */
 function run<T>(core: StunTransactions<T>, until: number): [number, string][] {
   const log: [number, string][] = [];
-  for (let now = core.nextWakeAt(); now !== undefined && now <= until; now = core.nextWakeAt()) {
-    for (let e = core.poll(now); e !== undefined; e = core.poll(now)) log.push([now, e.kind]);
+  for (let now = core.nextWakeMs(); now <= until; now = core.nextWakeMs()) {
+    for (let e = core.poll(now); e !== undefined; e = core.poll(now)) log.push([now, e.type]);
   }
   return log;
 }
@@ -40,7 +40,7 @@ describe('StunTransactions', () => {
     ]);
     assert.equal(core.stats().timeouts, 1);
     assert.equal(core.stats().retransmits, 6);
-    assert.equal(core.nextWakeAt(), undefined);
+    assert.equal(core.nextWakeMs(), Number.POSITIVE_INFINITY);
   });
   it('honours rtoMs, rc and rm per transaction', () => {
     const core = new StunTransactions<number>({ rtoMs: 100, rc: 3, rm: 4 });
@@ -60,9 +60,9 @@ describe('StunTransactions', () => {
   it('nothing is due before its time', () => {
     const core = new StunTransactions<number>();
     core.start(request(), to, 0, 1);
-    assert.equal(core.poll(0)?.kind, 'send');
+    assert.equal(core.poll(0)?.type, 'send');
     assert.equal(core.poll(499), undefined);
-    assert.equal(core.nextWakeAt(), 500);
+    assert.equal(core.nextWakeMs(), 500);
   });
   it('matches responses by transaction ID only; unknown IDs are counted and dropped', () => {
     const core = new StunTransactions<string>();
