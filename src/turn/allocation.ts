@@ -52,7 +52,7 @@ import { type TurnChannel, TurnChannelTable, type TurnPermission } from './table
  * The sans-I/O TURN client allocation (RFC 8656): Allocate with the long-term credential dance,
  * Refresh before expiry, permissions and channel bindings kept alive, Send/Data indications and
  * ChannelData, Refresh with LIFETIME 0 on close. No I/O and no clock: the driver feeds datagrams to
- * {@link TurnAllocation.receive}, calls {@link TurnAllocation.poll} at `nextWakeAt`, sends the
+ * {@link TurnAllocation.receive}, calls {@link TurnAllocation.poll} at `nextWakeMs`, sends the
  * returned datagrams to the server and handles the events.
  * @module
  */
@@ -118,7 +118,7 @@ export class TurnAllocation {
   }
 
   /** 1. Sends Allocate without credentials (the server answers 401 with REALM and NONCE). RFC 8656 §7.1. */
-  allocate(now: number): number {
+  allocate(nowMs: number): number {
     if (this.#state !== 'idle') {
       throw new InvalidStateError(`allocate() was already called (the allocation is ${this.#state})`);
     }
@@ -126,7 +126,7 @@ export class TurnAllocation {
     const op = this.#nextOp++;
     const attributes: StunAttributeInit[] = [makeRequestedTransport()];
     if (this.#o.lifetimeS !== undefined) attributes.push(makeLifetime(this.#o.lifetimeS));
-    this.#request('allocate', op, TurnMethod.ALLOCATE, attributes, now, {});
+    this.#request('allocate', op, TurnMethod.ALLOCATE, attributes, nowMs, {});
     return op;
   }
 
@@ -135,7 +135,7 @@ export class TurnAllocation {
    * @returns the operation reported by a `done` / `failed` event.
    * @throws InvalidStateError `ERR_INVALID_STATE`, `ERR_TURN_TOO_MANY_PERMISSIONS`; ConfigError for a bad IP.
    */
-  createPermission(ip: string, now: number): number {
+  createPermission(ip: string, nowMs: number): number {
     this.#checkAllocated();
     let permission = this.#permissions.get(ip);
     if (permission === undefined) {
@@ -147,11 +147,11 @@ export class TurnAllocation {
         );
       }
       makeXorPeerAddress({ address: ip, port: 0 }); // validates the IP before anything is stored
-      permission = { ip, installed: false, inFlight: false, refreshAt: now, expiresAt: now };
+      permission = { ip, installed: false, inFlight: false, refreshAt: nowMs, expiresAt: nowMs };
       this.#permissions.set(ip, permission);
     }
     const op = this.#nextOp++;
-    this.#sendPermission(permission, op, now);
+    this.#sendPermission(permission, op, nowMs);
     return op;
   }
 
@@ -162,7 +162,7 @@ export class TurnAllocation {
    */
   bindChannel(
     peer: { readonly address: string; readonly port: number },
-    now: number,
+    nowMs: number,
   ): { op: number; channel: number } {
     this.#checkAllocated();
     let channel = this.#channels.byPeer(peer.address, peer.port);
@@ -173,10 +173,10 @@ export class TurnAllocation {
       }
       makeXorPeerAddress(peer); // validates
       const family = peer.address.includes(':') ? 'IPv6' : 'IPv4';
-      channel = this.#channels.add({ family, address: peer.address, port: peer.port }, now);
+      channel = this.#channels.add({ family, address: peer.address, port: peer.port }, nowMs);
     }
     const op = this.#nextOp++;
-    this.#sendChannelBind(channel, op, now);
+    this.#sendChannelBind(channel, op, nowMs);
     return { op, channel: channel.number };
   }
 
@@ -201,7 +201,7 @@ export class TurnAllocation {
    * advance the state machine (then call {@link poll}). Returns false when the datagram is not the
    * server's or is a STUN response to a transaction of someone else (route it elsewhere). Never throws.
    */
-  receive(data: Buffer, from: { readonly address: string; readonly port: number }, now: number): boolean {
+  receive(data: Buffer, from: { readonly address: string; readonly port: number }, nowMs: number): boolean {
     if (from.port !== this.#o.server.port || from.address !== this.#o.server.address) {
       this.#c.notFromServer++;
       return false;
@@ -253,37 +253,39 @@ export class TurnAllocation {
       return true;
     }
     this.#transactions.receive(message);
-    if (message.class === StunClass.ERROR_RESPONSE) this.#onError(pending, message, now);
-    else this.#onSuccess(pending, message, now);
+    if (message.class === StunClass.ERROR_RESPONSE) this.#onError(pending, message, nowMs);
+    else this.#onSuccess(pending, message, nowMs);
     return true;
   }
 
-  /** Runs the timers due at `now` and returns what to send, what happened, and when to wake. */
-  poll(now: number): TurnPollResult {
-    this.#runTimers(now);
-    for (let e = this.#transactions.poll(now); e !== undefined; e = this.#transactions.poll(now)) {
-      if (e.kind === 'send') this.#datagrams.push(e.data);
+  /** Runs the timers due at `nowMs` and returns what to send, what happened, and when to wake. */
+  poll(nowMs: number): TurnPollResult {
+    this.#runTimers(nowMs);
+    for (let e = this.#transactions.poll(nowMs); e !== undefined; e = this.#transactions.poll(nowMs)) {
+      if (e.type === 'send') this.#datagrams.push(e.data);
       else this.#onTimeout(e.context);
     }
     const datagrams = this.#datagrams;
     const events = this.#events;
     this.#datagrams = [];
     this.#events = [];
-    return { datagrams, events, nextWakeAt: this.#nextWakeAt() };
+    return { datagrams, events, nextWakeMs: this.#nextWakeMs() };
   }
 
   /**
    * Deletes the allocation: Refresh with LIFETIME 0 (RFC 8656 §8), after which a `closed` event
    * follows; operations in flight fail with `ERR_CLOSED`. Idempotent.
    */
-  close(now: number): void {
+  close(nowMs: number): void {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     const wasAllocated = this.#state === 'allocated';
     this.#state = 'closing';
     this.#abandonAll(new ClosedError('TURN allocation'));
     if (wasAllocated) {
       const attributes = [makeLifetime(0)];
-      this.#request('close', 0, TurnMethod.REFRESH, attributes, now, { retransmit: this.#o.closeRetransmit });
+      this.#request('close', 0, TurnMethod.REFRESH, attributes, nowMs, {
+        retransmit: this.#o.closeRetransmit,
+      });
     } else {
       this.#finishClose();
     }
@@ -309,16 +311,16 @@ export class TurnAllocation {
     throw new InvalidStateError(`the TURN allocation is ${this.#state}, not allocated yet`);
   }
 
-  #sendPermission(permission: TurnPermission, op: number, now: number): void {
+  #sendPermission(permission: TurnPermission, op: number, nowMs: number): void {
     permission.inFlight = true;
     const attributes = [makeXorPeerAddress({ address: permission.ip, port: 0 })];
-    this.#request('permission', op, TurnMethod.CREATE_PERMISSION, attributes, now, { permission });
+    this.#request('permission', op, TurnMethod.CREATE_PERMISSION, attributes, nowMs, { permission });
   }
 
-  #sendChannelBind(channel: TurnChannel, op: number, now: number): void {
+  #sendChannelBind(channel: TurnChannel, op: number, nowMs: number): void {
     channel.inFlight = true;
     const attributes = [makeChannelNumber(channel.number), makeXorPeerAddress(channel.peer)];
-    this.#request('channel', op, TurnMethod.CHANNEL_BIND, attributes, now, { channel });
+    this.#request('channel', op, TurnMethod.CHANNEL_BIND, attributes, nowMs, { channel });
   }
 
   /** Starts a request, authenticated with USERNAME, REALM, NONCE and MESSAGE-INTEGRITY once we have a nonce. */
@@ -327,7 +329,7 @@ export class TurnAllocation {
     op: number,
     method: number,
     attributes: readonly StunAttributeInit[],
-    now: number,
+    nowMs: number,
     extra: {
       permission?: TurnPermission;
       channel?: TurnChannel;
@@ -356,12 +358,12 @@ export class TurnAllocation {
       ...(extra.channel !== undefined ? { channel: extra.channel } : {}),
     };
     const retransmit = extra.retransmit ?? this.#o.retransmit;
-    this.#transactions.start(data, this.#o.server, now, pending, retransmit);
+    this.#transactions.start(data, this.#o.server, nowMs, pending, retransmit);
     if (kind === 'refresh') this.#refreshInFlight = true;
   }
 
-  #resend(pending: Pending, now: number, stale: number): void {
-    this.#request(pending.kind, pending.op, pending.method, pending.attributes, now, {
+  #resend(pending: Pending, nowMs: number, stale: number): void {
+    this.#request(pending.kind, pending.op, pending.method, pending.attributes, nowMs, {
       stale,
       ...(pending.permission !== undefined ? { permission: pending.permission } : {}),
       ...(pending.channel !== undefined ? { channel: pending.channel } : {}),
@@ -392,13 +394,13 @@ export class TurnAllocation {
    * (RFC 8656 §7.2, RFC 8489 §9.2.3). 438 Stale Nonce: take the new NONCE and retry, at most
    * {@link MAX_STALE_NONCE_RETRIES} times (RFC 8489 §9.2.5). Anything else fails the operation.
    */
-  #onError(pending: Pending, message: StunMessage, now: number): void {
+  #onError(pending: Pending, message: StunMessage, nowMs: number): void {
     const { status, reason, realm, nonce } = readErrorResponse(message);
     if (status === 401 && !pending.authenticated && realm !== undefined && nonce !== undefined) {
       this.#realm = realm;
       this.#nonce = nonce;
       this.#key = longTermKey({ username: this.#o.username, realm, password: this.#o.password });
-      this.#resend(pending, now, pending.stale);
+      this.#resend(pending, nowMs, pending.stale);
       return;
     }
     if (status === 438 && nonce !== undefined && pending.stale < MAX_STALE_NONCE_RETRIES) {
@@ -408,7 +410,7 @@ export class TurnAllocation {
         this.#realm = realm;
         this.#key = longTermKey({ username: this.#o.username, realm, password: this.#o.password });
       }
-      this.#resend(pending, now, pending.stale + 1);
+      this.#resend(pending, nowMs, pending.stale + 1);
       return;
     }
     const auth = status === 401 || status === TurnStatusCode.WRONG_CREDENTIALS;
@@ -420,7 +422,7 @@ export class TurnAllocation {
     this.#fail(pending, error);
   }
 
-  #onSuccess(pending: Pending, message: StunMessage, now: number): void {
+  #onSuccess(pending: Pending, message: StunMessage, nowMs: number): void {
     switch (pending.kind) {
       case 'allocate': {
         let success: ReturnType<typeof readAllocateSuccess>;
@@ -433,7 +435,7 @@ export class TurnAllocation {
         this.#relayed = success.relayed;
         this.#mapped = success.mapped;
         this.#state = 'allocated';
-        this.#granted(success.lifetimeS ?? TURN_DEFAULT_LIFETIME_S, now);
+        this.#granted(success.lifetimeS ?? TURN_DEFAULT_LIFETIME_S, nowMs);
         if (d.allocationCreatedChannel.hasSubscribers)
           d.publishCreated(this.#o.server, success.relayed, success.mapped, this.#grantedS);
         break;
@@ -441,7 +443,7 @@ export class TurnAllocation {
       case 'refresh':
         this.#refreshInFlight = false;
         this.#c.refreshes++;
-        if (this.#state === 'allocated') this.#granted(readLifetime(message) ?? this.#grantedS, now);
+        if (this.#state === 'allocated') this.#granted(readLifetime(message) ?? this.#grantedS, nowMs);
         if (d.allocationRefreshedChannel.hasSubscribers)
           d.publishRefreshed(this.#o.server, this.#relayed, this.#grantedS);
         break;
@@ -451,8 +453,8 @@ export class TurnAllocation {
           d.publishPermission(this.#o.server, p.ip, p.installed);
         p.inFlight = false;
         p.installed = true;
-        p.refreshAt = now + this.#o.permissionRefreshMs;
-        p.expiresAt = now + TURN_PERMISSION_LIFETIME_MS;
+        p.refreshAt = nowMs + this.#o.permissionRefreshMs;
+        p.expiresAt = nowMs + TURN_PERMISSION_LIFETIME_MS;
         break;
       }
       case 'channel': {
@@ -461,21 +463,21 @@ export class TurnAllocation {
           d.publishChannel(this.#o.server, c.number, c.peer, c.confirmed);
         c.inFlight = false;
         c.confirmed = true;
-        c.refreshAt = now + this.#o.channelRefreshMs;
-        c.expiresAt = now + TURN_CHANNEL_LIFETIME_MS;
+        c.refreshAt = nowMs + this.#o.channelRefreshMs;
+        c.expiresAt = nowMs + TURN_CHANNEL_LIFETIME_MS;
         break;
       }
       case 'close':
         this.#finishClose();
         return;
     }
-    if (pending.op !== 0) this.#events.push({ kind: 'done', op: pending.op });
+    if (pending.op !== 0) this.#events.push({ type: 'done', op: pending.op });
   }
 
-  #granted(lifetimeS: number, now: number): void {
+  #granted(lifetimeS: number, nowMs: number): void {
     this.#grantedS = lifetimeS;
-    this.#expiresAt = now + lifetimeS * 1000;
-    this.#refreshAt = now + lifetimeS * 1000 * this.#o.refreshRatio;
+    this.#expiresAt = nowMs + lifetimeS * 1000;
+    this.#refreshAt = nowMs + lifetimeS * 1000 * this.#o.refreshRatio;
   }
 
   #onTimeout(pending: Pending): void {
@@ -490,7 +492,7 @@ export class TurnAllocation {
       this.#fail(pending, error);
       return;
     }
-    if (pending.op !== 0) this.#events.push({ kind: 'failed', op: pending.op, error });
+    if (pending.op !== 0) this.#events.push({ type: 'failed', op: pending.op, error });
   }
 
   #fail(pending: Pending, error: TurnError | TimeoutError): void {
@@ -525,7 +527,7 @@ export class TurnAllocation {
         this.#finishClose();
         return;
     }
-    if (pending.op !== 0) this.#events.push({ kind: 'failed', op: pending.op, error });
+    if (pending.op !== 0) this.#events.push({ type: 'failed', op: pending.op, error });
   }
 
   #lose(cause: TurnError): void {
@@ -538,14 +540,14 @@ export class TurnAllocation {
       { cause },
     );
     this.#abandonAll(error);
-    this.#events.push({ kind: 'lost', error });
+    this.#events.push({ type: 'lost', error });
     if (d.allocationFailedChannel.hasSubscribers) d.publishFailed(this.#o.server, 'lost', error);
   }
 
   /** Fails every operation in flight with `error` and forgets permissions and channels. */
   #abandonAll(error: Error): void {
     for (const pending of this.#transactions.drain()) {
-      if (pending.op !== 0) this.#events.push({ kind: 'failed', op: pending.op, error });
+      if (pending.op !== 0) this.#events.push({ type: 'failed', op: pending.op, error });
     }
     this.#refreshInFlight = false;
     this.#permissions.clear();
@@ -556,33 +558,33 @@ export class TurnAllocation {
 
   #finishClose(): void {
     this.#state = 'closed';
-    this.#events.push({ kind: 'closed' });
+    this.#events.push({ type: 'closed' });
     if (d.allocationClosedChannel.hasSubscribers) d.publishClosed(this.#o.server, this.#relayed);
   }
 
   /** 3. Refresh the allocation, permissions and channels when due; lose what expired. RFC 8656 §8, §9, §12. */
-  #runTimers(now: number): void {
+  #runTimers(nowMs: number): void {
     if (this.#state !== 'allocated') return;
-    if (now >= this.#expiresAt) {
+    if (nowMs >= this.#expiresAt) {
       this.#lose(new TurnError(TurnErrorCode.ALLOCATION_LOST, 'the allocation expired without a refresh'));
       return;
     }
-    if (now >= this.#refreshAt && !this.#refreshInFlight) {
+    if (nowMs >= this.#refreshAt && !this.#refreshInFlight) {
       const attributes = this.#o.lifetimeS === undefined ? [] : [makeLifetime(this.#o.lifetimeS)];
-      this.#request('refresh', 0, TurnMethod.REFRESH, attributes, now, {});
+      this.#request('refresh', 0, TurnMethod.REFRESH, attributes, nowMs, {});
     }
     for (const p of this.#permissions.values()) {
-      if (p.installed && now >= p.expiresAt && !p.inFlight) this.#permissions.delete(p.ip);
-      else if (p.installed && !p.inFlight && now >= p.refreshAt) this.#sendPermission(p, 0, now);
+      if (p.installed && nowMs >= p.expiresAt && !p.inFlight) this.#permissions.delete(p.ip);
+      else if (p.installed && !p.inFlight && nowMs >= p.refreshAt) this.#sendPermission(p, 0, nowMs);
     }
     for (const c of this.#channels.values()) {
-      if (c.confirmed && now >= c.expiresAt && !c.inFlight) this.#channels.delete(c);
-      else if (c.confirmed && !c.inFlight && now >= c.refreshAt) this.#sendChannelBind(c, 0, now);
+      if (c.confirmed && nowMs >= c.expiresAt && !c.inFlight) this.#channels.delete(c);
+      else if (c.confirmed && !c.inFlight && nowMs >= c.refreshAt) this.#sendChannelBind(c, 0, nowMs);
     }
   }
 
-  #nextWakeAt(): number | undefined {
-    let next = this.#transactions.nextWakeAt() ?? Number.POSITIVE_INFINITY;
+  #nextWakeMs(): number {
+    let next = this.#transactions.nextWakeMs();
     if (this.#state === 'allocated') {
       next = Math.min(next, this.#expiresAt);
       if (!this.#refreshInFlight) next = Math.min(next, this.#refreshAt);
@@ -593,6 +595,6 @@ export class TurnAllocation {
         if (c.confirmed && !c.inFlight) next = Math.min(next, c.refreshAt, c.expiresAt);
       }
     }
-    return next === Number.POSITIVE_INFINITY ? undefined : next;
+    return next;
   }
 }

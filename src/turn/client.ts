@@ -282,19 +282,17 @@ export class TurnClient {
       }
     }
     for (const event of result.events) this.#handle(event);
-    this.#timer.armAt(
-      this.#ended ? Number.POSITIVE_INFINITY : (result.nextWakeAt ?? Number.POSITIVE_INFINITY),
-    );
+    this.#timer.armAt(this.#ended ? Number.POSITIVE_INFINITY : result.nextWakeMs);
   }
 
   #handle(event: TurnEvent): void {
-    switch (event.kind) {
+    switch (event.type) {
       case 'done':
       case 'failed': {
         const op = this.#ops.get(event.op);
         if (op === undefined) return;
         this.#ops.delete(event.op);
-        if (event.kind === 'done') op.resolve();
+        if (event.type === 'done') op.resolve();
         else op.reject(event.error);
         return;
       }

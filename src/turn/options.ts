@@ -58,21 +58,21 @@ export interface TurnAllocationOptions {
 /** What the driver must act on, from `TurnAllocation.poll`. */
 export type TurnEvent =
   /** Operation `op` (allocate, createPermission, bindChannel) succeeded. */
-  | { readonly kind: 'done'; readonly op: number }
+  | { readonly type: 'done'; readonly op: number }
   /** Operation `op` failed (TurnError, TimeoutError, ClosedError). */
-  | { readonly kind: 'failed'; readonly op: number; readonly error: Error }
+  | { readonly type: 'failed'; readonly op: number; readonly error: Error }
   /** The allocation expired or was refused a refresh; every operation fails from now on. */
-  | { readonly kind: 'lost'; readonly error: TurnError }
+  | { readonly type: 'lost'; readonly error: TurnError }
   /** close() finished (Refresh 0 answered or timed out). */
-  | { readonly kind: 'closed' };
+  | { readonly type: 'closed' };
 
 /** The result of `TurnAllocation.poll`. */
 export interface TurnPollResult {
   /** Datagrams to send to the server, in order. */
   readonly datagrams: Buffer[];
   readonly events: TurnEvent[];
-  /** When to call poll next (same clock as `now`); undefined when nothing is scheduled. */
-  readonly nextWakeAt: number | undefined;
+  /** When to call poll next (same clock as `nowMs`); `Infinity` when nothing is scheduled. */
+  readonly nextWakeMs: number;
 }
 
 /** Allocation states. */

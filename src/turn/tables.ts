@@ -15,7 +15,7 @@ export interface TurnPermission {
   installed: boolean;
   /** A CreatePermission for it is in flight. */
   inFlight: boolean;
-  /** When to send the next CreatePermission (same clock as `now`). */
+  /** When to send the next CreatePermission (same clock as `nowMs`). */
   refreshAt: number;
   /** When the server forgets it (300 s after the last success). */
   expiresAt: number;
@@ -51,15 +51,15 @@ export class TurnChannelTable {
   }
 
   /** Adds a binding for `peer` on the next free number (the caller checks its cap first). */
-  add(peer: StunAddress, now: number): TurnChannel {
+  add(peer: StunAddress, nowMs: number): TurnChannel {
     while (this.#byNumber.has(this.#next)) this.#advance();
     const channel: TurnChannel = {
       number: this.#next,
       peer,
       confirmed: false,
       inFlight: false,
-      refreshAt: now,
-      expiresAt: now,
+      refreshAt: nowMs,
+      expiresAt: nowMs,
     };
     this.#advance();
     this.#byNumber.set(channel.number, channel);

@@ -46,7 +46,7 @@ class Harness {
   readonly core: TurnAllocation;
   readonly received: { data: Buffer; peer: TurnPeer }[] = [];
   events: TurnEvent[] = [];
-  nextWakeAt: number | undefined;
+  nextWakeMs = Number.POSITIVE_INFINITY;
 
   constructor(options: Partial<TurnAllocationOptions> = {}) {
     this.core = new TurnAllocation({
@@ -62,7 +62,7 @@ class Harness {
   poll(now: number): StunMessage[] {
     const result = this.core.poll(now);
     this.events.push(...result.events);
-    this.nextWakeAt = result.nextWakeAt;
+    this.nextWakeMs = result.nextWakeMs;
     return result.datagrams.map((d) => decodeStun(d));
   }
 
@@ -136,10 +136,10 @@ describe('TurnAllocation (sans-I/O)', () => {
     assert.equal(h.core.state, 'allocating');
     h.answer(second!, 3, StunClass.SUCCESS_RESPONSE, [makeXorRelayedAddress(RELAYED), makeLifetime(600)]);
     h.poll(3);
-    assert.deepEqual(h.events, [{ kind: 'done', op }]);
+    assert.deepEqual(h.events, [{ type: 'done', op }]);
     assert.deepEqual(h.core.relayedAddress, { family: 'IPv4', ...RELAYED });
     assert.equal(h.core.lifetimeS, 600);
-    assert.equal(h.nextWakeAt, 3 + 480_000, 'refresh at 80% of LIFETIME');
+    assert.equal(h.nextWakeMs, 3 + 480_000, 'refresh at 80% of LIFETIME');
   });
 
   it('fails with ERR_TURN_AUTH_FAILED when the credentials are refused', () => {
@@ -151,10 +151,10 @@ describe('TurnAllocation (sans-I/O)', () => {
     h.answer(second!, 0, 3, [makeErrorCode(401), makeRealm(REALM), makeNonce('n2')], false);
     h.poll(0);
     const failed = h.events[0];
-    assert.equal(failed?.kind, 'failed');
-    assert.equal(failed.kind === 'failed' && failed.op, op);
+    assert.equal(failed?.type, 'failed');
+    assert.equal(failed.type === 'failed' && failed.op, op);
     assert.equal(
-      failed.kind === 'failed' && (failed.error as { code?: string }).code,
+      failed.type === 'failed' && (failed.error as { code?: string }).code,
       'ERR_TURN_AUTH_FAILED',
     );
     assert.equal(h.core.state, 'failed');
@@ -166,8 +166,8 @@ describe('TurnAllocation (sans-I/O)', () => {
     const sends: number[] = [];
     for (let t = 0; t <= 40_000; t += 250) if (h.poll(t).length > 0) sends.push(t);
     assert.deepEqual(sends, [0, 500, 1500, 3500, 7500, 15500, 31500]);
-    const failed = h.events.find((e) => e.kind === 'failed');
-    assert.equal(failed?.kind === 'failed' && (failed.error as { code?: string }).code, 'ERR_TIMEOUT');
+    const failed = h.events.find((e) => e.type === 'failed');
+    assert.equal(failed?.type === 'failed' && (failed.error as { code?: string }).code, 'ERR_TIMEOUT');
     assert.equal(h.core.state, 'failed');
   });
 
@@ -182,13 +182,13 @@ describe('TurnAllocation (sans-I/O)', () => {
     h.poll(480_100);
     assert.equal(h.core.stats().refreshes, 1);
     assert.equal(h.core.lifetimeS, 300);
-    assert.equal(h.nextWakeAt, 480_100 + 240_000);
+    assert.equal(h.nextWakeMs, 480_100 + 240_000);
     // The next refresh gets no answer: retransmitted, then retried, then the allocation expires.
     let requests = 0;
     for (let t = 720_100; t <= 780_100; t += 500) requests += h.poll(t).length;
     assert.ok(requests > 7, `the refresh was retried (${requests} transmissions)`);
-    const lost = h.events.find((e) => e.kind === 'lost');
-    assert.equal(lost?.kind === 'lost' && lost.error.code, 'ERR_TURN_ALLOCATION_LOST');
+    const lost = h.events.find((e) => e.type === 'lost');
+    assert.equal(lost?.type === 'lost' && lost.error.code, 'ERR_TURN_ALLOCATION_LOST');
     assert.equal(h.core.state, 'failed');
     assert.throws(() => h.core.createPermission('198.51.100.7', 780_200), {
       code: 'ERR_TURN_ALLOCATION_LOST',
@@ -201,8 +201,8 @@ describe('TurnAllocation (sans-I/O)', () => {
     const [refresh] = h.poll(480_000);
     h.answer(refresh!, 480_001, 3, [makeErrorCode(437, 'Allocation Mismatch')]);
     h.poll(480_001);
-    const lost = h.events.find((e) => e.kind === 'lost');
-    assert.equal(lost?.kind === 'lost' && lost.error.status, 437);
+    const lost = h.events.find((e) => e.type === 'lost');
+    assert.equal(lost?.type === 'lost' && lost.error.status, 437);
   });
 
   it('refreshes permissions every 240 s (< 300 s) and channel bindings every 480 s (< 600 s)', () => {
@@ -226,18 +226,18 @@ describe('TurnAllocation (sans-I/O)', () => {
     h.answer(bind!, 30, 2, []);
     h.poll(30);
     assert.deepEqual(
-      h.events.filter((e) => e.kind === 'done').map((e) => (e.kind === 'done' ? e.op : 0)),
+      h.events.filter((e) => e.type === 'done').map((e) => (e.type === 'done' ? e.op : 0)),
       [1, permissionOp, channelOp],
     );
     assert.deepEqual(h.core.encodeSend(Buffer.from('x'), PEER), encodeChannelData(0x4000, Buffer.from('x')));
     // Permission refreshes at 20 + 240 000, channel at 30 + 480 000; each answered in 10 ms.
     const times: [number, number][] = [];
-    for (let t = 30; t <= 1_000_000; t = h.nextWakeAt ?? t + 1000) {
+    for (let t = 30; t <= 1_000_000; t = h.nextWakeMs ?? t + 1000) {
       for (const request of h.poll(t)) {
         times.push([request.method, t]);
         h.answer(request, t + 10, 2, request.method === TurnMethod.REFRESH ? [makeLifetime(3600)] : []);
       }
-      if (h.nextWakeAt === undefined || h.nextWakeAt <= t) break;
+      if (h.nextWakeMs === undefined || h.nextWakeMs <= t) break;
     }
     const at = (method: number) => times.filter(([m]) => m === method).map(([, t]) => t);
     assert.deepEqual(at(TurnMethod.CREATE_PERMISSION).slice(0, 4), [240_020, 480_030, 720_040, 960_050]);
@@ -260,9 +260,9 @@ describe('TurnAllocation (sans-I/O)', () => {
     assert.equal(h.core.stats().staleNonces, 2);
     h.answer(request!, 3, 3, [makeErrorCode(438), makeNonce('n4')], false);
     h.poll(3);
-    const failed = h.events.find((e) => e.kind === 'failed');
-    assert.equal(failed?.kind === 'failed' && failed.op, op);
-    assert.equal(failed?.kind === 'failed' && (failed.error as { status?: number }).status, 438);
+    const failed = h.events.find((e) => e.type === 'failed');
+    assert.equal(failed?.type === 'failed' && failed.op, op);
+    assert.equal(failed?.type === 'failed' && (failed.error as { status?: number }).status, 438);
     assert.equal(h.core.stats().permissions, 0, 'a permission never installed is forgotten');
   });
 
@@ -327,14 +327,14 @@ describe('TurnAllocation (sans-I/O)', () => {
     assert.equal(refresh!.method, TurnMethod.REFRESH);
     assert.equal(getLifetime(refresh!), 0);
     verifyIntegrity(refresh!, KEY);
-    const failed = h.events.find((e) => e.kind === 'failed');
-    assert.equal(failed?.kind === 'failed' && failed.op, op);
-    assert.equal(failed?.kind === 'failed' && (failed.error as { code?: string }).code, 'ERR_CLOSED');
+    const failed = h.events.find((e) => e.type === 'failed');
+    assert.equal(failed?.type === 'failed' && failed.op, op);
+    assert.equal(failed?.type === 'failed' && (failed.error as { code?: string }).code, 'ERR_CLOSED');
     h.answer(refresh!, 3, 2, [makeLifetime(0)]);
     h.poll(3);
-    assert.equal(h.events.at(-1)?.kind, 'closed');
+    assert.equal(h.events.at(-1)?.type, 'closed');
     assert.equal(h.core.state, 'closed');
-    assert.equal(h.nextWakeAt, undefined);
+    assert.equal(h.nextWakeMs, Number.POSITIVE_INFINITY);
   });
 
   it('close without an answer gives up after the close retransmissions (3.5 s)', () => {
