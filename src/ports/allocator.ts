@@ -105,8 +105,8 @@ export class PortAllocator {
    * Takes `count` adjacent free ports (the first even when `parity` is 'even') and marks them taken.
    * Returns the first port, or -1 when none can be had now.
    */
-  take(count: number, parity: PortParity, now: number): number {
-    this.advance(now);
+  take(count: number, parity: PortParity, nowMs: number): number {
+    this.advance(nowMs);
     let offset: number;
     if (count === 1) offset = this.#takeSingle();
     else if (count === 2) {
@@ -120,15 +120,15 @@ export class PortAllocator {
   }
 
   /** Whether `port` could be taken right now (in range and free). */
-  isFree(port: number, now: number): boolean {
-    this.advance(now);
+  isFree(port: number, nowMs: number): boolean {
+    this.advance(nowMs);
     const offset = port - this.range.first;
     return offset >= 0 && offset < this.size && this.#state[offset] === PortState.FREE;
   }
 
   /** Takes exactly `port` when it is free; returns whether it did. */
-  takeExact(port: number, now: number): boolean {
-    if (!this.isFree(port, now)) return false;
+  takeExact(port: number, nowMs: number): boolean {
+    if (!this.isFree(port, nowMs)) return false;
     this.#setState(port - this.range.first, PortState.TAKEN);
     return true;
   }
@@ -140,28 +140,28 @@ export class PortAllocator {
   }
 
   /** Releases a taken port: it cools down (or drains first when `draining`). */
-  release(port: number, now: number, draining = false): void {
+  release(port: number, nowMs: number, draining = false): void {
     const offset = this.#offsetOf(port, PortState.TAKEN);
     this.#strikes[offset] = 0;
-    this.#releasedAt[offset] = now;
+    this.#releasedAt[offset] = nowMs;
     if (draining) {
       this.#setState(offset, PortState.DRAINING);
       return;
     }
-    this.#cool(offset, now + this.cooldownMs);
+    this.#cool(offset, nowMs + this.cooldownMs);
   }
 
   /** Ends a port's draining; it cools for what remains of its cooldown from release. */
-  endDrain(port: number, now: number): void {
+  endDrain(port: number, nowMs: number): void {
     const offset = this.#offsetOf(port, PortState.DRAINING);
-    this.#cool(offset, Math.max(now, this.#releasedAt[offset]! + this.cooldownMs));
+    this.#cool(offset, Math.max(nowMs, this.#releasedAt[offset]! + this.cooldownMs));
   }
 
   /**
    * Marks a taken port as held by someone else (EADDRINUSE). It is not handed out again until its
    * back-off ends; the back-off doubles each time the same port fails again, up to the maximum.
    */
-  markForeign(port: number, now: number): void {
+  markForeign(port: number, nowMs: number): void {
     const offset = this.#offsetOf(port, PortState.TAKEN);
     const strikes = this.#strikes[offset]!;
     const backoff = Math.min(this.#foreignBackoffMaxMs, this.#foreignBackoffMs * 2 ** strikes);
@@ -169,17 +169,17 @@ export class PortAllocator {
     // Counted as just released, so that when its back-off ends the least-recently-released choice
     // does not prefer it over every port in use meanwhile; and a jitter of up to +25% keeps the
     // ports met in one pass from all expiring (and being re-probed) at the same instant.
-    this.#releasedAt[offset] = now;
+    this.#releasedAt[offset] = nowMs;
     this.#setState(offset, PortState.FOREIGN);
-    this.#foreign.set(offset, now + backoff + this.#random.below(Math.floor(backoff / 4) + 1));
+    this.#foreign.set(offset, nowMs + backoff + this.#random.below(Math.floor(backoff / 4) + 1));
   }
 
   /** Moves cooling and foreign ports whose time has come back to free. */
-  advance(now: number): void {
-    for (let offset = this.#cooling.popDue(now); offset >= 0; offset = this.#cooling.popDue(now)) {
+  advance(nowMs: number): void {
+    for (let offset = this.#cooling.popDue(nowMs); offset >= 0; offset = this.#cooling.popDue(nowMs)) {
       this.#setState(offset, PortState.FREE);
     }
-    for (let offset = this.#foreign.popDue(now); offset >= 0; offset = this.#foreign.popDue(now)) {
+    for (let offset = this.#foreign.popDue(nowMs); offset >= 0; offset = this.#foreign.popDue(nowMs)) {
       this.#setState(offset, PortState.FREE);
     }
   }
@@ -190,12 +190,12 @@ export class PortAllocator {
   }
 
   /** When the earliest cooling or foreign port becomes free again (Infinity when none waits). */
-  nextWakeAt(): number {
+  nextWakeMs(): number {
     return Math.min(this.#cooling.peekTime(), this.#foreign.peekTime());
   }
 
-  counts(now: number): PortAllocatorCounts {
-    this.advance(now);
+  counts(nowMs: number): PortAllocatorCounts {
+    this.advance(nowMs);
     return {
       size: this.size,
       free: this.#singles.size + 2 * this.#pairs.size,

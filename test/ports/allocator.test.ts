@@ -97,7 +97,7 @@ describe('PortAllocator', () => {
     allocator.markForeign(port, 1000);
     assert.equal(allocator.take(1, 'any', 2999), -1, 'second strike waits twice as long');
     assert.equal(allocator.take(1, 'any', 3000), 7000);
-    assert.equal(allocator.nextWakeAt(), Number.POSITIVE_INFINITY);
+    assert.equal(allocator.nextWakeMs(), Number.POSITIVE_INFINITY);
   });
 
   it('spreads the back-off of foreign ports met together by up to a quarter', () => {
