@@ -14,6 +14,14 @@ import { BrokerCore, type BrokerCoreOptions, type BrokerStats } from './broker-c
 
 const debug = debuglog('porthole:punch');
 
+/** Options of `new Broker`: the demux to serve on plus the core's options. */
+export interface BrokerOptions extends BrokerCoreOptions {
+  /** Where broker frames arrive (a registration of `PortholeFrame.BROKER`); the socket stays the caller's. */
+  readonly demux: Demux;
+  /** Monotonic clock, ms (tests). Default `performance.now`. */
+  readonly now?: () => number;
+}
+
 /** Options of {@link Broker.listen}: where to bind plus the core's options. */
 export interface BrokerListenOptions extends BrokerCoreOptions {
   /** Local address. Default `0.0.0.0` (`::` for udp6). */
@@ -32,10 +40,11 @@ export class Broker {
   #owned: Socket | null = null;
 
   /**
-   * Serves broker frames arriving on `demux` (the socket stays the caller's).
+   * Serves broker frames arriving on `options.demux` (the socket stays the caller's).
    * @throws InvalidOptionError `ERR_INVALID_OPTION`, `ERR_MUX_RANGE_TAKEN`.
    */
-  constructor(demux: Demux, options: BrokerCoreOptions & { readonly now?: () => number }) {
+  constructor(options: BrokerOptions) {
+    const { demux } = options;
     this.#core = new BrokerCore(options);
     this.#demux = demux;
     this.#driver = new CoreDriver(this.#core, {
@@ -57,7 +66,7 @@ export class Broker {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     try {
-      const broker = new Broker(new Demux(socket), options);
+      const broker = new Broker({ ...options, demux: new Demux(socket) });
       broker.#adopt(socket);
       return broker;
     } catch (error) {

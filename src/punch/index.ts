@@ -17,7 +17,7 @@ export {
   DEFAULT_PUNCH_RECHECK_MS,
   DEFAULT_PUNCH_TIMEOUT_MS,
 } from './agent-options.ts';
-export type { BrokerListenOptions } from './broker.ts';
+export type { BrokerListenOptions, BrokerOptions } from './broker.ts';
 export { Broker } from './broker.ts';
 export type {
   BrokerClientCoreOptions,

@@ -2,7 +2,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
+import { Demux } from '../../src/mux/index.ts';
+import { bindUdpSocket } from '../../src/ports/index.ts';
 import { Broker, type PunchLink, PunchPeer, type PunchPeerOptions } from '../../src/punch/index.ts';
+import { StunClass, StunClient, StunMethod, StunServer } from '../../src/stun/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -184,5 +187,39 @@ describe('PunchPeer', () => {
       code: 'ERR_INVALID_OPTION',
       option: 'maxQueued',
     });
+  });
+  it("new Broker({ demux }) serves beside a StunServer on the caller's socket and leaves it open", async () => {
+    const socket = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 });
+    const demux = new Demux(socket);
+    const stun = new StunServer({ demux, rateLimit: false });
+    const broker = new Broker({ demux, authenticate: (id, token) => TOKENS.get(id) === token.toString() });
+    closers.push(async () => {
+      await broker.close();
+      await stun.close();
+      demux.detach();
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+    });
+    const signal = AbortSignal.timeout(8000);
+    const where = { address: '127.0.0.1', port: socket.address().port };
+    await open('bob', where, signal);
+    await waitFor(() => broker.stats().peers === 1, { what: 'bob registered with the broker' });
+    // The StunServer answers a Binding request on the same socket the broker serves.
+    const client = new StunClient({
+      demux: new Demux(await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0 })),
+    });
+    closers.push(async () => {
+      const own = client.socket;
+      await client.close();
+      await new Promise<void>((resolve) => own.close(() => resolve()));
+    });
+    const response = await client.request(
+      { method: StunMethod.BINDING, class: StunClass.REQUEST },
+      { to: where, signal },
+    );
+    assert.equal(response.message.class, StunClass.SUCCESS_RESPONSE);
+    await broker.close();
+    await broker.close(); // idempotent
+    assert.equal(broker.stats().peers, 1);
+    socket.address(); // still bound: throws ERR_SOCKET_DGRAM_NOT_RUNNING once closed
   });
 });
