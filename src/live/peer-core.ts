@@ -481,6 +481,13 @@ export class LivePeerCore {
       this.#refuse(n, seq, RejectReason.BUSY);
       return;
     }
+    if (this.scheduler.neighbour(n.id)?.map.has(seq) === true) {
+      // It asks for a chunk it announced: its map or its request is a lie (an honest peer
+      // announces only what it holds and never asks for what it holds). Replaced at once.
+      this.#c.requestsRefused++;
+      this.#drop(n.id, 'liar', ByeReason.REPLACED);
+      return;
+    }
     if (!this.#store.has(seq)) {
       this.#refuse(n, seq, RejectReason.NOT_HELD);
       return;

@@ -473,9 +473,14 @@ export class ChunkScheduler {
 
   #request(seq: number, n: ScheduledNeighbour, nowMs: number, urgent: boolean): void {
     const o = this.#o;
-    const timeout = Number.isNaN(n.srttMs)
-      ? o.requestTimeoutMs
-      : Math.min(o.maxRequestTimeoutMs, Math.max(o.minRequestTimeoutMs, 3 * n.srttMs + 100));
+    // A neighbour that missed more than it delivered gets the shortest timeout: the chunk is
+    // asked elsewhere well before its deadline, not at it.
+    const timeout =
+      n.timeouts > n.delivered
+        ? o.minRequestTimeoutMs
+        : Number.isNaN(n.srttMs)
+          ? o.requestTimeoutMs
+          : Math.min(o.maxRequestTimeoutMs, Math.max(o.minRequestTimeoutMs, 3 * n.srttMs + 100));
     const sentAtMs = nowMs;
     this.#pending.set(seq, {
       to: n.id,

@@ -156,6 +156,34 @@ describe('live peer core', () => {
     assert.ok(peer.takeEvents().some((e) => e.type === 'ban' && e.reason === 'flood'));
   });
 
+  it('replaces a neighbour that requests a chunk it announced (its map or its request is a lie)', () => {
+    const peer = new LivePeerCore({ channel: key });
+    peer.ingest(chunk(0, 0), 0);
+    peer.connect('l', 0);
+    peer.receive(
+      'l',
+      {
+        type: PeerFrameType.HELLO,
+        version: 1,
+        role: PeerRole.PEER,
+        seedPermille: 0,
+        channelId: channel.id,
+        publicKey: channel.publicKey,
+        peerId: Buffer.alloc(16),
+      },
+      0,
+    );
+    peer.receive('l', { type: PeerFrameType.HAVE, seq: 0, randomAccess: true }, 1);
+    peer.takeTransmits();
+    peer.receive('l', { type: PeerFrameType.REQUEST, seq: 0, urgent: false }, 2);
+    assert.equal(peer.hasNeighbour('l'), false);
+    assert.ok(peer.takeEvents().some((e) => e.type === 'drop' && e.neighbour === 'l' && e.reason === 'liar'));
+    assert.ok(
+      peer.takeTransmits().every((t) => t.frame.type !== PeerFrameType.DATA),
+      'nothing served to it',
+    );
+  });
+
   it('skips a chunk that missed its deadline and marks the discontinuity in the TS output', () => {
     const w = new Wire();
     const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));

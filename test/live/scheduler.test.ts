@@ -76,6 +76,22 @@ describe('chunk scheduler', () => {
     assert.equal(s.pendingCount, 0);
   });
 
+  it('gives a neighbour that missed more than it delivered the shortest timeout', () => {
+    const { s, poll } = setup({ requestTimeoutMs: 600, minRequestTimeoutMs: 250 });
+    s.addNeighbour('a', false);
+    s.announce('a', 20, false, 0);
+    s.announce('a', 21, false, 0);
+    assert.deepEqual(requests(poll(0)), ['20>a', '21>a']);
+    assert.equal(s.nextWakeMs(), 600, 'a first request waits requestTimeoutMs');
+    poll(600);
+    assert.equal(s.neighbour('a')!.timeouts, 2);
+    s.announce('a', 22, false, 600);
+    assert.deepEqual(requests(poll(601)), ['22>a']);
+    assert.equal(s.nextWakeMs(), 851, 'after misses and no delivery: minRequestTimeoutMs');
+    poll(851);
+    assert.equal(s.neighbour('a')!.timeouts, 3);
+  });
+
   it('takes a chunk nobody offers from the edge once inside the edge window', () => {
     const { s, poll } = setup({ edgeWindowMs: 300 });
     s.addNeighbour('edge', true);
