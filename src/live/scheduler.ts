@@ -6,7 +6,8 @@
  * Strategy `mixed` (the default; Zhou, Chiu and Lui, ICNP 2007):
  * 1. Every chunk from the playout point on has a deadline (its playout time).
  * 2. A request that outlived its timeout is cancelled; its chunk is requested elsewhere and the
- *    neighbour that timed out is not asked for it again.
+ *    neighbour that timed out is not asked for it again. A neighbour whose timeouts outnumber its
+ *    deliveries gets the shortest timeout (`minRequestTimeoutMs`) from then on.
  * 3. Chunks with more than `urgentWindowMs` of slack are requested rarest-first among the
  *    neighbours; chunks inside it urgent-first (earliest deadline first).
  * 4. A chunk still missing `edgeWindowMs` before its deadline is requested from the edge; a chunk
@@ -44,7 +45,10 @@ export interface SchedulerOptions {
   readonly edgeWindowMs?: number;
   /** First request timeout, before a neighbour's transfer time is known, ms; default 600. */
   readonly requestTimeoutMs?: number;
-  /** Floor and ceiling of the adaptive timeout (3 × smoothed transfer time + 100), ms; 400, 2000. */
+  /**
+   * Floor and ceiling of the adaptive timeout (3 × smoothed transfer time + 100), ms; 400, 2000.
+   * The floor is also the timeout of a neighbour that missed more requests than it delivered.
+   */
   readonly minRequestTimeoutMs?: number;
   readonly maxRequestTimeoutMs?: number;
   /** Chunks past the playout point worth requesting; default 40. */
