@@ -299,14 +299,13 @@ export class BrokerClientCore {
     return out;
   }
 
-  /** Events since the last call. */
-  events(): BrokerClientEvent[] {
+  /** Events since the last call (the core contract's `drainEvents`). */
+  drainEvents(): BrokerClientEvent[] {
     const out = this.#events;
     this.#events = [];
     return out;
   }
 
-  /** Stops everything (no more keepalives or retransmissions). */
   /**
    * Says goodbye (UNREGISTER), once and without retransmission: the caller is closing. Returns
    * whether a frame was queued (false when not registered). If it is lost the broker expires us
@@ -323,6 +322,7 @@ export class BrokerClientCore {
     return true;
   }
 
+  /** Stops everything (no more keepalives or retransmissions). Idempotent. */
   stop(): void {
     this.#inFlight.clear();
     this.#nextKeepaliveMs = Number.POSITIVE_INFINITY;

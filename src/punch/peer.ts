@@ -16,14 +16,19 @@ import {
   throwIfAborted,
 } from '../errors/index.ts';
 import { raceAbort as withSignal } from '../internal/abort.ts';
-import { CoreTimer } from '../internal/core-timer.ts';
+import { CoreDriver } from '../internal/core-driver.ts';
 import { wildcardAddress } from '../internal/endpoint.ts';
 import { resolveHostPort } from '../internal/host-port.ts';
 import { Demux, type DemuxRegistration, frameRange, PortholeFrame } from '../mux/index.ts';
 import type { NatClassType, NatEndpoint } from '../nat/index.ts';
 import { bindUdpSocket, validatePort } from '../ports/index.ts';
 import { DEFAULT_PUNCH_TIMEOUT_MS, type PunchTuning, resolvePunchTuning } from './agent-options.ts';
-import { BrokerClientCore, type BrokerClientStats, type Introduction } from './broker-client-core.ts';
+import {
+  BrokerClientCore,
+  type BrokerClientEvent,
+  type BrokerClientStats,
+  type Introduction,
+} from './broker-client-core.ts';
 import { BrokerStatus, isPeerId, LinkRole, MAX_TOKEN_BYTES } from './broker-wire.ts';
 import type { Candidate } from './candidates.ts';
 import { PunchErrorCode } from './error-codes.ts';
@@ -110,7 +115,8 @@ export class PunchPeer {
   readonly #demux: Demux;
   readonly #ownsSocket: boolean;
   readonly #client: BrokerClientCore;
-  readonly #timer: CoreTimer;
+  /** Runs {@link BrokerClientCore} on the demux's BROKER range: one timer, the send loop, close. */
+  readonly #driver: CoreDriver<BrokerClientEvent>;
   readonly #regs: DemuxRegistration[] = [];
   readonly #links = new LinkRoutes<PunchLink>();
   readonly #unaccepted: PunchLink[] = [];
@@ -153,25 +159,18 @@ export class PunchPeer {
       ...(options.keepaliveMs === undefined ? {} : { keepaliveMs: options.keepaliveMs }),
       ...(options.brokerRetransmit === undefined ? {} : { retransmit: options.brokerRetransmit }),
     });
-    this.#timer = new CoreTimer(
-      this.#now,
-      () => this.#client.nextWakeMs(),
-      (now) => {
-        this.#client.poll(now);
-        this.#flush();
-      },
-    );
     this.#registered = new Promise<void>((resolve, reject) => {
       this.#onRegistered = { resolve, reject };
     });
     this.#registered.catch(() => {});
-    this.#regs.push(
-      demux.register(frameRange(PortholeFrame.BROKER), (data, from) => {
-        this.#client.receive(data, from, this.#now());
-        this.#flush();
-      }),
-      demux.register(frameRange(PortholeFrame.PUNCH), this.#onPunch),
-    );
+    this.#driver = new CoreDriver<BrokerClientEvent>(this.#client, {
+      attach: (handler) => demux.register(frameRange(PortholeFrame.BROKER), handler),
+      sender: demux.socket,
+      onEvent: this.#onBrokerEvent,
+      onSendError: (error) => debug('send to the broker failed: %s', error.message),
+      now: this.#now,
+    });
+    this.#regs.push(demux.register(frameRange(PortholeFrame.PUNCH), this.#onPunch));
   }
 
   /**
@@ -220,7 +219,7 @@ export class PunchPeer {
     }
     try {
       peer.#client.register(peer.#now());
-      peer.#flush();
+      peer.#driver.flush();
       await withSignal(peer.#registered, options.signal);
       return peer;
     } catch (error) {
@@ -279,7 +278,7 @@ export class PunchPeer {
     if (queue === undefined) this.#dialsByPeer.set(peerId, [dial]);
     else queue.push(dial);
     this.#dials.add(dial);
-    this.#flush();
+    this.#driver.flush();
     let link: PunchLink | undefined;
     const timer = setTimeout(
       () =>
@@ -348,10 +347,10 @@ export class PunchPeer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#timer.stop();
     // Tell the broker first, so nobody is introduced to a peer that is gone.
     this.#client.stop();
     if (this.#client.unregister()) await this.#sendToBroker();
+    await this.#driver.close();
     for (const r of this.#regs) r.remove();
     const closed = new ClosedError('punch peer');
     this.#onRegistered?.reject(closed);
@@ -376,7 +375,10 @@ export class PunchPeer {
     this.#links.find(data)?.receive(0, data, from);
   };
 
-  /** Sends what the broker client queued; resolves once the socket has taken every datagram. */
+  /**
+   * Sends the UNREGISTER the broker client queued at close and resolves once the socket has taken
+   * it (so closing the socket next does not cancel it); the driver's send loop does the rest.
+   */
   #sendToBroker(): Promise<void> | undefined {
     const socket = this.#demux.socket;
     const sends = this.#client.drain();
@@ -392,45 +394,38 @@ export class PunchPeer {
     return promise;
   }
 
-  #flush(): void {
+  readonly #onBrokerEvent = (event: BrokerClientEvent): void => {
     if (this.#closed) return;
-    void this.#sendToBroker();
-    for (const event of this.#client.events()) {
-      switch (event.type) {
-        case 'registered':
-          this.#onRegistered?.resolve();
-          break;
-        case 'unreachable':
-          this.#onRegistered?.reject(
-            new PortholeError(
-              PunchErrorCode.BROKER_UNREACHABLE,
-              'the broker did not answer our registration',
-            ),
-          );
-          break;
-        case 'refused':
-          // The broker answered (FULL): it is there but at its limits — not "unreachable".
-          this.#onRegistered?.reject(dialError(event.status, 'our registration'));
-          break;
-        case 'connect-result': {
-          const dial = this.#dialsBySeq.get(event.seq);
-          if (dial === undefined) break;
-          this.#dialsBySeq.delete(event.seq);
-          if (event.status === BrokerStatus.OK) break; // the introduction follows
-          this.#unqueueDial(dial);
-          dial.reject(dialError(event.status, dial.peerId));
-          break;
-        }
-        case 'introduce':
-          this.#introduce(event.introduction);
-          break;
-        case 'observed-changed':
-          debug('our server-reflexive address changed to %s:%d', event.observed.address, event.observed.port);
-          break;
+    switch (event.type) {
+      case 'registered':
+        this.#onRegistered?.resolve();
+        break;
+      case 'unreachable':
+        this.#onRegistered?.reject(
+          new PortholeError(PunchErrorCode.BROKER_UNREACHABLE, 'the broker did not answer our registration'),
+        );
+        break;
+      case 'refused':
+        // The broker answered (FULL): it is there but at its limits — not "unreachable".
+        this.#onRegistered?.reject(dialError(event.status, 'our registration'));
+        break;
+      case 'connect-result': {
+        const dial = this.#dialsBySeq.get(event.seq);
+        if (dial === undefined) break;
+        this.#dialsBySeq.delete(event.seq);
+        if (event.status === BrokerStatus.OK) break; // the introduction follows
+        this.#unqueueDial(dial);
+        dial.reject(dialError(event.status, dial.peerId));
+        break;
       }
+      case 'introduce':
+        this.#introduce(event.introduction);
+        break;
+      case 'observed-changed':
+        debug('our server-reflexive address changed to %s:%d', event.observed.address, event.observed.port);
+        break;
     }
-    this.#timer.arm();
-  }
+  };
 
   /** The punch deadline of a new link: shorter when both NATs are symmetric and a relay waits. */
   #punchTimeoutFor(localNat: NatClassType, introduction: Introduction): number {

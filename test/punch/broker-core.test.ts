@@ -87,7 +87,7 @@ describe('BrokerCore', () => {
     pump(broker, [[alice, A]], 0);
     assert.ok(alice.registered);
     assert.deepEqual(alice.observed, A);
-    assert.deepEqual(alice.events(), [{ type: 'registered', observed: A }]);
+    assert.deepEqual(alice.drainEvents(), [{ type: 'registered', observed: A }]);
     assert.equal(broker.stats().peers, 1);
   });
 
@@ -123,8 +123,8 @@ describe('BrokerCore', () => {
   it('introduces A and B to each other with candidates, NAT classes and one fresh secret', () => {
     const broker = makeBroker();
     const { alice, bob } = registerBoth(broker);
-    alice.events();
-    bob.events();
+    alice.drainEvents();
+    bob.drainEvents();
     const seq = alice.connect('bob', 10);
     assert.notEqual(seq, null);
     pump(
@@ -135,8 +135,8 @@ describe('BrokerCore', () => {
       ],
       10,
     );
-    const ea = alice.events();
-    const eb = bob.events();
+    const ea = alice.drainEvents();
+    const eb = bob.drainEvents();
     assert.deepEqual(
       ea.find((e) => e.type === 'connect-result'),
       { type: 'connect-result', seq, status: 0 },
@@ -166,7 +166,7 @@ describe('BrokerCore', () => {
       ],
       20,
     );
-    const again = alice.events().find((e) => e.type === 'introduce');
+    const again = alice.drainEvents().find((e) => e.type === 'introduce');
     assert.ok(again?.type === 'introduce' && !again.introduction.secret.equals(ia.introduction.secret));
     assert.equal(broker.stats().introductions, 2);
     assert.equal(broker.stats().pending, 0, 'every introduction acknowledged');
@@ -188,7 +188,7 @@ describe('BrokerCore', () => {
       0,
       drop,
     );
-    assert.equal(bob.events().filter((e) => e.type === 'introduce').length, 0);
+    assert.equal(bob.drainEvents().filter((e) => e.type === 'introduce').length, 0);
     for (let now = 50; now <= 1000; now += 50) {
       broker.poll(now);
       pump(
@@ -202,7 +202,7 @@ describe('BrokerCore', () => {
       );
     }
     assert.equal(
-      bob.events().filter((e) => e.type === 'introduce').length,
+      bob.drainEvents().filter((e) => e.type === 'introduce').length,
       1,
       'delivered once, despite two losses',
     );
@@ -273,7 +273,7 @@ describe('BrokerCore', () => {
     bob.poll(61_000);
     pump(broker, [[bob, B]], 61_000);
     assert.ok(broker.has('bob'));
-    assert.ok(bob.events().some((e) => e.type === 'registered'));
+    assert.ok(bob.drainEvents().some((e) => e.type === 'registered'));
   });
 
   it('forgets a peer that unregisters, only for its own session', () => {
@@ -310,7 +310,7 @@ describe('BrokerCore', () => {
     const seq = alice.connect('bob', 30);
     pump(broker, both, 30);
     assert.deepEqual(
-      alice.events().filter((e) => e.type === 'connect-result'),
+      alice.drainEvents().filter((e) => e.type === 'connect-result'),
       [{ type: 'connect-result', seq, status: BrokerStatus.UNKNOWN_PEER }],
     );
   });
@@ -320,13 +320,13 @@ describe('BrokerCore', () => {
     const alice = client('alice');
     alice.register(0);
     pump(broker, [[alice, A]], 0);
-    alice.events();
+    alice.drainEvents();
     const moved = { address: A.address, port: 50_000 };
     alice.poll(15_000);
     pump(broker, [[alice, moved]], 15_000);
     assert.equal(broker.stats().addressChanges, 1);
     assert.equal(broker.stats().addressUnproven, 1);
-    assert.deepEqual(alice.events(), [{ type: 'registered', observed: moved }]);
+    assert.deepEqual(alice.drainEvents(), [{ type: 'registered', observed: moved }]);
   });
 
   it('is bounded: maxPeers answers FULL, maxPending answers BUSY', () => {
@@ -335,7 +335,7 @@ describe('BrokerCore', () => {
     assert.ok(alice.registered);
     assert.ok(!bob.registered);
     assert.equal(broker.stats().rejectedFull, 1);
-    assert.ok(bob.events().some((e) => e.type === 'refused' && e.status === BrokerStatus.FULL));
+    assert.ok(bob.drainEvents().some((e) => e.type === 'refused' && e.status === BrokerStatus.FULL));
 
     const b2 = makeBroker({ maxPending: 2 });
     const c1 = client('alice');
@@ -352,10 +352,10 @@ describe('BrokerCore', () => {
     );
     c1.connect('bob', 1);
     pump(b2, [[c1, A]], 1); // Bob does not acknowledge: his introduction stays in flight
-    c1.events();
+    c1.drainEvents();
     c1.connect('bob', 2);
     pump(b2, [[c1, A]], 2);
-    assert.ok(c1.events().some((e) => e.type === 'connect-result' && e.status === BrokerStatus.BUSY));
+    assert.ok(c1.drainEvents().some((e) => e.type === 'connect-result' && e.status === BrokerStatus.BUSY));
     assert.equal(b2.stats().rejectedBusy, 1);
     assert.equal(b2.stats().pending, 1, "Bob's unacknowledged introduction");
   });
@@ -365,10 +365,12 @@ describe('BrokerCore', () => {
     const alice = client('alice');
     alice.register(0);
     pump(broker, [[alice, A]], 0);
-    alice.events();
+    alice.drainEvents();
     const seq = alice.connect('carol', 1);
     pump(broker, [[alice, A]], 1);
-    assert.deepEqual(alice.events(), [{ type: 'connect-result', seq, status: BrokerStatus.UNKNOWN_PEER }]);
+    assert.deepEqual(alice.drainEvents(), [
+      { type: 'connect-result', seq, status: BrokerStatus.UNKNOWN_PEER },
+    ]);
     assert.equal(broker.stats().unknownTarget, 1);
     const bob = client('bob');
     bob.register(2);

@@ -130,7 +130,7 @@ describe('BrokerCore against hostile peers', () => {
       introductions.every((t) => t.to.port !== EVE.port),
       'nothing reaches the replayer',
     );
-    assert.ok(alice.events().some((e) => e.type === 'introduce'));
+    assert.ok(alice.drainEvents().some((e) => e.type === 'introduce'));
     assert.equal(broker.stats().peers, 2);
   });
 
@@ -242,12 +242,12 @@ describe('BrokerCore against hostile peers', () => {
     broker.drain();
     cores[2]!.connect('dave', 3);
     pump(broker, all.slice(2), 3);
-    const results = cores[2]!.events().filter((e) => e.type === 'connect-result');
+    const results = cores[2]!.drainEvents().filter((e) => e.type === 'connect-result');
     assert.deepEqual(
       results.map((e) => (e.type === 'connect-result' ? e.status : undefined)),
       [BrokerStatus.OK],
     );
-    assert.ok(cores[3]!.events().some((e) => e.type === 'introduce'));
+    assert.ok(cores[3]!.drainEvents().some((e) => e.type === 'introduce'));
     assert.ok(broker.stats().rejectedPeerBusy > 0);
   });
 
@@ -271,7 +271,7 @@ describe('BrokerCore against hostile peers', () => {
     pump(broker, peers, 0);
     bob.connect('alice', 5);
     pump(broker, peers, 5);
-    const intro = bob.events().find((e) => e.type === 'introduce');
+    const intro = bob.drainEvents().find((e) => e.type === 'introduce');
     assert.ok(intro?.type === 'introduce');
     assert.deepEqual(
       intro.introduction.candidates.map((c) => `${c.kind} ${c.address}:${c.port}`),
@@ -296,6 +296,6 @@ describe('BrokerCore against hostile peers', () => {
       [true, true, false, true],
     );
     assert.equal(broker.stats().rejectedPerAddress, 1);
-    assert.ok(peers[2]![0].events().some((e) => e.type === 'refused' && e.status === BrokerStatus.FULL));
+    assert.ok(peers[2]![0].drainEvents().some((e) => e.type === 'refused' && e.status === BrokerStatus.FULL));
   });
 });

@@ -85,7 +85,7 @@ function attack(attackerAt: NatEndpoint, victimAt: NatEndpoint): Outcome {
   assert.ok(mallory.registered && victim.registered);
   mallory.connect('victim', 10);
   pump(10);
-  const intro = victim.events().find((e) => e.type === 'introduce');
+  const intro = victim.drainEvents().find((e) => e.type === 'introduce');
   assert.ok(intro?.type === 'introduce');
   const introduction: Introduction = intro.introduction;
   const agent = new AgentCore({

@@ -171,7 +171,7 @@ export class SimPeer {
   flush(): void {
     const now = this.#net.nowMs;
     for (const t of this.client.drain()) this.main.send(t.data, t.to);
-    for (const event of this.client.events()) {
+    for (const event of this.client.drainEvents()) {
       if (event.type === 'introduce' && this.agent === null) {
         this.introduction = event.introduction;
         this.agent = new AgentCore({
