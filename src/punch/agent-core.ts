@@ -498,7 +498,7 @@ export class AgentCore {
     if (this.#state !== 'punching' || this.#startMs < 0) return Number.POSITIVE_INFINITY;
     let next = this.#deadlineMs;
     if (this.#nominating !== null) next = Math.min(next, this.#nominateAtMs);
-    const due = this.#targets.nextDueMs();
+    const due = this.#targets.nextWakeMs();
     if (due < Number.POSITIVE_INFINITY) next = Math.min(next, Math.max(due, this.#nextPaceMs));
     if (this.#prediction !== null && this.#nominating === null && !this.#targets.anyValidated()) {
       next = Math.min(next, this.#prediction.nextWakeMs());

@@ -90,7 +90,7 @@ export class AgentTargets {
   }
 
   /** When the next unvalidated pair is due (Infinity when none). */
-  nextDueMs(): number {
+  nextWakeMs(): number {
     let next = Number.POSITIVE_INFINITY;
     for (const t of this.#list) if (!t.validated && !this.#silent(t) && t.nextAtMs < next) next = t.nextAtMs;
     return next;

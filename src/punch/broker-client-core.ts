@@ -289,7 +289,7 @@ export class BrokerClientCore {
 
   /** When {@link poll} next has work. */
   nextWakeMs(): number {
-    return Math.min(this.#inFlight.nextDueMs(), this.#nextKeepaliveMs);
+    return Math.min(this.#inFlight.nextWakeMs(), this.#nextKeepaliveMs);
   }
 
   /** Datagrams queued since the last call (all go to the broker). */

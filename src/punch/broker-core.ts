@@ -319,7 +319,7 @@ export class BrokerCore {
   /** When {@link poll} next has work (ms on the caller's clock). */
   nextWakeMs(): number {
     return Math.min(
-      this.#pending.nextDueMs(),
+      this.#pending.nextWakeMs(),
       this.#byId.size > 0 ? this.#nextSweepMs : Number.POSITIVE_INFINITY,
     );
   }

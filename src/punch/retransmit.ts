@@ -111,7 +111,7 @@ export class Retransmitter<T> {
   }
 
   /** When the next frame is due (Infinity when none is in flight). */
-  nextDueMs(): number {
+  nextWakeMs(): number {
     let next = Number.POSITIVE_INFINITY;
     for (const entry of this.#pending.values()) if (entry.nextAtMs < next) next = entry.nextAtMs;
     return next;
