@@ -85,7 +85,10 @@ describe('lossy punch matrix: 50 ms RTT and 10% loss on every NAT uplink, every 
   });
 
   for (const [a, b] of PAIRS) {
-    const expected = expectedPaths(a, b);
+    const pair = [baseNatType(a), baseNatType(b)].sort().join('-');
+    // Under loss the pr ↔ sym nomination may land on the main sockets' pair, which only the
+    // prediction probes opened: either label is right as long as prediction ran (asserted below).
+    const expected: readonly PathKind[] = pair === 'pr-sym' ? ['predicted', 'direct'] : expectedPaths(a, b);
     test(`${baseNatType(a)} ↔ ${baseNatType(b)} with loss: connects, data both ways, path ${expected.join(' or ')}`, async () => {
       const key = `${a}-${b}`;
       const children: ChildProcess[] = [];
@@ -124,6 +127,10 @@ describe('lossy punch matrix: 50 ms RTT and 10% loss on every NAT uplink, every 
         };
         results.set(key, result);
         assert.ok(expected.includes(result.path as PathKind), `initiator path ${result.path}`);
+        if (pair === 'pr-sym') {
+          const sockets = Number(linked.predictionSockets ?? 0) + Number(answered.predictionSockets ?? 0);
+          assert.ok(sockets > 0, `pr ↔ sym linked without port prediction opening a socket (${sockets})`);
+        }
         assert.ok(
           expected.includes(result.responderPath as PathKind),
           `responder path ${result.responderPath}`,
