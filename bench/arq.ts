@@ -200,7 +200,15 @@ async function idleChild(mode: string): Promise<void> {
   const sa = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0, recvBufferSize: 8 << 20 });
   const sb = await bindUdpSocket({ family: 'udp4', address: '127.0.0.1', port: 0, recvBufferSize: 8 << 20 });
   const a = new ArqEndpoint({ demux: new Demux(sa), ...ARQ_TURBO });
-  const b = new ArqEndpoint({ demux: new Demux(sb), ...ARQ_TURBO, accept: 'any' });
+  // One trusted source holds every conversation: the per-source cap (a hostile-peer limit) is raised
+  // to the count measured, and accepted conversations never idle out within the window.
+  const b = new ArqEndpoint({
+    demux: new Demux(sb),
+    ...ARQ_TURBO,
+    accept: 'any',
+    maxConversationsPerAddress: conversations,
+    acceptedIdleTimeoutMs: 0,
+  });
   const timers: NodeJS.Timeout[] = [];
   let count = 0;
   if (mode === 'porthole') {
