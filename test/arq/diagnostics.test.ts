@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   ARQ_TURBO,
   type ArqConversationClosedMessage,
@@ -14,24 +14,11 @@ import {
 } from '../../src/arq/index.ts';
 import { demuxOf, PortholeFrame } from '../../src/mux/index.ts';
 import { bindUdpSocket } from '../../src/ports/index.ts';
-import {
-  type ChannelRecording,
-  countingRemote,
-  recordChannel,
-  spyPublishes,
-} from '../support/diagnostics.ts';
+import { countingRemote, recorder, spyPublishes } from '../support/diagnostics.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { makePeers, nextConversation } from './helpers/peers.ts';
 
-const recordings: ChannelRecording<unknown>[] = [];
-function record<T>(name: string): ChannelRecording<T> {
-  const r = recordChannel<T>(name);
-  recordings.push(r as ChannelRecording<unknown>);
-  return r;
-}
-afterEach(() => {
-  for (const r of recordings.splice(0)) r.stop();
-});
+const record = recorder();
 
 /** One 24-byte KCP segment header with no data. */
 function segment(conv: number, cmd: number, sn = 0): Buffer {

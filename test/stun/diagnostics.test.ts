@@ -21,18 +21,10 @@ import {
   type StunTransactionStartedMessage,
   StunTransactions,
 } from '../../src/stun/index.ts';
-import { type ChannelRecording, recordChannel, spyPublishes } from '../support/diagnostics.ts';
+import { recorder, spyPublishes } from '../support/diagnostics.ts';
 import { checkLeaks } from '../support/leaks.ts';
 
-const recordings: ChannelRecording<unknown>[] = [];
-function record<T>(name: string): ChannelRecording<T> {
-  const r = recordChannel<T>(name);
-  recordings.push(r as ChannelRecording<unknown>);
-  return r;
-}
-afterEach(() => {
-  for (const r of recordings.splice(0)) r.stop();
-});
+const record = recorder();
 
 const SERVER = { address: '192.0.2.1', port: 3478 };
 const CLIENT = { address: '198.51.100.9', port: 50000 };

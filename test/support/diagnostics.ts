@@ -1,4 +1,5 @@
 import { channel, subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { afterEach } from 'node:test';
 
 /** Messages published on one channel while recording; `stop()` unsubscribes (idempotent). */
 export interface ChannelRecording<T> {
@@ -112,4 +113,20 @@ export function countingRemote(
     size: 0,
   };
   return { from, reads: () => reads };
+}
+
+/**
+ * A `record(name)` for one test file: every recording it starts is stopped after each test, so a
+ * test never sees another's messages.
+ */
+export function recorder(): <T>(name: string) => ChannelRecording<T> {
+  const recordings: ChannelRecording<unknown>[] = [];
+  afterEach(() => {
+    for (const r of recordings.splice(0)) r.stop();
+  });
+  return <T>(name: string): ChannelRecording<T> => {
+    const r = recordChannel<T>(name);
+    recordings.push(r as ChannelRecording<unknown>);
+    return r;
+  };
 }

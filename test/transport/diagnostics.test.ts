@@ -1,30 +1,17 @@
 import assert from 'node:assert/strict';
 import type { RemoteInfo } from 'node:dgram';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   MediaTransport,
   type TransportDatagramDroppedMessage,
   TransportDiagnostics,
   type TransportPeerLearnedMessage,
 } from '../../src/transport/index.ts';
-import {
-  type ChannelRecording,
-  countingRemote,
-  recordChannel,
-  spyPublishes,
-} from '../support/diagnostics.ts';
+import { countingRemote, recorder, spyPublishes } from '../support/diagnostics.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { closeAll, fakeClock, rawSocket, reader, rtp } from './helpers.ts';
 
-const recordings: ChannelRecording<unknown>[] = [];
-function record<T>(name: string): ChannelRecording<T> {
-  const r = recordChannel<T>(name);
-  recordings.push(r as ChannelRecording<unknown>);
-  return r;
-}
-afterEach(() => {
-  for (const r of recordings.splice(0)) r.stop();
-});
+const record = recorder();
 
 checkLeaks();
 

@@ -1,6 +1,6 @@
 // TURN diagnostics channels, on the sans-I/O TurnAllocation against a scripted server (fake clock).
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   decodeStun,
   encodeStun,
@@ -26,7 +26,7 @@ import {
   type TurnOperationFailedMessage,
   type TurnPermissionInstalledMessage,
 } from '../../src/turn/index.ts';
-import { type ChannelRecording, recordChannel, spyPublishes } from '../support/diagnostics.ts';
+import { recorder, spyPublishes } from '../support/diagnostics.ts';
 
 const SERVER = { address: '192.0.2.1', port: 3478 };
 const REALM = 'porthole.test';
@@ -35,15 +35,7 @@ const RELAYED = { address: '192.0.2.1', port: 49152 };
 const MAPPED = { address: '203.0.113.5', port: 40000 };
 const PEER = { address: '198.51.100.7', port: 6000 };
 
-const recordings: ChannelRecording<unknown>[] = [];
-function record<T>(name: string): ChannelRecording<T> {
-  const r = recordChannel<T>(name);
-  recordings.push(r as ChannelRecording<unknown>);
-  return r;
-}
-afterEach(() => {
-  for (const r of recordings.splice(0)) r.stop();
-});
+const record = recorder();
 
 /** A TurnAllocation and a scripted server answering it. */
 function scripted(password = 'secret'): {
