@@ -109,6 +109,8 @@ export class AgentCore {
   #nextPaceMs = 0;
   // Nomination (initiator) and the selected path.
   #nominating: Outstanding | null = null;
+  /** Whether the pair being nominated came through prediction (its label, sent as PunchFlag.PREDICTED). */
+  #nominateViaPrediction = false;
   #nominateAtMs = 0;
   #path: { socket: number; remote: NatEndpoint } | null = null;
   #keepaliveAtMs = 0;
@@ -316,7 +318,8 @@ export class AgentCore {
       current.remote.port !== from.port ||
       current.remote.address !== from.address;
     if (names && (this.#state === 'punching' || (this.#state === 'connected' && moved))) {
-      this.#select(socket, from, target?.kind === 'prflx' || target?.predicted === true, nowMs);
+      const named = (frame.flags & PunchFlag.PREDICTED) !== 0;
+      this.#select(socket, from, target?.kind === 'prflx' || target?.predicted === true, nowMs, named);
     }
   }
 
@@ -358,14 +361,24 @@ export class AgentCore {
       this.#select(socket, from, sent.predicted || target?.kind === 'prflx', nowMs);
     } else if (this.#nominating === null) {
       this.#nominating = { socket, to: from, flags: PunchFlag.NOMINATE, predicted: sent.predicted };
+      this.#nominateViaPrediction = sent.predicted || target?.kind === 'prflx';
       this.#nominateAtMs = nowMs;
       this.poll(nowMs);
     }
   }
 
-  /** `viaPrediction`: the pair came from a prediction socket, probe or peer-reflexive address while prediction ran. */
-  #select(socket: number, remote: NatEndpoint, viaPrediction: boolean, nowMs: number): void {
-    const predicted = this.#prediction?.started === true && (socket > 0 || viaPrediction);
+  /**
+   * `viaPrediction`: the pair came from a prediction socket, probe or peer-reflexive address while
+   * prediction ran; `namedPredicted`: the initiator's NOMINATE said so (PunchFlag.PREDICTED).
+   */
+  #select(
+    socket: number,
+    remote: NatEndpoint,
+    viaPrediction: boolean,
+    nowMs: number,
+    namedPredicted = false,
+  ): void {
+    const predicted = namedPredicted || (this.#prediction?.started === true && (socket > 0 || viaPrediction));
     this.#state = 'connected';
     this.#path = { socket, remote: { address: remote.address, port: remote.port } };
     this.#nominating = null;
@@ -399,7 +412,11 @@ export class AgentCore {
     if (this.#nominating !== null && nowMs >= this.#nominateAtMs) {
       const n = this.#nominating;
       this.#nominateAtMs = nowMs + this.#targets.recheckMs;
-      this.#sendProbe(n.socket, n.to, PunchFlag.NOMINATE, n.predicted, undefined);
+      // The initiator labels the pair as #select will: the responder adopts that label, so both
+      // ends of a pr <-> sym link say `predicted` even when its own end is the main socket.
+      const label = this.#prediction?.started === true && (n.socket > 0 || this.#nominateViaPrediction);
+      const flags = label ? PunchFlag.NOMINATE | PunchFlag.PREDICTED : PunchFlag.NOMINATE;
+      this.#sendProbe(n.socket, n.to, flags, n.predicted, undefined);
     }
     while (nowMs >= this.#nextPaceMs) {
       const target = this.#targets.due(nowMs);

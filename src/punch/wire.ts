@@ -6,7 +6,7 @@
  *  0        1        2        3
  * +--------+--------+--------+--------+
  * |  0x04  | ver=1  |  type  | flags  |   type 1 PROBE, 2 REPLY, 3 DATA, 4 CLOSE
- * +--------+--------+--------+--------+   flags: bit 0 NOMINATE, bit 1 KEEPALIVE
+ * +--------+--------+--------+--------+   flags: bit 0 NOMINATE, bit 1 KEEPALIVE, bit 2 PREDICTED
  * |           link id (8 bytes)       |
  * |                                   |
  * +--------+--------+--------+--------+   DATA ends the header here: payload follows.
@@ -48,7 +48,12 @@ const LINK_ID_OFFSET = 4;
 /** Punch frame types. */
 export const PunchMessage = { PROBE: 1, REPLY: 2, DATA: 3, CLOSE: 4 } as const;
 /** Punch flags. */
-export const PunchFlag = { NOMINATE: 1, KEEPALIVE: 2 } as const;
+export const PunchFlag = {
+  NOMINATE: 1,
+  KEEPALIVE: 2,
+  /** On a NOMINATE: the initiator's pair exists through port prediction, so both ends label it `predicted`. */
+  PREDICTED: 4,
+} as const;
 
 /** A probe or a reply. */
 export interface PunchCheck {
@@ -85,7 +90,7 @@ export function encodePunch(check: PunchCheck, secret: Buffer): Buffer {
   out[0] = PortholeFrame.PUNCH;
   out[1] = PUNCH_WIRE_VERSION;
   out[2] = check.type;
-  out[3] = check.flags & 3;
+  out[3] = check.flags & 7;
   check.linkId.copy(out, 4, 0, SESSION_ID_BYTES);
   out[12] = check.sender;
   out.writeUInt32BE(check.seq >>> 0, 16);
@@ -180,7 +185,7 @@ export function decodePunch(data: Buffer): PunchFrame {
   if (type !== PunchMessage.PROBE && type !== PunchMessage.REPLY && type !== PunchMessage.CLOSE) {
     throw new ParseError(PunchErrorCode.FRAME_TYPE, `unknown punch message ${type}`, 2);
   }
-  if (flags > (type === PunchMessage.CLOSE ? 0 : 3)) {
+  if (flags > (type === PunchMessage.CLOSE ? 0 : 7)) {
     throw new ParseError(PunchErrorCode.FRAME_BAD_FIELD, 'unknown flags', 3);
   }
   const sender = r.u8('sender');
