@@ -4,16 +4,11 @@ import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { ARQ_TURBO, ArqEndpoint, type ArqStream } from '../../src/arq/index.ts';
 import type { DatagramLink } from '../../src/mux/index.ts';
-import { Broker, dialPeer, PunchPeer } from '../../src/punch/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from '../support/wait.ts';
+import { linkAliceToBob, startLoopbackBroker } from './loopback.ts';
 
 checkLeaks();
-
-const TOKENS = new Map([
-  ['alice', 'a-secret'],
-  ['bob', 'b-secret'],
-]);
 
 describe('ARQ over a PunchLink', () => {
   const closers: (() => Promise<void> | void)[] = [];
@@ -22,35 +17,9 @@ describe('ARQ over a PunchLink', () => {
   });
 
   it('carries a conversation both ways; onDatagram takes one handler at a time', async () => {
-    const broker = await Broker.listen({
-      address: '127.0.0.1',
-      port: 0,
-      authenticate: (id, token) => TOKENS.get(id) === token.toString(),
-    });
-    closers.push(() => broker.close());
-    const brokerAddress = { address: '127.0.0.1', port: broker.address().port };
+    const { brokerAddress } = await startLoopbackBroker(closers);
     const signal = AbortSignal.timeout(20_000);
-    const bob = await PunchPeer.open({
-      broker: brokerAddress,
-      id: 'bob',
-      token: 'b-secret',
-      address: '127.0.0.1',
-      natClass: 'open',
-      signal,
-    });
-    closers.push(() => bob.close());
-    const accepted = bob.accept({ signal });
-    const aliceLink = await dialPeer({
-      broker: brokerAddress,
-      id: 'alice',
-      token: 'a-secret',
-      address: '127.0.0.1',
-      natClass: 'open',
-      peer: 'bob',
-      signal,
-    });
-    closers.push(() => aliceLink.close());
-    const bobLink = await accepted;
+    const { aliceLink, bobLink } = await linkAliceToBob(brokerAddress, closers, signal);
 
     const links: DatagramLink[] = [aliceLink, bobLink]; // the type check is part of the test
     const alice = new ArqEndpoint({ link: links[0]!, ...ARQ_TURBO });

@@ -3,13 +3,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Broker, dialPeer, type PunchLink, PunchPeer, type RelayProvider } from '../../src/punch/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
+import { linkAliceToBob, startLoopbackBroker } from './loopback.ts';
 
 checkLeaks();
-
-const TOKENS = new Map([
-  ['alice', 'a-secret'],
-  ['bob', 'b-secret'],
-]);
 
 /** Open UDP handles, once pending handle closes have run. */
 async function udpHandles(): Promise<number> {
@@ -33,45 +29,13 @@ describe('punching on loopback with real sockets', () => {
     for (const close of closers.reverse()) await close();
   });
 
-  /** A broker on loopback that knows Alice's and Bob's tokens, closed after the suite. */
-  async function startBroker(): Promise<{
-    broker: Broker;
-    brokerAddress: { address: string; port: number };
-  }> {
-    const broker = await Broker.listen({
-      address: '127.0.0.1',
-      port: 0,
-      authenticate: (id, token) => TOKENS.get(id) === token.toString(),
-    });
-    closers.push(() => broker.close());
-    return { broker, brokerAddress: { address: '127.0.0.1', port: broker.address().port } };
-  }
+  const startBroker = () => startLoopbackBroker(closers);
 
   it('connects two peers through a broker and exchanges data both ways', async () => {
     const before = await udpHandles();
     const { broker, brokerAddress } = await startBroker();
     const signal = AbortSignal.timeout(20_000);
-    const bob = await PunchPeer.open({
-      broker: brokerAddress,
-      id: 'bob',
-      token: 'b-secret',
-      address: '127.0.0.1',
-      natClass: 'open',
-      signal,
-    });
-    closers.push(() => bob.close());
-    const accepted = bob.accept({ signal });
-    const aliceLink = await dialPeer({
-      broker: brokerAddress,
-      id: 'alice',
-      token: 'a-secret',
-      address: '127.0.0.1',
-      natClass: 'open',
-      peer: 'bob',
-      signal,
-    });
-    closers.push(() => aliceLink.close());
-    const bobLink = await accepted;
+    const { bob, aliceLink, bobLink } = await linkAliceToBob(brokerAddress, closers, signal);
     assert.equal(aliceLink.path, 'direct');
     assert.equal(bobLink.path, 'direct');
     assert.equal(aliceLink.peerId, 'bob');
