@@ -25,8 +25,53 @@ export {
   SIGNATURE_BYTES,
   TS_PACKET_BYTES,
 } from './constants.ts';
+export { DASHBOARD_COOKIE, isLoopbackHost } from './dashboard-auth.ts';
+export type { FeedLink, FeedMessage, FeedNode, FeedPoint } from './dashboard-feed.ts';
+export { DashboardFeed, FEED_HISTORY_POINTS, FEED_MAX_NODES } from './dashboard-feed.ts';
+export type {
+  DashboardActions,
+  DashboardImpairment,
+  DashboardOptions,
+  DashboardStats,
+} from './dashboard-server.ts';
+export { Dashboard } from './dashboard-server.ts';
 export type { ChunkRejectionType, LiveParseCodeType } from './errors.ts';
 export { ChunkRejection, LiveErrorCode, LiveParseCode } from './errors.ts';
+export type { CreateLoggerOptions, LogSink, MetricField } from './log.ts';
+export { createLogger, formatLogLine, metricFields } from './log.ts';
+export type { NatClassLabel, PathLabel, Sample, SeriesSpec, StatLeaf } from './metrics-collect.ts';
+export {
+  CHANNEL_LABELS_MAX,
+  ChannelLabels,
+  ComponentStats,
+  NAT_CLASS_LABELS,
+  PATH_LABELS,
+  scrapeCounter,
+  scrapeGauge,
+  statLeaves,
+} from './metrics-collect.ts';
+export type { DiagnosticsMetrics, DiagnosticsMetricsOptions } from './metrics-diagnostics.ts';
+export { collectDiagnosticsMetrics, DIAGNOSTICS_MEMORY_MAX } from './metrics-diagnostics.ts';
+export type { NodeMetricsOptions } from './metrics-node.ts';
+export { collectNodeMetrics, LIVE_DROP_REASONS } from './metrics-node.ts';
+export type {
+  MetricsProcess,
+  MetricsRegistryOptions,
+  MetricsServer,
+  ServeMetricsOptions,
+} from './metrics-server.ts';
+export { createMetricsRegistry, metricsHandler, serveMetrics, serveMetricsFlag } from './metrics-server.ts';
+export type {
+  SwarmAggregate,
+  SwarmChannelView,
+  SwarmNeighbourView,
+  SwarmNodeView,
+  SwarmReportView,
+  SwarmView,
+} from './metrics-swarm.ts';
+export { aggregateChannel } from './metrics-swarm.ts';
+export type { TrackerMetricsOptions } from './metrics-tracker.ts';
+export { collectTrackerMetrics } from './metrics-tracker.ts';
 export type { Candidate, NatClassValue, NeighbourSelectorOptions, PathKind } from './neighbours.ts';
 export { NatClass, NeighbourSelector, pathKindBetween } from './neighbours.ts';
 export type { LivePeerEvent, LivePeerOptions, LiveTransmit } from './peer-core.ts';
