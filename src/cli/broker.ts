@@ -8,13 +8,14 @@ import { formatEndpoint } from '../internal/endpoint.ts';
 import { parseHostPort, resolveHostPort } from '../internal/host-port.ts';
 import { DEFAULT_STUN_PORT, type NatEndpoint, NatErrorCode } from '../nat/index.ts';
 import { Broker, type BrokerAuthenticator } from '../punch/index.ts';
+import { CliFailure, ExitCode, hostPort, ipAddress, numberIn, onStopSignal } from './fail.ts';
 
 interface BrokerCommandOptions {
   listen: string;
   tokenFile?: string;
   allowAny?: boolean;
-  maxPeers?: string;
-  stats: string;
+  maxPeers?: number;
+  stats: number;
   json?: boolean;
 }
 
@@ -56,6 +57,13 @@ export async function readTokenFile(path: string): Promise<Map<string, Buffer>> 
   return tokens;
 }
 
+/** `--listen`: a numeric address (a listen address is never looked up) and an optional port. */
+function listenAddress(text: string): string {
+  hostPort({ minPort: 0 })(text);
+  ipAddress(parseHostPort(text, { option: '--listen', minPort: 0 }).host);
+  return text;
+}
+
 /** An authenticator over a token map, comparing in constant time. */
 export function tokenAuthenticator(tokens: ReadonlyMap<string, Buffer>): BrokerAuthenticator {
   return (peerId, token) => {
@@ -69,15 +77,34 @@ export function register(program: Command): void {
   program
     .command('broker')
     .description('run a hole-punching broker: peers register over UDP and are introduced to each other')
-    .requiredOption('--listen <host:port>', 'UDP address to listen on (port default 3478; 0: any)')
+    .requiredOption(
+      '--listen <address:port>',
+      'numeric UDP address to listen on (port default 3478; 0: any)',
+      listenAddress,
+    )
     .option('--token-file <file>', 'accepted peers: one "<peer-id> <token>" per line')
     .option('--allow-any', 'accept every peer whatever its token (tests and closed networks only)')
-    .option('--max-peers <n>', 'registered peers at most (default 10000)')
-    .option('--stats <seconds>', 'log the counters this often (0: never)', '60')
+    .option(
+      '--max-peers <n>',
+      'registered peers at most, 1-1000000 (default 10000)',
+      numberIn({ min: 1, max: 1_000_000, integer: true }),
+    )
+    .option(
+      '--stats <seconds>',
+      'log the counters this often, 1-86400 (0: never)',
+      numberIn({ min: 1, max: 86_400, zero: true, unit: 'seconds' }),
+      60,
+    )
     .option('--json', 'print {"listening":"ip:port"} on stdout once bound')
     .action(async (options: BrokerCommandOptions) => {
       if ((options.tokenFile === undefined) === (options.allowAny !== true)) {
-        throw new InvalidOptionError('--token-file', 'give exactly one of --token-file and --allow-any');
+        throw new CliFailure(
+          options.tokenFile === undefined
+            ? 'who may register? nothing says'
+            : '--token-file and --allow-any together',
+          ExitCode.USAGE,
+          'give exactly one of --token-file <file> and --allow-any',
+        );
       }
       // A token file: challenge-response (the tokens never travel); --allow-any: anyone's token.
       const tokens = options.tokenFile === undefined ? undefined : await readTokenFile(options.tokenFile);
@@ -87,7 +114,7 @@ export function register(program: Command): void {
         tokens === undefined ? { authenticate: () => true } : { credential: (peerId) => tokens.get(peerId) };
       const parsed = parseHostPort(options.listen, { option: '--listen', minPort: 0 });
       const where = { host: parsed.host, port: parsed.port ?? DEFAULT_STUN_PORT };
-      const maxPeers = options.maxPeers === undefined ? undefined : Number(options.maxPeers);
+      const maxPeers = options.maxPeers;
       const log = pino({ name: 'porthole-broker' }, pino.destination(2));
       const broker = await Broker.listen({
         address: where.host,
@@ -101,13 +128,10 @@ export function register(program: Command): void {
       if (options.json === true) console.log(JSON.stringify({ listening }));
       else console.log(`broker listening on ${listening}`);
       log.info({ listening, auth: options.allowAny === true ? 'any' : 'token-file' }, 'broker listening');
-      const statsS = Number(options.stats);
+      const statsS = options.stats;
       const ticker =
         statsS > 0 ? setInterval(() => log.info(broker.stats(), 'broker stats'), statsS * 1_000) : undefined;
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await onStopSignal().signal;
       clearInterval(ticker);
       await broker.close();
       log.info(broker.stats(), 'broker closed');

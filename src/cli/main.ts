@@ -1,23 +1,54 @@
 #!/usr/bin/env node
 // The `porthole` command: one subcommand per file in this folder, registered in commands.ts.
-import { Command } from 'commander';
-import { PortholeError } from '../errors/index.ts';
+// Every way out goes through here: an expected failure is one line on stderr and an exit code of
+// fail.ts (docs/cli.md "Exit codes"); only a bug prints a stack trace. The process exits once the
+// subcommand is done, so nothing it left behind keeps it running.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
 import { commands } from './commands.ts';
+import { ExitCode, report } from './fail.ts';
 
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+let running = '';
 const program = new Command('porthole')
   .description(
-    'real-time UDP networking tools: port ranges, echo servers, STUN, NAT discovery and the NAT lab',
+    'real-time UDP networking tools: port ranges, echo servers, STUN, NAT discovery, hole punching and the NAT lab',
   )
-  .showHelpAfterError();
+  .version(version, '-V, --version', 'print the version')
+  .exitOverride()
+  .configureOutput({
+    outputError: (text, write) => write(`porthole: ${text.replace(/^error: /, '')}`),
+  })
+  .showHelpAfterError('(add --help for the flags)')
+  .hook('preAction', (_program, action) => {
+    running = action.name();
+  });
 for (const register of commands) register(program);
+
+let exitCode: number = ExitCode.OK;
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  // Errors a user can act on are printed as their message and code, without a stack.
-  if (error instanceof PortholeError) {
-    console.error(`porthole: ${error.message} [${error.code}]`);
-    process.exitCode = 1;
+  if (error instanceof CommanderError) {
+    // Commander printed the message already; --help and --version end here with exit code 0.
+    exitCode = error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
   } else {
-    throw error;
+    const failure = report(error, running);
+    process.stderr.write(`${failure.line}\n`);
+    exitCode = failure.exitCode;
   }
+}
+await flush(process.stdout);
+await flush(process.stderr);
+process.exit(exitCode);
+
+/** Resolves once everything written to `stream` so far has been handed to the OS. */
+function flush(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || stream.writableEnded) resolve();
+    else stream.write('', () => resolve());
+  });
 }

@@ -1,12 +1,27 @@
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { InvalidOptionError } from '../errors/index.ts';
+import { InvalidArgumentError } from 'commander';
 import { parseHostPort as parseText } from '../internal/host-port.ts';
 import { STUN_DEFAULT_PORT, type StunListenAddress, StunServer } from '../stun/index.ts';
+import { CliFailure, ExitCode, familyOf, ipAddress, numberIn, onStopSignal } from './fail.ts';
+
+/** SOFTWARE is at most 763 bytes of UTF-8 (RFC 8489 §14.14). */
+const MAX_SOFTWARE_BYTES = 763;
+
+interface StunServerOptions {
+  listen: StunListenAddress;
+  alt?: StunListenAddress;
+  software: string;
+  rate: number;
+  burst: number;
+  rateLimit: boolean;
+  statsInterval: number;
+  json?: boolean;
+}
 
 /**
- * `porthole stun-server --listen A[:port] [--alt B[:port]]`: a STUN Binding server, or with --alt an
- * RFC 5780 server on A:port, A:port+1, B:port, B:port+1. Runs until SIGINT/SIGTERM.
+ * `porthole stun-server --listen A[:P1] [--alt B[:P2]]`: a STUN Binding server, or with --alt an
+ * RFC 5780 server on the four combinations (A,P1) (A,P2) (B,P1) (B,P2), P2 = P1 + 1. Runs until
+ * SIGINT/SIGTERM (exit 0).
  */
 export function register(program: Command): void {
   program
@@ -14,57 +29,68 @@ export function register(program: Command): void {
     .description('run a STUN server (RFC 8489); with --alt, an RFC 5780 NAT behaviour discovery server')
     .requiredOption(
       '--listen <address[:port]>',
-      `primary address and port (default port ${STUN_DEFAULT_PORT})`,
+      `primary numeric address A and port P1 (default ${STUN_DEFAULT_PORT}; 0: any free pair)`,
+      listenFlag,
     )
     .option(
       '--alt <address[:port]>',
-      'alternate address: enables RFC 5780 mode on both addresses × port and port+1',
+      'alternate address B (same family): RFC 5780 mode on (A,P1) (A,P2) (B,P1) (B,P2); the port, if given, is P2 and must be P1+1',
+      listenFlag,
     )
-    .option('--software <name>', 'SOFTWARE attribute for responses', 'porthole')
-    .option('--rate <per-second>', 'requests per second allowed per source IP', '20')
-    .option('--burst <count>', 'burst allowed per source IP', '40')
+    .option('--software <name>', 'SOFTWARE attribute for responses (at most 763 bytes)', software, 'porthole')
+    .option(
+      '--rate <per-second>',
+      'requests per second allowed per source IP, 0.01-1000000',
+      numberIn({ min: 0.01, max: 1_000_000 }),
+      20,
+    )
+    .option(
+      '--burst <count>',
+      'burst allowed per source IP, 1-1000000',
+      numberIn({ min: 1, max: 1_000_000, integer: true }),
+      40,
+    )
     .option('--no-rate-limit', 'disable the per-source rate limit')
-    .option('--stats-interval <seconds>', 'log counters every N seconds (0: never)', '60')
-    .action(
-      async (options: {
-        listen: string;
-        alt?: string;
-        software: string;
-        rate: string;
-        burst: string;
-        rateLimit: boolean;
-        statsInterval: string;
-      }) => {
-        const log = pino({ name: 'stun-server' });
-        const server = await StunServer.listen({
-          listen: withDefaultPort(parseHostPort(options.listen)),
-          ...(options.alt !== undefined ? { alternate: parseHostPort(options.alt) } : {}),
-          software: options.software,
-          rateLimit: options.rateLimit
-            ? {
-                ratePerSecond: parseNumber(options.rate, '--rate'),
-                burst: parseNumber(options.burst, '--burst'),
-              }
-            : false,
-        });
-        log.info(
-          { addresses: server.addresses.map((a) => `${a.address}:${a.port}`), rfc5780: server.rfc5780 },
-          'STUN server listening',
-        );
-        const seconds = parseNumber(options.statsInterval, '--stats-interval', true);
-        const timer =
-          seconds > 0
-            ? setInterval(() => log.info({ stats: server.stats() }, 'stats'), seconds * 1000)
-            : undefined;
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-        if (timer !== undefined) clearInterval(timer);
-        await server.close();
-        log.info({ stats: server.stats() }, 'STUN server stopped');
-      },
-    );
+    .option(
+      '--stats-interval <seconds>',
+      'print counters every N seconds, 1-86400 (0: never)',
+      numberIn({ min: 1, max: 86_400, zero: true, unit: 'seconds' }),
+      60,
+    )
+    .option('--json', 'print one JSON object per line on stdout (listening, stats, stopped)')
+    .action(async (options: StunServerOptions) => {
+      const listen =
+        options.listen.port === undefined ? { ...options.listen, port: STUN_DEFAULT_PORT } : options.listen;
+      const alternate = options.alt === undefined ? undefined : checkAlternate(listen, options.alt);
+      const print = (json: object, text: string): void => {
+        process.stdout.write(`${options.json === true ? JSON.stringify(json) : text}\n`);
+      };
+      const stop = onStopSignal();
+      const server = await StunServer.listen({
+        listen,
+        ...(alternate === undefined ? {} : { alternate }),
+        software: options.software,
+        rateLimit: options.rateLimit ? { ratePerSecond: options.rate, burst: options.burst } : false,
+      });
+      const addresses = server.addresses.map(
+        (a) => `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`,
+      );
+      print(
+        { listening: addresses, addresses, rfc5780: server.rfc5780 },
+        `STUN server on ${addresses.join(', ')}${server.rfc5780 ? ' (RFC 5780)' : ''}; Ctrl-C stops`,
+      );
+      const timer =
+        options.statsInterval > 0
+          ? setInterval(
+              () => print({ stats: server.stats() }, statsLine(server)),
+              options.statsInterval * 1000,
+            )
+          : undefined;
+      await stop.signal;
+      clearInterval(timer);
+      await server.close();
+      print({ stopped: true, stats: server.stats() }, `stopped: ${statsLine(server)}`);
+    });
 }
 
 /** `1.2.3.4`, `1.2.3.4:3478`, `::1`, `[::1]:3478` → address and port (absent when not given). */
@@ -74,14 +100,60 @@ export function parseHostPort(text: string): StunListenAddress {
   return port === undefined ? { address: host } : { address: host, port };
 }
 
-function withDefaultPort(at: StunListenAddress): StunListenAddress {
-  return at.port === undefined ? { address: at.address, port: STUN_DEFAULT_PORT } : at;
+/** Commander parser of --listen and --alt: a numeric address (never looked up) and a port. */
+function listenFlag(text: string): StunListenAddress {
+  let at: StunListenAddress;
+  try {
+    at = parseHostPort(text);
+  } catch (error) {
+    throw new InvalidArgumentError(`${(error as Error).message}.`);
+  }
+  ipAddress(at.address);
+  return at;
 }
 
-function parseNumber(text: string, flag: string, zeroOk = false): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0 || (!zeroOk && value === 0)) {
-    throw new InvalidOptionError(flag, `${flag} must be a positive number, not "${text}"`);
+function software(text: string): string {
+  if (Buffer.byteLength(text) > MAX_SOFTWARE_BYTES) {
+    throw new InvalidArgumentError(`Give at most ${MAX_SOFTWARE_BYTES} bytes (RFC 8489 §14.14).`);
   }
-  return value;
+  return text;
+}
+
+/**
+ * RFC 5780 §4: the alternate address B serves the primary port P1 and the alternate port P2 = P1+1,
+ * so the server binds (A,P1) (A,P2) (B,P1) (B,P2). A port given with --alt is P2.
+ */
+function checkAlternate(listen: StunListenAddress, alt: StunListenAddress): StunListenAddress {
+  if (familyOf(listen.address) !== familyOf(alt.address)) {
+    throw new CliFailure(
+      `--listen ${listen.address} and --alt ${alt.address} are of different families`,
+      ExitCode.USAGE,
+      'give two IPv4 or two IPv6 addresses',
+    );
+  }
+  if (listen.address === alt.address) {
+    throw new CliFailure(
+      '--alt is the same address as --listen',
+      ExitCode.USAGE,
+      'give a second address of this host',
+    );
+  }
+  const p1 = listen.port ?? STUN_DEFAULT_PORT;
+  if (alt.port !== undefined && (p1 === 0 || alt.port !== p1 + 1)) {
+    throw new CliFailure(
+      `--alt port ${alt.port} is not --listen's port + 1`,
+      ExitCode.USAGE,
+      `the alternate port P2 is always P1+1: leave it out (--alt ${alt.address}${p1 === 0 ? '' : ` serves ${p1} and ${p1 + 1}`})`,
+    );
+  }
+  // The library's alternate port 0 means "the primary's port": B serves P1 and P1+1.
+  return { address: alt.address };
+}
+
+function statsLine(server: StunServer): string {
+  const s = server.stats() as unknown as Record<string, unknown>;
+  return Object.entries(s)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
 }
