@@ -35,6 +35,26 @@ export type {
   DashboardStats,
 } from './dashboard-server.ts';
 export { Dashboard } from './dashboard-server.ts';
+export type { LiveEdgeOptions, LiveEdgeStats } from './edge.ts';
+export { EDGE_MAX_PEERS_DEFAULT, EDGE_WINDOW_DEFAULT_S, LiveEdge } from './edge.ts';
+export type { LiveEdgeErrorCodeValue } from './edge-errors.ts';
+export { LiveEdgeErrorCode } from './edge-errors.ts';
+export type {
+  EdgeAdmitCheck,
+  EdgeAdmitResult,
+  EdgeLink,
+  EdgeLinkTableOptions,
+  EdgeLinkTableStats,
+} from './edge-links.ts';
+export { EDGE_ADMIT_EVERY_MS, EDGE_DEAD_AFTER_MS, EDGE_LINK_IDLE_MS, EdgeLinkTable } from './edge-links.ts';
+export type { AdmitStatusValue, EdgeAdmitFrame } from './edge-wire.ts';
+export {
+  AdmitStatus,
+  decodeAdmitFrame,
+  EDGE_TOKEN_MAX_BYTES,
+  encodeAdmit,
+  encodeAdmitted,
+} from './edge-wire.ts';
 export type { ChunkRejectionType, LiveParseCodeType } from './errors.ts';
 export { ChunkRejection, LiveErrorCode, LiveParseCode } from './errors.ts';
 export type { CreateLoggerOptions, LogSink, MetricField } from './log.ts';
@@ -74,8 +94,16 @@ export type { TrackerMetricsOptions } from './metrics-tracker.ts';
 export { collectTrackerMetrics } from './metrics-tracker.ts';
 export type { Candidate, NatClassValue, NeighbourSelectorOptions, PathKind } from './neighbours.ts';
 export { NatClass, NeighbourSelector, pathKindBetween } from './neighbours.ts';
+export type { OutputSpec, OutputStats, PlayedChunk, PlayoutOutput } from './output.ts';
+export { HTTP_OUTPUT_PATH, HttpOutput } from './output-http.ts';
+export { StreamOutput } from './output-stream.ts';
+export { UdpOutput } from './output-udp.ts';
+export type { LivePeerProcessStats, LivePeerStartOptions } from './peer.ts';
+export { LivePeer } from './peer.ts';
 export type { LivePeerEvent, LivePeerOptions, LiveTransmit } from './peer-core.ts';
 export { LivePeerCore } from './peer-core.ts';
+export type { PeerNodeReport, ReportNeighbour } from './peer-report.ts';
+export type { PeerSession, SessionEdge } from './peer-session.ts';
 export type { LivePeerStats, NeighbourStats } from './peer-stats.ts';
 export { LatencyHistogram } from './peer-stats.ts';
 export type { PlayoutEvent, PlayoutOptions, PlayoutStats } from './playout.ts';

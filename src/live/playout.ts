@@ -25,7 +25,14 @@ export interface PlayoutOptions {
 
 /** What playout emits for a due chunk. */
 export type PlayoutEvent =
-  | { readonly type: 'play'; readonly seq: number; readonly payload: Buffer; readonly discontinuity: boolean }
+  | {
+      readonly type: 'play';
+      readonly seq: number;
+      readonly payload: Buffer;
+      readonly discontinuity: boolean;
+      /** The chunk's signed header says it starts with a random-access point (a player may join here). */
+      readonly randomAccess: boolean;
+    }
   | { readonly type: 'skip'; readonly seq: number }
   | { readonly type: 'stall'; readonly seq: number }
   | { readonly type: 'resume'; readonly seq: number; readonly stalledMs: number };
@@ -157,6 +164,7 @@ export class Playout {
         seq,
         payload: discontinuity && this.#played > 1 ? markDiscontinuity(chunk.payload) : chunk.payload,
         discontinuity,
+        randomAccess: (chunk.flags & CHUNK_FLAG_RANDOM_ACCESS) !== 0,
       });
     }
   }

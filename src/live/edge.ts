@@ -1,0 +1,228 @@
+/**
+ * `LiveEdge`: the edge process as a library class. One public UDP socket (one Demux) carries the
+ * peers' links (admitted by application token, edge-links.ts) and the ingest from the source; a
+ * {@link LiveArqNode} with role `edge` keeps the bounded window and serves the peers' requests
+ * (urgent ones first within each peer's queue, round-robin between peers) under a total and a
+ * per-peer egress cap. It registers at the tracker so peers find it.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { ClosedError, InvalidOptionError, throwIfAborted } from '../errors/index.ts';
+import type { Endpoint } from '../internal/endpoint.ts';
+import { Demux } from '../mux/index.ts';
+import { bindUdpSocket } from '../ports/index.ts';
+import { LiveArqNode } from './arq-node.ts';
+import type { ChannelKey } from './channel.ts';
+import { CHUNK_DURATION_DEFAULT_MS } from './constants.ts';
+import { type EdgeAdmitCheck, type EdgeLink, EdgeLinkTable, type EdgeLinkTableStats } from './edge-links.ts';
+
+/** Default window an edge keeps, s. */
+export const EDGE_WINDOW_DEFAULT_S = 30;
+/** Default peers an edge serves at most. */
+export const EDGE_MAX_PEERS_DEFAULT = 1000;
+
+/** Settings of {@link LiveEdge.start}. */
+export interface LiveEdgeOptions {
+  /** The channel whose chunks it serves (verified against its key). */
+  readonly channel: ChannelKey;
+  /** Admission of a peer's token; see {@link tokenAdmission} for the application token. */
+  readonly admit: EdgeAdmitCheck;
+  /** Bind address; default `0.0.0.0`. */
+  readonly address?: string;
+  /** UDP port; default 0 (ephemeral). */
+  readonly port?: number;
+  /** Seconds of stream kept; default {@link EDGE_WINDOW_DEFAULT_S}. */
+  readonly windowSeconds?: number;
+  /** Chunk duration assumed for the window, ms; default 250. */
+  readonly chunkDurationMs?: number;
+  /** Stream bitrate, bit/s; default 2,000,000 (sizes the per-peer cap). */
+  readonly bitrateBps?: number;
+  /** Total egress cap, bit/s; default unlimited. */
+  readonly egressCapBps?: number;
+  /** Most one peer is served, bit/s; default 3 × bitrate. */
+  readonly perPeerCapBps?: number;
+  /** Peers at most; default {@link EDGE_MAX_PEERS_DEFAULT}. */
+  readonly maxPeers?: number;
+  /** This edge's 16-byte id in HELLO; default random. */
+  readonly edgeId?: Buffer;
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link LiveEdge.stats} reports. */
+export interface LiveEdgeStats {
+  readonly endpoint: Endpoint;
+  readonly peers: number;
+  /** Chunks the edge ingested (verified) and refused. */
+  readonly chunksIngested: number;
+  readonly chunksRefused: number;
+  /** Newest chunk held, -1 before the first. */
+  readonly newestSeq: number;
+  readonly bytesUp: number;
+  readonly chunksUp: number;
+  /** Egress over the last second, bit/s. */
+  readonly egressBps: number;
+  readonly requestsRefused: number;
+  readonly bans: number;
+  readonly links: EdgeLinkTableStats;
+}
+
+/** See the module doc. */
+export class LiveEdge {
+  readonly node: LiveArqNode;
+  readonly demux: Demux;
+  readonly #links: EdgeLinkTable;
+  readonly #byId = new Map<string, EdgeLink>();
+  readonly #onClose: (() => Promise<void>)[] = [];
+  readonly #rate: NodeJS.Timeout;
+  #ingested = 0;
+  #refused = 0;
+  #newest = -1;
+  #lastBytes = 0;
+  #egressBps = 0;
+  #closed = false;
+
+  private constructor(options: LiveEdgeOptions, demux: Demux) {
+    this.demux = demux;
+    const bitrate = options.bitrateBps ?? 2_000_000;
+    const duration = options.chunkDurationMs ?? CHUNK_DURATION_DEFAULT_MS;
+    const windowChunks = Math.ceil(((options.windowSeconds ?? EDGE_WINDOW_DEFAULT_S) * 1000) / duration);
+    this.node = new LiveArqNode({
+      channel: options.channel,
+      role: 'edge',
+      peerId: options.edgeId ?? randomBytes(16),
+      bitrateBps: bitrate,
+      windowChunks,
+      maxNeighbours: options.maxPeers ?? EDGE_MAX_PEERS_DEFAULT,
+      ...(options.egressCapBps === undefined ? {} : { uploadCapBps: options.egressCapBps }),
+      ...(options.perPeerCapBps === undefined ? {} : { perRequesterX: options.perPeerCapBps / bitrate }),
+    });
+    const admit = options.admit;
+    this.#links = new EdgeLinkTable({
+      demux,
+      maxLinks: options.maxPeers ?? EDGE_MAX_PEERS_DEFAULT,
+      admit,
+      onLink: (link) => this.#attach(link),
+      onLost: (link) => this.#detach(link),
+    });
+    this.node.on('event', (e) => {
+      if (e.type === 'ban' || e.type === 'drop') this.#byId.get(e.neighbour)?.close();
+    });
+    this.#rate = setInterval(() => {
+      const bytes = this.node.core.stats().bytesUploaded;
+      this.#egressBps = (bytes - this.#lastBytes) * 8;
+      this.#lastBytes = bytes;
+      for (const [id, link] of this.#byId) if (link.closed) this.#byId.delete(id);
+    }, 1000);
+    this.#rate.unref();
+  }
+
+  /**
+   * Binds the socket and starts serving.
+   * @throws InvalidOptionError `ERR_INVALID_OPTION` for a bad window, cap or peer limit; the bind's errors.
+   */
+  static async start(options: LiveEdgeOptions): Promise<LiveEdge> {
+    throwIfAborted(options.signal);
+    const positive = (name: keyof LiveEdgeOptions): void => {
+      const v = options[name];
+      if (v !== undefined && !(typeof v === 'number' && v > 0))
+        throw new InvalidOptionError(name, `${name} must be a number > 0`);
+    };
+    for (const name of [
+      'windowSeconds',
+      'chunkDurationMs',
+      'bitrateBps',
+      'egressCapBps',
+      'perPeerCapBps',
+      'maxPeers',
+    ] as const)
+      positive(name);
+    const socket = await bindUdpSocket({
+      family: 'udp4',
+      address: options.address ?? '0.0.0.0',
+      port: options.port ?? 0,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    const edge = new LiveEdge(options, new Demux(socket));
+    edge.#onClose.push(
+      () =>
+        new Promise<void>((resolve) => {
+          edge.demux.detach();
+          socket.close(() => resolve());
+        }),
+    );
+    return edge;
+  }
+
+  /** Where peers and sources reach this edge (the bound address; a wildcard bind says 0.0.0.0). */
+  get endpoint(): Endpoint {
+    const a = this.demux.socket.address();
+    return { address: a.address, port: a.port };
+  }
+
+  /** Runs `fn` at close, before the socket goes (the ingest server, the tracker session). */
+  onClose(fn: () => Promise<void>): void {
+    this.#onClose.unshift(fn);
+  }
+
+  /** A signed chunk from the source (or another edge); false when it failed verification. */
+  ingest(bytes: Buffer): boolean {
+    if (this.#closed) throw new ClosedError('live edge');
+    const ok = this.node.ingest(bytes);
+    if (ok) {
+      this.#ingested++;
+      const seq = bytes.readUInt32BE(36);
+      if (seq > this.#newest) this.#newest = seq;
+    } else this.#refused++;
+    return ok;
+  }
+
+  /** Counters. */
+  stats(): LiveEdgeStats {
+    const s = this.node.core.stats();
+    return {
+      endpoint: this.endpoint,
+      peers: this.node.core.degree,
+      chunksIngested: this.#ingested,
+      chunksRefused: this.#refused,
+      newestSeq: this.#newest,
+      bytesUp: s.bytesUploaded,
+      chunksUp: s.chunksUploaded,
+      egressBps: this.#egressBps,
+      requestsRefused: s.requestsRefused,
+      bans: s.bans,
+      links: this.#links.stats(),
+    };
+  }
+
+  /** Says BYE to every peer, stops the ingest and the tracker session, closes the socket. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#rate);
+    await this.node.close();
+    await this.#links.close();
+    for (const fn of this.#onClose) await fn();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #attach(link: EdgeLink): void {
+    const old = this.#byId.get(link.id);
+    if (old !== undefined) {
+      // The same peer from a new address (it restarted, or its NAT rebound): the new link wins.
+      this.#byId.delete(link.id);
+      this.node.detach(link.id);
+      old.close();
+    }
+    this.#byId.set(link.id, link);
+    this.node.attach(link.id, link, 'direct');
+  }
+
+  #detach(link: EdgeLink): void {
+    if (this.#byId.get(link.id) !== link) return;
+    this.#byId.delete(link.id);
+    this.node.detach(link.id);
+  }
+}
