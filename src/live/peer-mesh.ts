@@ -60,6 +60,7 @@ export class PeerMesh {
   readonly #timer: NodeJS.Timeout;
   readonly #max: number;
   #asking = false;
+  #askedAtMs = Number.NEGATIVE_INFINITY;
   readonly #c = { dials: 0, dialFailures: 0, accepted: 0, refusedFull: 0, replaced: 0 };
 
   constructor(options: PeerMeshOptions) {
@@ -92,12 +93,23 @@ export class PeerMesh {
   tick(): void {
     if (this.#abort.signal.aborted) return;
     for (const id of [...this.#links.keys()]) if (!this.#o.node.core.hasNeighbour(id)) this.#closeLink(id);
+    this.#dialSome();
+    const now = performance.now();
+    if (
+      this.#links.size + this.#dialling.size < this.#selector.targetDegree &&
+      now - this.#askedAtMs >= MESH_TICK_MS
+    ) {
+      this.#askedAtMs = now;
+      void this.#ask();
+    }
+  }
+
+  #dialSome(): void {
     const current = this.#links.size + this.#dialling.size;
     if (current >= this.#selector.targetDegree) return;
     const connected = (id: string): boolean => this.#links.has(id) || this.#dialling.has(id);
     const picks = this.#selector.pick(current, connected).slice(0, MESH_MAX_DIALS - this.#dialling.size);
     for (const c of picks) void this.#dial(c.id);
-    if (this.#selector.size < this.#selector.targetDegree) void this.#ask();
   }
 
   stats(): PeerMeshStats {
@@ -128,9 +140,7 @@ export class PeerMesh {
     } finally {
       this.#asking = false;
     }
-    if (this.#selector.size > 0 && this.#links.size + this.#dialling.size < this.#selector.targetDegree) {
-      queueMicrotask(() => this.tick());
-    }
+    if (!this.#abort.signal.aborted) this.#dialSome();
   }
 
   async #dial(id: string): Promise<void> {
