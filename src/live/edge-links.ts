@@ -7,7 +7,7 @@
  * A datagram from an address that was not admitted costs a map lookup and a counter — no ARQ
  * state, no reply — so an edge serves nothing before the token was checked. Admitted links that
  * fall silent for {@link EDGE_LINK_IDLE_MS} are closed (the dialler's keepalive is an ADMIT every
- * 500 ms).
+ * 250 ms).
  * @module
  */
 import { randomInt } from 'node:crypto';
@@ -28,9 +28,9 @@ import {
 /** An admitted link falls silent this long, ms, and is closed. */
 export const EDGE_LINK_IDLE_MS = 10_000;
 /** A dialler repeats ADMIT this often, ms (also its keepalive). */
-export const EDGE_ADMIT_EVERY_MS = 500;
+export const EDGE_ADMIT_EVERY_MS = 250;
 /** A dialled edge that answers no ADMIT for this long is dead, ms. */
-export const EDGE_DEAD_AFTER_MS = 2_000;
+export const EDGE_DEAD_AFTER_MS = 1_500;
 
 /** What the admission check decides: the remote's id, or a refusal. */
 export type EdgeAdmitResult = { readonly id: string } | AdmitStatusValue;
@@ -221,7 +221,7 @@ export class EdgeLinkTable {
 
   /**
    * Dials the edge at `remote` with `token`: repeats ADMIT until it answers; resolves with the
-   * link once admitted, then keeps it alive (ADMIT every 500 ms) and reports it `dead` when the
+   * link once admitted, then keeps it alive (ADMIT every 250 ms) and reports it `dead` when the
    * edge stops answering, `restarted` when another instance answers.
    * Rejects `ERR_LIVE_EDGE_REFUSED` (the edge's status in the message), `ERR_TIMEOUT`-like
    * `ERR_LIVE_EDGE_UNREACHABLE` after `timeoutMs` (default 5 s), `ERR_ABORTED`, `ERR_CLOSED`.
@@ -322,6 +322,7 @@ export class EdgeLinkTable {
     e.lastHeardMs = this.#now();
     const dial = this.#dials.get(e);
     if (status !== AdmitStatus.OK) {
+      this.#dials.delete(e);
       e.close();
       dial?.reject?.(
         new PortholeError(LiveEdgeErrorCode.REFUSED, `the edge ${e.id} refused: ${statusName(status)}`),

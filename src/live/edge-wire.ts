@@ -10,7 +10,7 @@
  * ```
  * The dialler repeats ADMIT (same nonce) until it hears ADMITTED with that nonce; an edge answers
  * a repeated ADMIT from an admitted address again without a second link. The dialler repeats it
- * every 500 ms as a keepalive; `instance` (random per edge process) tells it the edge restarted
+ * every 250 ms as a keepalive; `instance` (random per edge process) tells it the edge restarted
  * (its ARQ state is gone: the dialler opens a fresh link). Big-endian.
  * @module
  */

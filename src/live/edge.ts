@@ -7,7 +7,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { ClosedError, InvalidOptionError, throwIfAborted } from '../errors/index.ts';
+import { InvalidOptionError, throwIfAborted } from '../errors/index.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
 import { Demux } from '../mux/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
@@ -164,9 +164,9 @@ export class LiveEdge {
     this.#onClose.unshift(fn);
   }
 
-  /** A signed chunk from the source (or another edge); false when it failed verification. */
+  /** A signed chunk from the source (or another edge); false when it failed verification or the edge is closed. */
   ingest(bytes: Buffer): boolean {
-    if (this.#closed) throw new ClosedError('live edge');
+    if (this.#closed) return false;
     const ok = this.node.ingest(bytes);
     if (ok) {
       this.#ingested++;

@@ -1,7 +1,7 @@
 /**
  * A peer's edge: it keeps one edge of the channel attached (the scheduler's fallback and seed
  * source), chosen by a hash of the peer's id so the peers of a channel spread over its edges. When
- * that edge dies (no ADMIT answer for 2 s), restarts, refuses, or leaves the tracker's list, the
+ * that edge dies (no ADMIT answer for 1.5 s), restarts, refuses, or leaves the tracker's list, the
  * next one is dialled at once; a failed edge is avoided for {@link EDGE_RETRY_AFTER_MS}.
  * @module
  */
@@ -13,6 +13,8 @@ import type { SessionEdge } from './peer-session.ts';
 
 /** An edge that failed is not dialled again for this long, ms (unless it is the only one). */
 export const EDGE_RETRY_AFTER_MS = 10_000;
+/** The attached edge is checked this often, ms. */
+export const EDGE_CHECK_EVERY_MS = 250;
 /** Neighbour ids of edges in the node start with this (peer ids never do: they come from tokens). */
 export const EDGE_NEIGHBOUR_PREFIX = 'edge:';
 
@@ -39,9 +41,13 @@ export class PeerEdges {
   readonly #failedAt = new Map<string, number>();
   readonly #c = { dials: 0, failures: 0, switches: 0 };
   #closed = false;
+  readonly #timer: NodeJS.Timeout;
 
   constructor(node: LiveArqNode, links: EdgeLinkTable, token: Buffer, peerId: string) {
     this.#node = node;
+    // An edge's BYE (it is closing) removes it from the node at once: notice within 250 ms.
+    this.#timer = setInterval(() => this.check(), EDGE_CHECK_EVERY_MS);
+    this.#timer.unref();
     this.#links = links;
     this.#token = token;
     // Rendezvous hashing: each peer ranks the edges by hash(peer, edge); the peers spread evenly
@@ -85,6 +91,7 @@ export class PeerEdges {
 
   close(): void {
     this.#closed = true;
+    clearInterval(this.#timer);
     this.#current?.link.close();
     this.#current = undefined;
   }
@@ -112,7 +119,7 @@ export class PeerEdges {
         if (this.#closed) return;
         this.#c.dials++;
         try {
-          const link = await this.#links.dial(edge.endpoint, this.#token, { timeoutMs: 2_000 });
+          const link = await this.#links.dial(edge.endpoint, this.#token, { timeoutMs: 1_500 });
           if (this.#closed) {
             link.close();
             return;
