@@ -5,8 +5,6 @@
 // tracker and the source are e2e-swarm.test.ts.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -63,7 +61,7 @@ describe('LiveEdge and LivePeer on loopback', () => {
       assert.equal(edge.stats().peers, 0);
       assert.equal(edge.stats().links.refused, 1);
       const link = await table.dial(edge.endpoint, Buffer.from('ok-peer'));
-      assert.ok(link.instance > 0, "the edge named its instance");
+      assert.ok(link.instance > 0, 'the edge named its instance');
       await waitFor(() => edge.stats().peers === 1, { what: 'the admitted peer attached at the edge' });
     } finally {
       await table.close();
