@@ -74,6 +74,8 @@ export type { DiagnosticsMetrics, DiagnosticsMetricsOptions } from './metrics-di
 export { collectDiagnosticsMetrics, DIAGNOSTICS_MEMORY_MAX } from './metrics-diagnostics.ts';
 export type { NodeMetricsOptions } from './metrics-node.ts';
 export { collectNodeMetrics, LIVE_DROP_REASONS } from './metrics-node.ts';
+export type { ProcessMetrics, ProcessMetricsOptions } from './metrics-process.ts';
+export { startProcessMetrics } from './metrics-process.ts';
 export type {
   MetricsProcess,
   MetricsRegistryOptions,
