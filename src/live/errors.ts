@@ -46,3 +46,33 @@ export const LiveErrorCode = {
   /** `InvalidOptionError`: an option that can never work. */
   INVALID_OPTION: ErrorCode.INVALID_OPTION,
 } as const;
+
+/** Stable codes of the {@link ParseError}s the MPEG-TS parsers (mpegts-*.ts) throw. */
+export const MpegTsParseCode = {
+  /** Fewer bytes than a TS packet, a section or a PES header needs. */
+  TRUNCATED: 'ERR_LIVE_TS_TRUNCATED',
+  /** A TS packet that does not start with the sync byte 0x47. */
+  SYNC: 'ERR_LIVE_TS_SYNC',
+  /** An adaptation field whose length or flags do not fit its packet (or the reserved control 00). */
+  BAD_ADAPTATION: 'ERR_LIVE_TS_BAD_ADAPTATION',
+  /** A PSI section with a bad table id, syntax bit or length. */
+  BAD_SECTION: 'ERR_LIVE_TS_BAD_SECTION',
+  /** A PSI section whose CRC-32 does not match (ISO/IEC 13818-1 Annex A). */
+  BAD_CRC: 'ERR_LIVE_TS_BAD_CRC',
+  /** A PES header without its start code prefix or with lengths past its packet. */
+  BAD_PES: 'ERR_LIVE_TS_BAD_PES',
+} as const;
+/** One of the {@link MpegTsParseCode} values. */
+export type MpegTsParseCodeType = (typeof MpegTsParseCode)[keyof typeof MpegTsParseCode];
+
+/** Codes of the source and ingest (source-*.ts, ingest-*.ts, ffmpeg.ts). */
+export const LiveSourceErrorCode = {
+  /** No ffmpeg: neither the optional @ffmpeg-installer/ffmpeg package nor `ffmpeg` on the PATH. */
+  FFMPEG_MISSING: 'ERR_LIVE_FFMPEG_MISSING',
+  /** An input process or socket failed (ffmpeg exited, a file could not be read). */
+  INPUT_FAILED: 'ERR_LIVE_INPUT_FAILED',
+  /** A channel key file that is not an Ed25519 private key in PEM (PKCS#8). */
+  BAD_KEY_FILE: 'ERR_LIVE_BAD_KEY_FILE',
+} as const;
+/** One of the {@link LiveSourceErrorCode} values. */
+export type LiveSourceErrorCodeType = (typeof LiveSourceErrorCode)[keyof typeof LiveSourceErrorCode];

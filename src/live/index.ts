@@ -55,8 +55,37 @@ export {
   encodeAdmit,
   encodeAdmitted,
 } from './edge-wire.ts';
-export type { ChunkRejectionType, LiveParseCodeType } from './errors.ts';
-export { ChunkRejection, LiveErrorCode, LiveParseCode } from './errors.ts';
+export type {
+  ChunkRejectionType,
+  LiveParseCodeType,
+  LiveSourceErrorCodeType,
+  MpegTsParseCodeType,
+} from './errors.ts';
+export {
+  ChunkRejection,
+  LiveErrorCode,
+  LiveParseCode,
+  LiveSourceErrorCode,
+  MpegTsParseCode,
+} from './errors.ts';
+export type { FfmpegInputOptions, TestPatternOptions } from './ffmpeg.ts';
+export { FfmpegInput, findFfmpeg, openTestPattern, testPatternArgs } from './ffmpeg.ts';
+export {
+  INGEST_CONV_TAG,
+  INGEST_HEARTBEAT_MS,
+  INGEST_IDLE_TIMEOUT_MS,
+  INGEST_MAX_PAYLOAD_BYTES,
+  INGEST_MTU_BYTES,
+} from './ingest-protocol.ts';
+export type {
+  ChunkPublisherOptions,
+  ChunkPublisherStats,
+  EdgeAddress,
+  PublisherEdgeStats,
+} from './ingest-publisher.ts';
+export { ChunkPublisher, PUBLISHER_QUEUE_DEFAULT_CHUNKS } from './ingest-publisher.ts';
+export type { IngestServerEvents, IngestServerOptions, IngestServerStats } from './ingest-server.ts';
+export { INGEST_MAX_SOURCES_DEFAULT, IngestServer } from './ingest-server.ts';
 export type { CreateLoggerOptions, LogSink, MetricField } from './log.ts';
 export { createLogger, formatLogLine, metricFields } from './log.ts';
 export type { NatClassLabel, PathLabel, Sample, SeriesSpec, StatLeaf } from './metrics-collect.ts';
@@ -94,6 +123,14 @@ export type {
 export { aggregateChannel } from './metrics-swarm.ts';
 export type { TrackerMetricsOptions } from './metrics-tracker.ts';
 export { collectTrackerMetrics } from './metrics-tracker.ts';
+export type { TsPacketInfo } from './mpegts-packet.ts';
+export { createTsPacketInfo, NULL_PID, PAT_PID, readTsPacket } from './mpegts-packet.ts';
+export type { AccessUnitKindType, PesHeader, VideoCodecType } from './mpegts-pes.ts';
+export { AccessUnitKind, AccessUnitScanner, readPesHeader, VideoCodec } from './mpegts-pes.ts';
+export type { Pat, PatProgram, Pmt, PmtStream } from './mpegts-psi.ts';
+export { crc32Mpeg, parsePat, parsePmt, SectionAssembler } from './mpegts-psi.ts';
+export type { TsReaderStats } from './mpegts-reader.ts';
+export { TsPacketReader } from './mpegts-reader.ts';
 export type { Candidate, NatClassValue, NeighbourSelectorOptions, PathKind } from './neighbours.ts';
 export { NatClass, NeighbourSelector, pathKindBetween } from './neighbours.ts';
 export type { OutputSpec, OutputStats, PlayedChunk, PlayoutOutput } from './output.ts';
@@ -117,6 +154,13 @@ export type {
   SchedulerStrategyValue,
 } from './scheduler.ts';
 export { ChunkScheduler, SchedulerStrategy } from './scheduler.ts';
+export type { TsChunkerOptions, TsChunkerStats } from './source-chunker.ts';
+export { TsChunker } from './source-chunker.ts';
+export type { TsInput, TsInputStats } from './source-input.ts';
+export type { LoadedChannelKey } from './source-key.ts';
+export { decodeChannelKey, encodeChannelKey, loadChannelKey } from './source-key.ts';
+export type { EdgeDirectory, LiveSourceOptions, LiveSourceStats } from './source-process.ts';
+export { LiveSource, SOURCE_RESTART_DELAY_DEFAULT_MS } from './source-process.ts';
 export type { EnqueueResult, UploadOptions } from './upload.ts';
 export { UploadQueue } from './upload.ts';
 export type {
