@@ -196,15 +196,19 @@ function links(channel: SwarmChannelView, ids: ReadonlySet<string>): FeedLink[] 
   const out: FeedLink[] = [];
   const seen = new Set<string>();
   const roles = new Map(channel.nodes.map((n) => [n.id, n.role]));
+  // A node may know its edge by another id than the tracker's (the edge's link id): an edge
+  // neighbour the channel does not list is drawn to the channel's first edge.
+  const anyEdge = channel.nodes.find((n) => n.role === 'edge' && ids.has(n.id))?.id;
   for (const node of channel.nodes) {
     const r = node.report;
     if (r === undefined || !ids.has(node.id)) continue;
     for (const n of r.neighbours) {
-      if (!ids.has(n.id)) continue;
-      const kind = roles.get(n.id) === 'edge' || node.role === 'edge' ? 'edge' : n.pathKind;
+      const id = ids.has(n.id) ? n.id : n.pathKind === 'edge' ? anyEdge : undefined;
+      if (id === undefined || id === node.id) continue;
+      const kind = roles.get(id) === 'edge' || node.role === 'edge' ? 'edge' : n.pathKind;
       // The receiver's report names the rate it receives at; a pair seen from both sides keeps the first.
-      if (n.rxBps > 0 || n.txBps === 0) add(out, seen, n.id, node.id, kind, n.rxBps);
-      if (n.txBps > 0) add(out, seen, node.id, n.id, kind, n.txBps);
+      if (n.rxBps > 0 || n.txBps === 0) add(out, seen, id, node.id, kind, n.rxBps);
+      if (n.txBps > 0) add(out, seen, node.id, id, kind, n.txBps);
     }
   }
   const source = channel.nodes.find((n) => n.role === 'source' && ids.has(n.id));

@@ -33,6 +33,7 @@ const ms = (v) => (v === null || v === undefined ? '–' : `${Math.round(v)}`);
 
 const series = { t: [], offload: [], continuity: [], p50: [], p95: [], egress: [], peers: [], joins: [], leaves: [] };
 const charts = {};
+state.series = series;
 
 function makeChart(id, lines, range) {
   const el = $(id);
