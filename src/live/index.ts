@@ -26,6 +26,8 @@ export {
   TS_PACKET_BYTES,
 } from './constants.ts';
 export { DASHBOARD_COOKIE, isLoopbackHost } from './dashboard-auth.ts';
+export type { DashboardSubject, SwarmDashboard, SwarmDashboardOptions } from './dashboard-demo.ts';
+export { startSwarmDashboard } from './dashboard-demo.ts';
 export type { FeedLink, FeedMessage, FeedNode, FeedPoint } from './dashboard-feed.ts';
 export { DashboardFeed, FEED_HISTORY_POINTS, FEED_MAX_NODES } from './dashboard-feed.ts';
 export type {

@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import {
   AdmitStatus,
   createChannel,
-  Dashboard,
+  type Dashboard,
   LiveEdge,
   LivePeer,
   openChannel,
   type SwarmNodeView,
+  startSwarmDashboard,
 } from '../../src/live/index.ts';
 import { cutAtKeyframes, encodeTestPattern, publishChunks } from './media.ts';
 
@@ -52,7 +53,7 @@ export async function startDashboardSwarm(peerCount = 3): Promise<DashboardSwarm
   };
   for (let i = 0; i < peerCount; i++) await addPeer();
   const playerPeerId = (): string | undefined => peers.keys().next().value;
-  const dashboard = await Dashboard.start({
+  const served = await startSwarmDashboard({
     swarm: () => {
       const nodes: SwarmNodeView[] = [
         { id: 'edge', role: 'edge', report: { ...edgeReport(edge), neighbours: [] } },
@@ -65,24 +66,23 @@ export async function startDashboardSwarm(peerCount = 3): Promise<DashboardSwarm
       ];
       return { channels: [{ id: channel.id.toString('hex'), nodes, joins, leaves, expired: 0 }] };
     },
-    player: () => {
+    playerUrl: () => {
       const id = playerPeerId();
       return id === undefined ? undefined : peers.get(id)?.httpUrl;
     },
-    actions: {
-      addPeer: async () => ({ id: await addPeer() }),
-      killPeer: async (id) => {
-        const peer = id === undefined ? undefined : peers.get(id);
-        if (peer === undefined) throw new Error(`no peer ${id}`);
-        peers.delete(id!);
-        leaves++;
-        await peer.close();
-        return { killed: id };
-      },
+    addPeer: async () => ({ id: await addPeer() }),
+    killPeer: async (id) => {
+      const peer = id === undefined ? undefined : peers.get(id);
+      if (peer === undefined) throw new Error(`no peer ${id}`);
+      peers.delete(id!);
+      leaves++;
+      await peer.close();
+      return { killed: id };
     },
   });
+  const dashboard = served.dashboard;
   const close = async (): Promise<void> => {
-    await dashboard.close();
+    await served.close();
     publisher.stop();
     for (const peer of peers.values()) await peer.close();
     await edge.close();
