@@ -26,6 +26,8 @@ export interface FeedNode {
   readonly stalls: number;
   readonly bans: number;
   readonly neighbours: number;
+  /** Its neighbours reported it for forged chunks. */
+  readonly flagged: boolean;
 }
 
 /** A link: `from` sends to `to` at `bps`. */
@@ -169,6 +171,7 @@ export class DashboardFeed {
         stalls: r?.stalls ?? 0,
         bans: r?.bans ?? 0,
         neighbours: r?.neighbours.length ?? 0,
+        flagged: n.flagged === true,
       };
     });
     return {

@@ -38,6 +38,8 @@ export interface SwarmNodeView {
   readonly role: string;
   readonly natClass?: string | undefined;
   readonly joinedAtMs?: number | undefined;
+  /** Reported by its neighbours (forged chunks). */
+  readonly flagged?: boolean | undefined;
   readonly report?: SwarmReportView | undefined;
 }
 

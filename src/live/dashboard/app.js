@@ -123,7 +123,7 @@ function drawGraph(nodes, links) {
     const fill = n.role === 'source' ? KIND_COLOURS.ingest : n.role === 'edge' ? KIND_COLOURS.edge
       : NAT_COLOURS[n.nat] || NAT_COLOURS.unknown;
     const r = n.role === 'peer' ? 13 : 18;
-    g.append(el('circle', { cx: x, cy: y, r, fill, stroke: '#0b0f13', 'stroke-width': 2 }));
+    g.append(el('circle', { cx: x, cy: y, r, fill, stroke: n.flagged ? '#e53935' : '#0b0f13', 'stroke-width': n.flagged ? 4 : 2 }));
     g.append(el('text', { x, y: y + 4 }, n.role === 'peer' ? n.id.slice(0, 4) : n.role));
     g.append(el('text', { x, y: y + r + 12 }, n.role === 'peer' ? NAT_SHORT[n.nat] || n.nat : n.id.slice(0, 6)));
     const title = el('title', {}, `${n.id} (${n.role}, ${n.nat})`);
@@ -142,7 +142,7 @@ function drawTable(nodes) {
   const rows = nodes.filter((n) => n.role !== 'source').map((n) => {
     const tr = document.createElement('tr');
     tr.dataset.nodeId = n.id;
-    const cells = [n.id.slice(0, 12), n.role, n.nat, n.neighbours, fmtRate(n.upBps), fmtRate(n.downBps),
+    const cells = [n.id.slice(0, 12), n.flagged ? `${n.role} (flagged)` : n.role, n.nat, n.neighbours, fmtRate(n.upBps), fmtRate(n.downBps),
       pct(n.continuity), `${ms(n.p50Ms)} / ${ms(n.p95Ms)}`, n.stalls, n.bans];
     for (const c of cells) {
       const td = document.createElement('td');
