@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ArqDiagnostics } from '../src/arq/index.ts';
+import { LiveDiagnostics } from '../src/live/index.ts';
 import { MuxDiagnostics } from '../src/mux/index.ts';
 import { PortsDiagnostics } from '../src/ports/index.ts';
 import { PunchDiagnostics } from '../src/punch/index.ts';
@@ -27,6 +28,7 @@ const LAYERS: Record<string, [string, Record<string, string>]> = {
   transport: ['TransportDiagnostics', TransportDiagnostics],
   arq: ['ArqDiagnostics', ArqDiagnostics],
   punch: ['PunchDiagnostics', PunchDiagnostics],
+  live: ['LiveDiagnostics', LiveDiagnostics],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -76,3 +76,27 @@ export const LiveSourceErrorCode = {
 } as const;
 /** One of the {@link LiveSourceErrorCode} values. */
 export type LiveSourceErrorCodeType = (typeof LiveSourceErrorCode)[keyof typeof LiveSourceErrorCode];
+
+/** Codes of the `TokenError`s `verifyToken` throws (docs/live.md, "Tokens"). */
+export const LiveTokenCode = {
+  /** Not base64url, a size no token has, an unknown version or role, a bad peer id. */
+  MALFORMED: 'ERR_LIVE_TOKEN_MALFORMED',
+  /** The MAC (or the holder's proof) does not verify under this secret: forged, or another secret. */
+  BAD_MAC: 'ERR_LIVE_TOKEN_BAD_MAC',
+  /** The token's deadline has passed. */
+  EXPIRED: 'ERR_LIVE_TOKEN_EXPIRED',
+} as const;
+/** One of the {@link LiveTokenCode} values. */
+export type LiveTokenCodeType = (typeof LiveTokenCode)[keyof typeof LiveTokenCode];
+
+/** Codes of the `TrackerError`s a `TrackerSession` rejects with (docs/live.md, "Tracker"). */
+export const LiveTrackerCode = {
+  /** The tracker did not answer the JOIN (wrong address, down, or every datagram lost). */
+  UNREACHABLE: 'ERR_LIVE_TRACKER_UNREACHABLE',
+  /** The tracker refused the JOIN: the token or the channel key did not prove the claim. */
+  REFUSED: 'ERR_LIVE_TRACKER_REFUSED',
+  /** The tracker is full (nodes, channels, or the channel's nodes). */
+  FULL: 'ERR_LIVE_TRACKER_FULL',
+} as const;
+/** One of the {@link LiveTrackerCode} values. */
+export type LiveTrackerCodeType = (typeof LiveTrackerCode)[keyof typeof LiveTrackerCode];

@@ -25,6 +25,8 @@ export {
   SIGNATURE_BYTES,
   TS_PACKET_BYTES,
 } from './constants.ts';
+export type { TrackerDropMessage, TrackerJoinMessage, TrackerNodeMessage } from './diagnostics.ts';
+export { LiveDiagnostics } from './diagnostics.ts';
 export { DASHBOARD_COOKIE, isLoopbackHost } from './dashboard-auth.ts';
 export type { DashboardSubject, SwarmDashboard, SwarmDashboardOptions } from './dashboard-demo.ts';
 export { startSwarmDashboard } from './dashboard-demo.ts';
@@ -61,6 +63,8 @@ export type {
   ChunkRejectionType,
   LiveParseCodeType,
   LiveSourceErrorCodeType,
+  LiveTokenCodeType,
+  LiveTrackerCodeType,
   MpegTsParseCodeType,
 } from './errors.ts';
 export {
@@ -68,6 +72,8 @@ export {
   LiveErrorCode,
   LiveParseCode,
   LiveSourceErrorCode,
+  LiveTokenCode,
+  LiveTrackerCode,
   MpegTsParseCode,
 } from './errors.ts';
 export type { FfmpegInputOptions, TestPatternOptions } from './ffmpeg.ts';
@@ -163,6 +169,41 @@ export type { LoadedChannelKey } from './source-key.ts';
 export { decodeChannelKey, encodeChannelKey, loadChannelKey } from './source-key.ts';
 export type { EdgeDirectory, LiveSourceOptions, LiveSourceStats } from './source-process.ts';
 export { LiveSource, SOURCE_RESTART_DELAY_DEFAULT_MS } from './source-process.ts';
+export type { IssueTokenOptions, TokenClaims, TokenRoleValue } from './token.ts';
+export { issueToken, TOKEN_MIN_SECRET_BYTES, TOKEN_VERSION, TokenError, verifyToken } from './token.ts';
+export type {
+  SwarmChannel,
+  SwarmNode,
+  SwarmSnapshot,
+  TrackerListenOptions,
+  TrackerOptions,
+  TrackerRunStats,
+} from './tracker.ts';
+export { Tracker } from './tracker.ts';
+export type { TrackerClientStats } from './tracker-client-core.ts';
+export { TrackerCore } from './tracker-core.ts';
+export type { LocalNode, TrackerCoreOptions, TrackerEvent, TrackerStats } from './tracker-options.ts';
+export {
+  DEFAULT_TRACKER_FORGED_THRESHOLD,
+  DEFAULT_TRACKER_MAX_CHANNELS,
+  DEFAULT_TRACKER_MAX_NODES,
+  DEFAULT_TRACKER_MAX_NODES_PER_ADDRESS,
+  DEFAULT_TRACKER_MAX_NODES_PER_CHANNEL,
+  DEFAULT_TRACKER_NODE_TIMEOUT_MS,
+} from './tracker-options.ts';
+export type { NeighbourPathKind, NodeReport, NodeReportNeighbour } from './tracker-report.ts';
+export { decodeNodeReport, encodeNodeReport, NODE_REPORT_MAX_NEIGHBOURS } from './tracker-report.ts';
+export type { TrackerCandidate, TrackerSessionEvents, TrackerSessionOptions } from './tracker-session.ts';
+export { DEFAULT_TRACKER_PORT, TrackerError, TrackerSession } from './tracker-session.ts';
+export type { TrackerEdge, TrackerFrame, TrackerNatClass, TrackerRoleValue } from './tracker-wire.ts';
+export {
+  decodeTrackerFrame,
+  encodeTrackerFrame,
+  TRACKER_FRAME,
+  TRACKER_WIRE_VERSION,
+  TrackerMessage,
+  TrackerStatus,
+} from './tracker-wire.ts';
 export type { EnqueueResult, UploadOptions } from './upload.ts';
 export { UploadQueue } from './upload.ts';
 export type {

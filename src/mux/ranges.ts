@@ -58,6 +58,8 @@ export const PortholeFrame = {
   LIVE: 0x09,
   /** live/: reserved. */
   LIVE_CONTROL: 0x0a,
+  /** live/: tracker frames (join, keepalive, sample, report); beside BROKER on a tracker's socket. */
+  TRACKER: 0x0b,
   /** Free for applications: never used by porthole itself. */
   APPLICATION: 0x0f,
 } as const;
