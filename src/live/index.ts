@@ -25,8 +25,6 @@ export {
   SIGNATURE_BYTES,
   TS_PACKET_BYTES,
 } from './constants.ts';
-export type { TrackerDropMessage, TrackerJoinMessage, TrackerNodeMessage } from './diagnostics.ts';
-export { LiveDiagnostics } from './diagnostics.ts';
 export { DASHBOARD_COOKIE, isLoopbackHost } from './dashboard-auth.ts';
 export type { DashboardSubject, SwarmDashboard, SwarmDashboardOptions } from './dashboard-demo.ts';
 export { startSwarmDashboard } from './dashboard-demo.ts';
@@ -39,6 +37,8 @@ export type {
   DashboardStats,
 } from './dashboard-server.ts';
 export { Dashboard } from './dashboard-server.ts';
+export type { TrackerDropMessage, TrackerJoinMessage, TrackerNodeMessage } from './diagnostics.ts';
+export { LiveDiagnostics } from './diagnostics.ts';
 export type { LiveEdgeOptions, LiveEdgeStats } from './edge.ts';
 export { EDGE_MAX_PEERS_DEFAULT, EDGE_WINDOW_DEFAULT_S, LiveEdge } from './edge.ts';
 export type { LiveEdgeErrorCodeValue } from './edge-errors.ts';

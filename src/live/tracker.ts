@@ -57,7 +57,8 @@ export interface SwarmNode {
   readonly flagged: boolean;
   readonly spareUploadBps: number;
   readonly address: Endpoint | null;
-  readonly report: NodeReport | null;
+  /** The latest report (undefined before the first, and for remote nodes). */
+  readonly report: NodeReport | undefined;
   readonly reportAtMs: number;
 }
 
@@ -70,6 +71,10 @@ export interface SwarmChannel {
   readonly createdAtMs: number;
   readonly edges: readonly TrackerEdge[];
   readonly nodes: readonly SwarmNode[];
+  /** Joins, leaves and expiries at this instance (also in `counters`). */
+  readonly joins: number;
+  readonly leaves: number;
+  readonly expired: number;
   readonly counters: {
     readonly joins: number;
     readonly leaves: number;
@@ -236,12 +241,12 @@ export class Tracker {
     const nodes: SwarmNode[] = [];
     for (const n of this.#core.localNodes()) {
       if (n.channel !== c) continue;
-      let report: NodeReport | null = null;
+      let report: NodeReport | undefined;
       if (n.report !== null) {
         try {
           report = decodeNodeReport(n.report);
         } catch {
-          report = null;
+          report = undefined;
         }
       }
       nodes.push({
@@ -269,7 +274,7 @@ export class Tracker {
         flagged: n.flagged,
         spareUploadBps: n.spareUploadBps,
         address: null,
-        report: null,
+        report: undefined,
         reportAtMs: 0,
       });
     }
@@ -279,6 +284,9 @@ export class Tracker {
       createdAtMs: c.createdAtMs,
       edges: c.edgeList(64),
       nodes,
+      joins: c.counters.joins,
+      leaves: c.counters.leaves,
+      expired: c.counters.expired,
       counters: { ...c.counters },
     };
   }

@@ -3,7 +3,13 @@
 // reports reach swarm(); a restarted tracker is re-joined; bad tokens are refused with a code.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { LiveTrackerCode, type NodeReport, Tracker, TrackerSession } from '../../src/live/index.ts';
+import {
+  LiveTrackerCode,
+  type NodeReport,
+  type SwarmView,
+  Tracker,
+  TrackerSession,
+} from '../../src/live/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from '../support/wait.ts';
 import { CHANNEL, loopbackDemux, SECRET, tokenFor } from './tracker-helpers.ts';
@@ -109,6 +115,8 @@ describe('tracker on loopback', () => {
       },
       { what: 'the report in swarm()' },
     );
+    const view: SwarmView = snap; // what the dashboard and metrics read
+    assert.equal(view.channels[0]?.joins, 2);
     const channel = snap.channels[0]!;
     assert.equal(channel.id, CHANNEL.id.toString('hex'));
     assert.deepEqual(
