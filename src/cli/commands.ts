@@ -5,6 +5,7 @@ import { register as connect } from './connect.ts';
 import { register as echo } from './echo.ts';
 import { register as lab } from './lab.ts';
 import { register as nat } from './nat.ts';
+import { register as ping } from './ping.ts';
 import { register as ports } from './ports.ts';
 import { register as stunServer } from './stun-server.ts';
 
@@ -15,6 +16,7 @@ export const commands: readonly ((program: Command) => void)[] = [
   nat,
   lab,
   echo,
+  ping,
   broker,
   connect,
 ];

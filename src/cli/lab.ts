@@ -15,6 +15,10 @@ import {
   natWanAddress,
   OPEN_HOST_ADDRESS,
 } from '../lab/index.ts';
+import { numberIn } from './fail.ts';
+
+const MS = { min: 0, max: 10_000, unit: 'ms' } as const;
+const PERCENT = { min: 0, max: 100, unit: '%' } as const;
 
 /** Prefix of the lab `porthole lab up` builds unless told otherwise. */
 const CLI_LAB_PREFIX = 'plab';
@@ -23,10 +27,10 @@ interface UpOptions {
   nats: string;
   openHost?: boolean;
   prefix: string;
-  delay?: string;
-  jitter?: string;
-  loss?: string;
-  reorder?: string;
+  delay?: number;
+  jitter?: number;
+  loss?: number;
+  reorder?: number;
   json?: boolean;
 }
 
@@ -44,10 +48,10 @@ export function register(program: Command): void {
     .option('--nats <list>', 'NAT types to build, comma-separated (fc, ar, pr, sym)', NAT_TYPES.join(','))
     .option('--open-host', 'also build h-open, a host on the internet bridge without NAT')
     .option('--prefix <prefix>', 'namespace name prefix', CLI_LAB_PREFIX)
-    .option('--delay <ms>', 'netem delay on every NAT uplink, each direction')
-    .option('--jitter <ms>', 'netem jitter (needs --delay)')
-    .option('--loss <percent>', 'netem loss on every NAT uplink, each direction')
-    .option('--reorder <percent>', 'netem reordering (needs --delay)')
+    .option('--delay <ms>', 'netem delay on every NAT uplink, each direction (0-10000)', numberIn(MS))
+    .option('--jitter <ms>', 'netem jitter (needs --delay; 0-10000)', numberIn(MS))
+    .option('--loss <percent>', 'netem loss on every NAT uplink, each direction (0-100)', numberIn(PERCENT))
+    .option('--reorder <percent>', 'netem reordering (needs --delay; 0-100)', numberIn(PERCENT))
     .option('--json', 'print the topology as one JSON object')
     .action(async (options: UpOptions) => {
       const nats = parseNats(options.nats);
@@ -147,11 +151,8 @@ function parseNats(list: string): NatType[] {
   return nats as NatType[];
 }
 
-function numberOption<K extends string>(key: K, text: string | undefined): Partial<Record<K, number>> {
-  if (text === undefined) return {};
-  const value = Number(text);
-  if (!Number.isFinite(value)) throw new InvalidOptionError(key, `${key} must be a number, got ${text}`);
-  return { [key]: value } as Partial<Record<K, number>>;
+function numberOption<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [key]: value } as Partial<Record<K, number>>);
 }
 
 function describeTopology(lab: NatLab) {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { formatPortRange, type PortSurvey, surveyPortRange } from '../ports/index.ts';
+import { CliFailure, ExitCode, familyOf, ipAddress, oneOf } from './fail.ts';
 
 /** `porthole ports`: shows a UDP port range as a pool would meet it. */
 export function register(program: Command): void {
@@ -7,21 +8,34 @@ export function register(program: Command): void {
     .command('ports')
     .description('show a UDP port range as a pool sees it: free, held by others, ephemeral overlap, pairs')
     .requiredOption('--range <first-last>', 'the port range, e.g. 40000-40999')
-    .option('--host <address>', 'local address to bind (default: the wildcard of the family)')
-    .option('--family <udp4|udp6>', 'socket family', 'udp4')
+    .option('--host <address>', 'local IP address to bind (default: the wildcard of the family)', ipAddress)
+    .option(
+      '--family <udp4|udp6>',
+      'socket family (default: the family of --host, else udp4)',
+      oneOf(['udp4', 'udp6'] as const),
+    )
     .option('--pairs', 'list the free even/odd pairs')
     .option('--json', 'print one JSON object')
     .action(
       async (options: {
         range: string;
         host?: string;
-        family: 'udp4' | 'udp6';
+        family?: 'udp4' | 'udp6';
         pairs?: boolean;
         json?: boolean;
       }) => {
+        const ofHost = options.host === undefined ? undefined : familyOf(options.host);
+        const family = options.family ?? ofHost ?? 'udp4';
+        if (ofHost !== undefined && ofHost !== family) {
+          throw new CliFailure(
+            `--host ${options.host} is ${ofHost === 'udp6' ? 'IPv6' : 'IPv4'} but --family is ${family}`,
+            ExitCode.USAGE,
+            `give --family ${ofHost}, or leave --family out`,
+          );
+        }
         const survey = await surveyPortRange({
           range: options.range,
-          family: options.family,
+          family,
           ...(options.host === undefined ? {} : { host: options.host }),
         });
         if (options.json === true) {
