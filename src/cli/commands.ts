@@ -7,6 +7,7 @@ import { register as lab } from './lab.ts';
 import { register as nat } from './nat.ts';
 import { register as ping } from './ping.ts';
 import { register as ports } from './ports.ts';
+import { register as source } from './source.ts';
 import { register as stunServer } from './stun-server.ts';
 
 /** Every subcommand of `porthole`, in help order. */
@@ -19,4 +20,5 @@ export const commands: readonly ((program: Command) => void)[] = [
   ping,
   broker,
   connect,
+  source,
 ];

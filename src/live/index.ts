@@ -164,11 +164,19 @@ export type {
 export { ChunkScheduler, SchedulerStrategy } from './scheduler.ts';
 export type { TsChunkerOptions, TsChunkerStats } from './source-chunker.ts';
 export { TsChunker } from './source-chunker.ts';
+export type { FileInputOptions } from './source-file.ts';
+export { FileTsInput, StreamTsInput } from './source-file.ts';
 export type { TsInput, TsInputStats } from './source-input.ts';
+export type { InputSpec, OpenInputOptions } from './source-input-spec.ts';
+export { openInput, parseInputSpec, RTP_INGEST_DEFAULT_RANGE } from './source-input-spec.ts';
 export type { LoadedChannelKey } from './source-key.ts';
 export { decodeChannelKey, encodeChannelKey, loadChannelKey } from './source-key.ts';
 export type { EdgeDirectory, LiveSourceOptions, LiveSourceStats } from './source-process.ts';
 export { LiveSource, SOURCE_RESTART_DELAY_DEFAULT_MS } from './source-process.ts';
+export type { RtpInputOptions, RtpPayload } from './source-rtp.ts';
+export { openRtpInput, RTP_PAYLOAD_TYPE_MP2T, RtpTsInput, readRtpPayload } from './source-rtp.ts';
+export type { UdpInputOptions } from './source-udp.ts';
+export { isMulticastAddress, openUdpInput, UdpTsInput } from './source-udp.ts';
 export type { IssueTokenOptions, TokenClaims, TokenRoleValue } from './token.ts';
 export { issueToken, TOKEN_MIN_SECRET_BYTES, TOKEN_VERSION, TokenError, verifyToken } from './token.ts';
 export type {

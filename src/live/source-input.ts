@@ -51,6 +51,7 @@ export abstract class QueuedTsInput implements TsInput {
   };
   #error: Error | undefined;
   #closed = false;
+  readonly #onClose: (() => void | Promise<void>)[] = [];
   #bytesIn = 0;
   /** Malformed datagrams (subclasses count). */
   protected malformed = 0;
@@ -95,6 +96,12 @@ export abstract class QueuedTsInput implements TsInput {
     this.#queue.end();
     this.#queue.clear();
     await this.stop();
+    for (const hook of this.#onClose) await hook();
+  }
+
+  /** Runs `hook` after the input closed (e.g. to close the pool its ports came from). */
+  onClose(hook: () => void | Promise<void>): void {
+    this.#onClose.push(hook);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,0 +1,205 @@
+import { isIP } from 'node:net';
+import { type Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { ErrorCode, InvalidOptionError } from '../errors/index.ts';
+import { parseHostPort, resolveHostPort } from '../internal/host-port.ts';
+import {
+  type InputSpec,
+  LiveSource,
+  type LiveSourceOptions,
+  loadChannelKey,
+  openInput,
+  parseInputSpec,
+  type TsInput,
+} from '../live/index.ts';
+import { CliFailure, ExitCode, hostPort, numberIn, onStopSignal } from './fail.ts';
+
+interface SourceCommandOptions {
+  key: string;
+  input: InputSpec;
+  edge: string[];
+  listen?: string;
+  chunkMs?: number;
+  bitrate?: number;
+  ingestId?: string;
+  stats: number;
+  json?: boolean;
+}
+
+/** `--input`: parsed at once, so a bad spec fails before anything binds. */
+function inputSpec(text: string): InputSpec {
+  try {
+    return parseInputSpec(text, '--input');
+  } catch (error) {
+    throw new CliFailure((error as Error).message, ExitCode.USAGE);
+  }
+}
+
+/** `--edge` (repeatable): the shape checked now, names resolved before the start. */
+function collectEdge(text: string, previous: string[] = []): string[] {
+  hostPort()(text);
+  if (parseHostPort(text, { option: '--edge' }).port === undefined) {
+    throw new InvalidArgumentError('Give host:port (the edge has no default port).');
+  }
+  return [...previous, text];
+}
+
+/** `porthole source`: a channel's source — an input cut into signed chunks, pushed to the edges. */
+export function register(program: Command): void {
+  program
+    .command('source')
+    .description('run a live source: cut an MPEG-TS input into signed chunks and push them to edges')
+    .requiredOption('--key <file>', 'channel key (Ed25519, PEM PKCS#8); created when the file does not exist')
+    .requiredOption(
+      '--input <spec>',
+      'testpattern | udp://ADDRESS:PORT | rtp://ADDRESS[:FIRST-LAST] | file:PATH | - (stdin)',
+      inputSpec,
+    )
+    .option('--edge <host:port>', 'an edge to push to (repeatable)', collectEdge, [])
+    .option(
+      '--listen <address:port>',
+      'local UDP address of the source (default 0.0.0.0:0)',
+      hostPort({ minPort: 0 }),
+    )
+    .option(
+      '--chunk-ms <ms>',
+      'target chunk duration, 20-10000 (default 250)',
+      numberIn({ min: 20, max: 10_000, integer: true }),
+    )
+    .option(
+      '--bitrate <kbps>',
+      'test pattern video bitrate, 100-50000 (default 1800)',
+      numberIn({ min: 100, max: 50_000, integer: true }),
+    )
+    .option(
+      '--ingest-id <id>',
+      'RTP input: the owner id its port pair is reserved under (default source-<pid>)',
+    )
+    .option(
+      '--stats <seconds>',
+      'log the counters this often, 1-86400 (0: never)',
+      numberIn({ min: 1, max: 86_400, zero: true }),
+      10,
+    )
+    .option('--json', 'print {"channel":…,"listening":…,"input":…} on stdout once started')
+    .action(async (options: SourceCommandOptions) => {
+      if (options.edge.length === 0) {
+        throw new CliFailure('no edge to push to', ExitCode.USAGE, 'give --edge <host:port> (repeatable)');
+      }
+      if (options.bitrate !== undefined && options.input.kind !== 'testpattern') {
+        throw new CliFailure('--bitrate is for --input testpattern', ExitCode.USAGE);
+      }
+      const edges = await Promise.all(
+        options.edge.map((text) =>
+          resolveHostPort(text, {
+            option: '--edge',
+            defaultPort: 0,
+            unresolvedCode: ErrorCode.INVALID_OPTION,
+          }),
+        ),
+      );
+      let address = '0.0.0.0';
+      let listenPort = 0;
+      if (options.listen !== undefined) {
+        const listen = await resolveHostPort(options.listen, {
+          option: '--listen',
+          minPort: 0,
+          defaultPort: 0,
+          unresolvedCode: ErrorCode.INVALID_OPTION,
+        });
+        if (isIP(listen.address) !== 4) throw new InvalidOptionError('--listen', '--listen: an IPv4 address');
+        address = listen.address;
+        listenPort = listen.port;
+      }
+      const { channel, created } = await loadChannelKey(options.key, { create: true });
+      const spec = options.input;
+      const openOptions = {
+        ...(options.bitrate === undefined ? {} : { testPattern: { bitrateKbps: options.bitrate } }),
+        ...(options.ingestId === undefined ? {} : { owner: options.ingestId }),
+      };
+      // The first input opens now (its failure is the command's); restarts come from the factory.
+      let first: TsInput | undefined = await openInput(spec, openOptions);
+      const inputPort = (first as unknown as { port?: unknown }).port;
+      const restartable = spec.kind === 'testpattern' || spec.kind === 'file';
+      const input: LiveSourceOptions['input'] = restartable
+        ? () => {
+            const ready = first;
+            first = undefined;
+            return ready ?? openInput(spec, openOptions);
+          }
+        : first;
+      const log = pino({ name: 'porthole-source' }, pino.destination(2));
+      let source: LiveSource;
+      try {
+        source = await LiveSource.start({
+          channel,
+          input,
+          edges: edges.map((e) => ({ address: e.address, port: e.port })),
+          address,
+          port: listenPort,
+          ...(options.chunkMs === undefined ? {} : { chunkDurationMs: options.chunkMs }),
+        });
+      } catch (error) {
+        await first?.close();
+        throw error;
+      }
+      const channelId = channel.id.toString('hex');
+      const listening = source.address();
+      const where = listening === undefined ? '' : `${listening.address}:${listening.port}`;
+      const port = typeof inputPort === 'number' ? inputPort : undefined;
+      if (options.json === true) {
+        console.log(
+          JSON.stringify({
+            channel: channelId,
+            listening: where,
+            input: spec.kind,
+            inputPort: port,
+            created,
+          }),
+        );
+      } else {
+        if (created) console.log(`created channel key ${options.key}`);
+        console.log(`channel ${channelId}`);
+        const at =
+          port === undefined
+            ? ''
+            : spec.kind === 'rtp'
+              ? ` (RTP to port ${port}, RTCP ${port + 1})`
+              : ` (port ${port})`;
+        console.log(`source on ${where}, input ${spec.kind}${at}, pushing to ${options.edge.join(', ')}`);
+      }
+      log.info({ channel: channelId, listening: where, input: spec.kind }, 'source started');
+      const ticker =
+        options.stats > 0
+          ? setInterval(() => {
+              const s = source.stats();
+              log.info(
+                {
+                  chunks: s.chunks,
+                  bitrateBps: s.bitrateBps,
+                  randomAccess: s.randomAccess,
+                  discontinuities: s.discontinuities,
+                  inputRestarts: s.inputRestarts,
+                  lastInputError: s.lastInputError,
+                  edges: s.edges.map((e) => ({
+                    edge: `${e.edge.address}:${e.edge.port}`,
+                    up: e.up,
+                    sent: e.sent,
+                    dropped: e.dropped,
+                  })),
+                },
+                'source stats',
+              );
+            }, options.stats * 1000)
+          : undefined;
+      const stop = onStopSignal();
+      await Promise.race([stop.signal, source.done]);
+      stop.off();
+      clearInterval(ticker);
+      const lastError = source.stats().lastInputError;
+      await source.close();
+      log.info({ chunks: source.stats().chunks }, 'source stopped');
+      if (!restartable && lastError !== undefined)
+        throw new CliFailure(`the input ended: ${lastError}`, ExitCode.FAILED);
+    });
+}

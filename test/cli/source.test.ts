@@ -1,0 +1,122 @@
+// `porthole source` as a child process: flags checked before anything binds (one line, exit 2),
+// the key file created and its channel id printed, the test pattern and a file pushed to a real
+// IngestServer on loopback, SIGINT stops it cleanly.
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { decodeChunk, IngestServer, loadChannelKey } from '../../src/live/index.ts';
+import { demuxOf } from '../../src/mux/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+import { waitFor } from '../support/wait.ts';
+import { exited, lineOf, runCli, spawnCli } from './cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'porthole-source-'));
+const VECTOR = new URL('../vectors/live/ts/h264-aac-2s.mpegts', import.meta.url).pathname;
+after(() => rmSync(dir, { recursive: true, force: true }));
+checkLeaks();
+
+async function edge(keyFile: string): Promise<{ socket: Socket; server: IngestServer; chunks: Buffer[] }> {
+  const { channel } = await loadChannelKey(keyFile, { create: true });
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  const server = new IngestServer({ demux: demuxOf(socket), channel });
+  const chunks: Buffer[] = [];
+  server.on('chunk', (bytes) => chunks.push(bytes));
+  return { socket, server, chunks };
+}
+
+describe('porthole source', () => {
+  it('checks its flags before anything starts: one line, exit 2, no key file written', async () => {
+    const key = join(dir, 'unused.pem');
+    const cases: [string[], RegExp][] = [
+      [['--key', key, '--input', 'nonsense', '--edge', '127.0.0.1:9'], /--input: "nonsense" is no input/],
+      [['--key', key, '--input', 'testpattern'], /no edge to push to/],
+      [['--key', key, '--input', 'udp://127.0.0.1', '--edge', '127.0.0.1:9'], /udp:\/\/ needs a port/],
+      [
+        ['--key', key, '--input', 'file:/x.ts', '--bitrate', '900', '--edge', '127.0.0.1:9'],
+        /--bitrate is for/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(['source', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.ok(!r.stderr.includes('    at '), 'no stack trace');
+    }
+    assert.throws(() => statSync(key), { code: 'ENOENT' });
+    const bad = await runCli(['source', '--key', VECTOR, '--input', 'testpattern', '--edge', '127.0.0.1:9']);
+    assert.equal(bad.code, 1, 'a key file that is no key: the command fails');
+    assert.match(bad.stderr, /not an Ed25519 private key.*ERR_LIVE_BAD_KEY_FILE/);
+  });
+
+  it('creates the key, prints the channel id and pushes the test pattern to an edge until SIGINT', async () => {
+    const key = join(dir, 'channel.pem');
+    const { socket, server, chunks } = await edge(key);
+    const child = spawnCli(
+      [
+        'source',
+        '--key',
+        key,
+        '--input',
+        'testpattern',
+        '--bitrate',
+        '400',
+        '--edge',
+        `127.0.0.1:${socket.address().port}`,
+        '--json',
+        '--stats',
+        '0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const done = exited(child);
+    const line = JSON.parse(await lineOf(child, 'stdout', (l) => l.startsWith('{'))) as { channel: string };
+    const { channel } = await loadChannelKey(key);
+    assert.equal(line.channel, channel.id.toString('hex'), 'the id of the key in the file');
+    assert.equal(statSync(key).mode & 0o777, 0o600);
+    await waitFor(() => chunks.filter((c) => decodeChunk(c).flags & 1).length >= 2, {
+      what: 'two random-access chunks from the CLI source',
+      timeoutMs: 20_000,
+    });
+    child.kill('SIGINT');
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(server.stats().forged, 0);
+    await server.close();
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  });
+
+  it('pushes a file (looped, paced) to an edge', async () => {
+    const key = join(dir, 'file.pem');
+    const { socket, server, chunks } = await edge(key);
+    const child = spawnCli(
+      [
+        'source',
+        '--key',
+        key,
+        '--input',
+        `file:${VECTOR}`,
+        '--edge',
+        `127.0.0.1:${socket.address().port}`,
+        '--stats',
+        '0',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const done = exited(child);
+    await lineOf(child, 'stdout', (l) => l.startsWith('channel '));
+    await waitFor(() => chunks.filter((c) => decodeChunk(c).flags & 1).length >= 1, {
+      what: 'a chunk of the file',
+      timeoutMs: 20_000,
+    });
+    child.kill('SIGTERM');
+    assert.equal((await done).code, 0);
+    await server.close();
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  });
+});
