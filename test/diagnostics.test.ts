@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ArqDiagnostics } from '../src/arq/index.ts';
 import { LiveDiagnostics } from '../src/live/index.ts';
+import { DtlsDiagnostics } from '../src/dtls/index.ts';
 import { MuxDiagnostics } from '../src/mux/index.ts';
 import { PortsDiagnostics } from '../src/ports/index.ts';
 import { PunchDiagnostics } from '../src/punch/index.ts';
@@ -29,6 +30,7 @@ const LAYERS: Record<string, [string, Record<string, string>]> = {
   arq: ['ArqDiagnostics', ArqDiagnostics],
   punch: ['PunchDiagnostics', PunchDiagnostics],
   live: ['LiveDiagnostics', LiveDiagnostics],
+  dtls: ['DtlsDiagnostics', DtlsDiagnostics],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -1,0 +1,256 @@
+/**
+ * The sans-I/O core of every DTLS session on one socket: client sessions this side opened and,
+ * when a server listens, the sessions of its clients, keyed by address and port. A datagram from
+ * an address without a session goes to the server's stateless cookie exchange (RFC 6347 §4.2.1):
+ * no state exists for a client until its ClientHello carries a valid cookie, and the
+ * HelloVerifyRequest is never larger than the datagram that asked for it (no amplification).
+ * @module
+ */
+import type { CoreTransmit, SansIoCore } from '../internal/core-driver.ts';
+import type { Endpoint } from '../internal/endpoint.ts';
+import type { SessionConfig } from './config.ts';
+import { ContentType, DTLS_1_0, HandshakeType, RECORD_HEADER_BYTES } from './constants.ts';
+import { CookieJar } from './cookie.ts';
+import { helloVerifyChannel } from './diagnostics.ts';
+import type { DtlsError } from './errors.ts';
+import { encodeFragment, readFragment } from './handshake-header.ts';
+import { decodeClientHello, encodeHelloVerifyRequest } from './messages.ts';
+import { createRecordView, readRecord, writeRecordHeader } from './record.ts';
+import { DtlsSession } from './session.ts';
+
+/** What the endpoint core emits. */
+export type EndpointEvent =
+  | { readonly type: 'accepted'; readonly session: DtlsSession }
+  | { readonly type: 'connected'; readonly session: DtlsSession }
+  | { readonly type: 'data'; readonly session: DtlsSession; readonly data: Buffer }
+  | { readonly type: 'closed'; readonly session: DtlsSession; readonly error: DtlsError | undefined };
+
+/** The server side of an endpoint. */
+export interface ServerSide {
+  readonly config: SessionConfig;
+  readonly maxSessions: number;
+}
+
+/** Counters of the stateless server path. */
+export interface EndpointCounters {
+  /** HelloVerifyRequests sent. */
+  helloVerifyRequests: number;
+  /** ClientHellos whose cookie checked out (a session was made). */
+  cookiesAccepted: number;
+  /** Datagrams from addresses without a session that were not a usable ClientHello. */
+  unclaimed: number;
+  /** Valid ClientHellos refused because the server holds `maxSessions`. */
+  sessionLimit: number;
+  /** Bytes received from addresses without a session. */
+  unverifiedBytesIn: number;
+  /** Bytes sent to addresses without a session (HelloVerifyRequests). */
+  unverifiedBytesOut: number;
+}
+
+const view = createRecordView();
+
+/** See the module doc. */
+export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
+  readonly #sessions = new Map<string, Map<number, DtlsSession>>();
+  #count = 0;
+  #server: ServerSide | undefined;
+  #cookies: CookieJar | undefined;
+  readonly #dirty = new Set<DtlsSession>();
+  readonly #out: CoreTransmit[] = [];
+  readonly #events: EndpointEvent[] = [];
+  readonly counters: EndpointCounters = {
+    helloVerifyRequests: 0,
+    cookiesAccepted: 0,
+    unclaimed: 0,
+    sessionLimit: 0,
+    unverifiedBytesIn: 0,
+    unverifiedBytesOut: 0,
+  };
+
+  /** Sessions held now (clients and servers'). */
+  get size(): number {
+    return this.#count;
+  }
+
+  /** Whether a server listens on this endpoint. */
+  get listening(): boolean {
+    return this.#server !== undefined;
+  }
+
+  /** Starts (or, with undefined, stops) accepting clients. */
+  listen(server: ServerSide | undefined, nowMs: number): void {
+    this.#server = server;
+    this.#cookies = server === undefined ? undefined : new CookieJar(nowMs, server.config.random);
+  }
+
+  /** The session with `remote`, if any. */
+  session(remote: Endpoint): DtlsSession | undefined {
+    return this.#sessions.get(remote.address)?.get(remote.port);
+  }
+
+  /** Opens a client session to `remote` and sends its ClientHello. */
+  connect(remote: Endpoint, config: SessionConfig, nowMs: number): DtlsSession {
+    const session = new DtlsSession('client', { address: remote.address, port: remote.port }, config, nowMs);
+    this.#add(session);
+    session.start();
+    this.#dirty.add(session);
+    return session;
+  }
+
+  /** Marks a session touched from outside (its send or close queued datagrams). */
+  touch(session: DtlsSession): void {
+    this.#dirty.add(session);
+  }
+
+  #add(session: DtlsSession): void {
+    let ports = this.#sessions.get(session.remote.address);
+    if (ports === undefined) {
+      ports = new Map();
+      this.#sessions.set(session.remote.address, ports);
+    }
+    ports.set(session.remote.port, session);
+    this.#count++;
+  }
+
+  #remove(session: DtlsSession): void {
+    const ports = this.#sessions.get(session.remote.address);
+    if (ports?.get(session.remote.port) !== session) return;
+    ports.delete(session.remote.port);
+    if (ports.size === 0) this.#sessions.delete(session.remote.address);
+    this.#count--;
+  }
+
+  receive(data: Buffer, from: Endpoint, nowMs: number): void {
+    const session = this.#sessions.get(from.address)?.get(from.port);
+    if (session !== undefined) {
+      session.receive(data, nowMs);
+      this.#dirty.add(session);
+      return;
+    }
+    this.counters.unverifiedBytesIn += data.length;
+    if (this.#server === undefined) {
+      this.counters.unclaimed++;
+      return;
+    }
+    this.#hello(data, from, nowMs);
+  }
+
+  /** The stateless path: a ClientHello without a session gets a cookie or, with one, a session. */
+  #hello(data: Buffer, from: Endpoint, nowMs: number): void {
+    const server = this.#server!;
+    let hello: ReturnType<typeof decodeClientHello>;
+    let messageSeq: number;
+    let recordSeq: number;
+    try {
+      readRecord(data, 0, view);
+      if (view.type !== ContentType.HANDSHAKE || view.epoch !== 0)
+        throw new RangeError('not a handshake record');
+      const record = data.subarray(view.fragmentOffset, view.fragmentOffset + view.fragmentLength);
+      const { fragment } = readFragment(record, 0);
+      if (
+        fragment.type !== HandshakeType.CLIENT_HELLO ||
+        fragment.fragmentOffset !== 0 ||
+        fragment.body.length !== fragment.length
+      ) {
+        throw new RangeError('not a whole ClientHello');
+      }
+      hello = decodeClientHello(fragment.body);
+      messageSeq = fragment.messageSeq;
+      recordSeq = view.sequence;
+    } catch {
+      this.counters.unclaimed++;
+      return;
+    }
+    const cookies = this.#cookies!;
+    if (hello.cookie.length > 0 && cookies.check(hello, from, nowMs)) {
+      if (this.#count >= server.maxSessions) {
+        this.counters.sessionLimit++;
+        return;
+      }
+      this.counters.cookiesAccepted++;
+      const session = new DtlsSession(
+        'server',
+        { address: from.address, port: from.port },
+        server.config,
+        nowMs,
+      );
+      session.startAt(messageSeq);
+      this.#add(session);
+      this.#events.push({ type: 'accepted', session });
+      session.receive(data, nowMs);
+      this.#dirty.add(session);
+      return;
+    }
+    const body = encodeHelloVerifyRequest({ version: DTLS_1_0, cookie: cookies.make(hello, from, nowMs) });
+    const fragment = encodeFragment(HandshakeType.HELLO_VERIFY_REQUEST, messageSeq, body, 0, body.length);
+    const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + fragment.length);
+    writeRecordHeader(out, 0, ContentType.HANDSHAKE, 0, recordSeq, fragment.length);
+    fragment.copy(out, RECORD_HEADER_BYTES);
+    if (out.length > data.length) {
+      this.counters.unclaimed++;
+      return;
+    }
+    this.counters.helloVerifyRequests++;
+    if (helloVerifyChannel.hasSubscribers)
+      helloVerifyChannel.publish({ remote: { address: from.address, port: from.port }, bytes: out.length });
+    this.counters.unverifiedBytesOut += out.length;
+    this.#out.push({ data: out, to: { address: from.address, port: from.port } });
+  }
+
+  poll(nowMs: number): void {
+    for (const ports of this.#sessions.values()) {
+      for (const session of ports.values()) {
+        if (session.nextWakeMs() <= nowMs) {
+          session.poll(nowMs);
+          this.#dirty.add(session);
+        }
+      }
+    }
+  }
+
+  nextWakeMs(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const ports of this.#sessions.values()) {
+      for (const session of ports.values()) {
+        const at = session.nextWakeMs();
+        if (at < next) next = at;
+      }
+    }
+    return next;
+  }
+
+  drain(): CoreTransmit[] {
+    this.#collect();
+    return this.#out.splice(0);
+  }
+
+  drainEvents(): EndpointEvent[] {
+    this.#collect();
+    return this.#events.splice(0);
+  }
+
+  #collect(): void {
+    if (this.#dirty.size === 0) return;
+    for (const session of this.#dirty) {
+      for (const data of session.drain()) this.#out.push({ data, to: session.remote });
+      for (const e of session.drainEvents()) {
+        if (e.type === 'data') this.#events.push({ type: 'data', session, data: e.data });
+        else if (e.type === 'connected') this.#events.push({ type: 'connected', session });
+        else {
+          this.#remove(session);
+          this.#events.push({ type: 'closed', session, error: e.error });
+        }
+      }
+    }
+    this.#dirty.clear();
+  }
+
+  /** Closes every session (close_notify to established peers). */
+  close(): void {
+    for (const ports of this.#sessions.values())
+      for (const session of ports.values()) {
+        session.close();
+        this.#dirty.add(session);
+      }
+  }
+}

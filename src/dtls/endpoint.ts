@@ -1,0 +1,167 @@
+/**
+ * The driver of one socket's DTLS: one {@link DtlsEndpointCore} on the socket's Demux (bytes
+ * 20–63, RFC 7983) run by the one CoreDriver, shared by every client connection and the server
+ * on that socket. It lives while someone uses it.
+ * @module
+ */
+import { InvalidStateError } from '../errors/index.ts';
+import { CoreDriver } from '../internal/core-driver.ts';
+import { type Endpoint, formatEndpoint } from '../internal/endpoint.ts';
+import { type Demux, DTLS_RANGE } from '../mux/index.ts';
+import type { SessionConfig } from './config.ts';
+import { handshakeChannel, sessionClosedChannel } from './diagnostics.ts';
+import { DtlsEndpointCore, type EndpointEvent, type ServerSide } from './endpoint-core.ts';
+import type { DtlsError } from './errors.ts';
+import type { DtlsSession } from './session.ts';
+
+/** Who receives a session's events. */
+export interface SessionSink {
+  onConnected(): void;
+  onData(data: Buffer): void;
+  onClosed(error: DtlsError | undefined): void;
+}
+
+/** Who receives new server sessions. */
+export interface AcceptSink {
+  onAccepted(session: DtlsSession): SessionSink;
+}
+
+const endpoints = new WeakMap<Demux, DtlsEndpoint>();
+
+/** See the module doc. */
+export class DtlsEndpoint {
+  readonly demux: Demux;
+  readonly core = new DtlsEndpointCore();
+  readonly #driver: CoreDriver<EndpointEvent>;
+  readonly #sinks = new Map<DtlsSession, SessionSink>();
+  #acceptor: AcceptSink | undefined;
+  #users = 0;
+  #inflight = 0;
+  #driverSent: ((error: Error | null) => void) | undefined;
+  #idle: (() => void)[] = [];
+  readonly #onSent = (error: Error | null): void => {
+    this.#inflight--;
+    this.#driverSent?.(error);
+    if (this.#inflight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+  };
+
+  /** The endpoint of `demux` (made on first use). @throws ConfigError `ERR_MUX_RANGE_TAKEN`. */
+  static of(demux: Demux): DtlsEndpoint {
+    let endpoint = endpoints.get(demux);
+    if (endpoint === undefined) {
+      endpoint = new DtlsEndpoint(demux);
+      endpoints.set(demux, endpoint);
+    }
+    return endpoint;
+  }
+
+  private constructor(demux: Demux) {
+    this.demux = demux;
+    this.#driver = new CoreDriver(this.core, {
+      attach: (handler) => demux.register(DTLS_RANGE, handler),
+      sender: {
+        send: (data, port, address, callback) => {
+          this.#driverSent = callback;
+          this.#inflight++;
+          demux.socket.send(data, port, address, this.#onSent);
+        },
+      },
+      onEvent: (event) => this.#onEvent(event),
+      onSendError: () => {},
+    });
+  }
+
+  /** The driver's clock, ms. */
+  now(): number {
+    return this.#driver.now();
+  }
+
+  /** Resolves once every datagram handed to the socket was sent (before closing the socket). */
+  sent(): Promise<void> {
+    if (this.#inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Sends what the core queued (after an API call drove it). */
+  flush(): void {
+    this.#driver.flush();
+  }
+
+  /** Opens a client session. */
+  connect(remote: Endpoint, config: SessionConfig, sink: SessionSink): DtlsSession {
+    if (this.core.session(remote) !== undefined) {
+      throw new InvalidStateError(
+        `a DTLS session with ${formatEndpoint(remote)} already exists on this socket`,
+      );
+    }
+    this.#users++;
+    const session = this.core.connect(remote, config, this.now());
+    this.#sinks.set(session, sink);
+    this.flush();
+    return session;
+  }
+
+  /** Starts the server side. */
+  listen(server: ServerSide, acceptor: AcceptSink): void {
+    this.#users++;
+    this.#acceptor = acceptor;
+    this.core.listen(server, this.now());
+  }
+
+  /** Stops the server side (its sessions stay until closed). */
+  unlisten(): void {
+    this.core.listen(undefined, this.now());
+    this.#acceptor = undefined;
+    this.#release();
+  }
+
+  /** A session's user is gone: close it (close_notify) and forget it. */
+  closeSession(session: DtlsSession): void {
+    session.close();
+    this.core.touch(session);
+    this.flush();
+    if (this.#sinks.delete(session) && session.role === 'client') this.#release();
+  }
+
+  #release(): void {
+    if (--this.#users > 0) return;
+    this.core.close();
+    this.flush();
+    endpoints.delete(this.demux);
+    void this.#driver.close();
+  }
+
+  #onEvent(event: EndpointEvent): void {
+    const session = event.session;
+    if (event.type === 'accepted') {
+      const sink = this.#acceptor?.onAccepted(session);
+      if (sink !== undefined) this.#sinks.set(session, sink);
+      return;
+    }
+    const sink = this.#sinks.get(session);
+    if (event.type === 'data') {
+      sink?.onData(event.data);
+      return;
+    }
+    if (event.type === 'connected') {
+      if (handshakeChannel.hasSubscribers)
+        handshakeChannel.publish({
+          role: session.role,
+          remote: session.remote,
+          cipherSuite: session.negotiated?.suite.name ?? '',
+          handshakeMs: session.counters.handshakeMs,
+          retransmissions: session.counters.retransmissions,
+        });
+      sink?.onConnected();
+      return;
+    }
+    if (sessionClosedChannel.hasSubscribers)
+      sessionClosedChannel.publish({
+        role: session.role,
+        remote: session.remote,
+        errorCode: event.error?.code,
+        alert: event.error?.alert,
+      });
+    sink?.onClosed(event.error);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Ephemeral ECDH on node:crypto: X25519 (RFC 7748, 32-byte points) and the NIST curves P-256 and
+ * P-384 (uncompressed points, RFC 8422 §5.4.1). A peer point that is not on the curve throws.
+ * @module
+ */
+import { createECDH, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { NamedGroup } from './constants.ts';
+
+/** One side's ephemeral key. */
+export interface EphemeralKey {
+  readonly group: number;
+  /** The public point as it goes on the wire. */
+  readonly publicKey: Buffer;
+  /** The shared secret with the peer's wire point. @throws when the point is invalid. */
+  derive(peer: Buffer): Buffer;
+}
+
+/** Groups porthole implements, in its default order of preference. */
+export const SUPPORTED_GROUPS: readonly number[] = [
+  NamedGroup.X25519,
+  NamedGroup.SECP256R1,
+  NamedGroup.SECP384R1,
+];
+
+/** A fresh ephemeral key of `group` (one of {@link SUPPORTED_GROUPS}). */
+export function generateEphemeral(group: number): EphemeralKey {
+  if (group === NamedGroup.X25519) {
+    const { publicKey, privateKey } = generateKeyPairSync('x25519');
+    const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url');
+    return {
+      group,
+      publicKey: raw,
+      derive(peer: Buffer): Buffer {
+        if (peer.length !== 32) throw new RangeError('an X25519 point is 32 bytes');
+        const key: KeyObject = createPublicKey({
+          key: { kty: 'OKP', crv: 'X25519', x: peer.toString('base64url') },
+          format: 'jwk',
+        });
+        const secret = diffieHellman({ privateKey, publicKey: key });
+        if (secret.every((b) => b === 0)) throw new RangeError('X25519 shared secret is all zeros');
+        return secret;
+      },
+    };
+  }
+  const ecdh = createECDH(group === NamedGroup.SECP384R1 ? 'secp384r1' : 'prime256v1');
+  const publicKey = ecdh.generateKeys();
+  const pointBytes = group === NamedGroup.SECP384R1 ? 97 : 65;
+  return {
+    group,
+    publicKey,
+    derive(peer: Buffer): Buffer {
+      if (peer.length !== pointBytes || peer[0] !== 4) throw new RangeError('not an uncompressed point');
+      return ecdh.computeSecret(peer);
+    },
+  };
+}

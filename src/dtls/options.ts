@@ -1,0 +1,199 @@
+/**
+ * Options of the public DTLS API and their validation into a {@link SessionConfig}.
+ * @module
+ */
+import { randomBytes, type X509Certificate } from 'node:crypto';
+import { InvalidOptionError } from '../errors/index.ts';
+import {
+  type CertificateInput,
+  type DtlsCertificate,
+  loadCertificate,
+  type PeerVerification,
+} from './certificate.ts';
+import { CIPHER_SUITES, type CipherSuite, suiteByName, usesCertificate, usesPsk } from './cipher-suites.ts';
+import type { ClientAuth, SessionConfig } from './config.ts';
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_HANDSHAKE_MESSAGE_BYTES,
+  DEFAULT_MAX_REASSEMBLY_BYTES,
+  DEFAULT_MAX_REASSEMBLY_FRAGMENTS,
+  DEFAULT_MTU_BYTES,
+  DEFAULT_REPLAY_WINDOW,
+  DEFAULT_RETRANSMIT_INITIAL_MS,
+  DEFAULT_RETRANSMIT_MAX_MS,
+  NamedGroup,
+} from './constants.ts';
+
+/** A group by name. */
+export type GroupName = 'x25519' | 'P-256' | 'P-384';
+const GROUPS: Record<GroupName, number> = {
+  x25519: NamedGroup.X25519,
+  'P-256': NamedGroup.SECP256R1,
+  'P-384': NamedGroup.SECP384R1,
+};
+
+/** Options both roles take (all optional). */
+export interface DtlsCommonOptions {
+  /** Our certificate and key (PEM/DER, or from `generateCertificate`). Required for a server with certificate suites. */
+  readonly certificate?: CertificateInput | DtlsCertificate;
+  /** Pinned SHA-256 fingerprints of the peer's certificate (the WebRTC way). */
+  readonly fingerprints?: readonly string[];
+  /** Trusted CAs (PEM or DER) for the peer's chain. */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /** Host name the server's certificate must carry (with `ca`). */
+  readonly serverName?: string;
+  /** Last word on the peer's chain: return false to refuse it. */
+  readonly verify?: (chain: readonly X509Certificate[]) => boolean;
+  /** IANA names of the suites to offer, in order. Default: every suite porthole implements that the keys allow. */
+  readonly cipherSuites?: readonly string[];
+  /** Groups to offer, in order. Default `['x25519', 'P-256', 'P-384']`. */
+  readonly groups?: readonly GroupName[];
+  /** SRTP protection profiles to offer/accept (RFC 5764), e.g. `[SrtpProfile.AES128_CM_HMAC_SHA1_80]`. Default none. */
+  readonly srtpProfiles?: readonly number[];
+  /** Refuse a peer without extended_master_secret (RFC 7627). Default true. */
+  readonly requireExtendedMasterSecret?: boolean;
+  /** Largest datagram sent during the handshake, bytes (≥ 128). Default 1200. */
+  readonly mtuBytes?: number;
+  /** First retransmission interval, ms. Default: 3 × `rttMs` when given (at least 50), else 1000. */
+  readonly retransmitInitialMs?: number;
+  /** A measured round-trip time to the peer, ms (derives `retransmitInitialMs`). */
+  readonly rttMs?: number;
+  /** Cap of the doubling retransmission interval, ms. Default 60 000. */
+  readonly retransmitMaxMs?: number;
+  /** Whole-handshake deadline, ms. Default 30 000. */
+  readonly handshakeTimeoutMs?: number;
+  /** Replay window, records (1–1024). Default 64. */
+  readonly replayWindow?: number;
+  /** Largest handshake message, bytes. Default 65 536. */
+  readonly maxHandshakeMessageBytes?: number;
+  /** Bytes buffered for reassembly per session. Default 2 000 000. */
+  readonly maxReassemblyBytes?: number;
+  /** Fragments buffered for reassembly per session. Default 1 000. */
+  readonly maxReassemblyFragments?: number;
+  /** Records failing authentication before the session fails. Default Infinity (drop and count only). */
+  readonly maxBadRecords?: number;
+  /** Received records waiting for the reader. Default 256 (then the newest are dropped and counted). */
+  readonly receiveQueue?: number;
+}
+
+function positive(
+  options: object,
+  name: string,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const value = (options as Record<string, unknown>)[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= min) || !(value <= max)) {
+    throw new InvalidOptionError(name, `${name} must be a number ${min}-${max}`);
+  }
+  return value;
+}
+
+/** Validates the common options into a config; `role` decides what is required. */
+export function resolveConfig(
+  options: DtlsCommonOptions,
+  role: 'client' | 'server',
+  extra: {
+    clientAuth?: ClientAuth;
+    psk?: { identity: Buffer; key: Buffer };
+    pskLookup?: (identity: Buffer) => Buffer | undefined;
+    pskHint?: Buffer;
+    insecureSkipVerify?: boolean;
+  },
+): SessionConfig {
+  const certificate = options.certificate === undefined ? undefined : loadCertificate(options.certificate);
+  let suites: CipherSuite[];
+  if (options.cipherSuites !== undefined) {
+    suites = options.cipherSuites.map((name) => {
+      const s = suiteByName(name);
+      if (s === undefined)
+        throw new InvalidOptionError('cipherSuites', `cipher suite ${name} is not implemented`);
+      return s;
+    });
+  } else {
+    const pskOnly = extra.psk !== undefined || extra.pskLookup !== undefined;
+    suites = CIPHER_SUITES.filter((s) => (usesPsk(s) ? pskOnly : !pskOnly || certificate !== undefined));
+  }
+  const havePsk = extra.psk !== undefined || extra.pskLookup !== undefined;
+  suites = suites.filter((s) => !usesPsk(s) || havePsk);
+  if (role === 'server') suites = suites.filter((s) => !usesCertificate(s) || certificate !== undefined);
+  if (suites.length === 0) {
+    throw new InvalidOptionError(
+      'cipherSuites',
+      role === 'server' ? 'no usable cipher suite: give a certificate or a psk' : 'no usable cipher suite',
+    );
+  }
+  const groups = (options.groups ?? ['x25519', 'P-256', 'P-384']).map((g) => {
+    const v = GROUPS[g];
+    if (v === undefined) throw new InvalidOptionError('groups', `group ${g} is not x25519, P-256 or P-384`);
+    return v;
+  });
+  const policy: PeerVerification = {
+    ...(options.fingerprints !== undefined ? { fingerprints: options.fingerprints } : {}),
+    ...(options.ca !== undefined ? { ca: options.ca } : {}),
+    ...(options.serverName !== undefined ? { serverName: options.serverName } : {}),
+    ...(options.verify !== undefined ? { verify: options.verify } : {}),
+  };
+  const hasPolicy = Object.keys(policy).length > 0;
+  if (role === 'client' && !hasPolicy && extra.insecureSkipVerify !== true && suites.some(usesCertificate)) {
+    throw new InvalidOptionError(
+      'fingerprints',
+      'a client must verify the server: give fingerprints, ca or verify (or insecureSkipVerify: true)',
+    );
+  }
+  const clientAuth = extra.clientAuth ?? 'none';
+  if (role === 'server' && clientAuth !== 'none' && !hasPolicy) {
+    throw new InvalidOptionError(
+      'clientAuth',
+      'clientAuth needs fingerprints, ca or verify to check client certificates',
+    );
+  }
+  const rtt = options.rttMs === undefined ? undefined : positive(options, 'rttMs', 0, 0, 60_000);
+  const initial = positive(
+    options,
+    'retransmitInitialMs',
+    rtt === undefined ? DEFAULT_RETRANSMIT_INITIAL_MS : Math.max(50, 3 * rtt),
+    1,
+    60_000,
+  );
+  return {
+    suites,
+    groups,
+    certificate,
+    verification: hasPolicy ? policy : undefined,
+    clientAuth,
+    psk: extra.psk,
+    pskLookup: extra.pskLookup,
+    pskHint: extra.pskHint,
+    srtpProfiles: options.srtpProfiles ?? [],
+    requireExtendedMasterSecret: options.requireExtendedMasterSecret ?? true,
+    mtuBytes: positive(options, 'mtuBytes', DEFAULT_MTU_BYTES, 128, 65_507),
+    retransmitInitialMs: initial,
+    retransmitMaxMs: positive(options, 'retransmitMaxMs', DEFAULT_RETRANSMIT_MAX_MS, initial, 600_000),
+    handshakeTimeoutMs: positive(options, 'handshakeTimeoutMs', DEFAULT_HANDSHAKE_TIMEOUT_MS, 1, 3_600_000),
+    replayWindow: positive(options, 'replayWindow', DEFAULT_REPLAY_WINDOW, 1, 1024),
+    maxHandshakeMessageBytes: positive(
+      options,
+      'maxHandshakeMessageBytes',
+      DEFAULT_MAX_HANDSHAKE_MESSAGE_BYTES,
+      1024,
+      16_777_215,
+    ),
+    maxReassemblyBytes: positive(options, 'maxReassemblyBytes', DEFAULT_MAX_REASSEMBLY_BYTES, 1024),
+    maxReassemblyFragments: positive(options, 'maxReassemblyFragments', DEFAULT_MAX_REASSEMBLY_FRAGMENTS, 1),
+    maxBadRecords: positive(options, 'maxBadRecords', Number.POSITIVE_INFINITY, 0, Number.POSITIVE_INFINITY),
+    random: randomBytes,
+  };
+}
+
+/** Validates `receiveQueue`. */
+export function resolveReceiveQueue(options: DtlsCommonOptions): number {
+  return positive(options, 'receiveQueue', 256, 1, 1_000_000);
+}
+
+/** Identity as bytes. */
+export function pskIdentity(identity: string | Uint8Array): Buffer {
+  return typeof identity === 'string' ? Buffer.from(identity, 'utf8') : Buffer.from(identity);
+}
