@@ -1,3 +1,4 @@
+import type { Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { type Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
@@ -10,14 +11,19 @@ import {
   loadChannelKey,
   openInput,
   parseInputSpec,
+  TrackerSession,
   type TsInput,
 } from '../live/index.ts';
+import { type Demux, demuxOf } from '../mux/index.ts';
+import { bindUdpSocket } from '../ports/index.ts';
 import { CliFailure, ExitCode, hostPort, numberIn, onStopSignal } from './fail.ts';
 
 interface SourceCommandOptions {
   key: string;
   input: InputSpec;
   edge: string[];
+  tracker?: string;
+  token?: string;
   listen?: string;
   chunkMs?: number;
   bitrate?: number;
@@ -56,6 +62,8 @@ export function register(program: Command): void {
       inputSpec,
     )
     .option('--edge <host:port>', 'an edge to push to (repeatable)', collectEdge, [])
+    .option('--tracker <host:port>', "join this tracker and push to the channel's edges it names", hostPort())
+    .option('--token <token>', 'application token for the tracker (default: prove the channel key instead)')
     .option(
       '--listen <address:port>',
       'local UDP address of the source (default 0.0.0.0:0)',
@@ -83,8 +91,15 @@ export function register(program: Command): void {
     )
     .option('--json', 'print {"channel":…,"listening":…,"input":…} on stdout once started')
     .action(async (options: SourceCommandOptions) => {
-      if (options.edge.length === 0) {
-        throw new CliFailure('no edge to push to', ExitCode.USAGE, 'give --edge <host:port> (repeatable)');
+      if (options.edge.length === 0 && options.tracker === undefined) {
+        throw new CliFailure(
+          'no edge to push to',
+          ExitCode.USAGE,
+          'give --edge <host:port> (repeatable) or --tracker',
+        );
+      }
+      if (options.token !== undefined && options.tracker === undefined) {
+        throw new CliFailure('--token without --tracker', ExitCode.USAGE);
       }
       if (options.bitrate !== undefined && options.input.kind !== 'testpattern') {
         throw new CliFailure('--bitrate is for --input testpattern', ExitCode.USAGE);
@@ -130,21 +145,44 @@ export function register(program: Command): void {
         : first;
       const log = pino({ name: 'porthole-source' }, pino.destination(2));
       let source: LiveSource;
+      let session: TrackerSession | undefined;
+      let socket: Socket | undefined;
       try {
+        let demux: Demux | undefined;
+        if (options.tracker !== undefined) {
+          // One socket for the tracker session and the ingest: the tracker sees where chunks come from.
+          socket = await bindUdpSocket({ family: 'udp4', address, port: listenPort });
+          demux = demuxOf(socket);
+          session = await TrackerSession.join({
+            tracker: options.tracker,
+            demux,
+            channelId: channel.id,
+            peerId: `source-${channel.id.toString('hex').slice(0, 16)}`,
+            role: 'source',
+            signer: channel,
+            ...(options.token === undefined ? {} : { token: options.token }),
+          });
+          session.on('edges', (list) =>
+            log.info({ edges: list.map((e) => `${e.endpoint.address}:${e.endpoint.port}`) }, 'edges'),
+          );
+        }
         source = await LiveSource.start({
           channel,
           input,
           edges: edges.map((e) => ({ address: e.address, port: e.port })),
-          address,
-          port: listenPort,
+          ...(demux === undefined ? { address, port: listenPort } : { demux }),
+          ...(session === undefined ? {} : { edgeDirectory: session }),
           ...(options.chunkMs === undefined ? {} : { chunkDurationMs: options.chunkMs }),
         });
       } catch (error) {
         await first?.close();
+        await session?.close();
+        socket?.close();
         throw error;
       }
       const channelId = channel.id.toString('hex');
-      const listening = source.address();
+      const bound = socket?.address();
+      const listening = bound === undefined ? source.address() : { address: bound.address, port: bound.port };
       const where = listening === undefined ? '' : `${listening.address}:${listening.port}`;
       const port = typeof inputPort === 'number' ? inputPort : undefined;
       if (options.json === true) {
@@ -166,7 +204,11 @@ export function register(program: Command): void {
             : spec.kind === 'rtp'
               ? ` (RTP to port ${port}, RTCP ${port + 1})`
               : ` (port ${port})`;
-        console.log(`source on ${where}, input ${spec.kind}${at}, pushing to ${options.edge.join(', ')}`);
+        const to = [
+          ...options.edge,
+          ...(options.tracker === undefined ? [] : [`the edges of tracker ${options.tracker}`]),
+        ];
+        console.log(`source on ${where}, input ${spec.kind}${at}, pushing to ${to.join(', ')}`);
       }
       log.info({ channel: channelId, listening: where, input: spec.kind }, 'source started');
       const ticker =
@@ -198,6 +240,8 @@ export function register(program: Command): void {
       clearInterval(ticker);
       const lastError = source.stats().lastInputError;
       await source.close();
+      await session?.close();
+      if (socket !== undefined) await new Promise<void>((resolve) => socket!.close(() => resolve()));
       log.info({ chunks: source.stats().chunks }, 'source stopped');
       if (!restartable && lastError !== undefined)
         throw new CliFailure(`the input ended: ${lastError}`, ExitCode.FAILED);

@@ -7,7 +7,14 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { decodeChunk, IngestServer, loadChannelKey } from '../../src/live/index.ts';
+import {
+  decodeChunk,
+  IngestServer,
+  issueToken,
+  loadChannelKey,
+  Tracker,
+  TrackerSession,
+} from '../../src/live/index.ts';
 import { demuxOf } from '../../src/mux/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from '../support/wait.ts';
@@ -34,7 +41,6 @@ describe('porthole source', () => {
     const cases: [string[], RegExp][] = [
       [['--key', key, '--input', 'nonsense', '--edge', '127.0.0.1:9'], /--input: "nonsense" is no input/],
       [['--key', key, '--input', 'testpattern'], /no edge to push to/],
-      [['--key', key, '--input', 'udp://127.0.0.1', '--edge', '127.0.0.1:9'], /udp:\/\/ needs a port/],
       [
         ['--key', key, '--input', 'file:/x.ts', '--bitrate', '900', '--edge', '127.0.0.1:9'],
         /--bitrate is for/,
@@ -86,6 +92,53 @@ describe('porthole source', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.equal(server.stats().forged, 0);
     await server.close();
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  });
+
+  it('joins a tracker with the channel key and pushes to the edge it names', async () => {
+    const key = join(dir, 'tracked.pem');
+    const { channel } = await loadChannelKey(key, { create: true });
+    const tracker = await Tracker.listen({ address: '127.0.0.1', port: 0, secret: Buffer.alloc(32, 1) });
+    const { socket, server, chunks } = await edge(key);
+    const session = await TrackerSession.join({
+      tracker: { address: '127.0.0.1', port: tracker.address().port },
+      demux: demuxOf(socket),
+      token: issueToken({
+        secret: Buffer.alloc(32, 1),
+        peerId: 'edge-1',
+        channelId: channel.id,
+        role: 'edge',
+        expiresAtMs: Date.now() + 60_000,
+      }),
+      channelId: channel.id,
+      peerId: 'edge-1',
+      role: 'edge',
+      edgeEndpoint: { address: '127.0.0.1', port: socket.address().port },
+    });
+    const child = spawnCli(
+      [
+        'source',
+        '--key',
+        key,
+        '--input',
+        `file:${VECTOR}`,
+        '--tracker',
+        `127.0.0.1:${tracker.address().port}`,
+        '--stats',
+        '0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const done = exited(child);
+    await waitFor(() => chunks.length >= 2, {
+      what: 'chunks via the tracker’s edge list',
+      timeoutMs: 20_000,
+    });
+    child.kill('SIGINT');
+    assert.equal((await done).code, 0);
+    await session.close();
+    await server.close();
+    await tracker.close();
     await new Promise<void>((resolve) => socket.close(() => resolve()));
   });
 
