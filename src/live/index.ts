@@ -185,6 +185,7 @@ export type {
   SwarmSnapshot,
   TrackerListenOptions,
   TrackerOptions,
+  TrackerRedisStoreOptions,
   TrackerRunStats,
 } from './tracker.ts';
 export { Tracker } from './tracker.ts';

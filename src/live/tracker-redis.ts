@@ -1,16 +1,399 @@
 /**
- * The Redis store of a tracker (coming next).
+ * The Redis store of a tracker (ioredis): several tracker instances on one Redis share their
+ * channels and nodes, offer each other's peers in samples, and introduce peers registered at
+ * different instances (the broker's `external` directory: the responder's half of an
+ * introduction travels on the target instance's pub/sub channel). A restarted instance loses no
+ * channel: they are kept in Redis.
+ *
+ * Keys (prefix default `porthole:tracker:`):
+ * ```
+ * {p}channels              hash  channel id (hex) → {"publicKey":hex|null,"createdAtMs":n}
+ * {p}nodes:{channel}       hash  node id → node record (JSON, with its instance and address)
+ * {p}events                pub/sub: joined / left / flagged, from every instance
+ * {p}intro:{instance}      pub/sub: introductions for the peers registered at that instance
+ * ```
+ * Node records are refreshed every `refreshMs`; records silent past the node timeout are
+ * dropped by the readers and deleted by the next resync. The punch secret of a cross-instance
+ * introduction crosses Redis in clear: Redis is the operator's, inside the trust boundary.
  * @module
  */
+import { randomBytes } from 'node:crypto';
+import { debuglog } from 'node:util';
+import { Redis } from 'ioredis';
 import { InvalidOptionError } from '../errors/index.ts';
-import type { TrackerStore } from './tracker-store.ts';
+import type { Endpoint } from '../internal/endpoint.ts';
+import type { BrokerPeerInfo, ExternalBrokerDirectory } from '../punch/index.ts';
+import { publishTrackerDrop, trackerDropChannel } from './diagnostics.ts';
+import type { TrackerNode } from './tracker-channel.ts';
+import type { LocalNode, TrackerEvent } from './tracker-options.ts';
+import type { TrackerStore, TrackerStoreHooks } from './tracker-store.ts';
+import type { TrackerNatClass } from './tracker-wire.ts';
 
-/** A tracker store on Redis. */
-export class RedisTrackerStore {
-  static async connect(
-    _url: string,
-    _options: { prefix?: string; signal?: AbortSignal },
-  ): Promise<TrackerStore> {
-    throw new InvalidOptionError('store', 'store: Redis is not available in this build yet');
+const debug = debuglog('porthole:live');
+
+/** Default key prefix. */
+export const DEFAULT_REDIS_PREFIX = 'porthole:tracker:';
+/** Default interval of the node refresh and resync, ms. */
+export const DEFAULT_REDIS_REFRESH_MS = 5000;
+/** Most remote nodes a resync reads per channel (HSCAN would page beyond; bounded here). */
+const MAX_REMOTE_PER_CHANNEL = 100_000;
+
+/** Options of {@link RedisTrackerStore.connect}. */
+export interface RedisTrackerStoreOptions {
+  readonly prefix?: string;
+  readonly refreshMs?: number;
+  /** A node record older than this is ignored and deleted, ms. Default 30 000 (the core's node timeout). */
+  readonly nodeTimeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** A node record in Redis. */
+interface NodeRecord {
+  readonly id: string;
+  readonly instance: string;
+  readonly role: TrackerNode['role'];
+  readonly nat: TrackerNatClass;
+  readonly relay: boolean;
+  readonly spare: number;
+  readonly cap: number;
+  readonly edge: Endpoint | null;
+  readonly address: Endpoint;
+  readonly joinedAtMs: number;
+  readonly lastSeenMs: number;
+}
+
+type Message =
+  | {
+      readonly type: 'joined';
+      readonly instance: string;
+      readonly channel: string;
+      readonly node: NodeRecord;
+    }
+  | { readonly type: 'left'; readonly instance: string; readonly channel: string; readonly id: string }
+  | { readonly type: 'flagged'; readonly instance: string; readonly channel: string; readonly id: string };
+
+interface Introduction {
+  readonly to: string;
+  readonly about: BrokerPeerInfo;
+  readonly linkId: string;
+  readonly secret: string;
+  readonly role: 0 | 1;
+}
+
+/** Deletes a node record only when it is still the given instance's (another may own the id now). */
+const DELETE_OWN = `local v = redis.call('hget', KEYS[1], ARGV[1])
+if v and string.find(v, ARGV[2], 1, true) then return redis.call('hdel', KEYS[1], ARGV[1]) end
+return 0`;
+
+/** See the module doc. */
+export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory {
+  readonly #redis: Redis;
+  readonly #sub: Redis;
+  readonly #prefix: string;
+  readonly #refreshMs: number;
+  readonly #timeoutMs: number;
+  readonly instance = randomBytes(8).toString('hex');
+  #hooks: TrackerStoreHooks | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  /** Remote peers by id: where they are registered (for the broker directory). */
+  readonly #remote = new Map<string, { readonly channel: string; readonly record: NodeRecord }>();
+  #errors = 0;
+  #closing: Promise<void> | undefined;
+
+  private constructor(redis: Redis, sub: Redis, options: RedisTrackerStoreOptions) {
+    this.#redis = redis;
+    this.#sub = sub;
+    this.#prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+    this.#refreshMs = options.refreshMs ?? DEFAULT_REDIS_REFRESH_MS;
+    this.#timeoutMs = options.nodeTimeoutMs ?? 30_000;
+  }
+
+  /**
+   * Connects (two connections: commands and subscriptions).
+   * @throws InvalidOptionError `ERR_INVALID_OPTION` for a URL that is not `redis://` / `rediss://`, or
+   *   when Redis does not answer (`option` is `store.redis`).
+   */
+  static async connect(url: string, options: RedisTrackerStoreOptions = {}): Promise<RedisTrackerStore> {
+    if (typeof url !== 'string' || !/^rediss?:\/\//.test(url))
+      throw new InvalidOptionError('store.redis', `store.redis must be a redis:// URL, got ${String(url)}`);
+    if (options.refreshMs !== undefined && !(options.refreshMs >= 10))
+      throw new InvalidOptionError('store.refreshMs', 'store.refreshMs must be ≥ 10');
+    const settings = { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true } as const;
+    const redis = new Redis(url, settings);
+    const sub = new Redis(url, settings);
+    for (const r of [redis, sub]) r.on('error', (error: Error) => debug('redis: %s', error.message));
+    try {
+      await Promise.all([redis.connect(), sub.connect()]);
+      await redis.ping();
+    } catch (error) {
+      redis.disconnect();
+      sub.disconnect();
+      throw new InvalidOptionError(
+        'store.redis',
+        `cannot reach Redis at ${url}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    return new RedisTrackerStore(redis, sub, options);
+  }
+
+  /** Store operations that failed. */
+  get errors(): number {
+    return this.#errors;
+  }
+
+  /** This store as the broker's directory of other instances' peers. */
+  get directory(): ExternalBrokerDirectory {
+    return this;
+  }
+
+  /** Loads channels and other instances' nodes, subscribes, starts the refresh. */
+  async attach(hooks: TrackerStoreHooks): Promise<void> {
+    this.#hooks = hooks;
+    const channels = await this.#redis.hgetall(`${this.#prefix}channels`);
+    for (const [id, json] of Object.entries(channels)) {
+      try {
+        const c = JSON.parse(json) as { publicKey: string | null };
+        hooks.core.ensureChannel(
+          Buffer.from(id, 'hex'),
+          c.publicKey === null ? null : Buffer.from(c.publicKey, 'hex'),
+          hooks.now(),
+        );
+      } catch {
+        this.#fail('channel record');
+      }
+    }
+    this.#sub.on('message', (channel: string, message: string) => this.#onMessage(channel, message));
+    await this.#sub.subscribe(`${this.#prefix}events`, `${this.#prefix}intro:${this.instance}`);
+    await this.#resync();
+    this.#timer = setInterval(() => void this.#tick(), this.#refreshMs);
+    this.#timer.unref();
+  }
+
+  /** Mirrors one core event. */
+  apply(event: TrackerEvent, _nowMs: number): void {
+    const p = this.#prefix;
+    switch (event.type) {
+      case 'channel': {
+        const c = event.channel;
+        const value = JSON.stringify({
+          publicKey: c.publicKey === null ? null : c.publicKey.toString('hex'),
+          createdAtMs: c.createdAtMs,
+        });
+        this.#run(this.#redis.hset(`${p}channels`, c.key, value));
+        return;
+      }
+      case 'joined': {
+        const record = this.#record(event.node);
+        const channel = event.node.channel.key;
+        this.#remote.delete(record.id);
+        this.#run(this.#redis.hset(`${p}nodes:${channel}`, record.id, JSON.stringify(record)));
+        this.#publish({ type: 'joined', instance: this.instance, channel, node: record });
+        return;
+      }
+      case 'left': {
+        if (event.reason === 'replaced') return; // the same id joins again at once
+        const channel = event.node.channel.key;
+        this.#run(
+          this.#redis.eval(
+            DELETE_OWN,
+            1,
+            `${p}nodes:${channel}`,
+            event.node.id,
+            `"instance":"${this.instance}"`,
+          ),
+        );
+        this.#publish({ type: 'left', instance: this.instance, channel, id: event.node.id });
+        return;
+      }
+      case 'flagged':
+        this.#publish({
+          type: 'flagged',
+          instance: this.instance,
+          channel: event.channel.key,
+          id: event.peerId,
+        });
+        return;
+    }
+  }
+
+  /** The broker directory: a peer registered at another instance. */
+  lookup(peerId: string): BrokerPeerInfo | undefined {
+    const r = this.#remote.get(peerId)?.record;
+    if (r === undefined || r.role !== 'peer') return undefined;
+    return {
+      peerId,
+      address: r.address,
+      natClass: r.nat === 'restricted' ? 'address-restricted' : r.nat,
+      candidates: [],
+    };
+  }
+
+  /** The broker directory: hands the responder's half to the instance it is registered at. */
+  introduce(to: BrokerPeerInfo, about: BrokerPeerInfo, linkId: Buffer, secret: Buffer, role: 0 | 1): void {
+    const where = this.#remote.get(to.peerId)?.record.instance;
+    if (where === undefined) return;
+    const message: Introduction = {
+      to: to.peerId,
+      about,
+      linkId: linkId.toString('hex'),
+      secret: secret.toString('hex'),
+      role,
+    };
+    this.#run(this.#redis.publish(`${this.#prefix}intro:${where}`, JSON.stringify(message)));
+  }
+
+  /** Stops the refresh and disconnects (idempotent). */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#hooks = null;
+    await Promise.allSettled([this.#redis.quit(), this.#sub.quit()]);
+  }
+
+  #record(node: LocalNode): NodeRecord {
+    return {
+      id: node.id,
+      instance: this.instance,
+      role: node.role,
+      nat: node.nat,
+      relay: node.relay,
+      spare: node.spareUploadBps,
+      cap: node.uploadCapBps,
+      edge: node.edgeEndpoint,
+      address: node.address,
+      joinedAtMs: node.joinedAtMs,
+      lastSeenMs: node.lastSeenMs,
+    };
+  }
+
+  async #tick(): Promise<void> {
+    const hooks = this.#hooks;
+    if (hooks === null) return;
+    // 1. Refresh this instance's nodes (one pipeline).
+    const pipeline = this.#redis.pipeline();
+    let n = 0;
+    for (const node of hooks.core.localNodes()) {
+      pipeline.hset(`${this.#prefix}nodes:${node.channel.key}`, node.id, JSON.stringify(this.#record(node)));
+      n++;
+    }
+    if (n > 0) this.#run(pipeline.exec());
+    // 2. Read the others'.
+    await this.#resync();
+  }
+
+  /** Reads every channel's node records: adds fresh remote ones, forgets stale or gone ones. */
+  async #resync(): Promise<void> {
+    const hooks = this.#hooks;
+    if (hooks === null) return;
+    const nowMs = hooks.now();
+    const seen = new Set<string>();
+    try {
+      for (const channel of [...hooks.core.channels()]) {
+        const all = await this.#redis.hgetall(`${this.#prefix}nodes:${channel.key}`);
+        let count = 0;
+        const stale: string[] = [];
+        for (const [id, json] of Object.entries(all)) {
+          if (++count > MAX_REMOTE_PER_CHANNEL) break;
+          let r: NodeRecord;
+          try {
+            r = JSON.parse(json) as NodeRecord;
+          } catch {
+            this.#fail('node record');
+            continue;
+          }
+          if (nowMs - r.lastSeenMs > this.#timeoutMs) {
+            stale.push(id);
+            continue;
+          }
+          if (r.instance === this.instance) continue;
+          seen.add(id);
+          this.#upsert(channel.key, r, nowMs);
+        }
+        if (stale.length > 0) this.#run(this.#redis.hdel(`${this.#prefix}nodes:${channel.key}`, ...stale));
+      }
+    } catch (error) {
+      this.#fail(`resync: ${(error as Error).message}`);
+      return;
+    }
+    for (const [id, where] of this.#remote) {
+      if (seen.has(id)) continue;
+      this.#remote.delete(id);
+      hooks.core.removeRemote(Buffer.from(where.channel, 'hex'), id);
+    }
+  }
+
+  #upsert(channel: string, r: NodeRecord, nowMs: number): void {
+    const hooks = this.#hooks;
+    if (hooks === null || hooks.core.node(r.id) !== undefined) return;
+    this.#remote.set(r.id, { channel, record: r });
+    hooks.core.upsertRemote(
+      Buffer.from(channel, 'hex'),
+      {
+        id: r.id,
+        role: r.role,
+        nat: r.nat,
+        relay: r.relay,
+        spareUploadBps: r.spare,
+        uploadCapBps: r.cap,
+        edgeEndpoint: r.edge,
+        joinedAtMs: r.joinedAtMs,
+        lastSeenMs: r.lastSeenMs,
+      },
+      nowMs,
+    );
+  }
+
+  #onMessage(channel: string, text: string): void {
+    const hooks = this.#hooks;
+    if (hooks === null) return;
+    try {
+      if (channel !== `${this.#prefix}events`) {
+        const m = JSON.parse(text) as Introduction;
+        hooks.broker.introduceFrom(
+          m.to,
+          m.about,
+          Buffer.from(m.linkId, 'hex'),
+          Buffer.from(m.secret, 'hex'),
+          m.role,
+          hooks.now(),
+        );
+        hooks.flushBroker();
+        return;
+      }
+      const m = JSON.parse(text) as Message;
+      if (m.instance === this.instance) return;
+      const id = Buffer.from(m.channel, 'hex');
+      if (m.type === 'joined') this.#upsert(m.channel, m.node, hooks.now());
+      else if (m.type === 'left') {
+        if (this.#remote.get(m.id)?.record.instance === m.instance) {
+          this.#remote.delete(m.id);
+          hooks.core.removeRemote(id, m.id);
+        }
+      } else hooks.core.flagRemote(id, m.id);
+      hooks.flush();
+    } catch {
+      this.#fail('message');
+    }
+  }
+
+  #publish(message: Message): void {
+    this.#run(this.#redis.publish(`${this.#prefix}events`, JSON.stringify(message)));
+  }
+
+  #run(operation: Promise<unknown>): void {
+    operation.catch((error: Error) => this.#fail(error.message));
+  }
+
+  #fail(what: string): void {
+    this.#errors++;
+    debug('redis store: %s', what);
+    if (trackerDropChannel.hasSubscribers) publishTrackerDrop('store', undefined);
   }
 }

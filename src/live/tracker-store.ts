@@ -5,7 +5,7 @@
  * loses no channel.
  * @module
  */
-import type { BrokerCore } from '../punch/index.ts';
+import type { BrokerCore, ExternalBrokerDirectory } from '../punch/index.ts';
 import type { TrackerCore } from './tracker-core.ts';
 import type { TrackerEvent } from './tracker-options.ts';
 
@@ -28,5 +28,7 @@ export interface TrackerStore {
   apply(event: TrackerEvent, nowMs: number): void;
   /** Store operations that failed. */
   readonly errors: number;
+  /** Peers registered at other instances, for the broker's cross-instance introductions. */
+  readonly directory?: ExternalBrokerDirectory;
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@
  */
 import type { Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
+import { InvalidOptionError } from '../errors/index.ts';
 import { CoreDriver } from '../internal/core-driver.ts';
 import { type Endpoint, wildcardAddress } from '../internal/endpoint.ts';
 import { Demux, frameRange, PortholeFrame } from '../mux/index.ts';
@@ -28,12 +29,22 @@ export interface TrackerOptions extends Omit<TrackerCoreOptions, 'secret' | 'usa
   /** The operator's token secret (≥ 16 bytes; a string is UTF-8). */
   readonly secret: Buffer | string;
   /** Where state lives: `'memory'` (default) or a Redis shared by several instances. */
-  readonly store?: 'memory' | { readonly redis: string; readonly prefix?: string };
+  readonly store?: 'memory' | TrackerRedisStoreOptions;
   /** Options of the punch broker on the same socket (limits, retransmission). */
   readonly broker?: Omit<BrokerCoreOptions, 'credential' | 'authenticate'>;
   /** Wall clock, ms since the epoch (tests). Default `Date.now`. */
   readonly now?: () => number;
   readonly signal?: AbortSignal;
+}
+
+/** `store: { redis }`: several tracker instances share one Redis (see tracker-redis.ts). */
+export interface TrackerRedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
+  readonly redis: string;
+  /** Key and channel prefix. Default `porthole:tracker:`. */
+  readonly prefix?: string;
+  /** Node refresh and resync interval, ms. Default 5000. */
+  readonly refreshMs?: number;
 }
 
 /** Options of {@link Tracker.listen}. */
@@ -119,7 +130,15 @@ export class Tracker {
     const secret = secretBytes(options.secret);
     this.#now = options.now ?? Date.now;
     this.#demux = options.demux;
-    const broker = new BrokerCore({ ...options.broker, credential: (id) => this.#core.credential(id) });
+    const broker = new BrokerCore({
+      ...options.broker,
+      credential: (id) => this.#core.credential(id),
+      external: {
+        lookup: (id) => this.#store?.directory?.lookup(id),
+        introduce: (to, about, linkId, secret, role) =>
+          this.#store?.directory?.introduce(to, about, linkId, secret, role),
+      },
+    });
     this.#broker = broker;
     this.#core = new TrackerCore({ ...options, secret, usable: (id) => broker.has(id) });
     const demux = options.demux;
@@ -156,7 +175,7 @@ export class Tracker {
     const family = options.family ?? 'udp4';
     const store = options.store ?? 'memory';
     let shared: TrackerStore | null = null;
-    if (store !== 'memory') shared = await openStore(store, options.signal);
+    if (store !== 'memory') shared = await openStore(store, options.nodeTimeoutMs, options.signal);
     let socket: Socket;
     try {
       socket = await bindUdpSocket({
@@ -305,12 +324,17 @@ export class Tracker {
 
 /** Opens a shared store (Redis). */
 async function openStore(
-  store: { readonly redis: string; readonly prefix?: string },
+  store: TrackerRedisStoreOptions,
+  nodeTimeoutMs: number | undefined,
   signal: AbortSignal | undefined,
 ): Promise<TrackerStore> {
+  if (typeof store !== 'object' || store === null || typeof store.redis !== 'string')
+    throw new InvalidOptionError('store', "store must be 'memory' or { redis: 'redis://…' }");
   const { RedisTrackerStore } = await import('./tracker-redis.ts');
   return RedisTrackerStore.connect(store.redis, {
     ...(store.prefix === undefined ? {} : { prefix: store.prefix }),
+    ...(store.refreshMs === undefined ? {} : { refreshMs: store.refreshMs }),
+    ...(nodeTimeoutMs === undefined ? {} : { nodeTimeoutMs }),
     ...(signal === undefined ? {} : { signal }),
   });
 }

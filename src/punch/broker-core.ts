@@ -78,6 +78,29 @@ export interface BrokerCoreOptions {
   readonly retransmit?: BrokerRetransmitOptions;
   /** Random bytes (session ids, link ids, secrets). Default `crypto.randomBytes`. */
   readonly randomBytes?: (size: number) => Buffer;
+  /**
+   * Peers registered at other brokers sharing a directory (a tracker scaled out on Redis): a
+   * CONNECT naming a peer not registered here is looked up there, and `introduce` carries the
+   * responder's half of the introduction to that broker, which sends it with
+   * {@link BrokerCore.introduceFrom}.
+   */
+  readonly external?: ExternalBrokerDirectory;
+}
+
+/** A peer as another broker introduces it: its registered address, NAT class and candidates. */
+export interface BrokerPeerInfo {
+  readonly peerId: string;
+  readonly address: NatEndpoint;
+  readonly natClass: NatClassType;
+  readonly candidates: readonly Candidate[];
+}
+
+/** See {@link BrokerCoreOptions.external}. */
+export interface ExternalBrokerDirectory {
+  /** The peer registered at another broker, or undefined. */
+  lookup(peerId: string): BrokerPeerInfo | undefined;
+  /** Hands `to`'s half of an introduction (to `about`, registered here) to `to`'s broker. */
+  introduce(to: BrokerPeerInfo, about: BrokerPeerInfo, linkId: Buffer, secret: Buffer, role: 0 | 1): void;
 }
 
 /** Default cap on registered peers. */
@@ -170,6 +193,7 @@ export class BrokerCore {
   #seq = 1;
   #nextSweepMs = 0;
   readonly #credential: BrokerCredentialLookup | undefined;
+  readonly #external: ExternalBrokerDirectory | undefined;
   readonly #maxPendingPerPeer: number;
   readonly #maxPeersPerAddress: number;
   /** Registered peers per source IP address. */
@@ -209,6 +233,7 @@ export class BrokerCore {
       );
     }
     this.#credential = options.credential;
+    this.#external = options.external;
     this.#auth = options.authenticate ?? (() => false);
     this.#maxPeersPerAddress = positive(
       options.maxPeersPerAddress,
@@ -329,6 +354,45 @@ export class BrokerCore {
     const out = this.#outbox;
     this.#outbox = [];
     return out;
+  }
+
+  /** What another broker needs to introduce `peerId` (registered here), or undefined. */
+  peerInfo(peerId: string): BrokerPeerInfo | undefined {
+    const p = this.#byId.get(peerId);
+    return p === undefined
+      ? undefined
+      : { peerId, address: p.address, natClass: p.natClass, candidates: p.candidates };
+  }
+
+  /**
+   * Sends `to` (registered here) the introduction another broker made to `about` (registered
+   * there), retransmitted like any. False when `to` is not registered here or has
+   * `maxPendingPerPeer` introductions in flight (counted as `rejectedPeerBusy`).
+   */
+  introduceFrom(
+    to: string,
+    about: BrokerPeerInfo,
+    linkId: Buffer,
+    secret: Buffer,
+    role: 0 | 1,
+    nowMs: number,
+  ): boolean {
+    const peer = this.#byId.get(to);
+    if (peer === undefined) {
+      this.#c.unknownTarget++;
+      return false;
+    }
+    if (
+      (this.#pendingByPeer.get(peer.sessionKey) ?? 0) + 1 > this.#maxPendingPerPeer ||
+      !this.#pending.hasRoom(1)
+    ) {
+      this.#c.rejectedPeerBusy++;
+      return false;
+    }
+    const remote = { ...about, candidates: this.#genuine(about.candidates, about.address) } as const;
+    this.#introduce(peer, remote, linkId, secret, role, nowMs);
+    this.#c.introductions++;
+    return true;
   }
 
   /** Whether `peerId` is registered now. */
@@ -481,6 +545,12 @@ export class BrokerCore {
       return;
     }
     const other = this.#byId.get(target);
+    const external =
+      other === undefined && target !== peer.peerId ? this.#external?.lookup(target) : undefined;
+    if (external !== undefined) {
+      this.#connectExternal(peer, external, seq, nowMs);
+      return;
+    }
     let status: BrokerStatusType = BrokerStatus.OK;
     if (other === undefined || other === peer) {
       status = BrokerStatus.UNKNOWN_PEER;
@@ -507,10 +577,45 @@ export class BrokerCore {
     if (brokerIntroductionChannel.hasSubscribers) publishBrokerIntroduction(linkId, peer, other);
   }
 
+  /** A CONNECT to a peer of another broker: our half here, theirs through the directory. */
+  #connectExternal(peer: PeerRecord, other: BrokerPeerInfo, seq: number, nowMs: number): void {
+    let status: BrokerStatusType = BrokerStatus.OK;
+    if ((this.#pendingByPeer.get(peer.sessionKey) ?? 0) + 1 > this.#maxPendingPerPeer) {
+      status = BrokerStatus.BUSY;
+      this.#c.rejectedPeerBusy++;
+    } else if (!this.#pending.hasRoom(1)) {
+      status = BrokerStatus.BUSY;
+      this.#c.rejectedBusy++;
+    }
+    peer.lastConnectSeq = seq;
+    peer.lastConnectStatus = status;
+    this.#ack(peer.address, seq, status, peer.session, peer.address);
+    if (status !== BrokerStatus.OK) return;
+    const linkId = Buffer.from(this.#random(SESSION_ID_BYTES));
+    const secret = Buffer.from(this.#random(PUNCH_SECRET_BYTES));
+    const self = {
+      peerId: peer.peerId,
+      address: peer.address,
+      natClass: peer.natClass,
+      candidates: peer.candidates,
+    };
+    this.#external?.introduce(other, self, linkId, secret, LinkRole.RESPONDER);
+    this.#introduce(
+      peer,
+      { ...other, candidates: this.#genuine(other.candidates, other.address) },
+      linkId,
+      secret,
+      LinkRole.INITIATOR,
+      nowMs,
+    );
+    this.#c.introductions++;
+    if (brokerIntroductionChannel.hasSubscribers) publishBrokerIntroduction(linkId, peer, other);
+  }
+
   /** Tells `to` about `about`. */
   #introduce(
     to: PeerRecord,
-    about: PeerRecord,
+    about: Pick<PeerRecord, 'peerId' | 'address' | 'natClass' | 'candidates'>,
     linkId: Buffer,
     secret: Buffer,
     role: 0 | 1,

@@ -26,7 +26,14 @@ export type {
   Introduction,
 } from './broker-client-core.ts';
 export { BrokerClientCore, DEFAULT_BROKER_KEEPALIVE_MS } from './broker-client-core.ts';
-export type { BrokerAuthenticator, BrokerCoreOptions, BrokerStats, Transmit } from './broker-core.ts';
+export type {
+  BrokerAuthenticator,
+  BrokerCoreOptions,
+  BrokerPeerInfo,
+  BrokerStats,
+  ExternalBrokerDirectory,
+  Transmit,
+} from './broker-core.ts';
 export {
   BrokerCore,
   DEFAULT_BROKER_MAX_PEERS,

@@ -1,0 +1,121 @@
+// Two tracker instances on one real redis-server: peers registered at different instances are
+// offered to each other, introduced across instances and punch a link over loopback; a node that
+// leaves one instance disappears from the other; a restarted instance loses no channel.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Tracker, TrackerSession } from '../../src/live/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+import { waitFor } from '../support/wait.ts';
+import { CHANNEL, loopbackDemux, SECRET, tokenFor } from './tracker-helpers.ts';
+import { HAVE_REDIS, type RedisServer, startRedis } from './tracker-redis-server.ts';
+
+const skip = HAVE_REDIS ? false : 'redis-server is not installed (apt install redis-server)';
+const closers: (() => Promise<void>)[] = [];
+let redis: RedisServer | undefined;
+before(async () => {
+  if (HAVE_REDIS) redis = await startRedis();
+});
+after(async () => {
+  for (const c of closers.reverse()) await c();
+  await redis?.stop();
+});
+checkLeaks();
+
+const FAST = { initialMs: 20, maxMs: 100, transmissions: 6 } as const;
+
+async function tracker(prefix: string, port = 0): Promise<Tracker> {
+  const t = await Tracker.listen({
+    address: '127.0.0.1',
+    port,
+    secret: SECRET,
+    store: { redis: redis!.url, prefix, refreshMs: 100 },
+  });
+  closers.push(() => t.close());
+  return t;
+}
+
+async function peer(at: Tracker, id: string): Promise<TrackerSession> {
+  const { demux, close } = await loopbackDemux();
+  const session = await TrackerSession.join({
+    tracker: { address: '127.0.0.1', port: at.address().port },
+    demux,
+    token: tokenFor(id),
+    channelId: CHANNEL.id,
+    peerId: id,
+    role: 'peer',
+    natClass: 'open',
+    uploadCapBps: 1_000_000,
+    retransmit: FAST,
+  });
+  closers.push(async () => {
+    await session.close();
+    await close();
+  });
+  return session;
+}
+
+describe('tracker on Redis', { skip }, () => {
+  it('introduces peers registered at different instances; they punch and exchange datagrams', async () => {
+    const one = await tracker('t1:');
+    const two = await tracker('t1:');
+    const a = await peer(one, 'alice');
+    const b = await peer(two, 'bob');
+    const offered = await waitFor(async () => (await a.candidates(8)).find((c) => c.id === 'bob'), {
+      what: 'bob (at instance two) offered to alice (at instance one)',
+    });
+    assert.equal(offered.uploads, true);
+    assert.ok((await b.candidates(8)).some((c) => c.id === 'alice'));
+    const accepted = b.punch.accept();
+    const link = await a.punch.dial('bob');
+    const other = await accepted;
+    const got = new Promise<string>((resolve) => other.onDatagram((d) => resolve(Buffer.from(d).toString())));
+    link.send(Buffer.from('across two trackers'));
+    assert.equal(await got, 'across two trackers');
+    assert.equal(one.stats().broker.introductions, 1);
+    assert.equal(two.stats().broker.introductions, 1);
+    assert.equal(two.swarm().channels[0]?.nodes.find((n) => n.id === 'alice')?.remote, true);
+    await link.close();
+    await other.close();
+    await a.close();
+    await waitFor(() => !two.swarm().channels[0]?.nodes.some((n) => n.id === 'alice'), {
+      what: 'alice gone from instance two after she left instance one',
+    });
+    assert.equal(one.stats().storeErrors + two.stats().storeErrors, 0);
+  });
+
+  it('a restarted instance loses no channel (Redis keeps them), key included', async () => {
+    const first = await tracker('t2:');
+    const port = first.address().port;
+    const { demux, close } = await loopbackDemux();
+    closers.push(close);
+    const source = await TrackerSession.join({
+      tracker: { address: '127.0.0.1', port },
+      demux,
+      channelId: CHANNEL.id,
+      peerId: 'source',
+      role: 'source',
+      signer: CHANNEL,
+      retransmit: FAST,
+    });
+    await source.close();
+    await first.close();
+    const second = await tracker('t2:', port);
+    const channels = second.swarm().channels;
+    assert.equal(channels.length, 1);
+    assert.equal(channels[0]?.id, CHANNEL.id.toString('hex'));
+    assert.equal(channels[0]?.publicKey, CHANNEL.publicKey.toString('hex'));
+    const viewer = await peer(second, 'viewer');
+    assert.deepEqual(viewer.publicKey, CHANNEL.publicKey);
+  });
+
+  it('refuses a URL that is not redis:// and a Redis that does not answer, before binding', async () => {
+    await assert.rejects(Tracker.listen({ port: 0, secret: SECRET, store: { redis: 'http://x' } }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'store.redis',
+    });
+    await assert.rejects(
+      Tracker.listen({ port: 0, secret: SECRET, store: { redis: 'redis://127.0.0.1:1' } }),
+      { code: 'ERR_INVALID_OPTION', option: 'store.redis' },
+    );
+  });
+});
