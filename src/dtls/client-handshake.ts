@@ -222,7 +222,6 @@ export class ClientHandshake implements Handshake {
       );
     }
     this.#cookie = Buffer.from(hvr.cookie);
-    this.#host.resetPlaintextReplayWindow();
     this.#sendHello();
   }
 

@@ -33,12 +33,6 @@ export interface HandshakeHost {
   expectChangeCipherSpec: boolean;
   /** The handshake is done. */
   complete(): void;
-  /**
-   * Forgets the epoch-0 replay window: a stateless server's HelloVerifyRequest copies the
-   * ClientHello's record sequence number (RFC 6347 §4.2.1), so its session's ServerHello may
-   * reuse sequence numbers the HelloVerifyRequest had.
-   */
-  resetPlaintextReplayWindow(): void;
 }
 
 /** A handshake of one role. */

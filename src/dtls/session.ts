@@ -60,6 +60,7 @@ export class DtlsSession implements HandshakeHost {
   #read: RecordProtection | undefined;
   #suite: CipherSuite | undefined;
   #pendingEpoch: Buffer[] = [];
+  #earlyCcs = false;
   #building: FlightEntry[] = [];
   #flight: FlightEntry[] = [];
   #flightFinal = false;
@@ -152,10 +153,6 @@ export class DtlsSession implements HandshakeHost {
     this.#suite = suite;
     this.#write = new RecordProtection(suite, write);
     this.#read = new RecordProtection(suite, read);
-  }
-
-  resetPlaintextReplayWindow(): void {
-    this.#windows[0]!.reset();
   }
 
   complete(): void {
@@ -284,23 +281,25 @@ export class DtlsSession implements HandshakeHost {
 
   #record(type: number, epoch: number, seq: number, fragment: Buffer, whole: Buffer): void {
     let plaintext: Buffer;
-    if (epoch === this.#readEpoch || (epoch === 0 && this.#readEpoch === 1)) {
+    if (epoch === 0 && this.#readEpoch <= 1) {
+      // Plaintext has no replay window: nothing authenticates it, so marking it would let a forged
+      // record with a high sequence number shut the peer's real ones out. The handshake layer drops
+      // duplicates by message_seq instead.
+      plaintext = fragment;
+    } else if (epoch === this.#readEpoch) {
       const window = this.#windows[epoch]!;
       if (!window.check(seq)) {
         this.counters.replaysDropped++;
         return;
       }
-      if (epoch === 0) plaintext = fragment;
-      else {
-        const opened = this.#read!.open(type, epoch, seq, fragment);
-        if (opened === undefined) {
-          this.#badRecord();
-          return;
-        }
-        plaintext = opened;
+      const opened = this.#read!.open(type, epoch, seq, fragment);
+      if (opened === undefined) {
+        this.#badRecord();
+        return;
       }
+      plaintext = opened;
       window.mark(seq);
-    } else if (epoch === 1 && this.#readEpoch === 0 && this.#read !== undefined) {
+    } else if (epoch === 1 && this.#readEpoch === 0 && this.#state === 'handshaking') {
       if (this.#pendingEpoch.length < PENDING_EPOCH_RECORDS) this.#pendingEpoch.push(Buffer.from(whole));
       else this.counters.unexpectedRecords++;
       return;
@@ -331,12 +330,13 @@ export class DtlsSession implements HandshakeHost {
         if (plaintext.length !== 1 || plaintext[0] !== 1 || epoch !== 0)
           return void this.counters.malformed++;
         if (!this.expectChangeCipherSpec || this.#read === undefined) {
+          // Early (reordered, or forged): remembered while handshaking, acted on only once the
+          // state machine expects it — the Finished behind it must still authenticate and verify.
           this.counters.unexpectedRecords++;
+          if (this.#state === 'handshaking' && this.#readEpoch === 0) this.#earlyCcs = true;
           return;
         }
-        this.#readEpoch = 1;
-        this.#handshake.onChangeCipherSpec();
-        for (const record of this.#pendingEpoch.splice(0)) this.receive(record, this.#nowMs);
+        this.#switchReadEpoch();
         return;
       case ContentType.ALERT:
         this.#alert(plaintext, authenticated);
@@ -355,6 +355,13 @@ export class DtlsSession implements HandshakeHost {
       default:
         this.counters.unexpectedRecords++;
     }
+  }
+
+  #switchReadEpoch(): void {
+    this.#earlyCcs = false;
+    this.#readEpoch = 1;
+    this.#handshake.onChangeCipherSpec();
+    for (const record of this.#pendingEpoch.splice(0)) this.receive(record, this.#nowMs);
   }
 
   #alert(plaintext: Buffer, authenticated: boolean): void {
@@ -422,6 +429,14 @@ export class DtlsSession implements HandshakeHost {
         if (!this.#flightFinal) this.#retransmitAtMs = Number.POSITIVE_INFINITY;
         this.#handshake.onMessage(m);
         if (this.#state !== 'handshaking') break;
+      }
+      if (
+        this.#earlyCcs &&
+        this.expectChangeCipherSpec &&
+        this.#read !== undefined &&
+        this.#readEpoch === 0
+      ) {
+        this.#switchReadEpoch();
       }
     }
   }
