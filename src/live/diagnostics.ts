@@ -15,6 +15,10 @@ export const LiveDiagnostics = {
   TRACKER_DROP: 'porthole:live:tracker-drop',
   /** A node left a tracker, expired or was replaced; or a peer was flagged. Message: {@link TrackerNodeMessage}. */
   TRACKER_NODE: 'porthole:live:tracker-node',
+  /** An ingest server dropped a message or refused a publisher. Message: {@link IngestDropMessage}. */
+  INGEST_DROP: 'porthole:live:ingest-drop',
+  /** A chunk publisher dropped a chunk for an edge. Message: {@link PublisherDropMessage}. */
+  PUBLISHER_DROP: 'porthole:live:publisher-drop',
 } as const;
 
 /** Message of {@link LiveDiagnostics.TRACKER_JOIN}. */
@@ -58,4 +62,33 @@ export function publishTrackerDrop(reason: string, from: Endpoint | undefined): 
 /** Publishes a node event (call behind `trackerNodeChannel.hasSubscribers`). */
 export function publishTrackerNode(peerId: string, channelId: string, event: string): void {
   trackerNodeChannel.publish({ peerId, channelId, event });
+}
+
+/** Message of {@link LiveDiagnostics.INGEST_DROP}. */
+export interface IngestDropMessage {
+  /** `forged` (failed verification: the publisher is reset), `malformed`, `refused-source` (`maxSources`), `stranger`. */
+  readonly reason: string;
+  readonly from: Endpoint;
+}
+
+/** Message of {@link LiveDiagnostics.PUBLISHER_DROP}. */
+export interface PublisherDropMessage {
+  /** `slow`: the oldest queued chunk made room (the edge is slow or away). */
+  readonly reason: string;
+  readonly edge: Endpoint;
+  /** Sequence number of the dropped chunk. */
+  readonly seq: number;
+}
+
+export const ingestDropChannel = diagnosticChannel<IngestDropMessage>(LiveDiagnostics.INGEST_DROP);
+export const publisherDropChannel = diagnosticChannel<PublisherDropMessage>(LiveDiagnostics.PUBLISHER_DROP);
+
+/** Publishes an ingest drop (call behind `ingestDropChannel.hasSubscribers`). */
+export function publishIngestDrop(reason: string, from: Endpoint): void {
+  ingestDropChannel.publish({ reason, from: diagnosticEndpoint(from) });
+}
+
+/** Publishes a publisher drop (call behind `publisherDropChannel.hasSubscribers`). */
+export function publishPublisherDrop(edge: Endpoint, seq: number): void {
+  publisherDropChannel.publish({ reason: 'slow', edge: diagnosticEndpoint(edge), seq });
 }

@@ -37,7 +37,13 @@ export type {
   DashboardStats,
 } from './dashboard-server.ts';
 export { Dashboard } from './dashboard-server.ts';
-export type { TrackerDropMessage, TrackerJoinMessage, TrackerNodeMessage } from './diagnostics.ts';
+export type {
+  IngestDropMessage,
+  PublisherDropMessage,
+  TrackerDropMessage,
+  TrackerJoinMessage,
+  TrackerNodeMessage,
+} from './diagnostics.ts';
 export { LiveDiagnostics } from './diagnostics.ts';
 export type { LiveEdgeOptions, LiveEdgeStats } from './edge.ts';
 export { EDGE_MAX_PEERS_DEFAULT, EDGE_WINDOW_DEFAULT_S, LiveEdge } from './edge.ts';

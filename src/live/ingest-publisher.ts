@@ -12,6 +12,8 @@ import { DatagramQueue, OverflowPolicy } from '../internal/datagram-queue.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
 import { parseHostPort } from '../internal/host-port.ts';
 import type { Demux } from '../mux/index.ts';
+import { peekChunkSeq } from './chunk.ts';
+import { publisherDropChannel, publishPublisherDrop } from './diagnostics.ts';
 import { INGEST_TO_PUBLISHER, ingestRouter } from './ingest-link.ts';
 import {
   INGEST_ARQ,
@@ -78,6 +80,7 @@ interface Edge {
   stream: ArqStream | undefined;
   up: boolean;
   inFlight: number;
+  dropped: number;
   sent: number;
   bytes: number;
   reconnects: number;
@@ -144,6 +147,7 @@ export class ChunkPublisher {
         stream: undefined,
         up: false,
         inFlight: 0,
+        dropped: 0,
         sent: 0,
         bytes: 0,
         reconnects: 0,
@@ -172,6 +176,12 @@ export class ChunkPublisher {
     }
     this.#published++;
     for (const edge of this.#edges.values()) {
+      if (edge.queue.size === edge.queue.capacity) {
+        // Full: the oldest waiting chunk makes room (live media: the newest matters most).
+        const oldest = edge.queue.shift()!;
+        edge.dropped++;
+        if (publisherDropChannel.hasSubscribers) publishPublisherDrop(edge.address, peekChunkSeq(oldest));
+      }
       edge.queue.push(chunk);
       this.#pump(edge);
     }
@@ -188,7 +198,7 @@ export class ChunkPublisher {
         up: e.up,
         sent: e.sent,
         bytes: e.bytes,
-        dropped: e.queue.dropped,
+        dropped: e.dropped,
         queued: e.queue.size,
         reconnects: e.reconnects,
       })),

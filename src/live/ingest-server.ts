@@ -13,6 +13,7 @@ import type { Endpoint } from '../internal/endpoint.ts';
 import { type DatagramLinkRegistration, type Demux, PortholeFrame } from '../mux/index.ts';
 import type { ChannelKey } from './channel.ts';
 import { type Chunk, decodeChunk, verifyChunk } from './chunk.ts';
+import { ingestDropChannel, publishIngestDrop } from './diagnostics.ts';
 import { INGEST_HEADER_BYTES, INGEST_TO_SERVER, ingestRouter } from './ingest-link.ts';
 import {
   INGEST_ARQ,
@@ -160,10 +161,12 @@ export class IngestServer extends EventEmitter<IngestServerEvents> {
   #stranger(data: Buffer, from: RemoteInfo): void {
     if (this.#closed || !opensIngestConversation(data, INGEST_HEADER_BYTES)) {
       this.#strangerDrops++;
+      if (ingestDropChannel.hasSubscribers) publishIngestDrop('stranger', from);
       return;
     }
     if (this.#sources.size >= this.#maxSources) {
       this.#refused++;
+      if (ingestDropChannel.hasSubscribers) publishIngestDrop('refused-source', from);
       return;
     }
     const remote: Endpoint = { address: from.address, port: from.port };
@@ -204,6 +207,7 @@ export class IngestServer extends EventEmitter<IngestServerEvents> {
     if (message.length === 1 && message[0] === INGEST_HEARTBEAT[0]) return;
     if (message.length > INGEST_MAX_MESSAGE_BYTES) {
       this.#malformed++;
+      if (ingestDropChannel.hasSubscribers) publishIngestDrop('malformed', source.from);
       return;
     }
     let chunk: Chunk;
@@ -212,12 +216,14 @@ export class IngestServer extends EventEmitter<IngestServerEvents> {
     } catch (error) {
       if (!(error instanceof ParseError)) throw error;
       this.#malformed++;
+      if (ingestDropChannel.hasSubscribers) publishIngestDrop('malformed', source.from);
       return;
     }
     const channel = this.#lookup(chunk.channelId);
     if (channel === undefined || verifyChunk(chunk, channel) !== null) {
       this.#forged++;
       this.#resets++;
+      if (ingestDropChannel.hasSubscribers) publishIngestDrop('forged', source.from);
       if (source.stream === stream) source.stream = undefined;
       stream.destroy();
       void this.#drop(source);

@@ -244,14 +244,14 @@ export class LiveSource {
       try {
         for await (const packets of input) {
           this.#chunker.push(packets, this.#now());
-          this.#publish();
+          this.#forward();
           if (this.#closed) break;
         }
       } catch (error) {
         this.#lastError = (error as Error).message;
       }
       this.#chunker.flush(this.#now());
-      this.#publish();
+      this.#forward();
       if (this.#closed || this.#factory === undefined) return;
       await input.close();
       this.#chunker.markDiscontinuity();
@@ -275,7 +275,7 @@ export class LiveSource {
     }
   }
 
-  #publish(): void {
+  #forward(): void {
     for (const chunk of this.#chunker.takeChunks()) {
       this.#publisher.publish(chunk);
       this.#recent.push({

@@ -81,7 +81,9 @@ describe('IngestServer and ChunkPublisher over loopback', () => {
     flipped[flipped.length - 1]! ^= 1;
     publisher.publish(flipped);
     await waitFor(() => server.stats().forged === 2, { what: 'the flipped chunk counted' });
-    await waitFor(() => publisher.stats().edges[0]!.up, { what: 'reconnected again' });
+    await waitFor(() => publisher.stats().edges[0]!.reconnects >= 2 && publisher.stats().edges[0]!.up, {
+      what: 'reconnected again',
+    });
     publisher.publish(chunk(12));
     await waitFor(() => got.includes(12), {
       what: 'chunk 12 after the resets',
