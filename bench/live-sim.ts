@@ -5,7 +5,8 @@
 // edgeOnly (every peer pulls every chunk from the edge, a CDN) and naivePull (missing chunks in
 // order from a random neighbour that has them, no deadlines, the edge after a fixed 1 s).
 // 2 Mbit/s in 250 ms chunks, a random-access point every 0.5 s; peers' access links 10 Mbit/s up,
-// 50 down, 5-75 ms one way plus 0-5 ms jitter; one edge with a 1 Gbit/s uplink. Scenarios:
+// 50 down, 5-75 ms one way plus 0-5 ms jitter; the edge is a CDN (100 Gbit/s: more than any
+// strategy's demand, edge-only's 2 Gbit/s at 1,000 peers included). Scenarios:
 //   churn       1,000 peers, 80 % upload-capped at 1.5x the bitrate and 20 % at 0 (symmetric NAT),
 //               5 % loss, 30 % of the peers replaced per minute
 //   flashCrowd  500 peers joining an empty channel within 10 s (5 % loss, same caps)

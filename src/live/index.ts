@@ -238,6 +238,7 @@ export {
   PeerFrameType,
   PeerRole,
   peerFrameBytes,
+  REQUEST_FLAG_AHEAD,
   REQUEST_FLAG_URGENT,
   RejectReason,
 } from './wire.ts';

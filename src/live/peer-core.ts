@@ -46,10 +46,12 @@ export interface LivePeerOptions {
   readonly bitrateBps?: number;
   /** Upload cap, bit/s; default 2 × bitrate for a peer, Infinity for an edge; 0 = leech only. */
   readonly uploadCapBps?: number;
-  /** Token-bucket depth of the cap, ms; default 500. */
+  /** Token-bucket depth of the cap, ms; default 1000. */
   readonly uploadBurstMs?: number;
-  /** Longest upload wait a new request may face before it is refused BUSY, ms; default 250. */
+  /** Longest upload wait a new request may face before it is refused BUSY, ms; default 125. */
   readonly uploadMaxQueueDelayMs?: number;
+  /** Which queued upload goes next: `freshest` (default, urgent first) or `round-robin`. */
+  readonly uploadOrder?: 'freshest' | 'round-robin';
   /** Most one neighbour is served, multiple of the bitrate (2 s bursts); default 1.5 (edge 3). */
   readonly perRequesterX?: number;
   /** Requests one neighbour may have queued here; default 8 (edge 16). */
@@ -64,8 +66,15 @@ export interface LivePeerOptions {
   readonly keepBehindChunks?: number;
   /** Chunks an edge keeps; default 256. */
   readonly windowChunks?: number;
-  /** Edge only: seeds per chunk as a share of its peers (with at least 3); default 0.12. */
+  /** Edge only: seeds per chunk as a share of its peers (with at least `seeds`); default 0.12. */
   readonly seedShare?: number;
+  /** Edge only: seeds per chunk at least (leech-only peers never seed); default 3. */
+  readonly seeds?: number;
+  /**
+   * Standing (ahead) requests accepted per chunk: the neighbours this node pushes a chunk to as
+   * soon as it has it; more are refused BUSY; default 3 (edge 1000).
+   */
+  readonly pushPerChunk?: number;
   readonly playout?: PlayoutOptions;
   readonly scheduler?: SchedulerOptions;
   /** Chunk verification; default {@link verifyChunk} with `channel`. The simulator memoises it. */
@@ -104,6 +113,8 @@ interface Neighbour {
   hello: boolean;
   isEdge: boolean;
   violations: number;
+  /** Its standing requests held here. */
+  ahead: number;
 }
 
 const HEALTH_EVERY_MS = 1000;
@@ -113,6 +124,10 @@ const BUSY_BLOCK_MS = 150;
 const REJOIN_AFTER_MS = 2000;
 const VIOLATION_WINDOW_MS = 10_000;
 const MAX_BANNED = 4096;
+/** A standing request may name a chunk at most this far past the newest one known. */
+const AHEAD_RANGE_CHUNKS = 32;
+/** Standing requests one neighbour may hold here. */
+const AHEAD_PER_NEIGHBOUR = 8;
 
 /** The live node core. */
 export class LivePeerCore {
@@ -126,6 +141,8 @@ export class LivePeerCore {
   readonly #store = new Map<number, Chunk>();
   readonly #held: BufferMap;
   readonly #neighbours = new Map<string, Neighbour>();
+  /** Standing requests by chunk: who gets it pushed on arrival. */
+  readonly #ahead = new Map<number, string[]>();
   readonly #banned = new Set<string>();
   readonly #transmits: LiveTransmit[] = [];
   readonly #events: LivePeerEvent[] = [];
@@ -137,13 +154,17 @@ export class LivePeerCore {
     keepBehind: number;
     window: number;
     seedShare: number;
+    seeds: number;
+    pushPerChunk: number;
   };
   readonly #emit = (e: PlayoutEvent): void => {
     this.#events.push(e);
   };
   readonly #holds = (seq: number): boolean => this.#store.has(seq);
   readonly #get = (seq: number): Chunk | undefined => this.#store.get(seq);
-  readonly #bytesOf = (seq: number): number => this.#store.get(seq)?.bytes.length ?? -1;
+  /** A queued upload's size; -2 when the requester announced the chunk meanwhile (got it elsewhere). */
+  readonly #bytesOf = (seq: number, id: string): number =>
+    this.scheduler.neighbour(id)?.map.has(seq) === true ? -2 : (this.#store.get(seq)?.bytes.length ?? -1);
   readonly #gone = (id: string, seq: number): void => {
     this.#send(id, { type: PeerFrameType.REJECT, seq, reason: RejectReason.NOT_HELD });
   };
@@ -176,9 +197,10 @@ export class LivePeerCore {
     const capBps = options.uploadCapBps ?? (edge ? Number.POSITIVE_INFINITY : 2 * bitrate);
     this.#upload = new UploadQueue({
       capBps,
-      burstMs: options.uploadBurstMs ?? 500,
+      burstMs: options.uploadBurstMs ?? 1000,
       maxQueuedPerRequester: options.maxQueuedRequestsPerNeighbour ?? (edge ? 16 : 8),
-      maxQueueDelayMs: options.uploadMaxQueueDelayMs ?? 250,
+      maxQueueDelayMs: options.uploadMaxQueueDelayMs ?? 125,
+      order: options.uploadOrder ?? 'freshest',
       perRequesterBps: (options.perRequesterX ?? (edge ? 3 : 1.5)) * bitrate,
     });
     const channel = this.#channel;
@@ -190,6 +212,8 @@ export class LivePeerCore {
       keepBehind: options.keepBehindChunks ?? 16,
       window: options.windowChunks ?? BUFFER_WINDOW_DEFAULT_CHUNKS,
       seedShare: options.seedShare ?? 0.12,
+      seeds: options.seeds ?? 3,
+      pushPerChunk: options.pushPerChunk ?? (edge ? 1000 : 3),
     };
     this.#held = new BufferMap(this.#o.window);
     this.playout = new Playout(options.playout);
@@ -230,7 +254,7 @@ export class LivePeerCore {
       });
       return false;
     }
-    this.#neighbours.set(id, { id, pathKind, hello: false, isEdge: false, violations: 0 });
+    this.#neighbours.set(id, { id, pathKind, hello: false, isEdge: false, violations: 0, ahead: 0 });
     this.#send(id, this.#hello());
     if (this.uploads && this.#held.size > 0)
       this.#send(id, { type: PeerFrameType.BUFFER_MAP, ...this.#held.snapshot() });
@@ -250,15 +274,24 @@ export class LivePeerCore {
     };
   }
 
-  /** Edge: the share of its peers that should seed each chunk, per mille (at least 3 seeds). */
+  /** Edge: the share of its peers that should seed each chunk, per mille. */
   #currentSeedPermille(): number {
     const n = Math.max(1, this.#neighbours.size);
-    return Math.min(1000, Math.ceil((1000 * Math.max(3, this.#o.seedShare * n)) / n));
+    return Math.min(1000, Math.ceil((1000 * Math.max(this.#o.seeds, this.#o.seedShare * n)) / n));
   }
 
   /** The link to `id` is gone (BYE, dead link, closed by the driver). */
   disconnect(id: string): void {
-    if (!this.#neighbours.delete(id)) return;
+    const n = this.#neighbours.get(id);
+    if (n === undefined) return;
+    this.#neighbours.delete(id);
+    if (n.ahead > 0) {
+      for (const [seq, list] of this.#ahead) {
+        const i = list.indexOf(id);
+        if (i >= 0) list.splice(i, 1);
+        if (list.length === 0) this.#ahead.delete(seq);
+      }
+    }
     this.#dirty = true;
     this.scheduler.removeNeighbour(id);
     this.#upload.remove(id);
@@ -341,10 +374,11 @@ export class LivePeerCore {
         }
         return;
       case PeerFrameType.REQUEST:
-        this.#onRequest(n, frame.seq, frame.urgent);
+        this.#onRequest(n, frame.seq, frame.urgent, frame.ahead === true);
         return;
       case PeerFrameType.CANCEL:
         this.#upload.cancel(id, frame.seq);
+        if (n.ahead > 0) this.#unAhead(n, frame.seq);
         return;
       case PeerFrameType.DATA:
         this.#onData(n, frame.chunk, nowMs);
@@ -386,7 +420,9 @@ export class LivePeerCore {
           this.#send(
             a.to,
             a.kind === 'request'
-              ? { type: PeerFrameType.REQUEST, seq: a.seq, urgent: a.urgent }
+              ? a.ahead === true
+                ? { type: PeerFrameType.REQUEST, seq: a.seq, urgent: a.urgent, ahead: true }
+                : { type: PeerFrameType.REQUEST, seq: a.seq, urgent: a.urgent }
               : { type: PeerFrameType.CANCEL, seq: a.seq },
           );
         }
@@ -476,7 +512,7 @@ export class LivePeerCore {
     this.#joinedAtMs = nowMs;
   }
 
-  #onRequest(n: Neighbour, seq: number, urgent: boolean): void {
+  #onRequest(n: Neighbour, seq: number, urgent: boolean, ahead: boolean): void {
     if (!this.uploads) {
       this.#refuse(n, seq, RejectReason.BUSY);
       return;
@@ -489,10 +525,11 @@ export class LivePeerCore {
       return;
     }
     if (!this.#store.has(seq)) {
+      if (ahead && this.#placeAhead(n, seq)) return;
       this.#refuse(n, seq, RejectReason.NOT_HELD);
       return;
     }
-    const result = this.#upload.enqueue(n.id, seq, urgent, this.#store.get(seq)!.bytes.length);
+    const result = this.#upload.enqueue(n.id, seq, urgent, this.#store.get(seq)!.bytes.length, ahead);
     if (result === 'full') this.#refuse(n, seq, RejectReason.OVER_SHARE);
     else if (result === 'busy') {
       this.#c.requestsRefused++;
@@ -500,6 +537,39 @@ export class LivePeerCore {
     }
     // A repeated request is ignored (it costs nothing); it is honest after a timeout and a CANCEL.
     else if (result === 'duplicate') this.#c.requestsRefused++;
+  }
+
+  /**
+   * Keeps a standing request for `seq` (not held yet, not far ahead): true when it was kept or
+   * refused BUSY (this chunk's pushes or the neighbour's standing requests are at their cap).
+   */
+  #placeAhead(n: Neighbour, seq: number): boolean {
+    const reference = Math.max(this.#held.newest, this.scheduler.newestKnown);
+    if (seq <= this.#held.newest - AHEAD_RANGE_CHUNKS || seq > reference + AHEAD_RANGE_CHUNKS) return false;
+    if (this.role === 'peer' && seq < this.playout.nextSeq) return false;
+    let list = this.#ahead.get(seq);
+    if (list?.includes(n.id) === true) return true;
+    if ((list?.length ?? 0) >= this.#o.pushPerChunk || n.ahead >= AHEAD_PER_NEIGHBOUR) {
+      this.#c.requestsRefused++;
+      this.#send(n.id, { type: PeerFrameType.REJECT, seq, reason: RejectReason.BUSY });
+      return true;
+    }
+    if (list === undefined) {
+      list = [];
+      this.#ahead.set(seq, list);
+    }
+    list.push(n.id);
+    n.ahead++;
+    return true;
+  }
+
+  #unAhead(n: Neighbour, seq: number): void {
+    const list = this.#ahead.get(seq);
+    const i = list?.indexOf(n.id) ?? -1;
+    if (i < 0) return;
+    list!.splice(i, 1);
+    n.ahead--;
+    if (list!.length === 0) this.#ahead.delete(seq);
   }
 
   #refuse(n: Neighbour, seq: number, reason: (typeof RejectReason)[keyof typeof RejectReason]): void {
@@ -551,6 +621,16 @@ export class LivePeerCore {
     const rap = (chunk.flags & CHUNK_FLAG_RANDOM_ACCESS) !== 0;
     if (!this.#held.add(seq, rap)) return;
     this.#store.set(seq, chunk);
+    const waiting = this.#ahead.get(seq);
+    if (waiting !== undefined) {
+      this.#ahead.delete(seq);
+      for (const id of waiting) {
+        const m = this.#neighbours.get(id);
+        if (m === undefined) continue;
+        m.ahead--;
+        if (m !== from) this.#upload.enqueue(id, seq, false, chunk.bytes.length, true);
+      }
+    }
     if (from !== undefined) {
       this.#latency.record(nowMs - chunk.timestampMs);
       this.#events.push({
@@ -597,6 +677,14 @@ export class LivePeerCore {
         const hello = this.#hello();
         for (const n of this.#neighbours.values()) if (n.hello) this.#send(n.id, hello);
       }
+    }
+    for (const [seq, list] of this.#ahead) {
+      if (seq > this.#held.newest - AHEAD_RANGE_CHUNKS) continue;
+      for (const id of list) {
+        const m = this.#neighbours.get(id);
+        if (m !== undefined) m.ahead--;
+      }
+      this.#ahead.delete(seq);
     }
     const reset = nowMs >= this.#violationsResetAtMs;
     if (reset) this.#violationsResetAtMs = nowMs + VIOLATION_WINDOW_MS;

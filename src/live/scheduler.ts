@@ -57,6 +57,16 @@ export interface SchedulerOptions {
   readonly seed?: boolean;
   /** `naive` only: wait before taking a chunk nobody offers from the edge, ms; default 1000. */
   readonly naiveEdgeAfterMs?: number;
+  /**
+   * Substreams (chunk seq mod n): a seed seeds whole substreams, the same ones for as long as it
+   * stays; default 4.
+   */
+  readonly substreams?: number;
+  /**
+   * Whether a seed asks the edge for its next chunks ahead (standing requests, pushed on
+   * arrival: no HAVE/REQUEST round trip on the first hop); default true. `mixed` only.
+   */
+  readonly ahead?: boolean;
   /** Window of each neighbour's buffer map, chunks; default 256. */
   readonly windowChunks?: number;
   /** Uniform [0, 1); default Math.random. */
@@ -70,6 +80,8 @@ export interface SchedulerAction {
   readonly to: string;
   /** A request forced by the deadline (edge fallback or a duplicate). */
   readonly urgent: boolean;
+  /** A standing request for a chunk not announced yet (REQUEST's ahead flag). */
+  readonly ahead?: boolean;
 }
 
 /** The scheduler's view of one neighbour. */
@@ -87,6 +99,8 @@ export interface ScheduledNeighbour {
   lies: number;
   /** No requests before this time (a CHOKE, or a penalty for timeouts and lies). */
   blockedUntilMs: number;
+  /** Standing (ahead) requests waiting on it. */
+  aheadOutstanding: number;
 }
 
 interface Pending {
@@ -97,9 +111,13 @@ interface Pending {
   duplicateTo: string | undefined;
   /** Neighbours that failed this chunk. */
   failed: string[] | undefined;
+  /** A standing request: no timeout until the chunk is announced. */
+  ahead: boolean;
 }
 
 const NO_WAKE = Number.POSITIVE_INFINITY;
+/** Cost factor of a neighbour that has not delivered a chunk yet (a newcomer, or a polluter that claims everything). */
+const UNPROVEN_COST = 4;
 /** A pending request expected later than this before the deadline is duplicated to the edge, ms. */
 const DUPLICATE_GUARD_MS = 60;
 
@@ -123,7 +141,16 @@ export class ChunkScheduler {
   #wakeMs = NO_WAKE;
   #nowMs = Number.NEGATIVE_INFINITY;
   /** Requests sent, timeouts, duplicates to the edge, requests to the edge. */
-  readonly counters = { requests: 0, timeouts: 0, duplicates: 0, edgeRequests: 0, seedRequests: 0 };
+  readonly counters = {
+    requests: 0,
+    timeouts: 0,
+    duplicates: 0,
+    edgeRequests: 0,
+    seedRequests: 0,
+    /** Standing requests sent, and those whose parent did not push in time. */
+    aheadRequests: 0,
+    aheadMisses: 0,
+  };
 
   /** @throws ConfigError `ERR_INVALID_OPTION` naming the option. */
   constructor(options: SchedulerOptions = {}) {
@@ -140,6 +167,8 @@ export class ChunkScheduler {
       lookaheadChunks: positive(options, 'lookaheadChunks', 40),
       seed: options.seed ?? true,
       naiveEdgeAfterMs: positive(options, 'naiveEdgeAfterMs', 1000),
+      substreams: Math.floor(positive(options, 'substreams', 4)),
+      ahead: options.ahead ?? true,
       windowChunks: positive(options, 'windowChunks', BUFFER_WINDOW_DEFAULT_CHUNKS),
     };
     this.#random = options.random ?? Math.random;
@@ -173,6 +202,7 @@ export class ChunkScheduler {
       timeouts: 0,
       lies: 0,
       blockedUntilMs: 0,
+      aheadOutstanding: 0,
     };
     this.#neighbours.set(id, n);
     if (isEdge) this.#edge = n;
@@ -202,6 +232,12 @@ export class ChunkScheduler {
     if (n === undefined) return;
     n.map.add(seq, randomAccess);
     this.#seen(seq, nowMs);
+    const p = this.#pending.get(seq);
+    if (p?.ahead === true && p.timeoutAtMs === NO_WAKE) {
+      // A standing request's clock starts when its chunk exists.
+      p.timeoutAtMs = nowMs + this.#timeoutOf(this.#neighbours.get(p.to) ?? n);
+      if (p.timeoutAtMs < this.#wakeMs) this.#wakeMs = p.timeoutAtMs;
+    }
   }
 
   /** Neighbour `id` sent its whole buffer map. */
@@ -256,11 +292,11 @@ export class ChunkScheduler {
     if (n !== undefined) n.delivered++;
     if (p === undefined) return false;
     const asked = p.to === from || p.duplicateTo === from;
-    if (p.to === from && n !== undefined) {
+    if (p.to === from && n !== undefined && !p.ahead) {
       const sample = nowMs - p.sentAtMs;
       n.srttMs = Number.isNaN(n.srttMs) ? sample : n.srttMs + (sample - n.srttMs) / 8;
     }
-    this.#release(p.to);
+    this.#releaseMain(p);
     if (p.duplicateTo !== undefined) this.#release(p.duplicateTo);
     const other = p.to === from ? p.duplicateTo : p.to;
     if (other !== undefined && other !== from)
@@ -291,6 +327,13 @@ export class ChunkScheduler {
    */
   rejected(seq: number, from: string, notHeld: boolean, nowMs = 0, busyBlockMs = 0): void {
     const n = this.#neighbours.get(from);
+    const standing = this.#pending.get(seq);
+    if (standing?.ahead === true && standing.to === from) {
+      // A standing request refused: the edge is full or behind. Not a lie, no block.
+      this.#promoteOrDrop(seq, standing);
+      this.#fail(seq, from);
+      return;
+    }
     if (n !== undefined && busyBlockMs > 0)
       n.blockedUntilMs = Math.max(n.blockedUntilMs, nowMs + busyBlockMs);
     if (n !== undefined && notHeld && n.map.has(seq)) {
@@ -327,7 +370,10 @@ export class ChunkScheduler {
     const hi = Math.min(this.#newestKnown, fromSeq + this.#o.lookaheadChunks - 1);
     if (this.strategy === SchedulerStrategy.EDGE_ONLY) this.#pollEdgeOnly(nowMs, fromSeq, hi, holds);
     else if (this.strategy === SchedulerStrategy.NAIVE) this.#pollNaive(nowMs, fromSeq, hi, holds);
-    else this.#pollMixed(nowMs, fromSeq, hi, deadlineOf, holds);
+    else {
+      this.#pollMixed(nowMs, fromSeq, hi, deadlineOf, holds);
+      if (this.#o.ahead && fromSeq >= 0) this.#pollAhead(nowMs, holds);
+    }
     if (this.#firstSeen.size > this.#o.windowChunks) {
       for (const seq of this.#firstSeen.keys()) if (seq < fromSeq) this.#firstSeen.delete(seq);
     }
@@ -457,7 +503,8 @@ export class ChunkScheduler {
     for (const n of this.#neighbours.values()) {
       if (n.isEdge || !this.#usable(n, seq, nowMs)) continue;
       const transfer = Number.isNaN(n.srttMs) ? this.#o.requestTimeoutMs / 2 : n.srttMs;
-      const cost = transfer * (1 + n.outstanding) * (1 + n.lies + n.timeouts / 4) + this.#random();
+      const unproven = n.delivered === 0 ? UNPROVEN_COST : 1;
+      const cost = transfer * (1 + n.outstanding) * (1 + n.lies + n.timeouts / 4) * unproven + this.#random();
       if (cost < bestCost) {
         bestCost = cost;
         best = n;
@@ -475,28 +522,59 @@ export class ChunkScheduler {
     return failed === undefined || !failed.includes(n.id);
   }
 
-  #request(seq: number, n: ScheduledNeighbour, nowMs: number, urgent: boolean): void {
+  /**
+   * A request's timeout at `n`. A neighbour that missed more than it delivered gets the shortest
+   * one: the chunk is asked elsewhere well before its deadline, not at it.
+   */
+  #timeoutOf(n: ScheduledNeighbour): number {
     const o = this.#o;
-    // A neighbour that missed more than it delivered gets the shortest timeout: the chunk is
-    // asked elsewhere well before its deadline, not at it.
-    const timeout =
-      n.timeouts > n.delivered
-        ? o.minRequestTimeoutMs
-        : Number.isNaN(n.srttMs)
-          ? o.requestTimeoutMs
-          : Math.min(o.maxRequestTimeoutMs, Math.max(o.minRequestTimeoutMs, 3 * n.srttMs + 100));
-    const sentAtMs = nowMs;
+    return n.timeouts > n.delivered
+      ? o.minRequestTimeoutMs
+      : Number.isNaN(n.srttMs)
+        ? o.requestTimeoutMs
+        : Math.min(o.maxRequestTimeoutMs, Math.max(o.minRequestTimeoutMs, 3 * n.srttMs + 100));
+  }
+
+  #request(seq: number, n: ScheduledNeighbour, nowMs: number, urgent: boolean, ahead = false): void {
+    const timeout = ahead ? NO_WAKE : this.#timeoutOf(n);
     this.#pending.set(seq, {
       to: n.id,
-      sentAtMs,
-      timeoutAtMs: sentAtMs + timeout,
+      sentAtMs: nowMs,
+      timeoutAtMs: nowMs + timeout,
       duplicateTo: undefined,
       failed: undefined,
+      ahead,
     });
-    n.outstanding++;
+    if (ahead) {
+      n.aheadOutstanding++;
+      this.counters.aheadRequests++;
+    } else {
+      n.outstanding++;
+      this.#wake(nowMs + timeout);
+    }
     this.counters.requests++;
-    this.#wake(sentAtMs + timeout);
-    this.#actions.push({ kind: 'request', seq, to: n.id, urgent });
+    this.#actions.push(
+      ahead ? { kind: 'request', seq, to: n.id, urgent, ahead } : { kind: 'request', seq, to: n.id, urgent },
+    );
+  }
+
+  /**
+   * 7. Standing requests: a seed asks the edge for the next chunks of its substreams before they
+   *    exist; the edge sends each as soon as the source hands it over (no HAVE/REQUEST round
+   *    trip on the first hop).
+   */
+  #pollAhead(nowMs: number, holds: (seq: number) => boolean): void {
+    const k = this.#o.substreams;
+    const edge = this.#edge;
+    if (edge === undefined) return;
+    for (let seq = this.#newestKnown + 1; seq <= this.#newestKnown + k; seq++) {
+      if (edge.aheadOutstanding >= 2 * k) return;
+      if (holds(seq) || this.#pending.has(seq) || !this.#isSeed(seq)) continue;
+      if (this.#failed.get(seq)?.includes(edge.id) === true) continue;
+      this.counters.seedRequests++;
+      this.counters.edgeRequests++;
+      this.#request(seq, edge, nowMs, false, true);
+    }
   }
 
   /** 2. Timeouts: cancel, remember the failure, penalise, and let the next pass ask elsewhere. */
@@ -504,16 +582,17 @@ export class ChunkScheduler {
     for (const [seq, p] of this.#pending) {
       if (seq < fromSeq) {
         // Played or skipped meanwhile: nothing to wait for any more.
-        for (const to of [p.to, p.duplicateTo]) {
-          if (to === undefined) continue;
-          this.#release(to);
-          this.#actions.push({ kind: 'cancel', seq, to, urgent: false });
+        this.#releaseMain(p);
+        this.#actions.push({ kind: 'cancel', seq, to: p.to, urgent: false });
+        if (p.duplicateTo !== undefined) {
+          this.#release(p.duplicateTo);
+          this.#actions.push({ kind: 'cancel', seq, to: p.duplicateTo, urgent: false });
         }
         this.#pending.delete(seq);
         continue;
       }
       if (holds(seq)) {
-        this.#release(p.to);
+        this.#releaseMain(p);
         if (p.duplicateTo !== undefined) this.#release(p.duplicateTo);
         this.#pending.delete(seq);
         continue;
@@ -530,12 +609,14 @@ export class ChunkScheduler {
         this.#wake(p.timeoutAtMs);
         continue;
       }
-      this.counters.timeouts++;
       const n = this.#neighbours.get(p.to);
-      if (n !== undefined) {
-        n.timeouts++;
-        this.#actions.push({ kind: 'cancel', seq, to: p.to, urgent: false });
+      if (p.ahead) {
+        this.counters.aheadMisses++;
+      } else {
+        this.counters.timeouts++;
+        if (n !== undefined) n.timeouts++;
       }
+      if (n !== undefined) this.#actions.push({ kind: 'cancel', seq, to: p.to, urgent: false });
       this.#fail(seq, p.to);
       this.#promoteOrDrop(seq, p);
     }
@@ -543,10 +624,11 @@ export class ChunkScheduler {
 
   /** The pending request to `p.to` is over: its duplicate (if any) takes its place. */
   #promoteOrDrop(seq: number, p: Pending): void {
-    this.#release(p.to);
+    this.#releaseMain(p);
     if (p.duplicateTo !== undefined) {
       p.to = p.duplicateTo;
       p.duplicateTo = undefined;
+      p.ahead = false;
     } else {
       this.#pending.delete(seq);
     }
@@ -556,6 +638,16 @@ export class ChunkScheduler {
     const list = this.#failed.get(seq);
     if (list === undefined) this.#failed.set(seq, [id]);
     else if (!list.includes(id)) list.push(id);
+  }
+
+  /** Releases the slot the pending request's main target holds (a standing one or a pull). */
+  #releaseMain(p: Pending): void {
+    if (!p.ahead) {
+      this.#release(p.to);
+      return;
+    }
+    const n = this.#neighbours.get(p.to);
+    if (n !== undefined && n.aheadOutstanding > 0) n.aheadOutstanding--;
   }
 
   #release(id: string): void {
@@ -568,9 +660,10 @@ export class ChunkScheduler {
     if (!this.#firstSeen.has(seq)) this.#firstSeen.set(seq, nowMs);
   }
 
+  /** Whether this node seeds `seq`: per substream, so a seed's children learn it is first there. */
   #isSeed(seq: number): boolean {
     if (!this.#o.seed || this.#seedPermille === 0) return false;
-    let h = Math.imul(seq ^ this.#seedSalt, 0x9e3779b1);
+    let h = Math.imul((seq % this.#o.substreams) ^ this.#seedSalt, 0x9e3779b1);
     h ^= h >>> 15;
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;

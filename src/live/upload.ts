@@ -27,6 +27,12 @@ export interface UploadOptions {
   readonly perRequesterBps?: number;
   /** Depth of the per-requester bucket, ms; default 2000 (catching up after a join). */
   readonly requesterBurstMs?: number;
+  /**
+   * Which queued request goes next: `freshest` (default) the newest chunk over all requesters
+   * (urgent ones first), which is the rarest in the swarm; `round-robin` one chunk per requester
+   * in turn, each requester's own queue in order.
+   */
+  readonly order?: 'freshest' | 'round-robin';
 }
 
 /** Why {@link UploadQueue.enqueue} refused a request. */
@@ -39,6 +45,8 @@ interface Requester {
   readonly sizes: number[];
   /** Chunks already served to it, to count re-requests. */
   readonly served: BufferMap;
+  /** The first `urgent` entries of `queue` are urgent requests. */
+  urgent: number;
   tokens: number;
   refilledAtMs: number;
 }
@@ -51,7 +59,10 @@ export class UploadQueue {
   readonly #maxQueueDelayMs: number;
   readonly #perRequesterBps: number;
   readonly #requesterBurst: number;
+  readonly #freshest: boolean;
   #queuedBytes = 0;
+  /** Pushes (standing requests whose chunk arrived): served before the ring, oldest first. */
+  readonly #push: { r: Requester; seq: number; bytes: number }[] = [];
   readonly #requesters = new Map<string, Requester>();
   readonly #ring: Requester[] = [];
   #turn = 0;
@@ -70,11 +81,12 @@ export class UploadQueue {
       ? (((options.requesterBurstMs ?? 2000) / 1000) * this.#perRequesterBps) / 8
       : Number.POSITIVE_INFINITY;
     this.#tokens = this.#burstBytes;
+    this.#freshest = (options.order ?? 'freshest') === 'freshest';
   }
 
   /** Requests queued over all requesters. */
   get queued(): number {
-    let n = 0;
+    let n = this.#push.length;
     for (const r of this.#ring) n += r.queue.length;
     return n;
   }
@@ -83,8 +95,10 @@ export class UploadQueue {
    * Queues `seq` (of `bytes`) for `id`: `full` when the requester already has its share queued
    * (more than an honest requester ever asks: counted as a violation by the caller), `busy` when
    * the wait would exceed `maxQueueDelayMs`, `duplicate` when it is queued or was just served.
+   * With `push` (a standing request, accepted earlier, whose chunk has just arrived) it goes
+   * before every other request, with no wait limit: the caller bounds how many it accepts.
    */
-  enqueue(id: string, seq: number, urgent: boolean, bytes: number): EnqueueResult {
+  enqueue(id: string, seq: number, urgent: boolean, bytes: number, push = false): EnqueueResult {
     let r = this.#requesters.get(id);
     if (r === undefined) {
       r = {
@@ -92,6 +106,7 @@ export class UploadQueue {
         queue: [],
         sizes: [],
         served: new BufferMap(64),
+        urgent: 0,
         tokens: this.#requesterBurst,
         refilledAtMs: Number.NaN,
       };
@@ -100,6 +115,11 @@ export class UploadQueue {
     if (r.served.has(seq) || r.queue.includes(seq)) {
       this.counters.duplicates++;
       return 'duplicate';
+    }
+    if (push) {
+      this.#queuedBytes += bytes;
+      this.#push.push({ r, seq, bytes });
+      return 'queued';
     }
     if (r.queue.length >= this.#maxQueued) {
       this.counters.busy++;
@@ -118,6 +138,7 @@ export class UploadQueue {
     if (urgent) {
       r.queue.unshift(seq);
       r.sizes.unshift(bytes);
+      r.urgent++;
     } else {
       r.queue.push(seq);
       r.sizes.push(bytes);
@@ -129,9 +150,12 @@ export class UploadQueue {
   cancel(id: string, seq: number): void {
     const r = this.#requesters.get(id);
     if (r === undefined) return;
+    const k = this.#push.findIndex((e) => e.r === r && e.seq === seq);
+    if (k >= 0) this.#queuedBytes -= this.#push.splice(k, 1)[0]!.bytes;
     const i = r.queue.indexOf(seq);
     if (i < 0) return;
     r.queue.splice(i, 1);
+    if (i < r.urgent) r.urgent--;
     this.#queuedBytes -= r.sizes.splice(i, 1)[0]!;
     if (r.queue.length === 0) this.#leaveRing(r);
   }
@@ -142,22 +166,39 @@ export class UploadQueue {
     if (r === undefined) return;
     this.#requesters.delete(id);
     for (const b of r.sizes) this.#queuedBytes -= b;
+    for (let k = this.#push.length - 1; k >= 0; k--) {
+      if (this.#push[k]!.r === r) this.#queuedBytes -= this.#push.splice(k, 1)[0]!.bytes;
+    }
     r.queue.length = 0;
+    r.urgent = 0;
     r.sizes.length = 0;
     this.#leaveRing(r);
   }
 
   /**
    * The next chunk to send at `nowMs`, or undefined when nothing is queued or the bucket is
-   * empty. `bytesOf(seq)` is the chunk's size, or -1 when it is no longer held (the request is
-   * then dropped and `onGone` called).
+   * empty. `bytesOf(seq, id)` is the chunk's size, -1 when it is no longer held (the request is
+   * then dropped and `onGone` called), or -2 when `id` no longer wants it (it announced it since:
+   * dropped silently).
    */
   next(
     nowMs: number,
-    bytesOf: (seq: number) => number,
+    bytesOf: (seq: number, id: string) => number,
     onGone: (id: string, seq: number) => void,
   ): { to: string; seq: number } | undefined {
     this.#refill(nowMs);
+    while (this.#push.length > 0 && this.#tokens > 0) {
+      const { r, seq, bytes: queued } = this.#push.shift()!;
+      this.#queuedBytes -= queued;
+      const bytes = bytesOf(seq, r.id);
+      if (bytes < 0) {
+        if (bytes === -1) onGone(r.id, seq);
+        continue;
+      }
+      this.#requesterReady(r, nowMs);
+      return this.#served(r, seq, bytes);
+    }
+    if (this.#freshest) return this.#nextFreshest(nowMs, bytesOf, onGone);
     // One turn round the ring at most: requesters out of their own tokens are passed over.
     let skipped = 0;
     while (this.#ring.length > 0 && this.#tokens > 0 && skipped < this.#ring.length) {
@@ -170,22 +211,63 @@ export class UploadQueue {
       }
       skipped = 0;
       const seq = r.queue.shift()!;
+      if (r.urgent > 0) r.urgent--;
       this.#queuedBytes -= r.sizes.shift()!;
       if (r.queue.length === 0) this.#leaveRing(r);
       else this.#turn++;
-      const bytes = bytesOf(seq);
+      const bytes = bytesOf(seq, r.id);
       if (bytes < 0) {
-        onGone(r.id, seq);
+        if (bytes === -1) onGone(r.id, seq);
         continue;
       }
-      if (Number.isFinite(this.capBps)) this.#tokens -= bytes;
-      if (Number.isFinite(r.tokens)) r.tokens -= bytes;
-      r.served.add(seq);
-      this.counters.served++;
-      this.counters.bytes += bytes;
-      return { to: r.id, seq };
+      return this.#served(r, seq, bytes);
     }
     return undefined;
+  }
+
+  /** The newest queued chunk over the requesters with tokens; an urgent one (queued first) wins. */
+  #nextFreshest(
+    nowMs: number,
+    bytesOf: (seq: number, id: string) => number,
+    onGone: (id: string, seq: number) => void,
+  ): { to: string; seq: number } | undefined {
+    while (this.#ring.length > 0 && this.#tokens > 0) {
+      let best: Requester | undefined;
+      let bestAt = -1;
+      let bestKey = Number.NEGATIVE_INFINITY;
+      for (const r of this.#ring) {
+        if (!this.#requesterReady(r, nowMs)) continue;
+        for (let i = 0; i < r.queue.length; i++) {
+          const key = (i < r.urgent ? 2 ** 33 : 0) + r.queue[i]!;
+          if (key > bestKey) {
+            bestKey = key;
+            best = r;
+            bestAt = i;
+          }
+        }
+      }
+      if (best === undefined) return undefined;
+      const seq = best.queue.splice(bestAt, 1)[0]!;
+      this.#queuedBytes -= best.sizes.splice(bestAt, 1)[0]!;
+      if (bestAt < best.urgent) best.urgent--;
+      if (best.queue.length === 0) this.#leaveRing(best);
+      const bytes = bytesOf(seq, best.id);
+      if (bytes < 0) {
+        if (bytes === -1) onGone(best.id, seq);
+        continue;
+      }
+      return this.#served(best, seq, bytes);
+    }
+    return undefined;
+  }
+
+  #served(r: Requester, seq: number, bytes: number): { to: string; seq: number } {
+    if (Number.isFinite(this.capBps)) this.#tokens -= bytes;
+    if (Number.isFinite(r.tokens)) r.tokens -= bytes;
+    r.served.add(seq);
+    this.counters.served++;
+    this.counters.bytes += bytes;
+    return { to: r.id, seq };
   }
 
   #requesterReady(r: Requester, nowMs: number): boolean {
@@ -202,8 +284,9 @@ export class UploadQueue {
 
   /** When the bucket will allow the next send, ms; Infinity when nothing waits. */
   nextWakeMs(nowMs: number): number {
-    if (this.#ring.length === 0 || this.capBps <= 0) return Number.POSITIVE_INFINITY;
-    let requester = Number.POSITIVE_INFINITY;
+    if ((this.#ring.length === 0 && this.#push.length === 0) || this.capBps <= 0)
+      return Number.POSITIVE_INFINITY;
+    let requester = this.#push.length > 0 ? nowMs : Number.POSITIVE_INFINITY;
     for (const r of this.#ring) {
       if (!Number.isFinite(r.tokens) || r.tokens > 0) {
         requester = nowMs;

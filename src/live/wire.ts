@@ -7,7 +7,7 @@
  *  HELLO      01 | version u8 | role u8 | seed per-mille u16 | channel id (32) | public key (32) | peer id (16)
  *  BUFFER_MAP 02 | base u32 | count u16 | held bitmap ceil(count/8) | random-access bitmap ceil(count/8)
  *  HAVE       03 | seq u32 | flags u8 (bit 0: the chunk starts with a random-access point)
- *  REQUEST    04 | seq u32 | flags u8 (bit 0: urgent, the deadline forced it)
+ *  REQUEST    04 | seq u32 | flags u8 (bit 0: urgent, the deadline forced it; bit 1: ahead, send it when it arrives)
  *  CANCEL     05 | seq u32
  *  DATA       06 | chunk (see chunk.ts), to the end of the message
  *  REJECT     07 | seq u32 | reason u8 (1 not held, 2 busy, 3 over the requester's share, 4 banned)
@@ -61,6 +61,11 @@ export type ByeReasonValue = (typeof ByeReason)[keyof typeof ByeReason];
 export const HAVE_FLAG_RANDOM_ACCESS = 0x01;
 /** REQUEST flag: the requester's deadline forced this request (edge fallback or a duplicate). */
 export const REQUEST_FLAG_URGENT = 0x01;
+/**
+ * REQUEST flag: a standing request for a chunk the receiver does not hold yet (the next chunk of a
+ * substream): send it as soon as it arrives, before announcing it. Push without unsolicited data.
+ */
+export const REQUEST_FLAG_AHEAD = 0x02;
 /** Bytes of a peer id. */
 export const PEER_ID_BYTES = 16;
 /** Largest control frame: a BUFFER_MAP of 4096 chunks. */
@@ -88,7 +93,13 @@ export type PeerFrame =
       readonly rapBitmap: Buffer;
     }
   | { readonly type: typeof PeerFrameType.HAVE; readonly seq: number; readonly randomAccess: boolean }
-  | { readonly type: typeof PeerFrameType.REQUEST; readonly seq: number; readonly urgent: boolean }
+  | {
+      readonly type: typeof PeerFrameType.REQUEST;
+      readonly seq: number;
+      readonly urgent: boolean;
+      /** A standing request for a chunk not held yet ({@link REQUEST_FLAG_AHEAD}); default false. */
+      readonly ahead?: boolean;
+    }
   | { readonly type: typeof PeerFrameType.CANCEL; readonly seq: number }
   | { readonly type: typeof PeerFrameType.DATA; readonly chunk: Buffer }
   | { readonly type: typeof PeerFrameType.REJECT; readonly seq: number; readonly reason: RejectReasonValue }
@@ -146,7 +157,7 @@ export function encodePeerFrame(frame: PeerFrame): Buffer {
       break;
     case PeerFrameType.REQUEST:
       out.writeUInt32BE(frame.seq, 1);
-      out[5] = frame.urgent ? REQUEST_FLAG_URGENT : 0;
+      out[5] = (frame.urgent ? REQUEST_FLAG_URGENT : 0) | (frame.ahead === true ? REQUEST_FLAG_AHEAD : 0);
       break;
     case PeerFrameType.DATA:
       frame.chunk.copy(out, 1);
@@ -226,9 +237,11 @@ export function decodePeerFrame(data: Buffer): PeerFrame {
     case PeerFrameType.REQUEST: {
       fixed(data, 6);
       const flags = data[5]!;
-      if ((flags & ~REQUEST_FLAG_URGENT) !== 0)
+      if ((flags & ~(REQUEST_FLAG_URGENT | REQUEST_FLAG_AHEAD)) !== 0)
         throw new ParseError(LiveParseCode.RESERVED, 'request flags', 5);
-      return { type, seq: data.readUInt32BE(1), urgent: flags !== 0 };
+      const seq = data.readUInt32BE(1);
+      const urgent = (flags & REQUEST_FLAG_URGENT) !== 0;
+      return (flags & REQUEST_FLAG_AHEAD) !== 0 ? { type, seq, urgent, ahead: true } : { type, seq, urgent };
     }
     case PeerFrameType.DATA:
       if (data.length < 2) throw new ParseError(LiveParseCode.TRUNCATED, 'an empty DATA frame', 1);

@@ -61,6 +61,7 @@ const frames: Buffer[] = (
     },
     { type: PeerFrameType.HAVE, seq: 9, randomAccess: false },
     { type: PeerFrameType.REQUEST, seq: 9, urgent: false },
+    { type: PeerFrameType.REQUEST, seq: 9, urgent: true, ahead: true },
     { type: PeerFrameType.CANCEL, seq: 9 },
     { type: PeerFrameType.REJECT, seq: 9, reason: RejectReason.BUSY },
     { type: PeerFrameType.CHOKE, ms: 500 },
@@ -165,7 +166,7 @@ describe('fuzz', () => {
         assert.ok(map.size <= map.capacity);
       }
     }
-    assert.equal(kinds.size, frames.length, 'every frame type decoded at least once');
+    assert.equal(kinds.size, new Set(frames.map((f) => f[0])).size, 'every frame type decoded at least once');
     assert.ok(rejected > n / 10, `${rejected} rejected`);
   });
 });

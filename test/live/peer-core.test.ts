@@ -15,6 +15,7 @@ import {
   PeerRole,
   RejectReason,
   signChunk,
+  UploadQueue,
 } from '../../src/live/index.ts';
 import { tsPayload } from './helpers.ts';
 
@@ -61,6 +62,65 @@ class Wire {
     }
   }
 }
+
+const hello = {
+  type: PeerFrameType.HELLO,
+  version: 1,
+  role: PeerRole.PEER,
+  seedPermille: 0,
+  channelId: channel.id,
+  publicKey: channel.publicKey,
+  peerId: Buffer.alloc(16),
+} as const;
+
+describe('upload queue', () => {
+  it('sends the freshest chunk first (urgent ones before it); round-robin keeps each queue in order', () => {
+    const drain = (order: 'freshest' | 'round-robin'): string[] => {
+      const q = new UploadQueue({ capBps: 8e6, order });
+      q.enqueue('a', 1, false, 1000);
+      q.enqueue('a', 2, false, 1000);
+      q.enqueue('b', 5, false, 1000);
+      q.enqueue('b', 3, true, 1000);
+      const out: string[] = [];
+      for (
+        let next = q.next(
+          0,
+          () => 1000,
+          () => {},
+        );
+        next !== undefined;
+        next = q.next(
+          0,
+          () => 1000,
+          () => {},
+        )
+      )
+        out.push(`${next.to}${next.seq}`);
+      return out;
+    };
+    assert.deepEqual(drain('freshest'), ['b3', 'b5', 'a2', 'a1']);
+    assert.deepEqual(drain('round-robin'), ['a1', 'b3', 'a2', 'b5']);
+  });
+
+  it('sends pushes before queued requests and skips a chunk its requester no longer wants', () => {
+    const q = new UploadQueue({ capBps: 8e6 });
+    q.enqueue('a', 9, true, 1000);
+    q.enqueue('b', 4, false, 1000, true);
+    q.enqueue('c', 7, false, 1000);
+    const gone: string[] = [];
+    const sizes = (seq: number, id: string): number => (id === 'c' ? -2 : seq === 9 ? -1 : 1000);
+    assert.deepEqual(
+      q.next(0, sizes, (id, seq) => gone.push(`${id}${seq}`)),
+      { to: 'b', seq: 4 },
+    );
+    assert.equal(
+      q.next(0, sizes, (id, seq) => gone.push(`${id}${seq}`)),
+      undefined,
+    );
+    assert.deepEqual(gone, ['a9'], 'a chunk no longer held is reported, an unwanted one dropped silently');
+    assert.equal(q.queued, 0);
+  });
+});
 
 describe('live peer core', () => {
   it('joins at a random-access chunk and plays the stream from the edge with verified chunks', () => {
@@ -154,6 +214,39 @@ describe('live peer core', () => {
     );
     assert.equal(peer.hasNeighbour('f'), false, 'banned past maxViolationsPer10s');
     assert.ok(peer.takeEvents().some((e) => e.type === 'ban' && e.reason === 'flood'));
+  });
+
+  it('keeps a standing (ahead) request, pushes the chunk on arrival, and refuses past pushPerChunk', () => {
+    const peer = new LivePeerCore({ channel: key, pushPerChunk: 1 });
+    peer.ingest(chunk(0, 0), 0);
+    for (const id of ['a', 'b']) {
+      peer.connect(id, 0);
+      peer.receive(id, hello, 0);
+    }
+    peer.takeTransmits();
+    peer.receive('a', { type: PeerFrameType.REQUEST, seq: 1, urgent: false, ahead: true }, 1);
+    peer.receive('b', { type: PeerFrameType.REQUEST, seq: 1, urgent: false, ahead: true }, 1);
+    peer.receive('b', { type: PeerFrameType.REQUEST, seq: 500, urgent: false, ahead: true }, 1);
+    peer.poll(1);
+    const refusals = peer
+      .takeTransmits()
+      .map((t) => t.frame.type === PeerFrameType.REJECT && `${t.to} ${t.frame.seq} ${t.frame.reason}`);
+    assert.deepEqual(refusals, [`b 1 ${RejectReason.BUSY}`, `b 500 ${RejectReason.NOT_HELD}`]);
+    peer.ingest(chunk(1, 250), 250);
+    peer.poll(250);
+    const data = peer.takeTransmits().filter((t) => t.frame.type === PeerFrameType.DATA);
+    assert.deepEqual(
+      data.map((t) => t.to),
+      ['a'],
+      'pushed to the one standing request it kept',
+    );
+    // A cancelled standing request is forgotten.
+    peer.receive('a', { type: PeerFrameType.REQUEST, seq: 2, urgent: false, ahead: true }, 300);
+    peer.receive('a', { type: PeerFrameType.CANCEL, seq: 2 }, 301);
+    peer.ingest(chunk(2, 500), 500);
+    peer.poll(500);
+    assert.equal(peer.takeTransmits().filter((t) => t.frame.type === PeerFrameType.DATA).length, 0);
+    assert.equal(peer.stats().neighbours.length, 2, 'standing requests are no violation');
   });
 
   it('replaces a neighbour that requests a chunk it announced (its map or its request is a lie)', () => {

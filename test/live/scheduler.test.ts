@@ -23,7 +23,9 @@ function setup(options: ConstructorParameters<typeof ChunkScheduler>[0] = {}) {
 }
 
 const requests = (actions: SchedulerAction[]) =>
-  actions.filter((a) => a.kind === 'request').map((a) => `${a.seq}>${a.to}${a.urgent ? '!' : ''}`);
+  actions
+    .filter((a) => a.kind === 'request')
+    .map((a) => `${a.seq}>${a.to}${a.urgent ? '!' : ''}${a.ahead === true ? '^' : ''}`);
 
 describe('chunk scheduler', () => {
   it('asks near chunks earliest deadline first and far ones rarest first', () => {
@@ -129,7 +131,19 @@ describe('chunk scheduler', () => {
     seeder.s.setSeedPermille(1000);
     seeder.s.addNeighbour('edge', true);
     seeder.s.announce('edge', 10, true, 0);
-    assert.deepEqual(requests(seeder.poll(0)), ['10>edge']);
+    // The fresh chunk, then standing requests (^) for the next chunks of its substreams.
+    assert.deepEqual(requests(seeder.poll(0)), ['10>edge', '11>edge^', '12>edge^', '13>edge^', '14>edge^']);
+    assert.equal(seeder.s.pendingCount, 5);
+    // A standing request has no timeout before its chunk exists; the chunk's arrival settles it.
+    assert.deepEqual(requests(seeder.poll(5000, 10)), []);
+    seeder.s.announce('edge', 11, false, 5000);
+    assert.equal(seeder.s.received(11, 'edge', 5010), true);
+    assert.equal(seeder.s.isPending(11), false);
+    const plain = setup({ ahead: false });
+    plain.s.setSeedPermille(1000);
+    plain.s.addNeighbour('edge', true);
+    plain.s.announce('edge', 10, true, 0);
+    assert.deepEqual(requests(plain.poll(0)), ['10>edge']);
     const leech = setup({ seed: false });
     leech.s.setSeedPermille(1000);
     leech.s.addNeighbour('edge', true);

@@ -35,6 +35,8 @@ export class VirtualNetwork {
   readonly #upFreeAt = new Map<number, number>();
   readonly #downFreeAt = new Map<number, number>();
   readonly #pairs = new Map<number, PairState>();
+  /** Lost segments of the frame being sent: index, times lost (reused). */
+  readonly #lost: number[] = [];
   /** Bytes put on the wire, retransmissions included. */
   wireBytes = 0;
   retransmittedSegments = 0;
@@ -71,16 +73,22 @@ export class VirtualNetwork {
     const down = this.#links.get(to);
     if (up === undefined || down === undefined) return Number.NaN;
     const segments = Math.max(1, Math.ceil(bytes / MSS_BYTES));
-    // Loss: each segment is lost with p per transmission; ARQ resends it after about an RTT.
+    // Loss: each segment is lost with p per transmission; ARQ resends it about an RTT (+ one
+    // flush interval) after it went out — fast retransmit: the ACKs of later segments reveal the
+    // gap while the rest of the message is still being serialised. Segment i of n leaves
+    // (n - 1 - i) / n of the serialisation before the message's last byte, so a loss early in a
+    // large message costs less than one at its end (which costs the whole round trip).
     let resent = 0;
-    let rounds = 0;
+    const lost = this.#lost;
+    lost.length = 0;
     const p = this.lossRate;
     if (p > 0) {
       for (let i = 0; i < segments; i++) {
         let k = 0;
         while (this.#random() < p) k++;
+        if (k === 0) continue;
         resent += k;
-        if (k > rounds) rounds = k;
+        lost.push(i, k);
       }
     }
     this.retransmittedSegments += resent;
@@ -103,7 +111,15 @@ export class VirtualNetwork {
       departMs = nowMs + txMs;
       this.#upFreeAt.set(from, Math.max(nowMs, this.#upFreeAt.get(from)!) + txMs);
     }
-    let arrive = departMs + oneWay + this.#random() * this.jitterMs + rounds * (2 * oneWay + ARQ_INTERVAL_MS);
+    let late = 0;
+    if (lost.length > 0) {
+      const round = 2 * oneWay + ARQ_INTERVAL_MS;
+      for (let j = 0; j < lost.length; j += 2) {
+        const ahead = ((segments - 1 - lost[j]!) / segments) * txMs;
+        late = Math.max(late, lost[j + 1]! * round - ahead);
+      }
+    }
+    let arrive = departMs + oneWay + this.#random() * this.jitterMs + late;
     if (data) {
       const rx = (wire * 8000) / down.downBps;
       arrive = Math.max(arrive, this.#downFreeAt.get(to)! + rx);

@@ -11,6 +11,7 @@ import {
   createChannel,
   LatencyHistogram,
   LivePeerCore,
+  type LivePeerEvent,
   type LivePeerOptions,
   markDiscontinuity,
   NatClass,
@@ -58,7 +59,7 @@ export interface SwarmConfig {
   readonly chunkMs?: number;
   /** A random-access point every n chunks; default 2 (a 0.5 s GOP). */
   readonly rapEvery?: number;
-  /** The edge's uplink, bit/s; default 1 Gbit/s (one server NIC). */
+  /** The edge's uplink, bit/s; default 100 Gbit/s: a CDN, with capacity beyond any demand here (edge-only at 1,000 peers needs 2 Gbit/s). */
   readonly edgeUpBps?: number;
   /** Access links of the peers, bit/s; default 10 up, 50 down. */
   readonly peerUpBps?: number;
@@ -68,6 +69,12 @@ export interface SwarmConfig {
   readonly scheduler?: SchedulerOptions;
   /** Overrides of the peers' core options (experiments). */
   readonly peer?: Partial<LivePeerOptions>;
+  /** Neighbours each peer dials towards; default the selector's (8). */
+  readonly degree?: number;
+  /** Overrides of the edge's core options (experiments). */
+  readonly edge?: Partial<LivePeerOptions>;
+  /** Sees every event of every honest node (diagnostics, experiments). */
+  readonly onEvent?: (nodeId: string, event: LivePeerEvent, nowMs: number) => void;
 }
 
 /** The figures of one run. */
@@ -293,9 +300,14 @@ class Swarm {
           chunkDurationMs: this.chunkMs,
         },
         scheduler: { ...c.scheduler, strategy, random },
-        ...c.peer,
+        ...(isEdge ? c.edge : c.peer),
       });
-      if (!isEdge) selector = new NeighbourSelector({ nat, random });
+      if (!isEdge)
+        selector = new NeighbourSelector({
+          nat,
+          random,
+          ...(c.degree === undefined ? {} : { targetDegree: c.degree }),
+        });
     }
     const node: SimNode = {
       index,
@@ -314,7 +326,7 @@ class Swarm {
     this.nodes.push(node);
     this.byId.set(id, node);
     this.net.attach(index, {
-      upBps: isEdge ? (c.edgeUpBps ?? 1e9) : (c.peerUpBps ?? 10e6),
+      upBps: isEdge ? (c.edgeUpBps ?? 100e9) : (c.peerUpBps ?? 10e6),
       downBps: isEdge ? 10e9 : (c.peerDownBps ?? 50e6),
       x: isEdge ? 20 : this.random() * 50,
       y: isEdge ? 20 : this.random() * 50,
@@ -474,6 +486,7 @@ class Swarm {
       if (!Number.isNaN(at)) this.queue.push(at, K_DELIVER, to.index, node.index, t.frame);
     }
     for (const e of core.takeEvents()) {
+      this.c.onEvent?.(node.id, e, now);
       switch (e.type) {
         case 'chunk':
           if (measuring) {
@@ -586,11 +599,16 @@ class Swarm {
       const sc = n.core!.scheduler.counters;
       totals.edgeRequests = (totals.edgeRequests ?? 0) + sc.edgeRequests;
       totals.seedRequests = (totals.seedRequests ?? 0) + sc.seedRequests;
+      totals.aheadRequests = (totals.aheadRequests ?? 0) + sc.aheadRequests;
+      totals.aheadMisses = (totals.aheadMisses ?? 0) + sc.aheadMisses;
     }
     const es = this.nodes[EDGE]!.core!.stats();
     totals.edgeRefused = es.requestsRefused;
     totals.edgeBans = es.bans;
     totals.edgeServed = es.chunksUploaded;
+    totals.edgeBytes = this.edgeBytes;
+    totals.deliveredBytes = this.deliveredBytes;
+    totals.peerUploadBytes = honest.reduce((sum, n) => sum + n.uploadedBytes, 0);
     return {
       offload: this.deliveredBytes === 0 ? 0 : 1 - this.edgeBytes / this.deliveredBytes,
       continuity: this.played + this.skipped === 0 ? 0 : this.played / (this.played + this.skipped),
