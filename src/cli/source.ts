@@ -1,16 +1,18 @@
 import type { Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { type Command, InvalidArgumentError } from 'commander';
-import { pino } from 'pino';
 import { ErrorCode, InvalidOptionError } from '../errors/index.ts';
 import { parseHostPort, resolveHostPort } from '../internal/host-port.ts';
 import {
+  createLogger,
   type InputSpec,
   LiveSource,
   type LiveSourceOptions,
   loadChannelKey,
+  metricFields,
   openInput,
   parseInputSpec,
+  startProcessMetrics,
   TrackerSession,
   type TsInput,
 } from '../live/index.ts';
@@ -29,6 +31,7 @@ interface SourceCommandOptions {
   bitrate?: number;
   ingestId?: string;
   stats: number;
+  metrics?: string;
   json?: boolean;
 }
 
@@ -89,6 +92,11 @@ export function register(program: Command): void {
       numberIn({ min: 1, max: 86_400, zero: true }),
       10,
     )
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics at http://host:port/metrics',
+      hostPort({ minPort: 0 }),
+    )
     .option('--json', 'print {"channel":…,"listening":…,"input":…} on stdout once started')
     .action(async (options: SourceCommandOptions) => {
       if (options.edge.length === 0 && options.tracker === undefined) {
@@ -143,7 +151,7 @@ export function register(program: Command): void {
             return ready ?? openInput(spec, openOptions);
           }
         : first;
-      const log = pino({ name: 'porthole-source' }, pino.destination(2));
+      const log = createLogger({ name: 'porthole-source' });
       let source: LiveSource;
       let session: TrackerSession | undefined;
       let socket: Socket | undefined;
@@ -180,6 +188,16 @@ export function register(program: Command): void {
         socket?.close();
         throw error;
       }
+      const metrics = await startProcessMetrics({
+        process: 'source',
+        listen: options.metrics,
+        source: () => source.stats(),
+      }).catch(async (error: unknown) => {
+        await source.close();
+        await session?.close();
+        socket?.close();
+        throw error;
+      });
       const channelId = channel.id.toString('hex');
       const bound = socket?.address();
       const listening = bound === undefined ? source.address() : { address: bound.address, port: bound.port };
@@ -211,27 +229,12 @@ export function register(program: Command): void {
         console.log(`source on ${where}, input ${spec.kind}${at}, pushing to ${to.join(', ')}`);
       }
       log.info({ channel: channelId, listening: where, input: spec.kind }, 'source started');
+      if (metrics.server !== undefined) log.info({ metrics: metrics.server.url }, 'metrics listening');
+      // The periodic line carries the metrics' names and values (docs/live.md, Metrics).
       const ticker =
         options.stats > 0
           ? setInterval(() => {
-              const s = source.stats();
-              log.info(
-                {
-                  chunks: s.chunks,
-                  bitrateBps: s.bitrateBps,
-                  randomAccess: s.randomAccess,
-                  discontinuities: s.discontinuities,
-                  inputRestarts: s.inputRestarts,
-                  lastInputError: s.lastInputError,
-                  edges: s.edges.map((e) => ({
-                    edge: `${e.edge.address}:${e.edge.port}`,
-                    up: e.up,
-                    sent: e.sent,
-                    dropped: e.dropped,
-                  })),
-                },
-                'source stats',
-              );
+              void metricFields(metrics.registry).then((fields) => log.info(fields, 'source stats'));
             }, options.stats * 1000)
           : undefined;
       const stop = onStopSignal();
@@ -239,6 +242,7 @@ export function register(program: Command): void {
       stop.off();
       clearInterval(ticker);
       const lastError = source.stats().lastInputError;
+      await metrics.close();
       await source.close();
       await session?.close();
       if (socket !== undefined) await new Promise<void>((resolve) => socket!.close(() => resolve()));

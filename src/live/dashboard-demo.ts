@@ -10,6 +10,7 @@ import { parseHostPort } from '../internal/host-port.ts';
 import { Dashboard, type DashboardActions } from './dashboard-server.ts';
 import { type ProcessMetrics, startProcessMetrics } from './metrics-process.ts';
 import type { MetricsProcess } from './metrics-server.ts';
+import type { SourceStatsView } from './metrics-source.ts';
 import type { SwarmView } from './metrics-swarm.ts';
 
 /** What a dashboard needs of a running swarm: `LiveDemo` has all of it, a `Tracker` the first line. */
@@ -29,6 +30,8 @@ export interface SwarmDashboardOptions {
   readonly process?: MetricsProcess;
   /** Components whose stats() become `porthole_stat` (the tracker's, the source's). */
   readonly components?: Readonly<Record<string, () => unknown>>;
+  /** The source's counters when it runs in this process (the demo's `sourceStats()`). */
+  readonly source?: () => SourceStatsView | undefined;
   /** Show the demo's buttons (default: whichever actions the subject has). */
   readonly actions?: boolean;
   readonly logger?: Logger;
@@ -64,6 +67,7 @@ export async function startSwarmDashboard(
     process: options.process ?? 'demo',
     swarm,
     ...(options.components === undefined ? {} : { components: options.components }),
+    ...(options.source === undefined ? {} : { source: options.source }),
   });
   const bind = <K extends keyof DashboardActions>(name: K): Partial<DashboardActions> => {
     const fn = subject[name];

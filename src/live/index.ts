@@ -126,6 +126,8 @@ export type {
   ServeMetricsOptions,
 } from './metrics-server.ts';
 export { createMetricsRegistry, metricsHandler, serveMetrics, serveMetricsFlag } from './metrics-server.ts';
+export type { SourceStatsView } from './metrics-source.ts';
+export { collectSourceMetrics, EDGE_LABELS_MAX } from './metrics-source.ts';
 export type {
   SwarmAggregate,
   SwarmChannelView,

@@ -14,6 +14,7 @@ import {
   type MetricsServer,
   serveMetricsFlag,
 } from './metrics-server.ts';
+import { collectSourceMetrics, type SourceStatsView } from './metrics-source.ts';
 import type { SwarmView } from './metrics-swarm.ts';
 import { collectTrackerMetrics } from './metrics-tracker.ts';
 import type { LivePeerStats } from './peer-stats.ts';
@@ -27,6 +28,8 @@ export interface ProcessMetricsOptions {
   readonly node?: () => LivePeerStats;
   /** A tracker's swarm (`tracker.swarm()`): the `porthole_tracker_*` series. */
   readonly swarm?: () => SwarmView;
+  /** A source's counters (`source.stats()`; undefined while stopped): the `porthole_source_*` series. */
+  readonly source?: () => SourceStatsView | undefined;
   /** Components whose `stats()` fields become `porthole_stat{component, field}` (`{ tracker: () => t.stats() }`). */
   readonly components?: Readonly<Record<string, () => unknown>>;
   /** This process's NAT class, for the punch series. */
@@ -53,6 +56,7 @@ export async function startProcessMetrics(options: ProcessMetricsOptions): Promi
   });
   if (options.node !== undefined) collectNodeMetrics(registry, { stats: options.node });
   if (options.swarm !== undefined) collectTrackerMetrics(registry, { swarm: options.swarm });
+  if (options.source !== undefined) collectSourceMetrics(registry, { stats: options.source });
   const components = new ComponentStats(registry);
   for (const [name, stats] of Object.entries(options.components ?? {})) components.add(name, stats);
   const diagnostics: DiagnosticsMetrics = collectDiagnosticsMetrics(

@@ -2,12 +2,18 @@
 // two peers playing it, each with its own registry served over HTTP as `--metrics` does; the key
 // series exist and move between two scrapes.
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import {
   AdmitStatus,
   createChannel,
+  IngestServer,
   LiveEdge,
   LivePeer,
+  loadChannelKey,
   openChannel,
   type ProcessMetrics,
   startProcessMetrics,
@@ -24,9 +30,11 @@ const admit = (token: Buffer) =>
   token.toString().startsWith('ok-') ? { id: token.toString() } : AdmitStatus.BAD_TOKEN;
 let payloads: Buffer[] = [];
 
+const dir = mkdtempSync(join(tmpdir(), 'porthole-metrics-e2e-'));
 before(async () => {
   payloads = cutAtKeyframes(await encodeTestPattern(20));
 });
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** One sample of a scrape: `name{labels} value` with the labels given (others ignored). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -122,6 +130,77 @@ describe('metrics during a live run', () => {
     } finally {
       publisher.stop();
       for (const m of metrics) await m.close();
+    }
+  });
+
+  it('porthole source --metrics serves the source series while it pushes to an edge', async () => {
+    const keyFile = join(dir, 'channel.pem');
+    const { channel: signer } = await loadChannelKey(keyFile, { create: true });
+    const channelKey = openChannel(signer.publicKey, signer.id);
+    await using edge = await LiveEdge.start({ channel: channelKey, admit, address: '127.0.0.1' });
+    const ingest = new IngestServer({ demux: edge.demux, channel: channelKey });
+    ingest.on('chunk', (bytes) => edge.ingest(bytes));
+    const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+    const child = spawn(
+      process.execPath,
+      [
+        main,
+        ...['source', '--key', keyFile, '--input', 'testpattern', '--listen', '127.0.0.1:0'],
+        ...['--edge', `127.0.0.1:${edge.endpoint.port}`, '--metrics', '127.0.0.1:0', '--stats', '1'],
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const lines: Record<string, unknown>[] = [];
+    let buffered = '';
+    child.stderr.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      const parts = buffered.split('\n');
+      buffered = parts.pop()!;
+      for (const line of parts) lines.push(JSON.parse(line) as Record<string, unknown>);
+    });
+    child.stdout.resume();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const url = await waitFor(() => lines.find((l) => typeof l.metrics === 'string')?.metrics as string, {
+        what: 'the source logging its metrics address',
+        timeoutMs: 15_000,
+      });
+      await waitFor(() => edge.stats().chunksIngested >= 2, {
+        what: 'chunks at the edge',
+        timeoutMs: 15_000,
+      });
+      const first = await (await fetch(url)).text();
+      await waitFor(() => edge.stats().chunksIngested >= 6, {
+        what: 'more chunks at the edge',
+        timeoutMs: 15_000,
+      });
+      const second = await (await fetch(url)).text();
+      const edgeLabel = { edge: `127.0.0.1:${edge.endpoint.port}` };
+      assert.ok(
+        sample(second, 'porthole_source_chunks_total') > sample(first, 'porthole_source_chunks_total'),
+      );
+      assert.ok(
+        sample(second, 'porthole_source_edge_sent_chunks_total', edgeLabel) >
+          sample(first, 'porthole_source_edge_sent_chunks_total', edgeLabel),
+      );
+      assert.equal(sample(second, 'porthole_source_edge_up', edgeLabel), 1);
+      assert.ok(sample(second, 'porthole_source_bitrate_bps') > 0);
+      assert.match(second, /^process_cpu_user_seconds_total\{process="source"\} /m);
+      // The periodic log line: one JSON object, fields named like the metrics.
+      const stats = await waitFor(() => lines.find((l) => l.msg === 'source stats'), {
+        what: 'a stats line',
+        timeoutMs: 5_000,
+      });
+      assert.equal(stats.name, 'porthole-source');
+      assert.ok((stats.porthole_source_chunks_total as number) > 0);
+      assert.equal(
+        typeof (stats.porthole_source_edge_sent_chunks_total as Record<string, number>)[edgeLabel.edge],
+        'number',
+      );
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      await ingest.close();
     }
   });
 });

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import {
   collectDiagnosticsMetrics,
   collectNodeMetrics,
+  collectSourceMetrics,
   collectTrackerMetrics,
   createChannel,
   createMetricsRegistry,
@@ -81,12 +82,15 @@ describe('the Grafana dashboard', () => {
     const core = new LivePeerCore({ channel: createChannel(), role: 'peer' });
     collectNodeMetrics(peer, { stats: () => core.stats() });
     const peerDiagnostics = collectDiagnosticsMetrics(peer);
-    const texts = [await scrape(tracker), await scrape(peer)];
+    // A source's, as `porthole source --metrics` builds it.
+    const source = createMetricsRegistry('source');
+    collectSourceMetrics(source, { stats: () => undefined });
+    const texts = [await scrape(tracker), await scrape(peer), await scrape(source)];
     trackerDiagnostics.close();
     peerDiagnostics.close();
     const served = new Set(texts.flatMap((t) => [...t.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!)));
     const labelsOf = new Map<string, Set<string>>();
-    for (const registry of [tracker, peer]) {
+    for (const registry of [tracker, peer, source]) {
       for (const metric of registry.getMetricsAsArray() as unknown as {
         name: string;
         labelNames: string[];
