@@ -6,9 +6,18 @@ import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { after, describe, it } from 'node:test';
 import { openTestPattern } from '../../src/live/ffmpeg.ts';
-import { createChannel, decodeChunk, openChannel, signChunk } from '../../src/live/index.ts';
+import {
+  CHUNK_FLAG_DISCONTINUITY,
+  CHUNK_FLAG_RANDOM_ACCESS,
+  type Chunk,
+  createChannel,
+  decodeChunk,
+  openChannel,
+  signChunk,
+} from '../../src/live/index.ts';
 import { ChunkPublisher } from '../../src/live/ingest-publisher.ts';
 import { IngestServer } from '../../src/live/ingest-server.ts';
+import { FileTsInput } from '../../src/live/source-file.ts';
 import { LiveSource } from '../../src/live/source-process.ts';
 import { demuxOf } from '../../src/mux/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
@@ -19,6 +28,7 @@ const channel = createChannel(Buffer.alloc(32, 9));
 const key = openChannel(channel.publicKey, channel.id);
 const other = createChannel(Buffer.alloc(32, 8));
 const sockets: Socket[] = [];
+const VECTOR = new URL('../vectors/live/ts/h264-aac-2s.mpegts', import.meta.url).pathname;
 
 async function bind(port = 0): Promise<Socket> {
   const socket = createSocket('udp4');
@@ -159,6 +169,43 @@ describe('IngestServer and ChunkPublisher over loopback', () => {
 });
 
 describe('LiveSource', () => {
+  it('survives its input ending: restarted, the next chunk flagged discontinuous, sequence numbers go on', async () => {
+    const edgeSocket = await bind();
+    const server = new IngestServer({ demux: demuxOf(edgeSocket), channel: key });
+    const got: Chunk[] = [];
+    server.on('chunk', (_bytes, c) => got.push(c));
+    let opened = 0;
+    const source = await LiveSource.start({
+      channel,
+      input: () => {
+        opened++;
+        return new FileTsInput({ path: VECTOR, loop: false, realTime: false });
+      },
+      edges: [`127.0.0.1:${edgeSocket.address().port}`],
+      address: '127.0.0.1',
+      restartDelayMs: 50,
+      maxQueuedChunks: 64,
+    });
+    await waitFor(() => got.filter((c) => c.flags & CHUNK_FLAG_DISCONTINUITY).length >= 2, {
+      what: 'two restarts seen at the edge',
+      detail: () => source.stats(),
+    });
+    await source.close();
+    const stats = source.stats();
+    assert.ok(stats.inputRestarts >= 2 && opened >= 3);
+    assert.equal(stats.lastInputError, undefined, 'the file ended, it did not fail');
+    const seqs = got.map((c) => c.seq);
+    assert.deepEqual(
+      seqs,
+      seqs.map((_, i) => seqs[0]! + i),
+      'one sequence across restarts',
+    );
+    for (const c of got.filter((c) => c.flags & CHUNK_FLAG_DISCONTINUITY)) {
+      assert.ok(c.flags & CHUNK_FLAG_RANDOM_ACCESS, 'a restarted input starts at its first IDR');
+    }
+    await server.close();
+  });
+
   it('publishes the ffmpeg test pattern to an edge: signed chunks, random-access points, stats', async () => {
     const edgeSocket = await bind();
     const server = new IngestServer({ demux: demuxOf(edgeSocket), channel: key });

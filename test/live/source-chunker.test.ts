@@ -98,6 +98,21 @@ describe('TsChunker', () => {
     const total = chunks.reduce((n, c) => n + decodeChunk(c).durationMs, 0);
     assert.ok(total >= 1800 && total <= 2100, `durations add up to the media time: ${total} ms`);
     assert.equal(decodeErrors(checkChunks(chunks, chunker)), '');
+    // A viewer joining at the second random-access chunk decodes from its first byte.
+    const join = chunks.findIndex((c, i) => i > 0 && decodeChunk(c).flags & 1);
+    assert.equal(decodeErrors(Buffer.concat(chunks.slice(join).map((c) => decodeChunk(c).payload))), '');
+  });
+
+  it('cuts the kept HEVC vector at its IRAP pictures', () => {
+    const ts = readFileSync(new URL('hevc-2s.mpegts', VECTORS));
+    const chunker = new TsChunker({ channel, firstSeq: 0 });
+    chunker.push(ts, 1);
+    chunker.flush(2);
+    const chunks = chunker.takeChunks().map((b) => decodeChunk(b));
+    assert.equal(chunker.stats().codec, 'hevc');
+    assert.equal(chunker.stats().randomAccess, 2);
+    assert.ok(chunks.every((c) => verifyChunk(c, key) === null));
+    assert.equal(decodeErrors(Buffer.concat(chunks.map((c) => c.payload))), '');
   });
 
   it('honours maxPayloadBytes and flags a discontinuity after markDiscontinuity', () => {

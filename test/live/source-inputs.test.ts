@@ -3,23 +3,26 @@
 // releases the pair, the ports cool down); a file looped and paced; stdin-like streams; the
 // input spec parser; the RTP header decoder fuzzed.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { ParseError } from '../../src/errors/index.ts';
 import { MpegTsParseCode } from '../../src/live/errors.ts';
 import { findFfmpeg } from '../../src/live/ffmpeg.ts';
-import { createChannel, decodeChunk } from '../../src/live/index.ts';
+import { createChannel, decodeChunk, IngestServer, LiveSource } from '../../src/live/index.ts';
 import { TsChunker } from '../../src/live/source-chunker.ts';
 import { FileTsInput, StreamTsInput } from '../../src/live/source-file.ts';
 import type { TsInput } from '../../src/live/source-input.ts';
 import { parseInputSpec } from '../../src/live/source-input-spec.ts';
 import { openRtpInput, readRtpPayload } from '../../src/live/source-rtp.ts';
 import { openUdpInput } from '../../src/live/source-udp.ts';
+import { demuxOf } from '../../src/mux/index.ts';
 import { PortPool } from '../../src/ports/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { Prng, testSeed } from '../support/prng.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ffmpeg = findFfmpeg();
 const channel = createChannel(Buffer.alloc(32, 4));
@@ -76,15 +79,41 @@ async function chunkUntil(input: TsInput, raps: number): Promise<ReturnType<TsCh
 }
 
 describe('source inputs', () => {
-  it('takes MPEG-TS over UDP from ffmpeg (unicast)', async () => {
+  it('takes MPEG-TS over UDP from ffmpeg (unicast) into a LiveSource: the edge gets chunks that decode without errors', async () => {
     const input = await openUdpInput({ address: '127.0.0.1', port: 0 });
     const child = sender('mpegts', `udp://127.0.0.1:${input.port}?pkt_size=1316`);
-    const stats = await chunkUntil(input, 2);
-    assert.equal(stats.codec, 'h264');
-    assert.equal(stats.malformedPackets, 0);
-    assert.ok(input.stats().packets > 100 && input.stats().resyncs === 0);
+    const edgeSocket = createSocket('udp4');
+    await new Promise<void>((resolve) => edgeSocket.bind(0, '127.0.0.1', () => resolve()));
+    const server = new IngestServer({ demux: demuxOf(edgeSocket), channel });
+    const got: Buffer[] = [];
+    server.on('chunk', (_bytes, c) => {
+      // From the first random-access chunk on: what a viewer joining there would play.
+      if (got.length > 0 || c.flags & 1) got.push(c.payload);
+    });
+    const source = await LiveSource.start({
+      channel,
+      input,
+      edges: [`127.0.0.1:${edgeSocket.address().port}`],
+      address: '127.0.0.1',
+    });
+    await waitFor(() => source.stats().randomAccess >= 3 && got.length >= 8, {
+      what: 'chunks of the UDP input at the edge',
+      detail: () => source.stats(),
+      timeoutMs: 20_000,
+    });
     await stop(child);
-    await input.close();
+    const stats = source.stats();
+    await source.close();
+    assert.equal(stats.chunker.codec, 'h264');
+    assert.equal(stats.chunker.malformedPackets, 0);
+    assert.ok(stats.input !== undefined && stats.input.packets > 100 && stats.input.resyncs === 0);
+    const decoded = spawnSync(ffmpeg, ['-v', 'error', '-i', 'pipe:0', '-f', 'null', '-'], {
+      input: Buffer.concat(got),
+    });
+    assert.equal(decoded.status, 0);
+    assert.equal(decoded.stderr.toString().trim(), '', 'ffmpeg decodes the chunks without a single error');
+    await server.close();
+    await new Promise<void>((resolve) => edgeSocket.close(() => resolve()));
   });
 
   it('takes MPEG-TS over UDP multicast from ffmpeg (a group joined on loopback)', async () => {
