@@ -1,0 +1,103 @@
+/**
+ * Options of the RIST sender and receiver and their validation (done once, in the factory).
+ * @module
+ */
+import { InvalidOptionError } from '../errors/index.ts';
+import type { PortPool } from '../ports/index.ts';
+import type { MulticastMembership, MulticastSettings } from '../transport/index.ts';
+import { DEFAULT_FLOW_TIMEOUT_MS, DEFAULT_MAX_FLOWS } from './constants.ts';
+import type { RistReceiverCoreOptions } from './receiver-core.ts';
+import type { RistSenderCoreOptions } from './sender-core.ts';
+
+/** Output items a receiver queues for a slow reader before it drops the oldest. */
+export const DEFAULT_OUTPUT_QUEUE_CAPACITY = 8192;
+
+/** Settings of a {@link RistReceiver}. */
+export interface RistReceiverOptions extends RistReceiverCoreOptions {
+  /** Senders (SSRCs) served at once; more are dropped and counted. Default 16. */
+  readonly maxFlows?: number;
+  /** A flow silent for this long is forgotten, ms. Default 10 000. */
+  readonly flowTimeoutMs?: number;
+  /** Output items queued for the reader (drop-oldest). Default 8 192. */
+  readonly queueCapacity?: number;
+  /** Joins this multicast group (bind the wildcard address, or the group's). */
+  readonly multicast?: MulticastMembership;
+  /** Clock, ms. Default `performance.now`. */
+  readonly now?: () => number;
+  /** Aborts the bind. */
+  readonly signal?: AbortSignal;
+}
+
+/** Settings of a {@link RistSender}. */
+export interface RistSenderOptions extends RistSenderCoreOptions {
+  /** Local address to bind (default: the wildcard of the destination's family). */
+  readonly host?: string;
+  /** A PortPool the sender's two ports come from. */
+  readonly pool?: PortPool;
+  /** Multicast TTL, interface and loopback, for a group destination. */
+  readonly multicast?: MulticastSettings;
+  /** Clock, ms. Default `performance.now`. */
+  readonly now?: () => number;
+  /** Aborts the bind. */
+  readonly signal?: AbortSignal;
+}
+
+function checkInteger(option: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(option, `${option} must be an integer ${min}–${max}, got ${value}`);
+  }
+}
+
+function checkPowerOfTwo(option: string, value: number | undefined): void {
+  checkInteger(option, value, 64, 1 << 20);
+  if (value !== undefined && (value & (value - 1)) !== 0) {
+    throw new InvalidOptionError(option, `${option} must be a power of two, got ${value}`);
+  }
+}
+
+/**
+ * Validates receiver options; returns the driver's own settings.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` naming the option.
+ */
+export function validateReceiverOptions(options: RistReceiverOptions): {
+  maxFlows: number;
+  flowTimeoutMs: number;
+  queueCapacity: number;
+} {
+  checkInteger('latencyMs', options.latencyMs, 1, 60_000);
+  checkInteger('reorderMs', options.reorderMs, 0, 10_000);
+  checkInteger('maxRetries', options.maxRetries, 0, 255);
+  checkInteger('rttMinMs', options.rttMinMs, 1, 10_000);
+  checkInteger('rttMaxMs', options.rttMaxMs, options.rttMinMs ?? 1, 10_000);
+  checkPowerOfTwo('bufferPackets', options.bufferPackets);
+  checkInteger('rtcpIntervalMs', options.rtcpIntervalMs, 1, 10_000);
+  checkInteger('maxFlows', options.maxFlows, 1, 10_000);
+  checkInteger('flowTimeoutMs', options.flowTimeoutMs, 100, 3_600_000);
+  checkInteger('queueCapacity', options.queueCapacity, 1, 1 << 20);
+  if (
+    options.nackFormat !== undefined &&
+    options.nackFormat !== 'range' &&
+    options.nackFormat !== 'bitmask'
+  ) {
+    throw new InvalidOptionError('nackFormat', `nackFormat must be "range" or "bitmask"`);
+  }
+  return {
+    maxFlows: options.maxFlows ?? DEFAULT_MAX_FLOWS,
+    flowTimeoutMs: options.flowTimeoutMs ?? DEFAULT_FLOW_TIMEOUT_MS,
+    queueCapacity: options.queueCapacity ?? DEFAULT_OUTPUT_QUEUE_CAPACITY,
+  };
+}
+
+/**
+ * Validates sender options.
+ * @throws InvalidOptionError `ERR_INVALID_OPTION` naming the option.
+ */
+export function validateSenderOptions(options: RistSenderOptions): void {
+  checkInteger('ssrc', options.ssrc, 0, 0xffff_ffff);
+  checkInteger('recoveryBufferMs', options.recoveryBufferMs, 1, 60_000);
+  checkPowerOfTwo('bufferPackets', options.bufferPackets);
+  checkInteger('rtcpIntervalMs', options.rtcpIntervalMs, 1, 10_000);
+  checkInteger('payloadType', options.payloadType, 0, 127);
+  checkInteger('initialSeq', options.initialSeq, 0, 0xffff);
+}

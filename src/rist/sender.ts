@@ -1,0 +1,193 @@
+/**
+ * RistSender: the Simple-profile sender (TR-06-1) on a MediaTransport — RTP to the receiver's
+ * port P, RTCP to P + 1, NACKs answered from the recovery buffer. The destination may be a
+ * multicast group (every receiver NACKs by unicast; retransmissions go to the group). A thin
+ * driver: the transport's RTCP handler feeds one {@link RistSenderCore}, one CoreTimer wakes it.
+ * @module
+ */
+import type { RemoteInfo } from 'node:dgram';
+import { isIP } from 'node:net';
+import { ClosedError, InvalidOptionError, ParseError } from '../errors/index.ts';
+import { CoreTimer } from '../internal/core-timer.ts';
+import type { Endpoint } from '../internal/endpoint.ts';
+import { type EphemeralOptions, isMulticastAddress, MediaTransport } from '../transport/index.ts';
+import { NTP_UNIX_OFFSET_S } from './constants.ts';
+import { droppedChannel } from './diagnostics.ts';
+import { type RistSenderOptions, validateSenderOptions } from './options.ts';
+import { decodeRtcp } from './rtcp.ts';
+import { RistSenderCore, type RistSenderStats } from './sender-core.ts';
+import { TsPacker } from './ts-packer.ts';
+
+/** How long {@link RistSender.connect} waits after the first RTCP before it resolves, ms. */
+export const HANDSHAKE_GRACE_MS = 20;
+
+/** Counters of a {@link RistSender}: the core's and the driver's. */
+export interface RistSenderDriverStats extends RistSenderStats {
+  /** RTCP datagrams that did not decode. */
+  readonly malformed: number;
+}
+
+/** See the module doc. */
+export class RistSender implements AsyncDisposable {
+  /** The transport it runs on. */
+  readonly transport: MediaTransport;
+  /** Where media goes (RTCP goes to its port + 1). */
+  readonly destination: Endpoint;
+  readonly #core: RistSenderCore;
+  readonly #now: () => number;
+  readonly #timer: CoreTimer;
+  readonly #packer = new TsPacker();
+  readonly #ownsTransport: boolean;
+  #closing: Promise<void> | undefined;
+  #malformed = 0;
+
+  /**
+   * Runs a sender on `transport` towards `destination` (RTCP to its port + 1).
+   * @throws InvalidOptionError `ERR_INVALID_OPTION` naming a bad option.
+   */
+  constructor(
+    transport: MediaTransport,
+    destination: Endpoint,
+    options: RistSenderOptions = {},
+    ownsTransport = false,
+  ) {
+    validateSenderOptions(options);
+    this.transport = transport;
+    this.destination = { address: destination.address, port: destination.port };
+    this.#ownsTransport = ownsTransport;
+    this.#now = options.now ?? (() => performance.now());
+    const ntpOffsetMs = options.ntpOffsetMs ?? Date.now() - this.#now() + NTP_UNIX_OFFSET_S * 1000;
+    this.#core = new RistSenderCore({ ...options, ntpOffsetMs }, this.#now());
+    this.#timer = new CoreTimer(
+      this.#now,
+      () => this.#core.nextWakeMs(),
+      (nowMs) => {
+        if (this.#closing !== undefined) return;
+        this.#core.poll(nowMs);
+        this.#flush();
+      },
+    );
+    transport.rtcp.setHandler(this.#onRtcp);
+    this.#core.poll(this.#now());
+    this.#flush();
+  }
+
+  /**
+   * Binds two ephemeral ports and sends to `host:port` (media) and `host:port+1` (RTCP). `host`
+   * is an IP address, unicast or multicast.
+   * @throws InvalidOptionError `ERR_INVALID_OPTION` (`host`, `port`, …); PortBindError.
+   */
+  static async connect(host: string, port: number, options: RistSenderOptions = {}): Promise<RistSender> {
+    validateSenderOptions(options);
+    const family = isIP(host) === 6 ? 'udp6' : isIP(host) === 4 ? 'udp4' : undefined;
+    if (family === undefined)
+      throw new InvalidOptionError('host', `host must be an IP address, got "${host}"`);
+    if (!Number.isInteger(port) || port < 1 || port > 65534 || port % 2 !== 0) {
+      throw new InvalidOptionError('port', `port must be even and 2–65534 (RTCP is port + 1), got ${port}`);
+    }
+    const transportOptions: EphemeralOptions = {
+      remote: { media: { address: host, port }, rtcp: { address: host, port: port + 1 } },
+      ...(options.pool === undefined ? { family } : { pool: options.pool }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    };
+    const transport = await MediaTransport.listenEphemeral(options.host, transportOptions);
+    try {
+      if (isMulticastAddress(host) && options.multicast !== undefined)
+        transport.setMulticast(options.multicast);
+      const sender = new RistSender(transport, { address: host, port }, options, true);
+      // librist ignores data that arrives before the first SDES; the first report went out in the
+      // constructor, on the other socket, so give it a head start.
+      await new Promise<void>((resolve) => setTimeout(resolve, HANDSHAKE_GRACE_MS));
+      return sender;
+    } catch (error) {
+      await transport.close();
+      throw error;
+    }
+  }
+
+  /** The 16-bit sequence number of the next packet. */
+  get nextSeq(): number {
+    return this.#core.nextSeq;
+  }
+
+  /**
+   * Sends one RTP packet with `payload` (1–1 460 bytes; RIST sends 7 TS packets, 1 316 bytes).
+   * @throws ClosedError `ERR_CLOSED`; InvalidOptionError `ERR_INVALID_OPTION` (`payload`).
+   */
+  send(payload: Uint8Array): void {
+    if (this.#closing !== undefined) throw new ClosedError('RistSender');
+    const datagram = this.#core.send(payload, this.#now());
+    this.transport.sendMedia(datagram, this.destination);
+  }
+
+  /**
+   * Sends an MPEG-TS byte stream in any chunking: whole 7-packet payloads leave at once, the
+   * rest waits for more bytes or {@link flushTs}.
+   * @throws ClosedError `ERR_CLOSED`.
+   */
+  writeTs(data: Uint8Array): void {
+    if (this.#closing !== undefined) throw new ClosedError('RistSender');
+    this.#packer.push(data, this.#sendPayload);
+  }
+
+  /** Sends the TS packets {@link writeTs} holds (fewer than 7). */
+  flushTs(): void {
+    if (this.#closing !== undefined) return;
+    this.#packer.flush(this.#sendPayload);
+  }
+
+  /** A snapshot of the counters. */
+  stats(): RistSenderDriverStats {
+    return { ...this.#core.stats(this.#now()), malformed: this.#malformed };
+  }
+
+  /** Stops the timer and closes the transport it made. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #close(): Promise<void> {
+    this.#timer.stop();
+    this.transport.rtcp.setHandler(undefined);
+    if (this.#ownsTransport) await this.transport.close();
+  }
+
+  readonly #sendPayload = (payload: Buffer): void => {
+    this.send(payload);
+  };
+
+  readonly #onRtcp = (data: Buffer, _from: RemoteInfo): void => {
+    if (this.#closing !== undefined) return;
+    let packets: ReturnType<typeof decodeRtcp>;
+    try {
+      packets = decodeRtcp(data);
+    } catch (error) {
+      if (!(error instanceof ParseError)) throw error;
+      this.#malformed++;
+      if (droppedChannel.hasSubscribers)
+        droppedChannel.publish({ reason: 'malformed', stream: 'rtcp', size: data.length });
+      return;
+    }
+    this.#core.receiveRtcp(packets, this.#now());
+    this.#flush();
+  };
+
+  #flush(): void {
+    const rtcpTo = { address: this.destination.address, port: this.destination.port + 1 };
+    for (const t of this.#core.drain()) {
+      try {
+        if (t.rtcp) this.transport.sendRtcp(t.data, rtcpTo);
+        else this.transport.sendMedia(t.data, this.destination);
+      } catch {
+        // Closed under us: the close path ends everything.
+      }
+    }
+    this.#timer.arm();
+  }
+}
