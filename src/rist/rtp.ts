@@ -55,10 +55,10 @@ export function decodeRtp(data: Buffer): RtpPacket {
     if (offset + 4 > data.length) {
       throw new ParseError(RistParseCode.TRUNCATED, 'RTP header extension past the end', data.length);
     }
-    const words = data.readUInt16BE(offset + 2);
-    offset += 4 + words * 4;
+    const field = offset + 2;
+    offset += 4 + data.readUInt16BE(field) * 4;
     if (offset > data.length)
-      throw new ParseError(RistParseCode.LENGTH, 'RTP header extension length', offset - 4);
+      throw new ParseError(RistParseCode.LENGTH, 'RTP header extension length', field);
   }
   let end = data.length;
   if ((b0 & 0x20) !== 0) {
