@@ -12,7 +12,7 @@ import {
   TsPacker,
   writeRtpHeader,
 } from '../../src/rist/index.ts';
-import { LIBRIST_RTP_HEADER, LIBRIST_SENDER_ECHO, LIBRIST_SENDER_SR } from './vectors.ts';
+import { LIBRIST_RTP_HEADER, LIBRIST_SENDER_ECHO, LIBRIST_SENDER_SR, REPORT_BLOCK } from './vectors.ts';
 
 function parseCode(fn: () => unknown): string {
   try {
@@ -88,15 +88,7 @@ describe('RTCP', () => {
 
   it('writes what it reads: reports, SDES, echoes, both NACK formats', () => {
     const w = new RtcpWriter();
-    const block = {
-      ssrc: 9,
-      fractionLost: 3,
-      cumulativeLost: 77,
-      highestSeq: 70_000,
-      jitter: 0,
-      lastSr: 5,
-      delaySinceLastSr: 6,
-    };
+    const block = REPORT_BLOCK;
     w.senderReport(1, 2, 3, 4, 5, 6)
       .sdes(1, 'porthole-test')
       .receiverReport(1, block)

@@ -16,8 +16,9 @@ import {
   writeRtpHeader,
 } from '../../src/rist/index.ts';
 import { FuzzCorpus } from '../support/fuzz-corpus.ts';
+import { mutateInput } from '../support/fuzz-mutate.ts';
 import { mulberry32, replayHint, testSeed } from '../support/prng.ts';
-import { LIBRIST_SENDER_ECHO, LIBRIST_SENDER_SR } from './vectors.ts';
+import { LIBRIST_SENDER_ECHO, LIBRIST_SENDER_SR, REPORT_BLOCK } from './vectors.ts';
 
 const TOTAL = Number(process.env.RIST_FUZZ_INPUTS ?? 1_000_000);
 const SEED = testSeed(20_261_217);
@@ -27,15 +28,7 @@ const keptRtcp = new FuzzCorpus('rist-rtcp');
 
 function rtcpSeeds(): Buffer[] {
   const w = new RtcpWriter();
-  const block = {
-    ssrc: 9,
-    fractionLost: 3,
-    cumulativeLost: 77,
-    highestSeq: 70_000,
-    jitter: 0,
-    lastSr: 5,
-    delaySinceLastSr: 6,
-  };
+  const block = REPORT_BLOCK;
   const seeds: Buffer[] = [Buffer.from(LIBRIST_SENDER_SR, 'hex'), Buffer.from(LIBRIST_SENDER_ECHO, 'hex')];
   w.receiverReport(4, block).sdes(4, 'fuzz');
   w.nack('range', 4, [1, 2, 3, 9, 100]);
@@ -78,24 +71,6 @@ function attempt<T>(
   }
 }
 
-function mutate(random: () => number, base: Buffer, scratch: Buffer): Buffer {
-  base.copy(scratch, 0);
-  const r = random();
-  let length = base.length;
-  if (r < 0.15) length = Math.floor(random() * base.length);
-  else if (r < 0.25) {
-    length = Math.min(scratch.length, base.length + 1 + Math.floor(random() * 16));
-    for (let i = base.length; i < length; i++) scratch[i] = Math.floor(random() * 256);
-  }
-  const flips = 1 + Math.floor(random() * 3);
-  for (let f = 0; f < flips && length > 0; f++) {
-    const at = random() < 0.6 ? Math.floor(random() * Math.min(32, length)) : Math.floor(random() * length);
-    if (random() < 0.5) scratch[at] = Math.floor(random() * 256);
-    else scratch[at]! ^= 1 << Math.floor(random() * 8);
-  }
-  return scratch.subarray(0, length);
-}
-
 describe('fuzz', () => {
   it('replays the kept findings first', () => {
     keptRtp.replay((input) => attempt(decodeRtp, input, 'kept rtp', keptRtp));
@@ -111,7 +86,7 @@ describe('fuzz', () => {
     let decoded = 0;
     const n = Math.floor(TOTAL / 2);
     for (let i = 0; i < n; i++) {
-      const input = mutate(random, base, scratch);
+      const input = mutateInput(random, base, scratch, 32);
       const p = attempt(decodeRtp, input, 'decodeRtp', keptRtp);
       if (p === undefined) continue;
       decoded++;
@@ -136,7 +111,7 @@ describe('fuzz', () => {
     let decoded = 0;
     const n = TOTAL - Math.floor(TOTAL / 2);
     for (let i = 0; i < n; i++) {
-      const input = mutate(random, seeds[i % seeds.length] as Buffer, scratch);
+      const input = mutateInput(random, seeds[i % seeds.length] as Buffer, scratch, 32);
       const packets = attempt(decodeRtcp, input, 'decodeRtcp', keptRtcp);
       if (packets === undefined) continue;
       decoded++;
