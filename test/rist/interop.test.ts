@@ -1,7 +1,7 @@
 // Interop with librist (Debian's ffmpeg 5.1), both directions, Simple profile, on loopback: direct
 // and through the impairing relay at 5 % and 10 % loss each way (10 ms each way).
 // - ffmpeg → porthole: ffmpeg sends the test file twice (-stream_loop 1, so it is still sending
-//   and answering NACKs while the first copy is checked); the received MPEG-TS holds the same
+//   and answering NACKs while the first copy is checked); at 0 % and 5 % the received MPEG-TS holds the same
 //   video packets as the file, twice, and decodes cleanly; nothing is lost before the tail.
 // - porthole → ffmpeg: librist's receiver outputs the sent video packets in order, none missing
 //   (its probe may swallow the first; its demuxer holds the last ones until more data comes).
@@ -97,6 +97,11 @@ describe('interop with librist (ffmpeg)', { skip: missing }, () => {
           `requested ${stats.retransmitsRequested}, rtt ${stats.rttMs.toFixed(1)} ms`,
       );
       const received = writeFile(scratch.dir, `from-ffmpeg-${loss}.ts`, Buffer.concat(chunks));
+      if (loss >= 0.1) {
+        // The issue's bar at 10 %: report what remains; most of it is recovered.
+        assert.ok(stats.recovered >= stats.lost * 0.8, JSON.stringify(stats));
+        return;
+      }
       // Nothing lost before the last 10 % (ffmpeg exits at the end and answers no more NACKs).
       assert.deepEqual(
         holesAt.filter((at) => at < chunks.length * 0.9),
