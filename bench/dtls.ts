@@ -48,7 +48,7 @@ function memoryHandshakes(
     server.listen({ config: sc, maxSessions: clients + 1 }, 0);
     const cores = Array.from({ length: clients }, () => new DtlsEndpointCore());
     let t = performance.now();
-    cores.forEach((c) => c.connect(SERVER, cc, 0));
+    for (const c of cores) c.connect(SERVER, cc, 0);
     clientMs += performance.now() - t;
     let moving = true;
     while (moving) {
@@ -183,7 +183,7 @@ async function dtlsRecords(suite: string, size: number, n: number): Promise<numb
 }
 
 // 1. handshake CPU
-const handshakeRows = [];
+const handshakeRows: Record<string, string | number>[] = [];
 for (const group of ['x25519', 'P-256'] as const) {
   memoryHandshakes(group, 1, 5); // warm-up
   const m = memoryHandshakes(group, 1, HANDSHAKES);
@@ -202,7 +202,7 @@ for (const group of ['x25519', 'P-256'] as const) {
 }
 
 // 2. records per CPU second
-const recordRows = [];
+const recordRows: Record<string, string | number>[] = [];
 for (const size of [200, 1200]) {
   const plain = await plainRecords(size, RECORDS);
   for (const [name, suite] of [
