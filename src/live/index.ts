@@ -98,6 +98,7 @@ export type {
   PublisherEdgeStats,
 } from './ingest-publisher.ts';
 export { ChunkPublisher, PUBLISHER_QUEUE_DEFAULT_CHUNKS } from './ingest-publisher.ts';
+export { openRistInput, parseRistInputSpec, type RistInputOptions, RistTsInput } from './ingest-rist.ts';
 export type { IngestServerEvents, IngestServerOptions, IngestServerStats } from './ingest-server.ts';
 export { INGEST_MAX_SOURCES_DEFAULT, IngestServer } from './ingest-server.ts';
 export type { CreateLoggerOptions, LogSink, MetricField } from './log.ts';
