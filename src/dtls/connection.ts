@@ -205,9 +205,9 @@ export class DtlsConnection implements AsyncIterable<Buffer>, SessionSink {
   send(data: Uint8Array): void {
     if (data.length > MAX_PLAINTEXT_BYTES)
       throw new InvalidOptionError('data', `a record carries at most ${MAX_PLAINTEXT_BYTES} bytes`);
-    if (!this.#session.send(data)) throw new InvalidStateError(`the DTLS session is ${this.#session.state}`);
-    this.#endpoint.core.touch(this.#session);
-    this.#endpoint.flush();
+    const record = this.#session.seal(data);
+    if (record === undefined) throw new InvalidStateError(`the DTLS session is ${this.#session.state}`);
+    this.#endpoint.sendRecord(this.#session, record);
   }
 
   /** A reader of received records; `break` ends that reader only. */

@@ -56,6 +56,9 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
   #server: ServerSide | undefined;
   #cookies: CookieJar | undefined;
   readonly #dirty = new Set<DtlsSession>();
+  /** Sessions that may have a timer (handshaking): established ones never wake, so a poll or a
+   *  nextWakeMs() walks these only, not every session the server holds. */
+  readonly #timed = new Set<DtlsSession>();
   readonly #out: CoreTransmit[] = [];
   readonly #events: EndpointEvent[] = [];
   readonly counters: EndpointCounters = {
@@ -110,12 +113,14 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
     }
     ports.set(session.remote.port, session);
     this.#count++;
+    this.#timed.add(session);
   }
 
   #remove(session: DtlsSession): void {
     const ports = this.#sessions.get(session.remote.address);
     if (ports?.get(session.remote.port) !== session) return;
     ports.delete(session.remote.port);
+    this.#timed.delete(session);
     if (ports.size === 0) this.#sessions.delete(session.remote.address);
     this.#count--;
   }
@@ -198,23 +203,19 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
   }
 
   poll(nowMs: number): void {
-    for (const ports of this.#sessions.values()) {
-      for (const session of ports.values()) {
-        if (session.nextWakeMs() <= nowMs) {
-          session.poll(nowMs);
-          this.#dirty.add(session);
-        }
+    for (const session of this.#timed) {
+      if (session.nextWakeMs() <= nowMs) {
+        session.poll(nowMs);
+        this.#dirty.add(session);
       }
     }
   }
 
   nextWakeMs(): number {
     let next = Number.POSITIVE_INFINITY;
-    for (const ports of this.#sessions.values()) {
-      for (const session of ports.values()) {
-        const at = session.nextWakeMs();
-        if (at < next) next = at;
-      }
+    for (const session of this.#timed) {
+      const at = session.nextWakeMs();
+      if (at < next) next = at;
     }
     return next;
   }
@@ -235,8 +236,10 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
       for (const data of session.drain()) this.#out.push({ data, to: session.remote });
       for (const e of session.drainEvents()) {
         if (e.type === 'data') this.#events.push({ type: 'data', session, data: e.data });
-        else if (e.type === 'connected') this.#events.push({ type: 'connected', session });
-        else {
+        else if (e.type === 'connected') {
+          this.#timed.delete(session);
+          this.#events.push({ type: 'connected', session });
+        } else {
           this.#remove(session);
           this.#events.push({ type: 'closed', session, error: e.error });
         }

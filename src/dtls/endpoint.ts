@@ -76,6 +76,12 @@ export class DtlsEndpoint {
     return this.#driver.now();
   }
 
+  /** Sends one protected record of `session` straight to its peer (no core round trip). */
+  sendRecord(session: DtlsSession, record: Buffer): void {
+    this.#inflight++;
+    this.demux.socket.send(record, session.remote.port, session.remote.address, this.#onSent);
+  }
+
   /** Resolves once every datagram handed to the socket was sent (before closing the socket). */
   sent(): Promise<void> {
     if (this.#inflight === 0) return Promise.resolve();
@@ -97,6 +103,7 @@ export class DtlsEndpoint {
     this.#users++;
     const session = this.core.connect(remote, config, this.now());
     this.#sinks.set(session, sink);
+    session.onData = (data) => sink.onData(data);
     this.flush();
     return session;
   }
@@ -135,7 +142,10 @@ export class DtlsEndpoint {
     const session = event.session;
     if (event.type === 'accepted') {
       const sink = this.#acceptor?.onAccepted(session);
-      if (sink !== undefined) this.#sinks.set(session, sink);
+      if (sink !== undefined) {
+        this.#sinks.set(session, sink);
+        session.onData = (data) => sink.onData(data);
+      }
       return;
     }
     const sink = this.#sinks.get(session);

@@ -49,6 +49,11 @@ export class DtlsSession implements HandshakeHost {
   readonly transcript: Buffer[] = [];
   readonly counters = new SessionCounters();
   expectChangeCipherSpec = false;
+  /**
+   * Where application records go once set (the driver's fast path: no event object per record);
+   * unset, they are `data` events.
+   */
+  onData: ((data: Buffer) => void) | undefined;
   #state: SessionState = 'handshaking';
   readonly #handshake: Handshake;
   readonly #reassembler: Reassembler;
@@ -233,10 +238,20 @@ export class DtlsSession implements HandshakeHost {
    * established (the caller raises InvalidStateError) or the data is larger than a record.
    */
   send(data: Uint8Array): boolean {
-    if (this.#state !== 'established' || data.length > MAX_PLAINTEXT_BYTES) return false;
-    this.#out.push(this.#seal(ContentType.APPLICATION_DATA, 1, data));
-    this.counters.recordsSent++;
+    const record = this.seal(data);
+    if (record === undefined) return false;
+    this.#out.push(record);
     return true;
+  }
+
+  /**
+   * One application record, protected, for the caller to send itself (the driver's fast path);
+   * undefined when the session is not established or the data is larger than a record.
+   */
+  seal(data: Uint8Array): Buffer | undefined {
+    if (this.#state !== 'established' || data.length > MAX_PLAINTEXT_BYTES) return undefined;
+    this.counters.recordsSent++;
+    return this.#seal(ContentType.APPLICATION_DATA, 1, data);
   }
 
   /** Ends the session: a close_notify alert, then `closed`. Idempotent. */
@@ -350,7 +365,8 @@ export class DtlsSession implements HandshakeHost {
           return;
         }
         this.counters.recordsReceived++;
-        this.#events.push({ type: 'data', data: plaintext });
+        if (this.onData !== undefined) this.onData(plaintext);
+        else this.#events.push({ type: 'data', data: plaintext });
         return;
       default:
         this.counters.unexpectedRecords++;
