@@ -9,6 +9,7 @@ import { register as ping } from './ping.ts';
 import { register as ports } from './ports.ts';
 import { register as source } from './source.ts';
 import { register as stunServer } from './stun-server.ts';
+import { register as tracker } from './tracker.ts';
 
 /** Every subcommand of `porthole`, in help order. */
 export const commands: readonly ((program: Command) => void)[] = [
@@ -21,4 +22,5 @@ export const commands: readonly ((program: Command) => void)[] = [
   broker,
   connect,
   source,
+  tracker,
 ];

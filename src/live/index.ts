@@ -187,7 +187,14 @@ export { openRtpInput, RTP_PAYLOAD_TYPE_MP2T, RtpTsInput, readRtpPayload } from 
 export type { UdpInputOptions } from './source-udp.ts';
 export { isMulticastAddress, openUdpInput, UdpTsInput } from './source-udp.ts';
 export type { IssueTokenOptions, TokenClaims, TokenRoleValue } from './token.ts';
-export { issueToken, TOKEN_MIN_SECRET_BYTES, TOKEN_VERSION, TokenError, verifyToken } from './token.ts';
+export {
+  issueToken,
+  isTokenPeerId,
+  TOKEN_MIN_SECRET_BYTES,
+  TOKEN_VERSION,
+  TokenError,
+  verifyToken,
+} from './token.ts';
 export type {
   SwarmChannel,
   SwarmNode,
