@@ -21,7 +21,18 @@ function section(name: string): string {
 }
 
 /** Every subcommand of this task (others document theirs with their layer). */
-const DOCUMENTED = ['ports', 'stun-server', 'nat', 'lab', 'echo', 'ping', 'broker', 'connect', 'tracker', 'token'];
+const DOCUMENTED = [
+  'ports',
+  'stun-server',
+  'nat',
+  'lab',
+  'echo',
+  'ping',
+  'broker',
+  'connect',
+  'tracker',
+  'token',
+];
 
 describe('docs/cli.md', () => {
   for (const name of DOCUMENTED) {

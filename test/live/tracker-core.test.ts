@@ -193,7 +193,7 @@ describe('tracker core', () => {
   it('refuses forged, foreign and replayed joins; a session frame from another address is NOT_JOINED', () => {
     const net = new Net();
     const a = net.add('a');
-    const forged = net.add('m', { token: tokenFor('m', 'peer', FAR).slice(0, -4) + 'AAAA' });
+    const forged = net.add('m', { token: `${tokenFor('m', 'peer', FAR).slice(0, -4)}AAAA` });
     assert.equal(forged.joined, false);
     const stolen = net.add('thief', { token: tokenFor('a', 'peer', FAR) });
     assert.equal(stolen.joined, false);
