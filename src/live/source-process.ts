@@ -17,6 +17,7 @@ import { INGEST_MAX_PAYLOAD_BYTES } from './ingest-protocol.ts';
 import { ChunkPublisher, type EdgeAddress, type PublisherEdgeStats } from './ingest-publisher.ts';
 import { TsChunker, type TsChunkerStats } from './source-chunker.ts';
 import type { TsInput, TsInputStats } from './source-input.ts';
+import { loadChannelKey } from './source-key.ts';
 import { validateInteger } from './source-options.ts';
 
 /** Default wait before an input that ended or failed is started again, ms. */
@@ -35,8 +36,10 @@ export interface EdgeDirectory {
 
 /** Settings of {@link LiveSource.start}. */
 export interface LiveSourceOptions {
-  /** The channel key (see `loadChannelKey`). */
-  readonly channel: ChannelSigner;
+  /** The channel key (see `loadChannelKey`); or give `keyFile`. */
+  readonly channel?: ChannelSigner;
+  /** Or the channel key file (PEM PKCS#8 Ed25519), created when it does not exist. */
+  readonly keyFile?: string;
   /** The input, or a factory called at the start and after each end or failure (restarts). */
   readonly input: TsInput | (() => TsInput | Promise<TsInput>);
   /** Edges to publish to (IP:port); see also `edgeDirectory`. */
@@ -102,7 +105,12 @@ export class LiveSource {
   #wake: (() => void) | undefined;
   readonly #done: Promise<void>;
 
-  private constructor(options: LiveSourceOptions, demux: Demux, socket: Socket | undefined, input: TsInput) {
+  private constructor(
+    options: LiveSourceOptions & { readonly channel: ChannelSigner },
+    demux: Demux,
+    socket: Socket | undefined,
+    input: TsInput,
+  ) {
     this.channel = options.channel;
     this.#socket = socket;
     this.#now = options.now ?? Date.now;
@@ -138,10 +146,15 @@ export class LiveSource {
    * @throws InvalidOptionError `ERR_INVALID_OPTION` for a bad option; a PortBindError when the
    *   socket cannot bind; what the input factory throws (e.g. `ERR_LIVE_FFMPEG_MISSING`).
    */
-  static async start(options: LiveSourceOptions): Promise<LiveSource> {
-    if (options.channel?.privateKey === undefined) {
+  static async start(given: LiveSourceOptions): Promise<LiveSource> {
+    if ((given?.channel === undefined) === (given?.keyFile === undefined)) {
+      throw new InvalidOptionError('channel', 'channel: give exactly one of channel and keyFile');
+    }
+    const channel = given.channel ?? (await loadChannelKey(given.keyFile!, { create: true })).channel;
+    if (channel.privateKey === undefined) {
       throw new InvalidOptionError('channel', 'channel: a channel key that can sign (see loadChannelKey)');
     }
+    const options = { ...given, channel };
     if (options.input === undefined) throw new InvalidOptionError('input', 'input: required');
     // Validate what the constructors would reject before anything binds.
     new TsChunker({

@@ -4,6 +4,9 @@
 // found again; a LiveSource on the ffmpeg test pattern feeds an IngestServer.
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openTestPattern } from '../../src/live/ffmpeg.ts';
 import {
@@ -12,6 +15,7 @@ import {
   type Chunk,
   createChannel,
   decodeChunk,
+  encodeChannelKey,
   openChannel,
   signChunk,
 } from '../../src/live/index.ts';
@@ -175,8 +179,11 @@ describe('LiveSource', () => {
     const got: Chunk[] = [];
     server.on('chunk', (_bytes, c) => got.push(c));
     let opened = 0;
+    const dir = mkdtempSync(join(tmpdir(), 'porthole-ingest-'));
+    const keyFile = join(dir, 'channel.pem');
+    writeFileSync(keyFile, encodeChannelKey(channel));
     const source = await LiveSource.start({
-      channel,
+      keyFile,
       input: () => {
         opened++;
         return new FileTsInput({ path: VECTOR, loop: false, realTime: false });
@@ -192,6 +199,8 @@ describe('LiveSource', () => {
     });
     await source.close();
     const stats = source.stats();
+    rmSync(dir, { recursive: true });
+    assert.ok(source.channel.id.equals(channel.id), 'the key read from the file');
     assert.ok(stats.inputRestarts >= 2 && opened >= 3);
     assert.equal(stats.lastInputError, undefined, 'the file ended, it did not fail');
     const seqs = got.map((c) => c.seq);
