@@ -149,6 +149,39 @@ describe('IngestServer and ChunkPublisher over loopback', () => {
     await server.close();
   });
 
+  it('lets an edge republish to another edge on the same socket (server and publisher side by side)', async () => {
+    const [sourceSocket, aSocket, bSocket] = [await bind(), await bind(), await bind()];
+    const a = new IngestServer({ demux: demuxOf(aSocket), channel: key });
+    const b = new IngestServer({ demux: demuxOf(bSocket), channel: key });
+    const onward = new ChunkPublisher({
+      demux: demuxOf(aSocket),
+      edges: [`127.0.0.1:${bSocket.address().port}`],
+    });
+    // B publishes back to A as well: the same pair of sockets in both directions.
+    const back = new ChunkPublisher({
+      demux: demuxOf(bSocket),
+      edges: [`127.0.0.1:${aSocket.address().port}`],
+    });
+    a.on('chunk', (bytes) => onward.publish(bytes));
+    const atB: number[] = [];
+    b.on('chunk', (_bytes, c) => atB.push(c.seq));
+    const source = new ChunkPublisher({
+      demux: demuxOf(sourceSocket),
+      edges: [`127.0.0.1:${aSocket.address().port}`],
+    });
+    for (let seq = 0; seq < 5; seq++) source.publish(chunk(seq));
+    await waitFor(() => atB.length === 5, {
+      what: 'chunks relayed A → B',
+      detail: () => [a.stats(), b.stats()],
+    });
+    assert.deepEqual(atB, [0, 1, 2, 3, 4]);
+    back.publish(chunk(100));
+    await waitFor(() => a.stats().chunks === 6, { what: 'a chunk B → A on the same sockets' });
+    for (const c of [source, onward, back]) await c.close();
+    await a.close();
+    await b.close();
+  });
+
   it('refuses publishers past maxSources and counts strangers', async () => {
     const edgeSocket = await bind();
     const server = new IngestServer({ demux: demuxOf(edgeSocket), channel: key, maxSources: 1 });

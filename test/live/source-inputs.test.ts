@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { ParseError } from '../../src/errors/index.ts';
-import { MpegTsParseCode } from '../../src/live/errors.ts';
+import { LiveSourceErrorCode, MpegTsParseCode } from '../../src/live/errors.ts';
 import { findFfmpeg } from '../../src/live/ffmpeg.ts';
 import { createChannel, decodeChunk, IngestServer, LiveSource } from '../../src/live/index.ts';
 import { TsChunker } from '../../src/live/source-chunker.ts';
@@ -184,6 +184,13 @@ describe('source inputs', () => {
     for await (const packets of stream) total += packets.length;
     assert.equal(total, vector.length);
     await stream.close();
+  });
+
+  it('says which ffmpeg is missing with ERR_LIVE_FFMPEG_MISSING', () => {
+    assert.throws(() => findFfmpeg('/nonexistent/ffmpeg'), {
+      code: LiveSourceErrorCode.FFMPEG_MISSING,
+      message: /\/nonexistent\/ffmpeg is not an executable file/,
+    });
   });
 
   it('parses input specs and refuses bad ones with the option named', () => {
