@@ -26,9 +26,11 @@ interface Done {
   readonly stderr: string;
 }
 
-/** Runs `porthole connect …` with `input` on stdin; resolves when it exits (killed after 30 s). */
+/** Runs `porthole connect …` with `input` on stdin; resolves when it exits (killed after 240 s: a bound). */
 function connect(args: readonly string[], input: string): Promise<Done> {
-  const child = spawn(process.execPath, [MAIN, 'connect', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'connect', '--timeout', '240000', ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -38,7 +40,7 @@ function connect(args: readonly string[], input: string): Promise<Done> {
     stderr += d.toString();
   });
   child.stdin.end(input);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
   return new Promise((resolve) => {
     child.once('close', (code) => {
       clearTimeout(timer);

@@ -1,11 +1,18 @@
 // Running the real `porthole` command as a child process, for the CLI tests.
 import assert from 'node:assert/strict';
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 /** src/cli/main.ts: run with this process's node (type stripping). */
 export const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+/**
+ * How long a child may take before it is killed (or a line may take to come): a bound, not a
+ * timing threshold; generous because the machine may be very busy.
+ */
+export const BOUND_MS = 240_000;
 
 /** How a finished child ended. */
 export interface Exited {
@@ -24,7 +31,7 @@ export function spawnCli(args: readonly string[], options: SpawnOptions = {}): C
  * Collects a child's output and resolves when it has exited; SIGKILLs it after `killAfterMs`
  * (the result then says `signal: 'SIGKILL'`, which the caller's assertions will catch).
  */
-export function exited(child: ChildProcess, killAfterMs = 60_000): Promise<Exited> {
+export function exited(child: ChildProcess, killAfterMs = BOUND_MS): Promise<Exited> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -43,7 +50,7 @@ export function exited(child: ChildProcess, killAfterMs = 60_000): Promise<Exite
 }
 
 /** Runs `porthole …args` with `input` on stdin (closed at once) and waits for the exit. */
-export function runCli(args: readonly string[], input = '', killAfterMs = 60_000): Promise<Exited> {
+export function runCli(args: readonly string[], input = '', killAfterMs = BOUND_MS): Promise<Exited> {
   const child = spawnCli(args);
   const done = exited(child, killAfterMs);
   child.stdin?.end(input);
@@ -55,7 +62,7 @@ export function lineOf(
   child: ChildProcess,
   stream: 'stdout' | 'stderr',
   match: (line: string) => boolean,
-  timeoutMs = 30_000,
+  timeoutMs = BOUND_MS,
 ): Promise<string> {
   const input = child[stream];
   assert.ok(input !== null, `${stream} is piped`);
@@ -107,4 +114,39 @@ export async function startBroker(): Promise<{ address: string; stop(): Promise<
       await gone;
     },
   };
+}
+
+/**
+ * Runs every `[args, pattern]` case (a few at a time) and asserts a usage failure: exit 2 before
+ * anything ran, no stack trace, and the first stderr line matching `pattern`.
+ */
+export async function assertUsageErrors(
+  cases: readonly (readonly [readonly string[], RegExp])[],
+): Promise<void> {
+  const results: Exited[] = [];
+  for (let i = 0; i < cases.length; i += 3) {
+    results.push(...(await Promise.all(cases.slice(i, i + 3).map(([args]) => runCli(args)))));
+  }
+  for (const [i, result] of results.entries()) {
+    const [args, pattern] = cases[i]!;
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.signal ?? ''} ${result.stderr}`);
+    assert.doesNotMatch(result.stderr, /^\s+at /m, `${args.join(' ')}: no stack trace`);
+    assert.match(result.stderr.split('\n')[0]!, pattern, args.join(' '));
+  }
+}
+
+/** Starts a child with stdin read from the file `input` and stdout written to the file `output`. */
+export function withFiles(
+  input: string,
+  output: string,
+  start: (stdio: [number, number, 'pipe']) => ChildProcess,
+): ChildProcess {
+  const stdin = openSync(input, 'r');
+  const stdout = openSync(output, 'w');
+  try {
+    return start([stdin, stdout, 'pipe']);
+  } finally {
+    closeSync(stdin);
+    closeSync(stdout);
+  }
 }

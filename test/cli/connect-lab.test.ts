@@ -4,7 +4,6 @@
 // path is `predicted`. Root only (CI runs as root).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { promisify } from 'node:util';
 import { checkLabSupport, INTERNET_ADDRESSES, NatLab, readJsonLine } from '../../src/lab/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { mulberry32, randomBytesFrom, testSeed } from '../support/prng.ts';
-import { exited, MAIN } from './cli.ts';
+import { exited, MAIN, withFiles } from './cli.ts';
 
 checkLeaks();
 
@@ -37,7 +36,7 @@ describe('porthole connect in the NAT lab', { skip }, () => {
       '0',
       '--json',
     ]);
-    await readJsonLine(broker, (v) => 'listening' in v, { timeoutMs: 30_000 });
+    await readJsonLine(broker, (v) => 'listening' in v, { timeoutMs: 240_000 });
   });
   after(async () => {
     await lab?.close();
@@ -46,14 +45,18 @@ describe('porthole connect in the NAT lab', { skip }, () => {
 
   /** `porthole connect` on `host` with stdin from `input` and stdout into `output`. */
   function side(host: 'h-pr' | 'h-sym', args: readonly string[], input: string, output: string) {
-    const stdin = openSync(input, 'r');
-    const stdout = openSync(output, 'w');
-    const child = lab.spawnNode(host, MAIN, ['connect', '--broker', BROKER, '--json', ...args], {
-      stdio: [stdin, stdout, 'pipe'],
-    });
-    closeSync(stdin);
-    closeSync(stdout);
-    return exited(child, 180_000);
+    const argv = [
+      'connect',
+      '--broker',
+      BROKER,
+      '--json',
+      '--timeout',
+      '240000',
+      '--peer-timeout',
+      '60000',
+      ...args,
+    ];
+    return exited(withFiles(input, output, (stdio) => lab.spawnNode(host, MAIN, argv, { stdio })));
   }
 
   it('port-restricted ↔ symmetric: 20 MB and 2 MB byte for byte over a predicted path', async () => {

@@ -4,7 +4,6 @@
 // or interrupted mid-transfer (4 on the survivor, 130 on the interrupted side), bad flags (2).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +11,22 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { checkLeaks } from '../support/leaks.ts';
 import { mulberry32, randomBytesFrom, testSeed } from '../support/prng.ts';
-import { assertFailure, exited, lineOf, runCli, spawnCli, startBroker } from './cli.ts';
+import {
+  assertFailure,
+  assertUsageErrors,
+  exited,
+  lineOf,
+  runCli,
+  spawnCli,
+  startBroker,
+  withFiles,
+} from './cli.ts';
 
 checkLeaks();
 
 const run = promisify(execFile);
+/** A busy machine may take long to link and to schedule a heartbeat: bounds, not thresholds. */
+const SLOW_OK = ['--timeout', '240000', '--peer-timeout', '60000'];
 
 describe('porthole connect', () => {
   let dir: string;
@@ -34,17 +44,19 @@ describe('porthole connect', () => {
 
   /** Runs one side with stdin from the file `input` and stdout into the file `output`. */
   function side(id: string, peer: string, input: string, output: string, extra: readonly string[] = []) {
-    const stdin = openSync(input, 'r');
-    const stdout = openSync(output, 'w');
-    const child = spawnCli(
-      ['connect', '--broker', broker.address, '--id', id, '--peer', peer, ...local, ...extra],
-      {
-        stdio: [stdin, stdout, 'pipe'],
-      },
-    );
-    closeSync(stdin);
-    closeSync(stdout);
-    return exited(child, 120_000);
+    const args = [
+      'connect',
+      '--broker',
+      broker.address,
+      '--id',
+      id,
+      '--peer',
+      peer,
+      ...local,
+      ...SLOW_OK,
+      ...extra,
+    ];
+    return exited(withFiles(input, output, (stdio) => spawnCli(args, { stdio })));
   }
 
   it('carries 20 MB one way and 3 MB the other, byte for byte (cmp), and exits 0', async () => {
@@ -137,14 +149,16 @@ describe('porthole connect', () => {
         '--peer',
         peer,
         ...local,
+        '--timeout',
+        '240000',
         '--peer-timeout',
-        '2000',
+        signal === 'SIGKILL' ? '2000' : '60000',
       ];
       // Both keep stdin open: the transfer is not over when one of them goes.
       const survivor = spawnCli(args(ids[0]!, ids[1]!));
       const victim = spawnCli(args(ids[1]!, ids[0]!));
-      const survivorDone = exited(survivor, 60_000);
-      const victimDone = exited(victim, 60_000);
+      const survivorDone = exited(survivor);
+      const victimDone = exited(victim);
       await Promise.all([
         lineOf(survivor, 'stderr', (l) => l.includes('linked to')),
         lineOf(victim, 'stderr', (l) => l.includes('linked to')),
@@ -187,11 +201,6 @@ describe('porthole connect', () => {
         /--broker.*needs a port of 1–65535/,
       ],
     ];
-    for (const [args, pattern] of cases) {
-      const result = await runCli(args, '', 20_000);
-      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
-      assert.ok(!/^\s+at /m.test(result.stderr), result.stderr);
-      assert.match(result.stderr.split('\n')[0]!, pattern, args.join(' '));
-    }
+    await assertUsageErrors(cases);
   });
 });

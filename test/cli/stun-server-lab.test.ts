@@ -32,7 +32,7 @@ describe('porthole stun-server in the NAT lab', { skip }, () => {
       '--json',
     ]);
     const started = await readJsonLine<{ addresses: string[] }>(server, (v) => 'listening' in v, {
-      timeoutMs: 30_000,
+      timeoutMs: 240_000,
     });
     assert.deepEqual(started.addresses, [`${a}:3490`, `${a}:3491`, `${b}:3490`, `${b}:3491`]);
   });
@@ -45,7 +45,7 @@ describe('porthole stun-server in the NAT lab', { skip }, () => {
       'h-sym',
       'turnutils_natdiscovery',
       ['-m', '-f', '-p', '3490', lab.internet.stunPrimary],
-      { timeoutMs: 90_000 },
+      { timeoutMs: 240_000 },
     );
     assert.match(stdout, /NAT with Address and Port Dependent Mapping!/);
     assert.doesNotMatch(stdout, /Endpoint Independent Mapping/);
