@@ -31,6 +31,8 @@ for (const register of commands) register(program);
 let exitCode: number = ExitCode.OK;
 try {
   await program.parseAsync(process.argv);
+  // A subcommand that passes a status through (`lab exec`) sets process.exitCode.
+  exitCode = Number(process.exitCode ?? ExitCode.OK);
 } catch (error) {
   if (error instanceof CommanderError) {
     // Commander printed the message already; --help and --version end here with exit code 0.
