@@ -2,6 +2,7 @@
 // a test stream, frame hashes to compare streams packet for packet, and librist senders and
 // receivers as child processes. Every child is killed and awaited by its owner.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,25 +20,22 @@ export function scratchDir(): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Encodes `seconds` of a test pattern (MPEG-2 video, 25 fps, `bitrate`) as MPEG-TS into `file`. */
-export function makeTestStream(file: string, seconds: number, bitrate = '1M'): Buffer {
-  const r = spawnSync(
-    'ffmpeg',
-    ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=320x240:rate=25`, '-t', String(seconds)].concat([
-      '-c:v',
-      'mpeg2video',
-      '-b:v',
-      bitrate,
-      '-maxrate',
-      bitrate,
-      '-bufsize',
-      '500k',
-      '-f',
-      'mpegts',
-      file,
-    ]),
-    { encoding: 'utf8' },
-  );
+/** Encodes `seconds` of a test pattern (MPEG-2 video, 25 fps, `bitrate`; `muxrate`: CBR padded) as MPEG-TS into `file`. */
+export function makeTestStream(file: string, seconds: number, bitrate = '1M', muxrate?: string): Buffer {
+  const input = [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=320x240:rate=25',
+    '-t',
+    String(seconds),
+  ];
+  const video = ['-c:v', 'mpeg2video', '-b:v', bitrate, '-maxrate', bitrate, '-bufsize', '500k'];
+  const mux = muxrate === undefined ? [] : ['-muxrate', muxrate];
+  const r = spawnSync('ffmpeg', [...input, ...video, ...mux, '-f', 'mpegts', file], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ffmpeg could not make the test stream: ${r.stderr}`);
   return spawnSync('cat', [file]).stdout;
 }
@@ -175,4 +173,16 @@ export function nullPackets(seconds: number, packetsPerSecond = 7 * 50): Buffer 
     out[at + 3] = 0x10;
   }
   return out;
+}
+
+/** Whether something is bound to 127.0.0.1:`port` (UDP): a bind there fails. */
+export function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => {
+      socket.close();
+      resolve(true);
+    });
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(false)));
+  });
 }

@@ -6,7 +6,6 @@
 // - porthole → ffmpeg: librist's receiver outputs the sent video packets in order, none missing
 //   (its probe may swallow the first; its demuxer holds the last ones until more data comes).
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { RistReceiver, RistSender } from '../../src/rist/index.ts';
 import { MediaTransport } from '../../src/transport/index.ts';
@@ -23,6 +22,7 @@ import {
   makeTestStream,
   nullPackets,
   packetHashes,
+  portTaken,
   scratchDir,
   sendPaced,
   writeFile,
@@ -39,18 +39,6 @@ async function freePair(): Promise<number> {
   const port = t.ports.media;
   await t.close();
   return port;
-}
-
-/** Whether something is bound to 127.0.0.1:`port` (UDP). */
-function portTaken(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4');
-    socket.once('error', () => {
-      socket.close();
-      resolve(true);
-    });
-    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(false)));
-  });
 }
 
 function relayFor(port: number, loss: number, salt: number): Promise<ImpairRelay> | undefined {
