@@ -137,6 +137,19 @@ describe('tracker core', () => {
     assert.ok(sampleEvent.candidates.every((x) => x.uploads && x.spareUploadBps === 10_000_000));
   });
 
+  it('samples a large channel with a bounded number of random picks: distinct, reachable, not the asker', () => {
+    const net = new Net();
+    for (let i = 0; i < 300; i++)
+      net.add(`n${i}`, {
+        nat: i % 2 === 0 ? 'symmetric' : 'full-cone',
+        address: `198.18.${i >> 8}.${i & 255}`,
+      });
+    const picked = net.sample('n0', 8); // n0 is symmetric: only the full-cone half qualifies
+    assert.equal(picked.length, 8);
+    assert.equal(new Set(picked).size, 8);
+    for (const id of picked) assert.equal(Number(id.slice(1)) % 2, 1, id);
+  });
+
   it('flags a peer reported by three distinct peers and stops offering it', () => {
     const net = new Net();
     for (const id of ['bad', 'r1', 'r2', 'r3', 'asker']) net.add(id);
