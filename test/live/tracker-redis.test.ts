@@ -21,7 +21,7 @@ after(async () => {
 });
 checkLeaks();
 
-const FAST = { initialMs: 20, maxMs: 100, transmissions: 6 } as const;
+const FAST = { initialMs: 50, maxMs: 400, transmissions: 8 } as const;
 
 async function tracker(prefix: string, port = 0): Promise<Tracker> {
   const t = await Tracker.listen({

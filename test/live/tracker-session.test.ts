@@ -50,7 +50,7 @@ async function node(
   }
 }
 
-const FAST = { initialMs: 20, maxMs: 40, transmissions: 4 } as const;
+const FAST = { initialMs: 50, maxMs: 400, transmissions: 8 } as const;
 
 const report: NodeReport = {
   role: 'peer',
