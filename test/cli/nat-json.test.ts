@@ -1,3 +1,5 @@
+// `porthole nat` against an in-process RFC 5780 StunServer on 127.0.0.1/127.0.0.2: --json, the
+// readable report, and a bad --server refused before anything runs.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
@@ -57,11 +59,15 @@ test('porthole nat prints the sentence and the details', async () => {
   assert.match(stdout, /server alternate\s+127\.0\.0\.2:\d+/);
 });
 
-test('porthole nat reports a bad server with its code and exit status 1', async () => {
+test('porthole nat refuses a bad server with one line and exit status 2', async () => {
   await assert.rejects(run(process.execPath, [MAIN, 'nat', '--server', 'host:99999']), (error: unknown) => {
     const e = error as { code?: number; stderr?: string };
-    assert.equal(e.code, 1);
-    assert.match(e.stderr ?? '', /ERR_INVALID_OPTION/);
+    assert.equal(e.code, 2);
+    assert.match(
+      e.stderr ?? '',
+      /^porthole: option '--server <host\[:port\]>' argument 'host:99999' is invalid\. .*needs a port of 1–65535/,
+    );
+    assert.doesNotMatch(e.stderr ?? '', /^\s+at /m);
     return true;
   });
 });

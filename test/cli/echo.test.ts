@@ -1,3 +1,5 @@
+// `porthole echo --json` as a child process: the listening line, an echo through the cookie
+// handshake, and the stats as JSON lines on stdout, in both modes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -5,6 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connectUdp } from '../../src/server/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
+import { lineOf } from './cli.ts';
 
 checkLeaks();
 
@@ -23,17 +26,17 @@ for (const [mode, port] of [
     const exited = once(child, 'exit');
     let out = '';
     let err = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
     });
-    const listening = new Promise<void>((resolve) => {
-      child.stderr.on('data', (c: Buffer) => {
-        err += c.toString();
-        if (err.includes('echo server listening')) resolve();
-      });
-    });
+    const listening = lineOf(child, 'stdout', (l) => l.includes('"listening"'));
     try {
-      await listening;
+      const first = JSON.parse(await listening) as { listening: string; mode: string; cookie: boolean };
+      assert.deepEqual(first, { listening: `127.0.0.1:${port}`, mode, cookie: false });
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      child.stdout.resume();
       const client = await connectUdp({ host: '127.0.0.1', port });
       try {
         client.send(Buffer.from('over the path'));
