@@ -320,7 +320,9 @@ if (redis !== undefined) {
     rows.push(await redisRow(redis.url, 1, base));
     rows.push(await redisRow(redis.url, 2, base));
   } finally {
+    const gone = new Promise((resolve) => redis.child.once('exit', resolve));
     redis.child.kill('SIGTERM');
+    await gone;
     rmSync(redis.dir, { recursive: true, force: true });
   }
 }
