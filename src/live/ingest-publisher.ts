@@ -188,6 +188,24 @@ export class ChunkPublisher {
     return true;
   }
 
+  /**
+   * Resolves true once every edge has taken every chunk (queue empty, nothing waiting in ARQ),
+   * false after `timeoutMs` (default 2000; an edge that is away runs it out) — e.g. before closing
+   * after the input ended.
+   */
+  async drain(options: { readonly timeoutMs?: number } = {}): Promise<boolean> {
+    const deadline = performance.now() + (options.timeoutMs ?? 2000);
+    const drained = (): boolean =>
+      [...this.#edges.values()].every(
+        (e) => e.queue.size === 0 && e.inFlight === 0 && (e.stream?.stats().waitSnd ?? 0) === 0,
+      );
+    while (!this.#closed && !drained()) {
+      if (performance.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return !this.#closed;
+  }
+
   /** A snapshot of the counters. */
   stats(): ChunkPublisherStats {
     return {

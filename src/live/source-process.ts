@@ -265,7 +265,12 @@ export class LiveSource {
       }
       this.#chunker.flush(this.#now());
       this.#forward();
-      if (this.#closed || this.#factory === undefined) return;
+      if (this.#closed) return;
+      if (this.#factory === undefined) {
+        // The input ended for good: let the edges take what is queued before `done` resolves.
+        await this.#publisher.drain();
+        return;
+      }
       await input.close();
       this.#chunker.markDiscontinuity();
       let next: TsInput | undefined;
