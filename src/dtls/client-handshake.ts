@@ -15,6 +15,7 @@ import {
   decodeOrAbort,
   deriveKeys,
   expectedFinished,
+  expectMessage,
   type Handshake,
   HandshakeAbort,
   type HandshakeHost,
@@ -123,19 +124,11 @@ export class ClientHandshake implements Handshake {
           this.#onHelloVerify(m);
           return;
         }
-        if (m.type !== HandshakeType.SERVER_HELLO) {
-          unexpected(m, this.#state);
-          return;
-        }
-        this.#addReceived(m);
+        expectMessage(this.#host, m, HandshakeType.SERVER_HELLO, this.#state);
         this.#onServerHello(m.body);
         return;
       case State.CERTIFICATE:
-        if (m.type !== HandshakeType.CERTIFICATE) {
-          unexpected(m, this.#state);
-          return;
-        }
-        this.#addReceived(m);
+        expectMessage(this.#host, m, HandshakeType.CERTIFICATE, this.#state);
         this.#onCertificate(m.body);
         return;
       case State.KEY_EXCHANGE: {
@@ -145,11 +138,7 @@ export class ClientHandshake implements Handshake {
           this.onMessage(m);
           return;
         }
-        if (m.type !== HandshakeType.SERVER_KEY_EXCHANGE) {
-          unexpected(m, this.#state);
-          return;
-        }
-        this.#addReceived(m);
+        expectMessage(this.#host, m, HandshakeType.SERVER_KEY_EXCHANGE, this.#state);
         this.#onServerKeyExchange(m.body);
         return;
       }
@@ -159,7 +148,7 @@ export class ClientHandshake implements Handshake {
           !this.#certRequested &&
           usesCertificate(this.#suite!)
         ) {
-          this.#addReceived(m);
+          this.#host.addReceived(m);
           this.#certRequested = true;
           this.#certRequestSchemes = decodeOrAbort(() =>
             decodeCertificateRequest(m.body),
@@ -171,7 +160,7 @@ export class ClientHandshake implements Handshake {
           return;
         }
         decodeOrAbort(() => decodeEmpty(m.body, 'ServerHelloDone'));
-        this.#addReceived(m);
+        this.#host.addReceived(m);
         this.#sendKeyExchange();
         return;
       case State.FINISHED: {
@@ -181,7 +170,7 @@ export class ClientHandshake implements Handshake {
         }
         const received = decodeOrAbort(() => decodeFinished(m.body));
         checkFinished(received, expectedFinished(host, this.#suite!, this.#master!, false));
-        this.#addReceived(m);
+        this.#host.addReceived(m);
         this.#state = State.DONE;
         this.#negotiated = {
           suite: this.#suite!,
@@ -201,16 +190,6 @@ export class ClientHandshake implements Handshake {
         unexpected(m, this.#state);
         return;
     }
-  }
-
-  #addReceived(m: HandshakeMessage): void {
-    const header = Buffer.allocUnsafe(12);
-    header[0] = m.type;
-    header.writeUIntBE(m.body.length, 1, 3);
-    header.writeUInt16BE(m.messageSeq, 4);
-    header.writeUIntBE(0, 6, 3);
-    header.writeUIntBE(m.body.length, 9, 3);
-    this.#host.transcript.push(header, m.body);
   }
 
   #onHelloVerify(m: HandshakeMessage): void {

@@ -237,11 +237,6 @@ export class DtlsConnection implements AsyncIterable<Buffer>, SessionSink {
   async #close(): Promise<void> {
     this.#endpoint.closeSession(this.#session);
     this.#queue.end();
-    const own = this.#ownSocket;
-    if (own !== undefined) {
-      await this.#endpoint.sent();
-      this.#endpoint.demux.detach();
-      await new Promise<void>((resolve) => own.close(resolve));
-    }
+    await this.#endpoint.closeOwnSocket(this.#ownSocket);
   }
 }

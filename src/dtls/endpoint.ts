@@ -4,6 +4,7 @@
  * on that socket. It lives while someone uses it.
  * @module
  */
+import type { Socket } from 'node:dgram';
 import { InvalidStateError } from '../errors/index.ts';
 import { CoreDriver } from '../internal/core-driver.ts';
 import { type Endpoint, formatEndpoint } from '../internal/endpoint.ts';
@@ -80,6 +81,17 @@ export class DtlsEndpoint {
   sendRecord(session: DtlsSession, record: Buffer): void {
     this.#inflight++;
     this.demux.socket.send(record, session.remote.port, session.remote.address, this.#onSent);
+  }
+
+  /**
+   * Closes a socket the connection or server bound itself (after what was handed to it is sent;
+   * the demux stops reading it first).
+   */
+  async closeOwnSocket(own: Socket | undefined): Promise<void> {
+    if (own === undefined) return;
+    await this.sent();
+    this.demux.detach();
+    await new Promise<void>((resolve) => own.close(resolve));
   }
 
   /** Resolves once every datagram handed to the socket was sent (before closing the socket). */

@@ -19,6 +19,8 @@ export interface HandshakeHost {
   readonly transcript: Buffer[];
   /** Appends a message to the flight being built (at the current write epoch) and the transcript. */
   addMessage(type: number, body: Buffer): void;
+  /** Appends a received message to the transcript (with its header, as if unfragmented). */
+  addReceived(message: HandshakeMessage): void;
   /** Appends a ChangeCipherSpec and moves the write side to epoch 1 (keys from {@link installKeys}). */
   addChangeCipherSpec(): void;
   /** Sends the flight built so far; `final`: no reply is expected (no timer, resent on demand). */
@@ -78,6 +80,17 @@ export function unexpected(message: HandshakeMessage, state: string): never {
     AlertDescription.UNEXPECTED_MESSAGE,
     `handshake message type ${message.type} is not allowed in state ${state}`,
   );
+}
+
+/** Takes `message` into the transcript when it is of `type`; else fails with `unexpected_message`. */
+export function expectMessage(
+  host: HandshakeHost,
+  message: HandshakeMessage,
+  type: number,
+  state: string,
+): void {
+  if (message.type !== type) unexpected(message, state);
+  host.addReceived(message);
 }
 
 /** Runs a decoder; a ParseError becomes a `decode_error` abort. */

@@ -21,6 +21,7 @@ import {
   decodeOrAbort,
   deriveKeys,
   expectedFinished,
+  expectMessage,
   type Handshake,
   HandshakeAbort,
   type HandshakeHost,
@@ -97,27 +98,15 @@ export class ServerHandshake implements Handshake {
   onMessage(m: HandshakeMessage): void {
     switch (this.#state) {
       case State.HELLO:
-        if (m.type !== HandshakeType.CLIENT_HELLO) {
-          unexpected(m, this.#state);
-          return;
-        }
-        this.#addReceived(m);
+        expectMessage(this.#host, m, HandshakeType.CLIENT_HELLO, this.#state);
         this.#onClientHello(decodeOrAbort(() => decodeClientHello(m.body)));
         return;
       case State.CERTIFICATE:
-        if (m.type !== HandshakeType.CERTIFICATE) {
-          unexpected(m, this.#state);
-          return;
-        }
-        this.#addReceived(m);
+        expectMessage(this.#host, m, HandshakeType.CERTIFICATE, this.#state);
         this.#onCertificate(m.body);
         return;
       case State.KEY_EXCHANGE:
-        if (m.type !== HandshakeType.CLIENT_KEY_EXCHANGE) {
-          unexpected(m, this.#state);
-          return;
-        }
-        this.#addReceived(m);
+        expectMessage(this.#host, m, HandshakeType.CLIENT_KEY_EXCHANGE, this.#state);
         this.#onKeyExchange(m.body);
         return;
       case State.CERTIFICATE_VERIFY: {
@@ -133,7 +122,7 @@ export class ServerHandshake implements Handshake {
             'the client CertificateVerify does not verify',
           );
         }
-        this.#addReceived(m);
+        this.#host.addReceived(m);
         this.#state = State.CHANGE_CIPHER_SPEC;
         this.#host.expectChangeCipherSpec = true;
         return;
@@ -145,16 +134,6 @@ export class ServerHandshake implements Handshake {
         unexpected(m, this.#state);
         return;
     }
-  }
-
-  #addReceived(m: HandshakeMessage): void {
-    const header = Buffer.allocUnsafe(12);
-    header[0] = m.type;
-    header.writeUIntBE(m.body.length, 1, 3);
-    header.writeUInt16BE(m.messageSeq, 4);
-    header.writeUIntBE(0, 6, 3);
-    header.writeUIntBE(m.body.length, 9, 3);
-    this.#host.transcript.push(header, m.body);
   }
 
   #chooseSuite(ch: ClientHello): CipherSuite {
@@ -325,7 +304,7 @@ export class ServerHandshake implements Handshake {
       decodeOrAbort(() => decodeFinished(m.body)),
       expectedFinished(host, suite, this.#master!, true),
     );
-    this.#addReceived(m);
+    this.#host.addReceived(m);
     host.addChangeCipherSpec();
     host.addMessage(HandshakeType.FINISHED, expectedFinished(host, suite, this.#master!, false));
     host.sendFlight(true);

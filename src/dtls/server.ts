@@ -183,11 +183,6 @@ export class DtlsServer implements AsyncIterable<DtlsConnection> {
     this.#accepted.end();
     await Promise.all([...this.#live].map((c) => c.close()));
     this.#endpoint.unlisten();
-    const own = this.#ownSocket;
-    if (own !== undefined) {
-      await this.#endpoint.sent();
-      this.#endpoint.demux.detach();
-      await new Promise<void>((resolve) => own.close(resolve));
-    }
+    await this.#endpoint.closeOwnSocket(this.#ownSocket);
   }
 }

@@ -22,7 +22,7 @@ import { DtlsError, DtlsErrorCode } from './errors.ts';
 import { type FlightEntry, packFlight } from './flight.ts';
 import { type Handshake, HandshakeAbort, type HandshakeHost, type Negotiated } from './handshake-context.ts';
 import { encodeMessage, readFragment } from './handshake-header.ts';
-import { Reassembler } from './reassembly.ts';
+import { type HandshakeMessage, Reassembler } from './reassembly.ts';
 import { createRecordView, readRecord, writeRecordHeader } from './record.ts';
 import { type DirectionKeys, RecordProtection } from './record-protection.ts';
 import { ReplayWindow } from './replay-window.ts';
@@ -130,6 +130,10 @@ export class DtlsSession implements HandshakeHost {
     const messageSeq = this.#sendSeq++;
     this.#building.push({ kind: 'handshake', epoch: this.#writeEpoch, type, messageSeq, body });
     this.transcript.push(encodeMessage(type, messageSeq, body));
+  }
+
+  addReceived(m: HandshakeMessage): void {
+    this.transcript.push(encodeMessage(m.type, m.messageSeq, m.body));
   }
 
   addChangeCipherSpec(): void {
