@@ -11,6 +11,7 @@ import { LiveDiagnostics } from '../src/live/index.ts';
 import { MuxDiagnostics } from '../src/mux/index.ts';
 import { PortsDiagnostics } from '../src/ports/index.ts';
 import { PunchDiagnostics } from '../src/punch/index.ts';
+import { RistDiagnostics } from '../src/rist/index.ts';
 import { ServerDiagnostics } from '../src/server/index.ts';
 import { StunDiagnostics } from '../src/stun/index.ts';
 import { TransportDiagnostics } from '../src/transport/index.ts';
@@ -31,6 +32,7 @@ const LAYERS: Record<string, [string, Record<string, string>]> = {
   punch: ['PunchDiagnostics', PunchDiagnostics],
   live: ['LiveDiagnostics', LiveDiagnostics],
   dtls: ['DtlsDiagnostics', DtlsDiagnostics],
+  rist: ['RistDiagnostics', RistDiagnostics],
 };
 
 function sourceFiles(dir: string): string[] {
@@ -108,9 +110,12 @@ describe('diagnostics channels across layers', () => {
         const def =
           /^\s*(?:export\s+)?(?:async\s+)?(?:function\s+)?(#?\w+)\s*\(.*\)\s*(?::\s*[^=]+)?\{\s*$/.exec(line);
         if (def !== null && !/^\s*(if|for|while|switch|return|catch|else)\b/.test(line)) inside = def[1]!;
-        // `publisher.publish(chunk)` (live's ChunkPublisher, docs/live.md "Source and ingest") is no channel.
+        // `publisher.publish(chunk)` (live's ChunkPublisher, docs/live.md "Source and ingest") and
+        // `redis.publish(…)` (the tracker's Redis pub/sub) are no channels.
         const call =
-          /(?<![Pp]ublisher)\.publish\(|(?<![\w#.])(?:d\.|this\.#)?(?:publish\w*|\w+Observed)\(/.test(line);
+          /(?<![Pp]ublisher|[Rr]edis)\.publish\(|(?<![\w#.])(?:d\.|this\.#)?(?:publish\w*|\w+Observed)\(/.test(
+            line,
+          );
         if (!call || def !== null) return;
         if (/^#?publish/.test(inside) || /Observed$/.test(inside)) return;
         if (lines.slice(Math.max(0, i - 3), i + 1).some((l) => l.includes('hasSubscribers'))) return;

@@ -190,7 +190,7 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
         const channel = event.node.channel.key;
         this.#remote.delete(record.id);
         this.#run(this.#redis.hset(`${p}nodes:${channel}`, record.id, JSON.stringify(record)));
-        this.#publish({ type: 'joined', instance: this.instance, channel, node: record });
+        this.#announce({ type: 'joined', instance: this.instance, channel, node: record });
         return;
       }
       case 'left': {
@@ -205,11 +205,11 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
             `"instance":"${this.instance}"`,
           ),
         );
-        this.#publish({ type: 'left', instance: this.instance, channel, id: event.node.id });
+        this.#announce({ type: 'left', instance: this.instance, channel, id: event.node.id });
         return;
       }
       case 'flagged':
-        this.#publish({
+        this.#announce({
           type: 'flagged',
           instance: this.instance,
           channel: event.channel.key,
@@ -383,7 +383,7 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
     }
   }
 
-  #publish(message: Message): void {
+  #announce(message: Message): void {
     this.#run(this.#redis.publish(`${this.#prefix}events`, JSON.stringify(message)));
   }
 
