@@ -7,6 +7,7 @@ import { InvalidOptionError } from '../errors/index.ts';
 import { formatEndpoint } from '../internal/endpoint.ts';
 import { parseHostPort } from '../internal/host-port.ts';
 import {
+  Dashboard,
   DEFAULT_TRACKER_PORT,
   issueToken,
   isTokenPeerId,
@@ -26,6 +27,8 @@ interface TrackerCommandOptions {
   maxNodes?: number;
   nodeTimeout?: number;
   metrics?: string;
+  dashboard?: string;
+  dashboardToken?: string;
   stats: number;
   json?: boolean;
 }
@@ -137,6 +140,12 @@ export function register(program: Command): void {
     )
     .option('--metrics <host:port>', 'serve Prometheus /metrics there', hostPort({ minPort: 0 }))
     .option(
+      '--dashboard <host:port>',
+      'serve the browser dashboard there (beyond loopback only with --dashboard-token)',
+      hostPort({ minPort: 0 }),
+    )
+    .option('--dashboard-token <token>', 'the token the dashboard requires (16 characters at least)')
+    .option(
       '--stats <seconds>',
       'log the counters this often, 1-86400 (0: never)',
       numberIn({ min: 1, max: 86_400, zero: true, unit: 'seconds' }),
@@ -191,9 +200,26 @@ export function register(program: Command): void {
         await tracker.close();
         throw error;
       }
+      let dashboard: Dashboard | undefined;
+      if (options.dashboard !== undefined) {
+        const at = parseHostPort(options.dashboard, { option: '--dashboard', minPort: 0 });
+        dashboard = await Dashboard.start({
+          swarm: () => tracker.swarm(),
+          host: at.host,
+          port: at.port ?? 0,
+          registry: metrics.registry,
+          logger: log,
+          ...(options.dashboardToken === undefined ? {} : { token: options.dashboardToken }),
+        }).catch(async (error: unknown) => {
+          await metrics?.close();
+          await tracker.close();
+          throw error;
+        });
+      }
       const listening = formatEndpoint(tracker.address());
-      if (options.json === true) console.log(JSON.stringify({ listening }));
+      if (options.json === true) console.log(JSON.stringify({ listening, dashboard: dashboard?.url }));
       else console.log(`tracker listening on ${listening}`);
+      if (dashboard !== undefined && options.json !== true) console.log(`dashboard: ${dashboard.url}`);
       log.info({ listening, store: options.redis === undefined ? 'memory' : 'redis' }, 'tracker listening');
       const statsS = options.stats;
       const ticker =
@@ -202,6 +228,7 @@ export function register(program: Command): void {
           : undefined;
       await onStopSignal().signal;
       clearInterval(ticker);
+      await dashboard?.close();
       await metrics.close();
       await tracker.close();
       log.info(tracker.stats(), 'tracker closed');

@@ -2,9 +2,14 @@
 // route without it), the live feed (one message per interval, a client that does not read is
 // dropped), the demo's actions, the proxied live stream, and /metrics.
 import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { ErrorCode } from '../../src/errors/index.ts';
 import {
   collectTrackerMetrics,
@@ -268,5 +273,63 @@ describe('dashboard server', () => {
     assert.deepEqual(state.actions, { addPeer: false, killPeer: true, addPolluter: true, impair: true });
     await d.close();
     await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  });
+
+  it('porthole tracker --dashboard: refuses a wildcard address without a token, and requests without it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'porthole-dashboard-cli-'));
+    const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+    const base = [main, 'tracker', '--listen', '127.0.0.1:0', '--stats', '0'];
+    try {
+      const refused = await promisify(execFile)(process.execPath, [
+        ...base,
+        '--generate-secret',
+        join(dir, 'a'),
+        '--dashboard',
+        '0.0.0.0:0',
+      ]).then(
+        () => assert.fail('started without a token'),
+        (error: { code: number; stderr: string }) => error,
+      );
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /needs a token/);
+      const child = spawn(
+        process.execPath,
+        [
+          ...base,
+          '--generate-secret',
+          join(dir, 'b'),
+          '--dashboard',
+          '0.0.0.0:0',
+          '--dashboard-token',
+          TOKEN,
+          '--json',
+        ],
+        { stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      try {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        const line = await waitFor(() => (out.includes('\n') ? out.split('\n')[0]! : undefined), {
+          what: 'the tracker printing its addresses',
+          timeoutMs: 60_000,
+          intervalMs: 50,
+        });
+        const port = Number(new URL(JSON.parse(line).dashboard as string).port);
+        for (const path of ['/', '/feed', '/api/state', '/metrics', '/live.ts']) {
+          assert.equal((await fetchRaw(port, path)).status, 401, path);
+        }
+        assert.equal((await fetchRaw(port, `/?token=${TOKEN}`)).status, 200);
+        const metrics = await fetchRaw(port, '/metrics', { headers: { authorization: `Bearer ${TOKEN}` } });
+        assert.match(metrics.body, /^porthole_tracker_channels\{process="tracker"\} 0$/m);
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
