@@ -1,6 +1,6 @@
 // RistSender and RistReceiver on real loopback sockets: recovery through the impairing relay at
 // 10 % loss each way (every packet delivered in order, the stats agree with the relay), one
-// receiver serving two senders at once (flows by SSRC, RTCP back to each), the diagnostics
+// receiver serving two senders at once (flows by SSRC, RTCP back to each), multicast on loopback, the diagnostics
 // channels, option validation and idempotent close.
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -121,6 +121,43 @@ describe('RistSender → RistReceiver', () => {
     } finally {
       unsubscribe(RistDiagnostics.FLOW, onFlow);
     }
+  });
+
+  it('multicast: a group sender and a joined receiver on loopback, RTCP back by unicast', async (t) => {
+    const group = '239.255.42.7';
+    let receiver: RistReceiver;
+    try {
+      const transport = await MediaTransport.listenEphemeralPair('0.0.0.0');
+      receiver = new RistReceiver(
+        transport,
+        { latencyMs: 100, multicast: { group, iface: '127.0.0.1' } },
+        true,
+      );
+    } catch (error) {
+      t.skip(`no multicast on loopback here: ${String(error)}`);
+      return;
+    }
+    await using _receiver = receiver;
+    await using sender = await RistSender.connect(group, receiver.ports.media, {
+      multicast: { ttl: 0, iface: '127.0.0.1', loopback: true },
+    });
+    const seen: number[] = [];
+    const reading = (async () => {
+      for await (const item of receiver) {
+        if (item.type === 'data') seen.push(item.payload.readUInt32BE(0));
+        if (seen.length === 50) break;
+      }
+    })();
+    await sendNumbered(sender, 50, 3);
+    await reading;
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    await waitFor(() => !Number.isNaN(sender.stats().rttMs) && !Number.isNaN(receiver.stats().rttMs), {
+      what: 'an RTT on both sides (the receiver answers the group sender by unicast)',
+      detail: () => ({ sender: sender.stats(), receiver: receiver.stats() }),
+    });
   });
 
   it('validates options and closes idempotently', async () => {
