@@ -67,13 +67,13 @@ describe('the dashboard in headless Chromium', { skip }, () => {
       // 1. The picture plays: once it has started, its time moves by 5 s with no stall.
       const startedAt = await waitFor(async () => (await state()).video.currentTime, {
         what: 'the video playing',
-        timeoutMs: 30_000,
+        timeoutMs: 90_000,
         intervalMs: 200,
         detail: () => problems,
       });
       await waitFor(async () => (await state()).video.currentTime >= startedAt + 5, {
         what: 'the video time moving by 5 s',
-        timeoutMs: 30_000,
+        timeoutMs: 60_000,
         intervalMs: 200,
       });
       const playing = await state();
@@ -90,7 +90,7 @@ describe('the dashboard in headless Chromium', { skip }, () => {
           );
           return peers.every((id) => shown.includes(id));
         },
-        { what: 'every running peer in the graph', timeoutMs: 10_000, intervalMs: 200 },
+        { what: 'every running peer in the graph', timeoutMs: 30_000, intervalMs: 200 },
       );
       assert.ok(playing.points >= 3, `${playing.points} chart points`);
       assert.ok(
@@ -110,7 +110,7 @@ describe('the dashboard in headless Chromium', { skip }, () => {
       await page.click(`button[data-kill="${victim}"]`);
       await waitFor(async () => !(await state()).nodes.some((n) => n.id === victim), {
         what: `${victim} gone from the feed`,
-        timeoutMs: 15_000,
+        timeoutMs: 30_000,
         intervalMs: 200,
       });
       await waitFor(
@@ -127,7 +127,7 @@ describe('the dashboard in headless Chromium', { skip }, () => {
             ? s
             : undefined;
         },
-        { what: 'the charts moving after the kill', timeoutMs: 10_000, intervalMs: 200 },
+        { what: 'the charts moving after the kill', timeoutMs: 30_000, intervalMs: 200 },
       );
       assert.ok(
         moved.series.continuity.slice(pointsBefore).some((v) => v !== null),
