@@ -10,6 +10,8 @@ export const LiveEdgeErrorCode = {
   REFUSED: 'ERR_LIVE_EDGE_REFUSED',
   /** An edge did not answer ADMIT in time. */
   UNREACHABLE: 'ERR_LIVE_EDGE_UNREACHABLE',
+  /** A child process of the demo (or a multi-process test) exited before it was ready. */
+  CHILD_EXITED: 'ERR_LIVE_DEMO_CHILD_EXITED',
 } as const;
 /** One of the {@link LiveEdgeErrorCode} values. */
 export type LiveEdgeErrorCodeValue = (typeof LiveEdgeErrorCode)[keyof typeof LiveEdgeErrorCode];
