@@ -2,10 +2,13 @@
 import type { Command } from 'commander';
 import { register as broker } from './broker.ts';
 import { register as connect } from './connect.ts';
+import { register as demo } from './demo.ts';
 import { register as echo } from './echo.ts';
+import { register as edge } from './edge.ts';
 import { register as lab } from './lab.ts';
 import { register as nat } from './nat.ts';
 import { register as ping } from './ping.ts';
+import { register as peer } from './peer.ts';
 import { register as ports } from './ports.ts';
 import { register as source } from './source.ts';
 import { register as stunServer } from './stun-server.ts';
@@ -23,4 +26,7 @@ export const commands: readonly ((program: Command) => void)[] = [
   connect,
   source,
   tracker,
+  edge,
+  peer,
+  demo,
 ];

@@ -34,8 +34,18 @@ export const EDGE_DEAD_AFTER_MS = 1_500;
 
 /** What the admission check decides: the remote's id, or a refusal. */
 export type EdgeAdmitResult = { readonly id: string } | AdmitStatusValue;
-/** Checks an ADMIT's token (the application token: `verifyToken` with the edge's secret). */
-export type EdgeAdmitCheck = (token: Buffer, from: Endpoint, nowMs: number) => EdgeAdmitResult;
+/**
+ * Checks an ADMIT's credential (edge-admit.ts `tokenAdmission`: a proof of the application token
+ * for this `nonce`).
+ */
+export type EdgeAdmitCheck = (
+  credential: Buffer,
+  from: Endpoint,
+  nowMs: number,
+  nonce: number,
+) => EdgeAdmitResult;
+/** What a dialler presents: fixed bytes, or a credential made for the ADMIT's nonce. */
+export type EdgeCredential = Buffer | ((nonce: number) => Buffer);
 
 /** One remote's link in a {@link EdgeLinkTable}. */
 export interface EdgeLink extends DatagramLink {
@@ -86,8 +96,8 @@ class Entry implements EdgeLink {
   handler: ((data: Buffer) => void) | undefined;
   lastHeardMs: number;
   readonly nonce: number;
-  /** The token a dialled link presents (its keepalive); undefined for an admitted one. */
-  readonly token: Buffer | undefined;
+  /** The ADMIT a dialled link repeats (its keepalive); undefined for an admitted one. */
+  readonly admit: Buffer | undefined;
   readonly #table: EdgeLinkTable;
 
   constructor(
@@ -96,10 +106,10 @@ class Entry implements EdgeLink {
     remote: Endpoint,
     nowMs: number,
     nonce: number,
-    token: Buffer | undefined,
+    admit: Buffer | undefined,
   ) {
     this.#table = table;
-    this.token = token;
+    this.admit = admit;
     this.id = id;
     this.remote = remote;
     this.lastHeardMs = nowMs;
@@ -220,7 +230,7 @@ export class EdgeLinkTable {
   }
 
   /**
-   * Dials the edge at `remote` with `token`: repeats ADMIT until it answers; resolves with the
+   * Dials the edge at `remote` with `credential`: repeats ADMIT until it answers; resolves with the
    * link once admitted, then keeps it alive (ADMIT every 250 ms) and reports it `dead` when the
    * edge stops answering, `restarted` when another instance answers.
    * Rejects `ERR_LIVE_EDGE_REFUSED` (the edge's status in the message), `ERR_TIMEOUT`-like
@@ -228,7 +238,7 @@ export class EdgeLinkTable {
    */
   dial(
     remote: Endpoint,
-    token: Buffer,
+    credential: EdgeCredential,
     options: { signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<EdgeLink> {
     if (this.#closed) return Promise.reject(new ClosedError('edge link table'));
@@ -236,7 +246,14 @@ export class EdgeLinkTable {
     const old = this.#byAddress.get(remote.address)?.get(remote.port);
     old?.close();
     const id = `${remote.address}:${remote.port}`;
-    const entry = new Entry(this, id, remote, this.#now(), randomInt(1, 0xffffffff), token);
+    const nonce = randomInt(1, 0xffffffff);
+    let admit: Buffer;
+    try {
+      admit = encodeAdmit(nonce, typeof credential === 'function' ? credential(nonce) : credential);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const entry = new Entry(this, id, remote, this.#now(), nonce, admit);
     this.#put(entry);
     const { promise, resolve, reject } = Promise.withResolvers<EdgeLink>();
     const dial: Dial = { resolve, reject };
@@ -261,7 +278,7 @@ export class EdgeLinkTable {
       resolve(link);
     };
     dial.reject = fail;
-    this.sendTo(encodeAdmit(entry.nonce, token), remote);
+    this.sendTo(admit, remote);
     return promise;
   }
 
@@ -295,13 +312,13 @@ export class EdgeLinkTable {
     }
     const nowMs = this.#now();
     const known = this.#byAddress.get(from.address)?.get(from.port);
-    if (known !== undefined && known.nonce === nonce && known.token === undefined) {
+    if (known !== undefined && known.nonce === nonce && known.admit === undefined) {
       known.lastHeardMs = nowMs;
       this.sendTo(encodeAdmitted(nonce, AdmitStatus.OK, this.instance), from);
       return;
     }
     const result =
-      this.size >= this.#max && known === undefined ? AdmitStatus.FULL : check(token, from, nowMs);
+      this.size >= this.#max && known === undefined ? AdmitStatus.FULL : check(token, from, nowMs, nonce);
     if (typeof result === 'number') {
       this.#c.refused++;
       this.sendTo(encodeAdmitted(nonce, result, this.instance), from);
@@ -324,9 +341,11 @@ export class EdgeLinkTable {
     if (status !== AdmitStatus.OK) {
       this.#dials.delete(e);
       e.close();
-      dial?.reject?.(
-        new PortholeError(LiveEdgeErrorCode.REFUSED, `the edge ${e.id} refused: ${statusName(status)}`),
-      );
+      if (dial !== undefined)
+        dial.reject?.(
+          new PortholeError(LiveEdgeErrorCode.REFUSED, `the edge ${e.id} refused: ${statusName(status)}`),
+        );
+      else this.#o.onLost?.(e, 'restarted'); // a restarted edge refused the old credential
       return;
     }
     if (dial !== undefined) {
@@ -345,13 +364,13 @@ export class EdgeLinkTable {
     const nowMs = this.#now();
     for (const ports of [...this.#byAddress.values()]) {
       for (const e of [...ports.values()]) {
-        if (e.token !== undefined) {
+        if (e.admit !== undefined) {
           if (!this.#dials.has(e) && nowMs - e.lastHeardMs > EDGE_DEAD_AFTER_MS) {
             e.close();
             this.#c.expired++;
             this.#o.onLost?.(e, 'dead');
           } else {
-            this.sendTo(encodeAdmit(e.nonce, e.token), e.remote);
+            this.sendTo(e.admit, e.remote);
           }
         } else if (nowMs - e.lastHeardMs > EDGE_LINK_IDLE_MS) {
           e.close();

@@ -12,9 +12,12 @@ import type { Endpoint } from '../internal/endpoint.ts';
 import { Demux } from '../mux/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
 import { LiveArqNode } from './arq-node.ts';
-import type { ChannelKey } from './channel.ts';
+import { type ChannelKey, openChannel } from './channel.ts';
 import { CHUNK_DURATION_DEFAULT_MS } from './constants.ts';
+import { peekTokenClaims, tokenAdmission } from './edge-admit.ts';
 import { type EdgeAdmitCheck, type EdgeLink, EdgeLinkTable, type EdgeLinkTableStats } from './edge-links.ts';
+import { IngestServer, type IngestServerStats } from './ingest-server.ts';
+import { TrackerSession } from './tracker-session.ts';
 
 /** Default window an edge keeps, s. */
 export const EDGE_WINDOW_DEFAULT_S = 30;
@@ -23,10 +26,20 @@ export const EDGE_MAX_PEERS_DEFAULT = 1000;
 
 /** Settings of {@link LiveEdge.start}. */
 export interface LiveEdgeOptions {
-  /** The channel whose chunks it serves (verified against its key). */
-  readonly channel: ChannelKey;
-  /** Admission of a peer's token; see {@link tokenAdmission} for the application token. */
-  readonly admit: EdgeAdmitCheck;
+  /** The channel whose chunks it serves (verified against its key); default the tracker's key for the token's channel. */
+  readonly channel?: ChannelKey;
+  /** The operator's token secret: peers are admitted by their tokens (edge-admit.ts). */
+  readonly secret?: Buffer | string;
+  /** Another admission check instead of the secret's. */
+  readonly admit?: EdgeAdmitCheck;
+  /** The tracker (`host:port`) to register at, as role `edge`, with `token`. */
+  readonly tracker?: string | Endpoint;
+  /** This edge's application token (role `edge`): its channel and id at the tracker. */
+  readonly token?: string;
+  /** Where peers and sources reach this edge, announced at the tracker; default what the tracker sees. */
+  readonly advertise?: Endpoint;
+  /** Receive chunks from sources over the ingest protocol (IngestServer) on the same socket; default true. */
+  readonly ingest?: boolean;
   /** Bind address; default `0.0.0.0`. */
   readonly address?: string;
   /** UDP port; default 0 (ephemeral). */
@@ -64,12 +77,18 @@ export interface LiveEdgeStats {
   readonly requestsRefused: number;
   readonly bans: number;
   readonly links: EdgeLinkTableStats;
+  /** The ingest server's counters (sources, chunks, forged), when it runs one. */
+  readonly ingest: IngestServerStats | null;
 }
 
 /** See the module doc. */
 export class LiveEdge {
   readonly node: LiveArqNode;
   readonly demux: Demux;
+  readonly channel: ChannelKey;
+  /** The tracker session, when it registered at one. */
+  session: TrackerSession | undefined;
+  #ingest: IngestServer | undefined;
   readonly #links: EdgeLinkTable;
   readonly #byId = new Map<string, EdgeLink>();
   readonly #onClose: (() => Promise<void>)[] = [];
@@ -81,13 +100,14 @@ export class LiveEdge {
   #egressBps = 0;
   #closed = false;
 
-  private constructor(options: LiveEdgeOptions, demux: Demux) {
+  private constructor(options: LiveEdgeOptions, channel: ChannelKey, admit: EdgeAdmitCheck, demux: Demux) {
     this.demux = demux;
+    this.channel = channel;
     const bitrate = options.bitrateBps ?? 2_000_000;
     const duration = options.chunkDurationMs ?? CHUNK_DURATION_DEFAULT_MS;
     const windowChunks = Math.ceil(((options.windowSeconds ?? EDGE_WINDOW_DEFAULT_S) * 1000) / duration);
     this.node = new LiveArqNode({
-      channel: options.channel,
+      channel,
       role: 'edge',
       peerId: options.edgeId ?? randomBytes(16),
       bitrateBps: bitrate,
@@ -96,7 +116,6 @@ export class LiveEdge {
       ...(options.egressCapBps === undefined ? {} : { uploadCapBps: options.egressCapBps }),
       ...(options.perPeerCapBps === undefined ? {} : { perRequesterX: options.perPeerCapBps / bitrate }),
     });
-    const admit = options.admit;
     this.#links = new EdgeLinkTable({
       demux,
       maxLinks: options.maxPeers ?? EDGE_MAX_PEERS_DEFAULT,
@@ -142,15 +161,65 @@ export class LiveEdge {
       port: options.port ?? 0,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
-    const edge = new LiveEdge(options, new Demux(socket));
-    edge.#onClose.push(
-      () =>
-        new Promise<void>((resolve) => {
-          edge.demux.detach();
-          socket.close(() => resolve());
-        }),
-    );
-    return edge;
+    const demux = new Demux(socket);
+    const release = (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        demux.detach();
+        socket.close(() => resolve());
+      });
+    let session: TrackerSession | undefined;
+    try {
+      const claims = options.token === undefined ? undefined : peekTokenClaims(options.token);
+      const channelId = options.channel?.id ?? claims?.channelId;
+      if (channelId === undefined)
+        throw new InvalidOptionError('channel', 'give the channel, or a token that names it');
+      if (options.tracker !== undefined) {
+        if (options.token === undefined)
+          throw new InvalidOptionError('token', 'an edge needs its token to register at the tracker');
+        session = await TrackerSession.join({
+          tracker: options.tracker,
+          demux,
+          token: options.token,
+          channelId,
+          peerId: claims?.peerId ?? `edge-${randomBytes(6).toString('hex')}`,
+          role: 'edge',
+          ...(options.advertise === undefined ? {} : { edgeEndpoint: options.advertise }),
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
+      }
+      let channel = options.channel;
+      if (channel === undefined) {
+        const publicKey = session?.publicKey ?? null;
+        if (publicKey === null)
+          throw new InvalidOptionError(
+            'channel',
+            'the tracker knows no key for this channel yet: start the source first, or give the public key',
+          );
+        channel = openChannel(publicKey, channelId);
+      }
+      let admit = options.admit;
+      if (admit === undefined) {
+        if (options.secret === undefined)
+          throw new InvalidOptionError(
+            'secret',
+            'an edge needs the token secret (or an admit check) to admit peers',
+          );
+        admit = tokenAdmission({ secret: options.secret, channelId: channel.id });
+      }
+      const edge = new LiveEdge(options, channel, admit, demux);
+      edge.session = session;
+      edge.#onClose.push(release);
+      if (options.ingest !== false) {
+        const ingest = new IngestServer({ demux, channel });
+        ingest.on('chunk', (bytes: Buffer) => edge.ingest(bytes));
+        edge.#ingest = ingest;
+      }
+      return edge;
+    } catch (error) {
+      await session?.close();
+      await release();
+      throw error;
+    }
   }
 
   /** Where peers and sources reach this edge (the bound address; a wildcard bind says 0.0.0.0). */
@@ -191,6 +260,7 @@ export class LiveEdge {
       requestsRefused: s.requestsRefused,
       bans: s.bans,
       links: this.#links.stats(),
+      ingest: this.#ingest?.stats() ?? null,
     };
   }
 
@@ -199,6 +269,8 @@ export class LiveEdge {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#rate);
+    await this.#ingest?.close();
+    await this.session?.close();
     await this.node.close();
     await this.#links.close();
     for (const fn of this.#onClose) await fn();

@@ -45,13 +45,24 @@ export type {
   TrackerNodeMessage,
 } from './diagnostics.ts';
 export { LiveDiagnostics } from './diagnostics.ts';
+export type { Impairment, ImpairOptions, ImpairStats } from './demo-impair.ts';
+export { impairSocket, parseImpair } from './demo-impair.ts';
+export type { ChildLine } from './demo-process.ts';
+export { DemoChild, PORTHOLE_MAIN } from './demo-process.ts';
+export type { DemoPeer, LiveDemoOptions } from './demo-swarm.ts';
+export { LiveDemo } from './demo-swarm.ts';
+export type { ViewModel, ViewPeer } from './demo-view.ts';
+export { DemoView, renderView } from './demo-view.ts';
 export type { LiveEdgeOptions, LiveEdgeStats } from './edge.ts';
 export { EDGE_MAX_PEERS_DEFAULT, EDGE_WINDOW_DEFAULT_S, LiveEdge } from './edge.ts';
+export type { TokenAdmissionOptions } from './edge-admit.ts';
+export { ADMIT_CLOCK_SKEW_MS, admitCredential, peekTokenClaims, tokenAdmission } from './edge-admit.ts';
 export type { LiveEdgeErrorCodeValue } from './edge-errors.ts';
 export { LiveEdgeErrorCode } from './edge-errors.ts';
 export type {
   EdgeAdmitCheck,
   EdgeAdmitResult,
+  EdgeCredential,
   EdgeLink,
   EdgeLinkTableOptions,
   EdgeLinkTableStats,
@@ -158,6 +169,8 @@ export type { LivePeerProcessStats, LivePeerStartOptions } from './peer.ts';
 export { LivePeer } from './peer.ts';
 export type { LivePeerEvent, LivePeerOptions, LiveTransmit } from './peer-core.ts';
 export { LivePeerCore } from './peer-core.ts';
+export type { LivePolluterStats } from './peer-polluter.ts';
+export { LivePolluter } from './peer-polluter.ts';
 export type { PeerNodeReport, ReportNeighbour } from './peer-report.ts';
 export type { PeerSession, SessionEdge } from './peer-session.ts';
 export type { LivePeerStats, NeighbourStats } from './peer-stats.ts';

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Endpoint } from '../internal/endpoint.ts';
 import type { LiveArqNode } from './arq-node.ts';
-import type { EdgeLink, EdgeLinkTable } from './edge-links.ts';
+import type { EdgeCredential, EdgeLink, EdgeLinkTable } from './edge-links.ts';
 import type { SessionEdge } from './peer-session.ts';
 
 /** An edge that failed is not dialled again for this long, ms (unless it is the only one). */
@@ -33,7 +33,7 @@ export interface PeerEdgesStats {
 export class PeerEdges {
   readonly #node: LiveArqNode;
   readonly #links: EdgeLinkTable;
-  readonly #token: Buffer;
+  readonly #credential: EdgeCredential;
   readonly #rank: (edge: SessionEdge) => number;
   #edges: readonly SessionEdge[] = [];
   #current: { edge: SessionEdge; link: EdgeLink } | undefined;
@@ -43,13 +43,13 @@ export class PeerEdges {
   #closed = false;
   readonly #timer: NodeJS.Timeout;
 
-  constructor(node: LiveArqNode, links: EdgeLinkTable, token: Buffer, peerId: string) {
+  constructor(node: LiveArqNode, links: EdgeLinkTable, credential: EdgeCredential, peerId: string) {
     this.#node = node;
     // An edge's BYE (it is closing) removes it from the node at once: notice within 250 ms.
     this.#timer = setInterval(() => this.check(), EDGE_CHECK_EVERY_MS);
     this.#timer.unref();
     this.#links = links;
-    this.#token = token;
+    this.#credential = credential;
     // Rendezvous hashing: each peer ranks the edges by hash(peer, edge); the peers spread evenly
     // and only the peers of a lost edge move.
     this.#rank = (edge) => createHash('sha256').update(`${peerId}|${edge.id}`).digest().readUInt32BE(0);
@@ -119,7 +119,7 @@ export class PeerEdges {
         if (this.#closed) return;
         this.#c.dials++;
         try {
-          const link = await this.#links.dial(edge.endpoint, this.#token, { timeoutMs: 1_500 });
+          const link = await this.#links.dial(edge.endpoint, this.#credential, { timeoutMs: 1_500 });
           if (this.#closed) {
             link.close();
             return;

@@ -18,6 +18,8 @@ export interface SessionEdge {
 export interface PeerSession {
   readonly punch: PunchPeer;
   readonly edges: readonly SessionEdge[];
+  /** The channel's public key once a source proved it to the tracker. */
+  readonly publicKey?: Buffer | null;
   on(event: 'edges', listener: (edges: readonly SessionEdge[]) => void): unknown;
   off(event: 'edges', listener: (edges: readonly SessionEdge[]) => void): unknown;
   candidates(n: number): Promise<Candidate[]>;

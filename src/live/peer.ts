@@ -7,12 +7,15 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:dgram';
 import { InvalidOptionError, throwIfAborted } from '../errors/index.ts';
+import type { Endpoint } from '../internal/endpoint.ts';
 import { Demux } from '../mux/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
 import { LiveArqNode } from './arq-node.ts';
-import type { ChannelKey } from './channel.ts';
-import { EdgeLinkTable } from './edge-links.ts';
+import { type ChannelKey, openChannel } from './channel.ts';
+import { admitCredential, peekTokenClaims } from './edge-admit.ts';
+import { type EdgeCredential, EdgeLinkTable } from './edge-links.ts';
 import { NatClass, type NatClassValue } from './neighbours.ts';
 import type { OutputSpec, OutputStats, PlayoutOutput } from './output.ts';
 import { HttpOutput } from './output-http.ts';
@@ -25,17 +28,22 @@ import type { PeerSession, SessionEdge } from './peer-session.ts';
 import type { LivePeerStats as CoreStats } from './peer-stats.ts';
 import type { PlayoutOptions } from './playout.ts';
 import type { SchedulerOptions } from './scheduler.ts';
+import { TrackerSession } from './tracker-session.ts';
 
 /** Skipped sequence numbers remembered in {@link LivePeerProcessStats.skippedSeqs}. */
 const MAX_SKIPPED_LISTED = 1024;
 
 /** Settings of {@link LivePeer.start}. */
 export interface LivePeerStartOptions {
-  /** The channel (its key verifies every chunk). */
-  readonly channel: ChannelKey;
-  /** The application token: presented to the edges (and the tracker). */
-  readonly token: string | Buffer;
-  /** This peer's id at the tracker (the token's peer id); default random. */
+  /** The channel (its key verifies every chunk); default the key the tracker knows for the token's channel. */
+  readonly channel?: ChannelKey;
+  /** The tracker (`host:port`): joined as role `peer` on the peer's socket, unless `join` is given. */
+  readonly tracker?: string | Endpoint;
+  /** The application token (`issueToken`): proven to the edges and the tracker. */
+  readonly token: string;
+  /** What to present to the edges instead of the token's proof (edges with another admission check). */
+  readonly edgeCredential?: EdgeCredential;
+  /** This peer's id at the tracker; default the token's peer id. */
   readonly peerId?: string;
   /** Joins the tracker on the peer's demux (e.g. `TrackerSession.join`); none: edge only, no mesh. */
   readonly join?: (demux: Demux, peerId: string) => Promise<PeerSession>;
@@ -58,6 +66,8 @@ export interface LivePeerStartOptions {
   readonly bitrateBps?: number;
   readonly playout?: PlayoutOptions;
   readonly scheduler?: SchedulerOptions;
+  /** Called with the socket once bound, before anything is sent (e.g. `impairSocket`). */
+  readonly onSocket?: (socket: Socket) => void;
   /** Report period, ms; default 1000. */
   readonly reportEveryMs?: number;
   readonly signal?: AbortSignal;
@@ -108,6 +118,7 @@ export class LivePeer {
 
   private constructor(
     o: LivePeerStartOptions,
+    channel: ChannelKey,
     peerId: string,
     demux: Demux,
     session: PeerSession | undefined,
@@ -119,9 +130,9 @@ export class LivePeer {
     this.outputs = outputs;
     this.#nat = o.natClass ?? NatClass.OPEN;
     this.#startedAtMs = performance.timeOrigin + performance.now();
-    const token = typeof o.token === 'string' ? Buffer.from(o.token) : o.token;
+    const credential = o.edgeCredential ?? ((nonce: number) => admitCredential(o.token, nonce, Date.now()));
     this.node = new LiveArqNode({
-      channel: o.channel,
+      channel,
       role: 'peer',
       peerId: Buffer.from(peerId.padEnd(16, '\0')).subarray(0, 16),
       ...(o.bitrateBps === undefined ? {} : { bitrateBps: o.bitrateBps }),
@@ -135,7 +146,7 @@ export class LivePeer {
       ...(o.scheduler === undefined ? {} : { scheduler: o.scheduler }),
     });
     this.#links = new EdgeLinkTable({ demux, onLost: (link) => this.#edges.lost(link) });
-    this.#edges = new PeerEdges(this.node, this.#links, token, peerId);
+    this.#edges = new PeerEdges(this.node, this.#links, credential, peerId);
     this.#static = o.edges ?? [];
     if (session !== undefined) {
       this.#mesh = new PeerMesh({
@@ -192,7 +203,31 @@ export class LivePeer {
       throw new InvalidOptionError('uploadCapBps', 'uploadCapBps must be a number >= 0');
     if (o.targetDegree !== undefined && !(Number.isInteger(o.targetDegree) && o.targetDegree >= 0))
       throw new InvalidOptionError('targetDegree', 'targetDegree must be an integer >= 0');
-    const peerId = o.peerId ?? `p-${randomBytes(6).toString('hex')}`;
+    const claims = peekTokenClaims(o.token);
+    const peerId = o.peerId ?? claims?.peerId ?? `p-${randomBytes(6).toString('hex')}`;
+    const channelId = o.channel?.id ?? claims?.channelId;
+    if (channelId === undefined)
+      throw new InvalidOptionError('channel', 'give the channel, or a token that names it');
+    const join =
+      o.join ??
+      (o.tracker === undefined
+        ? undefined
+        : (demux: Demux, id: string) =>
+            TrackerSession.join({
+              tracker: o.tracker!,
+              demux,
+              token: o.token,
+              channelId,
+              peerId: id,
+              role: 'peer',
+              ...(o.natClass === undefined ? {} : { natClass: o.natClass }),
+              ...(o.noUpload === true
+                ? { uploadCapBps: 0 }
+                : o.uploadCapBps === undefined
+                  ? {}
+                  : { uploadCapBps: o.uploadCapBps }),
+              ...(o.signal === undefined ? {} : { signal: o.signal }),
+            }));
     const outputs: PlayoutOutput[] = [];
     const socket = await bindUdpSocket({
       family: 'udp4',
@@ -200,12 +235,14 @@ export class LivePeer {
       port: o.port ?? 0,
       ...(o.signal === undefined ? {} : { signal: o.signal }),
     });
+    o.onSocket?.(socket);
     const demux = new Demux(socket);
     let session: PeerSession | undefined;
     try {
       for (const spec of o.outputs ?? []) outputs.push(await openOutput(spec));
-      session = await o.join?.(demux, peerId);
-      return new LivePeer(o, peerId, demux, session, outputs);
+      session = await join?.(demux, peerId);
+      const key = o.channel ?? channelFrom(session, channelId);
+      return new LivePeer(o, key, peerId, demux, session, outputs);
     } catch (error) {
       await session?.close();
       for (const out of outputs) await out.close();
@@ -280,6 +317,16 @@ export class LivePeer {
       }
     }
   }
+}
+
+function channelFrom(session: PeerSession | undefined, channelId: Buffer): ChannelKey {
+  const publicKey = session?.publicKey ?? null;
+  if (publicKey === null)
+    throw new InvalidOptionError(
+      'channel',
+      'the tracker knows no key for this channel yet: start the source first, or give the public key',
+    );
+  return openChannel(publicKey, channelId);
 }
 
 async function openOutput(spec: OutputSpec): Promise<PlayoutOutput> {

@@ -78,6 +78,7 @@ describe('LiveEdge and LivePeer on loopback', () => {
       await using peer = await LivePeer.start({
         channel: key,
         token: 'ok-a',
+        edgeCredential: Buffer.from('ok-a'),
         peerId: 'ok-a',
         address: '127.0.0.1',
         edges: [{ id: 'e1', endpoint: edge.endpoint }],
@@ -139,6 +140,7 @@ describe('LiveEdge and LivePeer on loopback', () => {
       await using peer = await LivePeer.start({
         channel: key,
         token: 'ok-b',
+        edgeCredential: Buffer.from('ok-b'),
         peerId: 'ok-b',
         address: '127.0.0.1',
         edges: edges.map((e, i) => ({ id: `e${i}`, endpoint: e.endpoint })),
