@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { parseHostPort } from '../internal/host-port.ts';
 import { impairSocket, parseImpair } from '../live/demo-impair.ts';
-import { LiveEdge, openChannel, peekTokenClaims } from '../live/index.ts';
+import { LiveEdge, openChannel, peekTokenClaims, startProcessMetrics } from '../live/index.ts';
 import { CliFailure, ExitCode, hostPort, numberIn, onStopSignal } from './fail.ts';
 import { bitRate, hex32, printLine, processFigures } from './live-flags.ts';
 
@@ -21,6 +21,7 @@ interface EdgeCommandOptions {
   maxPeers?: number;
   impair?: string;
   json?: boolean;
+  metrics?: string;
 }
 
 /** `porthole edge`: serves a channel to its peers, fed by the source over the ingest protocol. */
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .option('--max-peers <n>', 'peers served at most', numberIn({ min: 1, max: 100_000, integer: true }))
     .option('--impair <spec>', 'impair what this edge sends: loss=0.05,delay=20 (tests and demos)')
     .option('--json', 'print JSON lines on stdout: ready, stats every second, closed')
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics', hostPort({ minPort: 0 }))
     .action(async (o: EdgeCommandOptions) => {
       const secret = o.secretFile === undefined ? o.secret : (await readFile(o.secretFile, 'utf8')).trim();
       if (secret === undefined)
@@ -83,6 +85,15 @@ export function register(program: Command): void {
         ...(o.maxPeers === undefined ? {} : { maxPeers: o.maxPeers }),
       });
       if (impair !== undefined) impairSocket(edge.demux.socket, impair);
+      const metrics =
+        o.metrics === undefined
+          ? undefined
+          : await startProcessMetrics({
+              process: 'edge',
+              listen: o.metrics,
+              node: () => edge.node.core.stats(),
+              components: { edge: () => edge.stats() },
+            });
       const where = `${edge.endpoint.address}:${edge.endpoint.port}`;
       if (o.json === true) printLine('ready', { listening: where, channel: edge.channel.id.toString('hex') });
       else console.log(`edge listening on ${where}`);
@@ -94,6 +105,7 @@ export function register(program: Command): void {
       const stop = onStopSignal();
       await stop.signal;
       clearInterval(ticker);
+      await metrics?.close();
       await edge.close();
       if (o.json === true) printLine('closed', edge.stats());
       log.info(edge.stats(), 'edge closed');

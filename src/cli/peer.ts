@@ -10,9 +10,11 @@ import {
   type OutputSpec,
   openChannel,
   peekTokenClaims,
+  startProcessMetrics,
   TrackerSession,
 } from '../live/index.ts';
 import { Demux } from '../mux/index.ts';
+import { TurnRelayProvider } from '../punch/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
 import { CliFailure, ExitCode, hostPort, numberIn, oneOf, onStopSignal } from './fail.ts';
 import { bitRate, hex32, printLine, processFigures } from './live-flags.ts';
@@ -30,12 +32,16 @@ interface PeerCommandOptions {
   uploadCap?: number;
   upload: boolean;
   natClass: NatClassValue;
+  turn?: string;
+  turnUser?: string;
+  turnPassword?: string;
   degree?: number;
   strategy?: 'mixed' | 'edgeOnly';
   impair?: string;
   pollute?: boolean;
   control?: boolean;
   json?: boolean;
+  metrics?: string;
 }
 
 const NATS: readonly NatClassValue[] = ['open', 'full-cone', 'restricted', 'port-restricted', 'symmetric'];
@@ -65,6 +71,9 @@ export function register(program: Command): void {
     .option('--upload-cap <bps>', 'upload at most this (default 2 x the bit rate)', bitRate)
     .option('--no-upload', 'upload nothing (a leech)')
     .option('--nat-class <class>', "this peer's NAT class (from porthole nat)", oneOf(NATS), 'open')
+    .option('--turn <host:port>', 'a TURN server for links no punch opens (symmetric NAT pairs)', hostPort())
+    .option('--turn-user <name>', 'TURN username')
+    .option('--turn-password <password>', 'TURN password')
     .option('--degree <n>', 'peer neighbours to keep', numberIn({ min: 0, max: 64, integer: true }))
     .option(
       '--strategy <name>',
@@ -75,6 +84,7 @@ export function register(program: Command): void {
     .option('--pollute', 'behave as a polluter: lying buffer maps, forged chunks (tests and demos)')
     .option('--control', 'read JSON commands on stdin ({"impair":{...}})')
     .option('--json', 'print JSON lines on stdout: ready, stats every second, closed')
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics', hostPort({ minPort: 0 }))
     .action(async (o: PeerCommandOptions) => {
       if (o.stdout === true && o.json === true)
         throw new CliFailure('--stdout and --json both write stdout', ExitCode.USAGE, 'drop one of them');
@@ -135,7 +145,17 @@ export function register(program: Command): void {
         socket.close();
         return;
       }
+      const turn = o.turn === undefined ? undefined : parseHostPort(o.turn, { option: '--turn' });
+      const relay =
+        turn === undefined
+          ? undefined
+          : new TurnRelayProvider({
+              server: { address: turn.host, port: turn.port ?? 3478 },
+              username: o.turnUser ?? '',
+              password: o.turnPassword ?? '',
+            });
       const peer = await LivePeer.start({
+        ...(relay === undefined ? {} : { relay }),
         token: o.token,
         address: listen.host,
         port: listen.port ?? 0,
@@ -166,6 +186,16 @@ export function register(program: Command): void {
           }
         });
       }
+      const metrics =
+        o.metrics === undefined
+          ? undefined
+          : await startProcessMetrics({
+              process: 'peer',
+              listen: o.metrics,
+              node: () => peer.node.core.stats(),
+              components: { peer: () => peer.stats().mesh ?? {} },
+              natClass: () => o.natClass,
+            });
       const url = peer.httpUrl;
       if (o.json === true)
         printLine('ready', {
@@ -181,6 +211,7 @@ export function register(program: Command): void {
       await stop.signal;
       clearInterval(ticker);
       const final = compactStats(peer);
+      await metrics?.close();
       await peer.close();
       if (o.json === true) printLine('closed', final);
       log.info(final, 'peer left');
@@ -207,6 +238,8 @@ function compactStats(peer: LivePeer): object {
     downloadBps: s.downloadBps,
     joinMs: s.joinMs,
     firstPlayedSeq: s.firstPlayedSeq,
+    nextSeq: peer.node.core.playout.nextSeq,
+    newestKnown: peer.node.core.scheduler.newestKnown,
     lastPlayedSeq: s.lastPlayedSeq,
     skippedSeqs: s.skippedSeqs,
     bans: s.bans,

@@ -8,6 +8,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidOptionError } from '../errors/index.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
@@ -17,7 +19,9 @@ import { type ChannelSigner, createChannel } from './channel.ts';
 import type { ImpairOptions } from './demo-impair.ts';
 import { DemoChild } from './demo-process.ts';
 import type { ViewPeer } from './demo-view.ts';
+import type { Chunk } from './chunk.ts';
 import { openTestPattern } from './ffmpeg.ts';
+import { IngestServer } from './ingest-server.ts';
 import { LiveSource } from './source-process.ts';
 import { issueToken } from './token.ts';
 import { type SwarmSnapshot, Tracker } from './tracker.ts';
@@ -41,6 +45,11 @@ export interface LiveDemoOptions {
   readonly peerArgs?: readonly string[];
   /** Source chunk duration, ms; default 250. */
   readonly chunkDurationMs?: number;
+  /**
+   * Every chunk the source publishes, as it left the source (tests compare the peers' output with
+   * it): an ingest server in this process is one more edge of the source.
+   */
+  readonly onSourceChunk?: (bytes: Buffer, chunk: Chunk) => void;
 }
 
 /** One peer (or polluter) process of the demo. */
@@ -52,6 +61,10 @@ export interface DemoPeer {
 }
 
 const HOST = '127.0.0.1';
+/** Children started at once (each compiles the CLI's TypeScript: a few hundred ms of CPU). */
+const START_CONCURRENCY = 4;
+/** How long a child may take to say it is ready, ms (a loaded machine is slow to start Node). */
+const READY_TIMEOUT_MS = 90_000;
 const TOKEN_TTL_MS = 24 * 3600_000;
 
 /** See the module doc. */
@@ -62,7 +75,11 @@ export class LiveDemo {
   readonly peers = new Map<string, DemoPeer>();
   readonly edges: DemoChild[] = [];
   readonly #o: LiveDemoOptions;
+  /** Node's compile cache shared by the children (the first compiles, the others reuse). */
+  readonly #cache: string;
+  readonly #env: NodeJS.ProcessEnv;
   #source: { live: LiveSource; session: TrackerSession; demux: Demux } | undefined;
+  #recorder: { ingest: IngestServer; demux: Demux } | undefined;
   #next = 1;
   #edgeNext = 1;
   #closed = false;
@@ -72,6 +89,8 @@ export class LiveDemo {
     this.tracker = tracker;
     this.channel = channel;
     this.secret = secret;
+    this.#cache = mkdtempSync(join(tmpdir(), 'porthole-demo-cache-'));
+    this.#env = { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? this.#cache };
   }
 
   /**
@@ -92,8 +111,16 @@ export class LiveDemo {
     const demo = new LiveDemo(o, tracker, createChannel(), secret);
     try {
       await demo.startSource();
-      await Promise.all(Array.from({ length: edges }, () => demo.startEdge()));
-      await Promise.all(Array.from({ length: peers }, () => demo.addPeer()));
+      await demo.startEdge(); // warms the compile cache for the others
+      await Promise.all(Array.from({ length: edges - 1 }, () => demo.startEdge()));
+      let left = peers;
+      const worker = async (): Promise<void> => {
+        while (left > 0) {
+          left--;
+          await demo.addPeer();
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, peers) }, worker));
       return demo;
     } catch (error) {
       await demo.close();
@@ -141,10 +168,12 @@ export class LiveDemo {
         role: 'source',
         signer: this.channel,
       });
+      const recorder = await this.#startRecorder();
       const live = await LiveSource.start({
         channel: this.channel,
         demux,
         edgeDirectory: session,
+        ...(recorder === undefined ? {} : { edges: [recorder] }),
         input: () => openTestPattern({ bitrateKbps: this.#o.bitrateKbps ?? 1000, drawText: false }),
         ...(this.#o.chunkDurationMs === undefined ? {} : { chunkDurationMs: this.#o.chunkDurationMs }),
       });
@@ -154,6 +183,20 @@ export class LiveDemo {
       socket.close();
       throw error;
     }
+  }
+
+  async #startRecorder(): Promise<Endpoint | undefined> {
+    const on = this.#o.onSourceChunk;
+    if (on === undefined) return undefined;
+    if (this.#recorder === undefined) {
+      const socket = await bindUdpSocket({ family: 'udp4', address: HOST, port: 0 });
+      const demux = new Demux(socket);
+      const ingest = new IngestServer({ demux, channel: this.channel });
+      ingest.on('chunk', on);
+      this.#recorder = { ingest, demux };
+    }
+    const a = this.#recorder.demux.socket.address();
+    return { address: a.address, port: a.port };
   }
 
   /** Stops the source (the fault tests restart it with {@link startSource}). */
@@ -189,9 +232,9 @@ export class LiveDemo {
       ],
       ...this.#impairArgs(),
     ];
-    const child = new DemoChild(id, args);
+    const child = new DemoChild(id, args, { env: this.#env });
     this.edges.push(child);
-    await child.waitFor('ready');
+    await child.waitFor('ready', READY_TIMEOUT_MS);
     return child;
   }
 
@@ -211,9 +254,9 @@ export class LiveDemo {
       ...(this.#o.peerArgs ?? []),
       ...(options.args ?? []),
     ];
-    const peer: DemoPeer = { id, child: new DemoChild(id, args), polluter: false, killed: false };
+    const peer: DemoPeer = { id, child: new DemoChild(id, args, { env: this.#env }), polluter: false, killed: false };
     this.peers.set(id, peer);
-    await peer.child.waitFor('ready');
+    await peer.child.waitFor('ready', READY_TIMEOUT_MS);
     return id;
   }
 
@@ -227,9 +270,9 @@ export class LiveDemo {
       ...['--tracker', `${HOST}:${this.trackerEndpoint.port}`, '--token', this.token(id)],
       ...['--public-key', this.channel.publicKey.toString('hex'), '--listen', `${HOST}:0`],
     ];
-    const peer: DemoPeer = { id, child: new DemoChild(id, args), polluter: true, killed: false };
+    const peer: DemoPeer = { id, child: new DemoChild(id, args, { env: this.#env }), polluter: true, killed: false };
     this.peers.set(id, peer);
-    await peer.child.waitFor('ready');
+    await peer.child.waitFor('ready', READY_TIMEOUT_MS);
     return id;
   }
 
@@ -317,10 +360,18 @@ export class LiveDemo {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.peers.values()].map((p) => p.child.stop(3_000)));
-    await Promise.all(this.edges.map((e) => e.stop(3_000)));
-    await this.stopSource();
-    await this.tracker.close();
+    // Each step runs whatever the one before it did: a failure never leaves a process behind.
+    await Promise.allSettled([...this.peers.values()].map((p) => p.child.stop(3_000)));
+    await Promise.allSettled(this.edges.map((e) => e.stop(3_000)));
+    await Promise.allSettled([this.stopSource()]);
+    const r = this.#recorder;
+    if (r !== undefined) {
+      await Promise.allSettled([r.ingest.close()]);
+      r.demux.detach();
+      await new Promise<void>((resolve) => r.demux.socket.close(() => resolve()));
+    }
+    await Promise.allSettled([this.tracker.close()]);
+    rmSync(this.#cache, { recursive: true, force: true });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

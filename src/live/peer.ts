@@ -11,6 +11,7 @@ import type { Socket } from 'node:dgram';
 import { InvalidOptionError, throwIfAborted } from '../errors/index.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
 import { Demux } from '../mux/index.ts';
+import type { RelayProvider } from '../punch/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
 import { LiveArqNode } from './arq-node.ts';
 import { type ChannelKey, openChannel } from './channel.ts';
@@ -41,7 +42,10 @@ export interface LivePeerStartOptions {
   readonly tracker?: string | Endpoint;
   /** The application token (`issueToken`): proven to the edges and the tracker. */
   readonly token: string;
-  /** What to present to the edges instead of the token's proof (edges with another admission check). */
+  /**
+   * What to present to the edges instead of the token's proof (edges with another admission
+   * check); default the proof, or the token's bytes when it is no application token.
+   */
   readonly edgeCredential?: EdgeCredential;
   /** This peer's id at the tracker; default the token's peer id. */
   readonly peerId?: string;
@@ -56,8 +60,8 @@ export interface LivePeerStartOptions {
   readonly noUpload?: boolean;
   /** This peer's NAT class (from `detectNat`); default `open`. */
   readonly natClass?: NatClassValue;
-  /** Whether the punch endpoint has a TURN relay. */
-  readonly relay?: boolean;
+  /** A TURN relay for the punch links (symmetric ↔ symmetric pairs meet there); joins with it. */
+  readonly relay?: RelayProvider;
   /** Bind address and port; default 0.0.0.0:0. */
   readonly address?: string;
   readonly port?: number;
@@ -130,7 +134,12 @@ export class LivePeer {
     this.outputs = outputs;
     this.#nat = o.natClass ?? NatClass.OPEN;
     this.#startedAtMs = performance.timeOrigin + performance.now();
-    const credential = o.edgeCredential ?? ((nonce: number) => admitCredential(o.token, nonce, Date.now()));
+    // An application token is proven, never sent; anything else (an edge with its own admit check) goes as is.
+    const credential =
+      o.edgeCredential ??
+      (peekTokenClaims(o.token) === undefined
+        ? Buffer.from(o.token)
+        : (nonce: number) => admitCredential(o.token, nonce, Date.now()));
     this.node = new LiveArqNode({
       channel,
       role: 'peer',
@@ -154,7 +163,7 @@ export class LivePeer {
         node: this.node,
         session,
         nat: this.#nat,
-        relay: o.relay ?? false,
+        relay: o.relay !== undefined,
         uploads: this.node.core.uploads,
         ...(o.targetDegree === undefined ? {} : { targetDegree: o.targetDegree }),
       });
@@ -220,6 +229,7 @@ export class LivePeer {
               channelId,
               peerId: id,
               role: 'peer',
+              ...(o.relay === undefined ? {} : { relay: o.relay }),
               ...(o.natClass === undefined ? {} : { natClass: o.natClass }),
               ...(o.noUpload === true
                 ? { uploadCapBps: 0 }

@@ -1,0 +1,152 @@
+// npm run bench -- live [--json] [--peers 50] [--seconds 180] [--bitrate 2000]
+//
+// The live system with real processes on loopback (LiveDemo: the tracker and the ffmpeg test
+// pattern source in this process, `porthole edge` and `porthole peer` children): a 2 Mbit/s source,
+// 2 edges, N peers, every node's sends impaired in user space (5 % loss, 20 ms: loopback has no
+// netem without root), 30 % of the peers replaced per minute (killed for real, new ones started).
+// Next to it, in the same run and on the same machine, the baseline: edge only (every peer takes
+// every chunk from its edge, no mesh, a CDN). Figures (peers alive at the end, their last stats):
+//   offload      share of the peers' received bytes that came from other peers
+//   continuity   played / (played + skipped), over every peer
+//   latency      source-to-peer latency of the received chunks, p50/p95/p99 of the peers' p50/p95/p99
+//   join         start of the process to the first chunk played, p50/p95
+//   cpu, rss     per peer process
+//   announces/s  tracker requests handled per second (joins, keepalives, samples, reports)
+import { LiveDemo } from '../src/live/index.ts';
+import { emit, flagValue, percentile, printTable } from './lib/report.ts';
+
+const PEERS = Number(flagValue('peers', '50'));
+const SECONDS = Number(flagValue('seconds', '180'));
+const BITRATE_KBPS = Number(flagValue('bitrate', '1850'));
+const CHURN_PER_MINUTE = 0.3;
+
+interface Figures {
+  readonly peers: number;
+  readonly offload: number;
+  readonly continuity: number;
+  readonly latencyP50Ms: number;
+  readonly latencyP95Ms: number;
+  readonly latencyP99Ms: number;
+  readonly joinP50Ms: number;
+  readonly joinP95Ms: number;
+  readonly cpuPerPeerPct: number;
+  readonly rssMbPerPeer: number;
+  readonly edgeEgressMbps: number;
+  readonly trackerAnnouncesPerS: number;
+  readonly churned: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function scenario(edgeOnly: boolean): Promise<Figures> {
+  const demo = await LiveDemo.start({
+    peers: 0,
+    edges: 2,
+    bitrateKbps: BITRATE_KBPS,
+    impair: { lossRate: 0.05, delayMs: 20 },
+    edgeOnly,
+  });
+  let churned = 0;
+  const joins: number[] = [];
+  try {
+    // Peers join over the first 10 s.
+    for (let i = 0; i < PEERS; i++) {
+      void demo.addPeer();
+      await sleep(10_000 / PEERS);
+    }
+    const t0 = performance.now();
+    const announces0 = trackerRequests(demo);
+    const interval = 60_000 / (CHURN_PER_MINUTE * PEERS);
+    let nextChurn = performance.now() + interval;
+    while (performance.now() - t0 < SECONDS * 1000) {
+      await sleep(250);
+      if (performance.now() >= nextChurn) {
+        nextChurn += interval;
+        const running = [...demo.peers.values()].filter((p) => p.child.running && !p.killed);
+        const victim = running[Math.floor(Math.random() * running.length)];
+        if (victim !== undefined) {
+          const join = victim.child.latest('stats')?.joinMs;
+          if (Number.isFinite(join)) joins.push(join);
+          await demo.killPeer(victim.id);
+          churned++;
+          void demo.addPeer();
+        }
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const announces = (trackerRequests(demo) - announces0) / seconds;
+    const alive = [...demo.peers.values()].filter((p) => p.child.running && !p.killed);
+    const stats = alive.map((p) => p.child.latest('stats')).filter((s) => s !== undefined && s.played > 0);
+    for (const s of stats) if (Number.isFinite(s!.joinMs)) joins.push(s!.joinMs);
+    let played = 0;
+    let skipped = 0;
+    let fromPeers = 0;
+    let fromEdge = 0;
+    for (const s of stats) {
+      played += s!.played;
+      skipped += s!.skipped;
+      fromPeers += s!.bytesFromPeers;
+      fromEdge += s!.bytesFromEdge;
+    }
+    const cpu = stats.map((s) => (s!.cpuUserUs + s!.cpuSystemUs) / 1e6);
+    const edgeBps = demo.edges.reduce((a, e) => a + ((e.latest('stats')?.egressBps as number) ?? 0), 0);
+    return {
+      peers: stats.length,
+      offload: fromPeers / Math.max(1, fromPeers + fromEdge),
+      continuity: played / Math.max(1, played + skipped),
+      latencyP50Ms: percentile(stats.map((s) => s!.latencyP50Ms), 50),
+      latencyP95Ms: percentile(stats.map((s) => s!.latencyP95Ms), 95),
+      latencyP99Ms: percentile(stats.map((s) => s!.latencyP99Ms), 99),
+      joinP50Ms: percentile(joins, 50),
+      joinP95Ms: percentile(joins, 95),
+      cpuPerPeerPct: (100 * cpu.reduce((a, b) => a + b, 0)) / Math.max(1, cpu.length) / (SECONDS + 10),
+      rssMbPerPeer: stats.reduce((a, s) => a + s!.rssBytes, 0) / Math.max(1, stats.length) / 2 ** 20,
+      edgeEgressMbps: edgeBps / 1e6,
+      trackerAnnouncesPerS: announces,
+      churned,
+    };
+  } finally {
+    await demo.close();
+  }
+}
+
+function trackerRequests(demo: LiveDemo): number {
+  const c = demo.tracker.stats() as unknown as Record<string, number>;
+  return (c.joins ?? 0) + (c.keepalives ?? 0) + (c.samples ?? 0) + (c.reports ?? 0);
+}
+
+const porthole = await scenario(false);
+const edgeOnly = await scenario(true);
+const result = {
+  peersStarted: PEERS,
+  seconds: SECONDS,
+  bitrateKbps: BITRATE_KBPS,
+  ...porthole,
+  edgeOnly,
+  ratios: {
+    edgeEgress: porthole.edgeEgressMbps / Math.max(1e-9, edgeOnly.edgeEgressMbps),
+    latencyP95: porthole.latencyP95Ms / edgeOnly.latencyP95Ms,
+  },
+};
+emit(result, () => {
+  const row = (name: string, f: Figures): Record<string, string | number> => ({
+    strategy: name,
+    peers: f.peers,
+    offload: `${(100 * f.offload).toFixed(1)} %`,
+    continuity: `${(100 * f.continuity).toFixed(2)} %`,
+    'p50/p95/p99 ms': `${f.latencyP50Ms}/${f.latencyP95Ms}/${f.latencyP99Ms}`,
+    'join p50/p95 ms': `${Math.round(f.joinP50Ms)}/${Math.round(f.joinP95Ms)}`,
+    'cpu/peer': `${f.cpuPerPeerPct.toFixed(1)} %`,
+    'rss/peer MB': Math.round(f.rssMbPerPeer),
+    'edge Mbit/s': f.edgeEgressMbps.toFixed(2),
+    'announces/s': Math.round(f.trackerAnnouncesPerS),
+    churned: f.churned,
+  });
+  printTable(
+    `live (${PEERS} peers, 2 edges, ${BITRATE_KBPS} kbit/s video, 5 % loss + 20 ms per send, 30 %/min churn, ${SECONDS} s, real processes on loopback)`,
+    [row('porthole', porthole), row('edgeOnly', edgeOnly)],
+  );
+  console.log(
+    `\nedge egress porthole/edgeOnly: ${result.ratios.edgeEgress.toFixed(2)}; p95 latency ratio: ${result.ratios.latencyP95.toFixed(2)}`,
+  );
+});
