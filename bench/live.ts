@@ -94,9 +94,18 @@ async function scenario(edgeOnly: boolean): Promise<Figures> {
       peers: stats.length,
       offload: fromPeers / Math.max(1, fromPeers + fromEdge),
       continuity: played / Math.max(1, played + skipped),
-      latencyP50Ms: percentile(stats.map((s) => s!.latencyP50Ms), 50),
-      latencyP95Ms: percentile(stats.map((s) => s!.latencyP95Ms), 95),
-      latencyP99Ms: percentile(stats.map((s) => s!.latencyP99Ms), 99),
+      latencyP50Ms: percentile(
+        stats.map((s) => s!.latencyP50Ms),
+        50,
+      ),
+      latencyP95Ms: percentile(
+        stats.map((s) => s!.latencyP95Ms),
+        95,
+      ),
+      latencyP99Ms: percentile(
+        stats.map((s) => s!.latencyP99Ms),
+        99,
+      ),
       joinP50Ms: percentile(joins, 50),
       joinP95Ms: percentile(joins, 95),
       cpuPerPeerPct: (100 * cpu.reduce((a, b) => a + b, 0)) / Math.max(1, cpu.length) / (SECONDS + 10),

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
-import { DemoView, LiveDemo } from '../live/index.ts';
-import { numberIn, onStopSignal } from './fail.ts';
+import { DemoView, LiveDemo, type SwarmDashboard, startSwarmDashboard } from '../live/index.ts';
+import { hostPort, numberIn, onStopSignal } from './fail.ts';
 
 interface DemoCommandOptions {
   peers: number;
   edges: number;
   bitrate: number;
   seconds?: number;
+  dashboard: string | false;
 }
 
 /** `porthole demo` (`npm start`): a whole live system on loopback, with live figures. */
@@ -24,6 +25,8 @@ export function register(program: Command): void {
       numberIn({ min: 100, max: 20_000, integer: true }),
       1000,
     )
+    .option('--dashboard <host:port>', 'serve the dashboard here', hostPort({ minPort: 0 }), '127.0.0.1:0')
+    .option('--no-dashboard', 'no dashboard')
     .option(
       '--seconds <n>',
       'stop after this many seconds (default: at Ctrl-C)',
@@ -37,6 +40,18 @@ export function register(program: Command): void {
         'porthole demo: starting a tracker, an edge, the test-pattern source and peers on 127.0.0.1 ...\n',
       );
       const demo = await LiveDemo.start({ peers: o.peers, edges: o.edges, bitrateKbps: o.bitrate });
+      let dashboard: SwarmDashboard | undefined;
+      try {
+        if (o.dashboard !== false)
+          dashboard = await startSwarmDashboard(demo, {
+            listen: o.dashboard,
+            source: () => demo.sourceStats(),
+            components: { tracker: () => demo.tracker.stats() },
+          });
+      } catch (error) {
+        await demo.close();
+        throw error;
+      }
       const header = (): string[] => {
         const url = demo.playerUrl();
         const t = demo.trackerEndpoint;
@@ -47,6 +62,7 @@ export function register(program: Command): void {
           url === undefined
             ? 'watch: (waiting for a peer)'
             : `watch: ffplay ${url}    (or VLC: Media > Open Network Stream > ${url})`,
+          ...(dashboard === undefined ? [] : [`dashboard: ${dashboard.url}`]),
         ];
       };
       const footer = (): string[] => {
@@ -70,6 +86,7 @@ export function register(program: Command): void {
       clearInterval(ticker);
       view.draw({ header: header(), peers: demo.viewPeers(), footer: [] });
       out.write('porthole demo: stopping ...\n');
+      await dashboard?.close();
       await demo.close();
       out.write('porthole demo: stopped, nothing left running.\n');
     });

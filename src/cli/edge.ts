@@ -1,11 +1,18 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { parseHostPort } from '../internal/host-port.ts';
-import { impairSocket, parseImpair } from '../live/demo-impair.ts';
-import { LiveEdge, openChannel, peekTokenClaims, startProcessMetrics } from '../live/index.ts';
+
+import {
+  impairSocket,
+  LiveEdge,
+  openChannel,
+  parseImpair,
+  peekTokenClaims,
+  startProcessMetrics,
+} from '../live/index.ts';
 import { CliFailure, ExitCode, hostPort, numberIn, onStopSignal } from './fail.ts';
 import { bitRate, hex32, printLine, processFigures } from './live-flags.ts';
+import { readSecretFile } from './tracker.ts';
 
 interface EdgeCommandOptions {
   listen: string;
@@ -46,9 +53,13 @@ export function register(program: Command): void {
     .option('--max-peers <n>', 'peers served at most', numberIn({ min: 1, max: 100_000, integer: true }))
     .option('--impair <spec>', 'impair what this edge sends: loss=0.05,delay=20 (tests and demos)')
     .option('--json', 'print JSON lines on stdout: ready, stats every second, closed')
-    .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics', hostPort({ minPort: 0 }))
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics at http://host:port/metrics',
+      hostPort({ minPort: 0 }),
+    )
     .action(async (o: EdgeCommandOptions) => {
-      const secret = o.secretFile === undefined ? o.secret : (await readFile(o.secretFile, 'utf8')).trim();
+      const secret = o.secretFile === undefined ? o.secret : await readSecretFile(o.secretFile);
       if (secret === undefined)
         throw new CliFailure(
           'no token secret',

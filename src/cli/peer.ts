@@ -2,20 +2,23 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { parseHostPort } from '../internal/host-port.ts';
-import { type Impairment, impairSocket, parseImpair } from '../live/demo-impair.ts';
+
 import {
+  type Impairment,
+  impairSocket,
   LivePeer,
   LivePolluter,
   type NatClassValue,
   type OutputSpec,
   openChannel,
+  parseImpair,
   peekTokenClaims,
   startProcessMetrics,
   TrackerSession,
 } from '../live/index.ts';
 import { Demux } from '../mux/index.ts';
-import { TurnRelayProvider } from '../punch/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
+import { TurnRelayProvider } from '../punch/index.ts';
 import { CliFailure, ExitCode, hostPort, numberIn, oneOf, onStopSignal } from './fail.ts';
 import { bitRate, hex32, printLine, processFigures } from './live-flags.ts';
 
@@ -84,7 +87,11 @@ export function register(program: Command): void {
     .option('--pollute', 'behave as a polluter: lying buffer maps, forged chunks (tests and demos)')
     .option('--control', 'read JSON commands on stdin ({"impair":{...}})')
     .option('--json', 'print JSON lines on stdout: ready, stats every second, closed')
-    .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics', hostPort({ minPort: 0 }))
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics at http://host:port/metrics',
+      hostPort({ minPort: 0 }),
+    )
     .action(async (o: PeerCommandOptions) => {
       if (o.stdout === true && o.json === true)
         throw new CliFailure('--stdout and --json both write stdout', ExitCode.USAGE, 'drop one of them');

@@ -16,10 +16,10 @@ import type { Endpoint } from '../internal/endpoint.ts';
 import { Demux } from '../mux/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
 import { type ChannelSigner, createChannel } from './channel.ts';
+import type { Chunk } from './chunk.ts';
 import type { ImpairOptions } from './demo-impair.ts';
 import { DemoChild } from './demo-process.ts';
 import type { ViewPeer } from './demo-view.ts';
-import type { Chunk } from './chunk.ts';
 import { openTestPattern } from './ffmpeg.ts';
 import { IngestServer } from './ingest-server.ts';
 import { LiveSource } from './source-process.ts';
@@ -254,7 +254,12 @@ export class LiveDemo {
       ...(this.#o.peerArgs ?? []),
       ...(options.args ?? []),
     ];
-    const peer: DemoPeer = { id, child: new DemoChild(id, args, { env: this.#env }), polluter: false, killed: false };
+    const peer: DemoPeer = {
+      id,
+      child: new DemoChild(id, args, { env: this.#env }),
+      polluter: false,
+      killed: false,
+    };
     this.peers.set(id, peer);
     await peer.child.waitFor('ready', READY_TIMEOUT_MS);
     return id;
@@ -270,7 +275,12 @@ export class LiveDemo {
       ...['--tracker', `${HOST}:${this.trackerEndpoint.port}`, '--token', this.token(id)],
       ...['--public-key', this.channel.publicKey.toString('hex'), '--listen', `${HOST}:0`],
     ];
-    const peer: DemoPeer = { id, child: new DemoChild(id, args, { env: this.#env }), polluter: true, killed: false };
+    const peer: DemoPeer = {
+      id,
+      child: new DemoChild(id, args, { env: this.#env }),
+      polluter: true,
+      killed: false,
+    };
     this.peers.set(id, peer);
     await peer.child.waitFor('ready', READY_TIMEOUT_MS);
     return id;

@@ -37,14 +37,6 @@ export type {
   DashboardStats,
 } from './dashboard-server.ts';
 export { Dashboard } from './dashboard-server.ts';
-export type {
-  IngestDropMessage,
-  PublisherDropMessage,
-  TrackerDropMessage,
-  TrackerJoinMessage,
-  TrackerNodeMessage,
-} from './diagnostics.ts';
-export { LiveDiagnostics } from './diagnostics.ts';
 export type { Impairment, ImpairOptions, ImpairStats } from './demo-impair.ts';
 export { impairSocket, parseImpair } from './demo-impair.ts';
 export type { ChildLine } from './demo-process.ts';
@@ -53,6 +45,14 @@ export type { DemoPeer, LiveDemoOptions } from './demo-swarm.ts';
 export { LiveDemo } from './demo-swarm.ts';
 export type { ViewModel, ViewPeer } from './demo-view.ts';
 export { DemoView, renderView } from './demo-view.ts';
+export type {
+  IngestDropMessage,
+  PublisherDropMessage,
+  TrackerDropMessage,
+  TrackerJoinMessage,
+  TrackerNodeMessage,
+} from './diagnostics.ts';
+export { LiveDiagnostics } from './diagnostics.ts';
 export type { LiveEdgeOptions, LiveEdgeStats } from './edge.ts';
 export { EDGE_MAX_PEERS_DEFAULT, EDGE_WINDOW_DEFAULT_S, LiveEdge } from './edge.ts';
 export type { TokenAdmissionOptions } from './edge-admit.ts';

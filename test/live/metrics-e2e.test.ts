@@ -10,7 +10,6 @@ import { after, before, describe, it } from 'node:test';
 import {
   AdmitStatus,
   createChannel,
-  IngestServer,
   LiveEdge,
   LivePeer,
   loadChannelKey,
@@ -138,8 +137,7 @@ describe('metrics during a live run', () => {
     const { channel: signer } = await loadChannelKey(keyFile, { create: true });
     const channelKey = openChannel(signer.publicKey, signer.id);
     await using edge = await LiveEdge.start({ channel: channelKey, admit, address: '127.0.0.1' });
-    const ingest = new IngestServer({ demux: edge.demux, channel: channelKey });
-    ingest.on('chunk', (bytes) => edge.ingest(bytes));
+    // The edge runs the ingest server on its socket (LiveEdge's `ingest`, default on).
     const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
     const child = spawn(
       process.execPath,
@@ -200,7 +198,6 @@ describe('metrics during a live run', () => {
     } finally {
       child.kill('SIGTERM');
       await exited;
-      await ingest.close();
     }
   });
 });
