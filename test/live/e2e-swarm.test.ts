@@ -57,9 +57,11 @@ function checkOutput(id: string, stats: Record<string, unknown>, bytes?: number)
 }
 
 const stats = (id: string): Record<string, unknown> => demo.peers.get(id)!.child.latest('stats') ?? {};
-const honest = (): string[] => [...demo.peers.values()].filter((p) => !p.polluter && !p.killed).map((p) => p.id);
+const honest = (): string[] =>
+  [...demo.peers.values()].filter((p) => !p.polluter && !p.killed).map((p) => p.id);
 
 before(async () => {
+  if (skip !== false) return;
   demo = await LiveDemo.start({
     peers: PEERS,
     edges: 2,
@@ -75,7 +77,10 @@ after(async () => {
 // After the demo's close (hooks run in the order they were registered).
 checkLeaks({ graceMs: 5_000 });
 
-describe('the live system on loopback, real processes', { timeout: 600_000 }, () => {
+// 22 Node processes: on a machine shared by many suites at once it needs minutes; CI runs it.
+const skip = process.env.PORTHOLE_SKIP_E2E_SWARM === '1' ? 'PORTHOLE_SKIP_E2E_SWARM=1' : false;
+
+describe('the live system on loopback, real processes', { timeout: 600_000, skip }, () => {
   it('source → 2 edges → 20 peers: every output decodes, equals the source, continuity ≥ 99.9 %', async () => {
     // Every peer playing and caught up (no chunk skipped for 8 s), then 30 s measured: starting 20
     // Node processes on a shared 2-core machine is a CPU storm that the measurement leaves out (the
@@ -118,7 +123,10 @@ describe('the live system on loopback, real processes', { timeout: 600_000 }, ()
       prefixes.set(id, (s.outputs as { bytesWritten: number }[])[0]!.bytesWritten);
     }
     const continuity = played / (played + skipped);
-    assert.ok(continuity >= 0.999, `continuity ${(100 * continuity).toFixed(2)} % over ${played + skipped} chunks (30 s of 20 peers)`);
+    assert.ok(
+      continuity >= 0.999,
+      `continuity ${(100 * continuity).toFixed(2)} % over ${played + skipped} chunks (30 s of 20 peers)`,
+    );
     const offload = honest().reduce((a, id) => a + ((stats(id).offload as number) ?? 0), 0) / honest().length;
     assert.ok(offload > 0, `the peers share with each other (mean offload ${(100 * offload).toFixed(0)} %)`);
     await new Promise((r) => setTimeout(r, 1000)); // the writes queued at the stats line reach the files
@@ -140,23 +148,30 @@ describe('the live system on loopback, real processes', { timeout: 600_000 }, ()
     const fresh = await Promise.all(victims.map(() => demo.addPeer()));
     // One edge of two killed.
     await demo.killEdge(0);
-    await waitFor(() => honest().every((id) => ((stats(id).played as number) ?? 0) >= (before.get(id) ?? 0) + 20), {
-      what: 'every peer playing 20 more chunks after the churn and the edge',
-      timeoutMs: 60_000,
-      intervalMs: 500,
-      detail: () => honest().map((id) => `${id}: ${stats(id).played}, edge ${JSON.stringify(stats(id).edge)}`),
-    });
+    await waitFor(
+      () => honest().every((id) => ((stats(id).played as number) ?? 0) >= (before.get(id) ?? 0) + 20),
+      {
+        what: 'every peer playing 20 more chunks after the churn and the edge',
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        detail: () =>
+          honest().map((id) => `${id}: ${stats(id).played}, edge ${JSON.stringify(stats(id).edge)}`),
+      },
+    );
     // The source down for 5 s, then back.
     const skippedBefore = new Map(honest().map((id) => [id, stats(id).skipped as number]));
     await demo.stopSource();
     await new Promise((r) => setTimeout(r, 5_000));
     await demo.startSource();
     const resumeAt = new Map(honest().map((id) => [id, stats(id).played as number]));
-    await waitFor(() => honest().every((id) => ((stats(id).played as number) ?? 0) >= (resumeAt.get(id) ?? 0) + 12), {
-      what: 'every peer playing again after the source came back',
-      timeoutMs: 60_000,
-      intervalMs: 500,
-    });
+    await waitFor(
+      () => honest().every((id) => ((stats(id).played as number) ?? 0) >= (resumeAt.get(id) ?? 0) + 12),
+      {
+        what: 'every peer playing again after the source came back',
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      },
+    );
     for (const id of honest()) {
       assert.ok(demo.peers.get(id)!.child.running, `${id} did not crash`);
       assert.ok(
@@ -164,7 +179,8 @@ describe('the live system on loopback, real processes', { timeout: 600_000 }, ()
         `${id} counted the source's outage as skipped chunks`,
       );
     }
-    for (const id of fresh) assert.ok((stats(id).played as number) > 0, `${id}, started during the churn, plays`);
+    for (const id of fresh)
+      assert.ok((stats(id).played as number) > 0, `${id}, started during the churn, plays`);
     // The polluter: banned by whoever it reached, reported, and nobody played a forged byte.
     const bans = honest().reduce((a, id) => a + (stats(id).bans as number), 0);
     const reported = honest().reduce((a, id) => a + (stats(id).forgedReported as number), 0);
