@@ -18,6 +18,8 @@ import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from '../support/wait.ts';
 
 const run = promisify(execFile);
+// 22 Node processes: on a machine shared by many suites at once it needs minutes; CI runs it.
+const skip = process.env.PORTHOLE_SKIP_E2E_SWARM === '1' ? 'PORTHOLE_SKIP_E2E_SWARM=1' : false;
 const PEERS = 20;
 
 const dir = mkdtempSync(join(tmpdir(), 'porthole-e2e-swarm-'));
@@ -76,9 +78,6 @@ after(async () => {
 });
 // After the demo's close (hooks run in the order they were registered).
 checkLeaks({ graceMs: 5_000 });
-
-// 22 Node processes: on a machine shared by many suites at once it needs minutes; CI runs it.
-const skip = process.env.PORTHOLE_SKIP_E2E_SWARM === '1' ? 'PORTHOLE_SKIP_E2E_SWARM=1' : false;
 
 describe('the live system on loopback, real processes', { timeout: 600_000, skip }, () => {
   it('source → 2 edges → 20 peers: every output decodes, equals the source, continuity ≥ 99.9 %', async () => {
