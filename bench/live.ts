@@ -51,7 +51,7 @@ async function scenario(edgeOnly: boolean): Promise<Figures> {
   try {
     // Peers join over the first 10 s.
     for (let i = 0; i < PEERS; i++) {
-      void demo.addPeer();
+      demo.addPeer().catch(() => {}); // a peer killed by the churn before it was ready
       await sleep(10_000 / PEERS);
     }
     const t0 = performance.now();
@@ -62,14 +62,16 @@ async function scenario(edgeOnly: boolean): Promise<Figures> {
       await sleep(250);
       if (performance.now() >= nextChurn) {
         nextChurn += interval;
-        const running = [...demo.peers.values()].filter((p) => p.child.running && !p.killed);
+        const running = [...demo.peers.values()].filter(
+          (p) => p.child.running && !p.killed && p.child.latest('ready') !== undefined,
+        );
         const victim = running[Math.floor(Math.random() * running.length)];
         if (victim !== undefined) {
           const join = victim.child.latest('stats')?.joinMs;
           if (Number.isFinite(join)) joins.push(join);
           await demo.killPeer(victim.id);
           churned++;
-          void demo.addPeer();
+          demo.addPeer().catch(() => {}); // a peer killed by the churn before it was ready
         }
       }
     }
