@@ -53,11 +53,17 @@ export interface PlayoutStats {
   readonly startedAtMs: number;
 }
 
+/** Weight of the newest chunk in the running mean of chunk durations (1/16). */
+const DURATION_MEAN_WEIGHT = 16;
+
 /** The playout core. */
 export class Playout {
   readonly targetDelayMs: number;
   readonly joinFetchMs: number;
+  /** Running mean of the played chunks' durations, ms: the spacing assumed for chunks not held. */
   #durationMs: number;
+  /** When {@link nextSeq} is due, ms, once started: the sum of the played chunks' own durations. */
+  #nextDeadlineMs = Number.NaN;
   #joinSeq = -1;
   #joinTsMs = 0;
   #startMs = Number.NaN;
@@ -106,13 +112,19 @@ export class Playout {
     this.#joinSeq = seq;
     this.#nextSeq = seq;
     this.#startMs = Number.NaN;
+    this.#nextDeadlineMs = Number.NaN;
     this.#joinTsMs = nowMs + this.joinFetchMs;
   }
 
-  /** When chunk `seq` is due, ms (local clock). Before the start: the join chunk as soon as it comes. */
+  /**
+   * When chunk `seq` is due, ms (local clock). Before the start: the join chunk as soon as it
+   * comes. Once started, each chunk is due when the one before it has played for its own duration
+   * (chunks cut at random-access points differ in length); chunks not yet played are assumed the
+   * mean duration so far.
+   */
   deadlineOf(seq: number, nowMs: number): number {
-    const anchor = this.started ? this.#startMs : Math.max(this.#joinTsMs, nowMs);
-    return anchor + (seq - this.#joinSeq) * this.#durationMs;
+    if (!this.started) return Math.max(this.#joinTsMs, nowMs) + (seq - this.#joinSeq) * this.#durationMs;
+    return this.#nextDeadlineMs + (seq - this.#nextSeq) * this.#durationMs;
   }
 
   /**
@@ -134,12 +146,19 @@ export class Playout {
       if (first === undefined || (first.flags & CHUNK_FLAG_RANDOM_ACCESS) === 0) return;
       if ((liveEdgeSeq - this.#joinSeq + 1) * first.durationMs < this.targetDelayMs) return;
       this.#startMs = nowMs;
-      this.#durationMs = first.durationMs;
+      this.#nextDeadlineMs = nowMs;
+      if (first.durationMs > 0) this.#durationMs = first.durationMs;
     }
     while (this.deadlineOf(this.#nextSeq, nowMs) <= nowMs) {
       const seq = this.#nextSeq;
       const chunk = get(seq);
       this.#nextSeq++;
+      if (chunk !== undefined && chunk.durationMs > 0) {
+        this.#nextDeadlineMs += chunk.durationMs;
+        this.#durationMs += (chunk.durationMs - this.#durationMs) / DURATION_MEAN_WEIGHT;
+      } else {
+        this.#nextDeadlineMs += this.#durationMs;
+      }
       if (chunk === undefined) {
         this.#skipped++;
         if (!this.#gap) {
