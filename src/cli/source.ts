@@ -61,7 +61,7 @@ export function register(program: Command): void {
     .requiredOption('--key <file>', 'channel key (Ed25519, PEM PKCS#8); created when the file does not exist')
     .requiredOption(
       '--input <spec>',
-      'testpattern | udp://ADDRESS:PORT | rtp://ADDRESS[:FIRST-LAST] | file:PATH | - (stdin)',
+      'testpattern | udp://ADDRESS:PORT | rtp://ADDRESS[:FIRST-LAST] | rist://@ADDRESS:PORT | file:PATH | - (stdin)',
       inputSpec,
     )
     .option('--edge <host:port>', 'an edge to push to (repeatable)', collectEdge, [])

@@ -6,6 +6,7 @@
  * | `testpattern` | the built-in ffmpeg test pattern |
  * | `udp://ADDRESS:PORT` | MPEG-TS datagrams on a local address (`udp://:PORT` or `udp://@:PORT`: every address), or a multicast group |
  * | `rtp://ADDRESS[:FIRST-LAST]` | MPEG-TS in RTP on an even/odd pair from that port range (default 40000-40999) |
+ * | `rist://@ADDRESS:PORT` | RIST Simple profile (TR-06-1) on the even port PORT and PORT + 1, NACK recovery (ingest-rist.ts) |
  * | `file:PATH` | a file, looped, paced by its PCR |
  * | `-` | stdin |
  * @module
@@ -14,6 +15,7 @@ import { isIP } from 'node:net';
 import { InvalidOptionError } from '../errors/index.ts';
 import { PortPool, parsePortRange } from '../ports/index.ts';
 import { openTestPattern, type TestPatternOptions } from './ffmpeg.ts';
+import { openRistInput, parseRistInputSpec } from './ingest-rist.ts';
 import { FileTsInput, StreamTsInput } from './source-file.ts';
 import type { TsInput } from './source-input.ts';
 import { openRtpInput } from './source-rtp.ts';
@@ -27,6 +29,7 @@ export type InputSpec =
   | { readonly kind: 'testpattern' }
   | { readonly kind: 'udp'; readonly address: string; readonly port: number }
   | { readonly kind: 'rtp'; readonly address: string; readonly range: string }
+  | { readonly kind: 'rist'; readonly address: string; readonly port: number }
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'stdin' };
 
@@ -38,7 +41,7 @@ export function parseInputSpec(text: string, option = 'input'): InputSpec {
   const bad = (why: string): never => {
     throw new InvalidOptionError(
       option,
-      `${option}: ${why} (testpattern, udp://ADDRESS:PORT, rtp://ADDRESS[:FIRST-LAST], file:PATH or -)`,
+      `${option}: ${why} (testpattern, udp://ADDRESS:PORT, rtp://ADDRESS[:FIRST-LAST], rist://@ADDRESS:PORT, file:PATH or -)`,
     );
   };
   if (text === 'testpattern') return { kind: 'testpattern' };
@@ -48,6 +51,8 @@ export function parseInputSpec(text: string, option = 'input'): InputSpec {
     if (path === '') bad('file: needs a path');
     return { kind: 'file', path };
   }
+  const rist = parseRistInputSpec(text, option);
+  if (rist !== undefined) return rist;
   const m = /^(udp|rtp):\/\/@?([^:/?]*)(?::([0-9-]+))?$/.exec(text);
   if (m === null) return bad(`"${text}" is no input`);
   const scheme = m[1]!;
@@ -94,6 +99,8 @@ export async function openInput(spec: InputSpec, options: OpenInputOptions = {})
       return new FileTsInput({ path: spec.path });
     case 'stdin':
       return new StreamTsInput();
+    case 'rist':
+      return openRistInput({ address: spec.address, port: spec.port });
     case 'rtp': {
       const own = options.pool === undefined;
       const pool =

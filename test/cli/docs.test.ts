@@ -32,6 +32,10 @@ const DOCUMENTED = [
   'connect',
   'tracker',
   'token',
+  'source',
+  'edge',
+  'peer',
+  'demo',
 ];
 
 describe('docs/cli.md', () => {

@@ -23,6 +23,7 @@ function chunkOf(seq: number): Chunk {
     payloadHash: Buffer.alloc(32),
     signature: Buffer.alloc(64),
     payload: Buffer.alloc(188, 0x47),
+    bytes: Buffer.alloc(0),
   };
 }
 

@@ -208,7 +208,22 @@ describe('source inputs', () => {
     });
     assert.deepEqual(parseInputSpec('file:/tmp/a.ts'), { kind: 'file', path: '/tmp/a.ts' });
     assert.deepEqual(parseInputSpec('-'), { kind: 'stdin' });
-    for (const bad of ['udp://1.2.3.4', 'udp://host:1', 'rtp://1.2.3.4:5-4', 'http://x', 'file:', '']) {
+    assert.deepEqual(parseInputSpec('rist://@127.0.0.1:5000'), {
+      kind: 'rist',
+      address: '127.0.0.1',
+      port: 5000,
+    });
+    assert.deepEqual(parseInputSpec('rist://@:6000'), { kind: 'rist', address: '0.0.0.0', port: 6000 });
+    for (const bad of [
+      'udp://1.2.3.4',
+      'udp://host:1',
+      'rtp://1.2.3.4:5-4',
+      'http://x',
+      'file:',
+      '',
+      'rist://@127.0.0.1:5001',
+      'rist://host:5000',
+    ]) {
       assert.throws(
         () => parseInputSpec(bad, '--input'),
         { code: 'ERR_INVALID_OPTION', option: '--input' },
