@@ -18,6 +18,13 @@ export const MAX_PORT = 65535;
 export function parsePortRange(range: string | PortRange): PortRange {
   let first: number;
   let last: number;
+  if (typeof range !== 'string' && (typeof range !== 'object' || range === null)) {
+    const got = typeof range === 'number' ? `the number ${range}; write "${range}"` : String(range);
+    throw new InvalidOptionError(
+      'range',
+      `range is required: a string such as "40000-40999" or "5004", or { first, last }; got ${got}`,
+    );
+  }
   if (typeof range === 'string') {
     const match = /^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$/.exec(range);
     if (match === null) {

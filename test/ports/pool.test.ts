@@ -46,6 +46,12 @@ function send(port: number, payload: string): Promise<void> {
 }
 
 describe('PortPool', () => {
+  it('refuses a missing or numeric range with ERR_INVALID_OPTION naming range (issue 11, item 9)', () => {
+    for (const options of [{}, { range: 40000 }] as unknown as PortPoolOptions[]) {
+      assert.throws(() => new PortPool(options), { code: 'ERR_INVALID_OPTION', option: 'range' });
+    }
+  });
+
   it('1. returns bound sockets it holds: nobody else can bind the ports', async () => {
     const pool = makePool({ range: '62000-62009' });
     await using lease = await pool.bind();

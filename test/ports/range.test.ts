@@ -26,6 +26,19 @@ describe('port ranges', () => {
       code: 'ERR_INVALID_OPTION',
       option: 'range',
     });
+    // What plain JavaScript can pass: nothing at all, or a number (issue 11, item 9).
+    for (const bad of [undefined, 40000, null] as unknown as string[]) {
+      assert.throws(
+        () => parsePortRange(bad),
+        (e: unknown) =>
+          e instanceof Error &&
+          (e as { code?: string }).code === 'ERR_INVALID_OPTION' &&
+          (e as { option?: string }).option === 'range' &&
+          e.message.startsWith('range is required') &&
+          !e.message.includes('undefined-undefined'),
+        String(bad),
+      );
+    }
   });
 
   it('partitions into disjoint, covering, pair-aligned parts', () => {
@@ -41,6 +54,9 @@ describe('port ranges', () => {
       assert.equal(parts.at(-1)!.last, last);
       for (let i = 1; i < n; i++) assert.equal(parts[i]!.first, parts[i - 1]!.last + 1);
       for (const p of parts) assert.ok(p.first <= p.last);
+      // Every part but the first starts on an even port while each still gets a pair (docs/ports.md).
+      if (last - first + 1 >= 2 * n + 1)
+        for (const p of parts.slice(1)) assert.equal(p.first % 2, 0, `${p.first}`);
     }
     assert.throws(() => partitionPortRange({ first: 1, last: 3 }, 4), {
       code: 'ERR_INVALID_OPTION',
