@@ -103,6 +103,7 @@ export function register(program: Command): void {
               process: 'edge',
               listen: o.metrics,
               node: () => edge.node.core.stats(),
+              arqRttsMs: () => edge.node.rttsMs(),
               components: { edge: () => edge.stats() },
             });
       const where = `${edge.endpoint.address}:${edge.endpoint.port}`;

@@ -200,6 +200,7 @@ export function register(program: Command): void {
               process: 'peer',
               listen: o.metrics,
               node: () => peer.node.core.stats(),
+              arqRttsMs: () => peer.node.rttsMs(),
               components: { peer: () => peer.stats().mesh ?? {} },
               natClass: () => o.natClass,
             });

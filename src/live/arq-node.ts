@@ -81,6 +81,20 @@ export class LiveArqNode extends EventEmitter<LiveArqNodeEvents> {
     this.#run();
   }
 
+  /**
+   * Smoothed round-trip time of each neighbour's control conversation once it has sent (both ends
+   * send control frames, so each gets acknowledgements to time), ms; KCP counts whole ms, so a
+   * loopback link reads 0.
+   */
+  rttsMs(): number[] {
+    const out: number[] = [];
+    for (const l of this.#links.values()) {
+      const s = l.control?.stats();
+      if (s !== undefined && s.messagesOut > 0) out.push(s.srttMs);
+    }
+    return out;
+  }
+
   /** Forgets neighbour `id` and closes its endpoint. */
   detach(id: string): void {
     const l = this.#links.get(id);

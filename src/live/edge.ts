@@ -17,6 +17,7 @@ import { CHUNK_DURATION_DEFAULT_MS } from './constants.ts';
 import { peekTokenClaims, tokenAdmission } from './edge-admit.ts';
 import { type EdgeAdmitCheck, type EdgeLink, EdgeLinkTable, type EdgeLinkTableStats } from './edge-links.ts';
 import { IngestServer, type IngestServerStats } from './ingest-server.ts';
+import type { NodeReport } from './tracker-report.ts';
 import { TrackerSession } from './tracker-session.ts';
 
 /** Default window an edge keeps, s. */
@@ -168,6 +169,8 @@ export class LiveEdge {
         socket.close(() => resolve());
       });
     let session: TrackerSession | undefined;
+    // The session reports what the edge sends (its egress: the dashboard's "edge egress") once it exists.
+    let made: LiveEdge | undefined;
     try {
       const claims = options.token === undefined ? undefined : peekTokenClaims(options.token);
       const channelId = options.channel?.id ?? claims?.channelId;
@@ -183,6 +186,7 @@ export class LiveEdge {
           channelId,
           peerId: claims?.peerId ?? `edge-${randomBytes(6).toString('hex')}`,
           role: 'edge',
+          reporter: () => made?.report(),
           ...(options.advertise === undefined ? {} : { edgeEndpoint: options.advertise }),
           ...(options.signal === undefined ? {} : { signal: options.signal }),
         });
@@ -207,6 +211,7 @@ export class LiveEdge {
         admit = tokenAdmission({ secret: options.secret, channelId: channel.id });
       }
       const edge = new LiveEdge(options, channel, admit, demux);
+      made = edge;
       edge.session = session;
       edge.#onClose.push(release);
       if (options.ingest !== false) {
@@ -243,6 +248,28 @@ export class LiveEdge {
       if (seq > this.#newest) this.#newest = seq;
     } else this.#refused++;
     return ok;
+  }
+
+  /** The edge's per-second report to the tracker: its egress and the bytes it sent (it plays nothing). */
+  report(): NodeReport {
+    const s = this.stats();
+    return {
+      role: 'edge',
+      natClass: 'open',
+      uploadBps: s.egressBps,
+      downloadBps: 0,
+      bytesFromEdge: 0,
+      bytesFromPeers: 0,
+      bytesUp: s.bytesUp,
+      continuity: 1,
+      latencyP50Ms: Number.NaN,
+      latencyP95Ms: Number.NaN,
+      stalls: 0,
+      bans: s.bans,
+      chunksPlayed: 0,
+      chunksMissed: 0,
+      neighbours: [],
+    };
   }
 
   /** Counters. */

@@ -19,6 +19,8 @@ import type { LivePeerStats } from './peer-stats.ts';
 export interface NodeMetricsOptions {
   /** The node's counters now (`LivePeer.stats()`'s core part, or `LivePeerCore.stats()`). */
   readonly stats: () => LivePeerStats;
+  /** Smoothed ARQ round-trip times of the node's links, ms (`LiveArqNode.rttsMs()`). */
+  readonly arqRttsMs?: () => readonly number[];
 }
 
 /** Reasons of `porthole_live_dropped_total`, each a `LivePeerStats` counter. */
@@ -36,6 +38,22 @@ export const LIVE_DROP_REASONS = {
  */
 export function collectNodeMetrics(registry: Registry, options: NodeMetricsOptions): void {
   const s = perScrape(options.stats);
+  const rtts = options.arqRttsMs;
+  if (rtts !== undefined) {
+    scrapeGauge(registry, {
+      name: 'porthole_live_arq_rtt_ms',
+      help: "Smoothed ARQ round-trip time over the node's links, ms: the median and the largest.",
+      labelNames: ['stat'],
+      read: () => {
+        const sorted = [...rtts()].sort((x, y) => x - y);
+        if (sorted.length === 0) return [];
+        return [
+          [{ stat: 'p50' }, sorted[Math.floor((sorted.length - 1) / 2)]!],
+          [{ stat: 'max' }, sorted.at(-1)!],
+        ];
+      },
+    });
+  }
   const counter = (name: string, help: string, read: () => number): void => {
     scrapeCounter(registry, { name, help, read: () => one(read()) });
   };

@@ -26,6 +26,8 @@ export interface ProcessMetricsOptions {
   readonly listen?: string | undefined;
   /** A peer's or edge's core counters (`peer.node.core.stats()`): the `porthole_live_*` series. */
   readonly node?: () => LivePeerStats;
+  /** The node's ARQ round-trip times, ms (`node.rttsMs()`): `porthole_live_arq_rtt_ms`. */
+  readonly arqRttsMs?: () => readonly number[];
   /** A tracker's swarm (`tracker.swarm()`): the `porthole_tracker_*` series. */
   readonly swarm?: () => SwarmView;
   /** A source's counters (`source.stats()`; undefined while stopped): the `porthole_source_*` series. */
@@ -54,7 +56,11 @@ export async function startProcessMetrics(options: ProcessMetricsOptions): Promi
   const registry = createMetricsRegistry(options.process, {
     ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }),
   });
-  if (options.node !== undefined) collectNodeMetrics(registry, { stats: options.node });
+  if (options.node !== undefined)
+    collectNodeMetrics(registry, {
+      stats: options.node,
+      ...(options.arqRttsMs === undefined ? {} : { arqRttsMs: options.arqRttsMs }),
+    });
   if (options.swarm !== undefined) collectTrackerMetrics(registry, { swarm: options.swarm });
   if (options.source !== undefined) collectSourceMetrics(registry, { stats: options.source });
   const components = new ComponentStats(registry);

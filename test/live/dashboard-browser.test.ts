@@ -36,7 +36,7 @@ interface PageState {
   readonly points: number;
   readonly errors: string[];
   readonly nodes: { id: string; role: string }[];
-  readonly series: { t: number[]; continuity: (number | null)[]; peers: number[] };
+  readonly series: { t: number[]; continuity: (number | null)[]; peers: number[]; egress: number[] };
   readonly video: { stalls: number; playing: boolean; currentTime: number; errors: number };
 }
 
@@ -97,6 +97,12 @@ describe('the dashboard in headless Chromium', { skip }, () => {
         playing.series.continuity.some((v) => v !== null),
         'the continuity chart has values',
       );
+      // The edge reports its egress to the tracker: the edge egress chart is not flat at zero.
+      await waitFor(async () => (await state()).series.egress.some((v) => v > 0), {
+        what: 'the edge egress chart above zero',
+        timeoutMs: 15_000,
+        intervalMs: 200,
+      });
       const uplots = await page.$$eval('.uplot canvas', (els) => els.length);
       assert.equal(uplots, 5, 'five charts drawn');
       mkdirSync(ARTIFACTS, { recursive: true });

@@ -80,6 +80,7 @@ describe('metrics during a live run', () => {
             process: 'peer',
             listen: '127.0.0.1:0',
             node: () => peer.node.core.stats(),
+            arqRttsMs: () => peer.node.rttsMs(),
             components: { peer: () => peer.stats() },
             natClass: () => 'open',
           }),
@@ -120,6 +121,11 @@ describe('metrics during a live run', () => {
           sample(t, 'porthole_live_received_bytes_total', { from: 'peer' });
         assert.ok(received(after) > received(before), 'received bytes moved');
         assert.equal(sample(after, 'porthole_live_continuity_ratio'), 1);
+        const rtt = sample(after, 'porthole_live_arq_rtt_ms', { stat: 'max' });
+        assert.ok(
+          Number.isFinite(rtt) && rtt >= 0 && rtt < 10_000,
+          `ARQ RTT ${rtt} ms (whole ms: loopback reads 0)`,
+        );
         const p50 = sample(after, 'porthole_live_chunk_latency_seconds', { quantile: '0.5' });
         assert.ok(p50 > 0 && p50 < 10, `p50 ${p50} s`);
         assert.ok(sample(after, 'porthole_stat', { component: 'peer', field: 'played' }) >= 8);
