@@ -2,10 +2,10 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { InvalidOptionError } from '../errors/index.ts';
 import { formatEndpoint } from '../internal/endpoint.ts';
 import { parseHostPort, resolveHostPort } from '../internal/host-port.ts';
+import { createLogger } from '../live/index.ts';
 import { DEFAULT_STUN_PORT, type NatEndpoint, NatErrorCode } from '../nat/index.ts';
 import { Broker, type BrokerAuthenticator } from '../punch/index.ts';
 import { CliFailure, ExitCode, hostPort, ipAddress, numberIn, onStopSignal } from './fail.ts';
@@ -115,7 +115,7 @@ export function register(program: Command): void {
       const parsed = parseHostPort(options.listen, { option: '--listen', minPort: 0 });
       const where = { host: parsed.host, port: parsed.port ?? DEFAULT_STUN_PORT };
       const maxPeers = options.maxPeers;
-      const log = pino({ name: 'porthole-broker' }, pino.destination(2));
+      const log = createLogger({ name: 'porthole-broker' });
       const broker = await Broker.listen({
         address: where.host,
         port: where.port,

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { parseHostPort } from '../internal/host-port.ts';
-
 import {
+  createLogger,
   impairSocket,
   LiveEdge,
   openChannel,
@@ -77,7 +76,7 @@ export function register(program: Command): void {
           'issue one with porthole tracker',
         );
       const impair = o.impair === undefined ? undefined : parseImpair(o.impair);
-      const log = pino({ name: 'porthole-edge' }, pino.destination(2));
+      const log = createLogger({ name: 'porthole-edge' });
       const edge = await LiveEdge.start({
         address: listen.host,
         port: listen.port ?? 7001,

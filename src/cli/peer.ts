@@ -1,9 +1,8 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { parseHostPort } from '../internal/host-port.ts';
-
 import {
+  createLogger,
   type Impairment,
   impairSocket,
   LivePeer,
@@ -122,7 +121,7 @@ export function register(program: Command): void {
         const e = parseHostPort(text, { option: '--edge' });
         return { id: `static-${i}`, endpoint: { address: e.host, port: e.port ?? 7001 } };
       });
-      const log = pino({ name: 'porthole-peer' }, pino.destination(2));
+      const log = createLogger({ name: 'porthole-peer' });
       const stop = onStopSignal();
       if (o.pollute === true) {
         if (o.tracker === undefined || channel === undefined)

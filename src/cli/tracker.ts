@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { type Command, InvalidArgumentError } from 'commander';
-import { pino } from 'pino';
 import { InvalidOptionError } from '../errors/index.ts';
 import { formatEndpoint } from '../internal/endpoint.ts';
 import { parseHostPort } from '../internal/host-port.ts';
 import {
+  createLogger,
   Dashboard,
   DEFAULT_TRACKER_PORT,
   issueToken,
@@ -186,7 +186,7 @@ export function register(program: Command): void {
         ...(options.maxNodes === undefined ? {} : { maxNodes: options.maxNodes }),
         ...(options.nodeTimeout === undefined ? {} : { nodeTimeoutMs: options.nodeTimeout * 1000 }),
       };
-      const log = pino({ name: 'porthole-tracker' }, pino.destination(2));
+      const log = createLogger({ name: 'porthole-tracker' });
       const tracker = await Tracker.listen(listenOptions);
       let metrics: Awaited<ReturnType<typeof startProcessMetrics>> | undefined;
       try {
