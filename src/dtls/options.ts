@@ -109,7 +109,10 @@ export function resolveConfig(
     suites = options.cipherSuites.map((name) => {
       const s = suiteByName(name);
       if (s === undefined)
-        throw new InvalidOptionError('cipherSuites', `cipher suite ${name} is not implemented`);
+        throw new InvalidOptionError(
+          'cipherSuites',
+          `porthole offers no cipher suite ${name}; choose from ${CIPHER_SUITES.map((c) => c.name).join(', ')}`,
+        );
       return s;
     });
   } else {
