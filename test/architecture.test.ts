@@ -13,15 +13,16 @@ import ts from 'typescript';
  * The layer order, lowest first. A layer may import the layers of lower rows only (never one of its
  * own row: the layers of one row are independent). A new layer is one entry here; a row may name
  * layers that do not exist yet. `internal` is special: every layer may import any of its files and it
- * imports no layer but `errors` (its helpers throw porthole's errors); `errors` imports nothing. `cli` imports `lab` (the `porthole lab` command), so `lab` sits below it.
+ * imports no layer but `errors` (its helpers throw porthole's errors); `errors` imports nothing. `cli` imports `lab` (the `porthole lab` command), so `lab` sits below it. `dtls` sits below `transport`, `server` and `punch` so that each of them can offer DTLS (UdpServer({ dtls }), MediaTransport's single-socket DTLS, PunchLink encryption).
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['errors'],
   ['internal'],
   ['ports', 'mux'],
+  ['dtls'],
   ['transport', 'server', 'stun'],
   ['nat', 'turn'],
-  ['punch', 'arq', 'dtls'],
+  ['punch', 'arq'],
   ['rist'],
   ['live'],
   ['lab'],
