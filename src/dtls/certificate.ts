@@ -1,5 +1,5 @@
 /**
- * Certificates: loading (PEM or DER), a self-signed ECDSA certificate for users who bring none
+ * Certificates: loading (PEM or DER), a self-signed ECDSA, RSA or Ed25519 certificate for users who bring none
  * (made with @peculiar/x509 on WebCrypto, never hand-written DER), the WebRTC fingerprint
  * (RFC 8122 §5: SHA-256 of the DER, upper-case hex pairs joined by colons), and verifying a
  * peer's chain against pinned fingerprints, CAs (node:crypto `X509Certificate`) or a callback.
@@ -23,12 +23,19 @@ export interface CertificateInput {
   readonly key: string | Buffer | KeyObject;
 }
 
+/** Key types {@link generateCertificate} makes. */
+export type CertificateKeyType = 'ecdsa' | 'rsa' | 'ed25519';
+
 /** Settings of {@link generateCertificate}. */
 export interface GenerateCertificateOptions {
   /** Subject common name. Default `porthole`. */
   readonly commonName?: string;
-  /** Curve of the ECDSA key. Default `P-256`. */
+  /** Key type: `ecdsa` (ECDHE-ECDSA suites), `rsa` (ECDHE-RSA suites) or `ed25519` (ECDHE-ECDSA suites, RFC 8422). Default `ecdsa`. */
+  readonly keyType?: CertificateKeyType;
+  /** Curve of an ECDSA key. Default `P-256`. */
   readonly curve?: 'P-256' | 'P-384';
+  /** Modulus of an RSA key, bits (2048, 3072 or 4096). Default 2048. */
+  readonly rsaBits?: number;
   /** Validity from now, days. Default 30. */
   readonly validDays?: number;
 }
@@ -102,17 +109,43 @@ export function loadCertificate(input: CertificateInput | DtlsCertificate): Dtls
   return { chain, privateKey, fingerprint: certificateFingerprint(chain[0]!) };
 }
 
-/** A fresh self-signed ECDSA certificate and key (@peculiar/x509 on WebCrypto). */
+/** The WebCrypto algorithm of a key type (the certificate's signature algorithm too). */
+function keyAlgorithm(options: GenerateCertificateOptions): Record<string, unknown> & { name: string } {
+  const keyType = options.keyType ?? 'ecdsa';
+  if (keyType === 'rsa') {
+    const bits = options.rsaBits ?? 2048;
+    if (bits !== 2048 && bits !== 3072 && bits !== 4096)
+      throw new InvalidOptionError('rsaBits', 'rsaBits must be 2048, 3072 or 4096');
+    return {
+      name: 'RSASSA-PKCS1-v1_5',
+      modulusLength: bits,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: 'SHA-256',
+    };
+  }
+  if (keyType === 'ed25519') return { name: 'Ed25519' };
+  if (keyType !== 'ecdsa') throw new InvalidOptionError('keyType', 'keyType must be ecdsa, rsa or ed25519');
+  const curve = options.curve ?? 'P-256';
+  if (curve !== 'P-256' && curve !== 'P-384')
+    throw new InvalidOptionError('curve', 'curve must be P-256 or P-384');
+  return { name: 'ECDSA', namedCurve: curve, hash: curve === 'P-256' ? 'SHA-256' : 'SHA-384' };
+}
+
+/**
+ * A fresh self-signed certificate and key (@peculiar/x509 on WebCrypto): ECDSA P-256 by default,
+ * RSA (`keyType: 'rsa'`, for the ECDHE-RSA suites) or Ed25519.
+ * @throws InvalidOptionError `keyType`, `curve`, `rsaBits`, `validDays`.
+ */
 export async function generateCertificate(
   options: GenerateCertificateOptions = {},
 ): Promise<DtlsCertificate> {
-  const curve = options.curve ?? 'P-256';
   const days = options.validDays ?? 30;
-  if (curve !== 'P-256' && curve !== 'P-384')
-    throw new InvalidOptionError('curve', 'curve must be P-256 or P-384');
+  const alg = keyAlgorithm(options);
   if (!(days > 0)) throw new InvalidOptionError('validDays', 'validDays must be > 0');
-  const alg = { name: 'ECDSA', namedCurve: curve, hash: curve === 'P-256' ? 'SHA-256' : 'SHA-384' };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(alg as unknown as webcrypto.EcKeyGenParams, true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
   const now = Date.now();
   const x509 = await loadX509();
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<(typeof x509)['cryptoProvider']['set']>[0]);

@@ -66,6 +66,7 @@ export class ClientHandshake implements Handshake {
   #serverRandom: Buffer = Buffer.alloc(0);
   #ems = false;
   #srtp: number | undefined;
+  #alpn: string | undefined;
   #chain: Buffer[] = [];
   #ske: ServerKeyExchange | undefined;
   #certRequested = false;
@@ -96,6 +97,7 @@ export class ClientHandshake implements Handshake {
       ...(ecdhe ? { supportedGroups: [...c.groups], pointFormats: Buffer.of(0) } : {}),
       signatureAlgorithms: [...SIGNATURE_SCHEMES],
       ...(c.srtpProfiles.length > 0 ? { srtp: { profiles: [...c.srtpProfiles], mki: Buffer.alloc(0) } } : {}),
+      ...(c.alpnProtocols.length > 0 ? { alpn: [...c.alpnProtocols] } : {}),
     };
     const body = encodeClientHello({
       version: DTLS_1_2,
@@ -179,6 +181,7 @@ export class ClientHandshake implements Handshake {
           serverRandom: this.#serverRandom,
           extendedMasterSecret: this.#ems,
           srtpProfile: this.#srtp,
+          alpnProtocol: this.#alpn,
           group: this.#ephemeral?.group,
           peerCertificates: this.#chain,
           pskIdentity: host.config.psk?.identity,
@@ -242,6 +245,17 @@ export class ClientHandshake implements Handshake {
         );
       }
       this.#srtp = profile;
+    }
+    if (ext.alpn !== undefined) {
+      // RFC 7301 §3.1: exactly one protocol, one we offered.
+      const chosen = ext.alpn[0];
+      if (ext.alpn.length !== 1 || chosen === undefined || !c.alpnProtocols.includes(chosen)) {
+        throw new HandshakeAbort(
+          AlertDescription.ILLEGAL_PARAMETER,
+          'the server chose an ALPN protocol we did not offer',
+        );
+      }
+      this.#alpn = chosen;
     }
     this.#suite = suite;
     this.#serverRandom = Buffer.from(sh.random);

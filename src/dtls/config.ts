@@ -27,6 +27,8 @@ export interface SessionConfig {
   readonly pskLookup: ((identity: Buffer) => Buffer | undefined) | undefined;
   readonly pskHint: Buffer | undefined;
   readonly srtpProfiles: readonly number[];
+  /** ALPN protocols (RFC 7301), in order of preference; empty: not offered / ignored. */
+  readonly alpnProtocols: readonly string[];
   readonly requireExtendedMasterSecret: boolean;
   readonly mtuBytes: number;
   readonly retransmitInitialMs: number;

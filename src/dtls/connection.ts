@@ -166,6 +166,11 @@ export class DtlsConnection implements AsyncIterable<Buffer>, SessionSink {
     return this.#session.negotiated?.srtpProfile;
   }
 
+  /** The ALPN protocol agreed on (RFC 7301), if any. */
+  get alpnProtocol(): string | undefined {
+    return this.#session.negotiated?.alpnProtocol;
+  }
+
   /** Whether extended_master_secret was negotiated. */
   get extendedMasterSecret(): boolean {
     return this.#session.negotiated?.extendedMasterSecret ?? false;

@@ -31,7 +31,7 @@ export const HandshakeType = {
 /** Alert levels. RFC 5246 §7.2. */
 export const AlertLevel = { WARNING: 1, FATAL: 2 } as const;
 
-/** Alert descriptions. RFC 5246 §7.2, RFC 4279 §2. */
+/** Alert descriptions. RFC 5246 §7.2, RFC 4279 §2, RFC 7301 §3.2. */
 export const AlertDescription = {
   CLOSE_NOTIFY: 0,
   UNEXPECTED_MESSAGE: 10,
@@ -52,6 +52,7 @@ export const AlertDescription = {
   NO_RENEGOTIATION: 100,
   UNSUPPORTED_EXTENSION: 110,
   UNKNOWN_PSK_IDENTITY: 115,
+  NO_APPLICATION_PROTOCOL: 120,
 } as const;
 
 /** DTLS 1.2 on the wire (`{254, 253}`). RFC 6347 §4.1. */

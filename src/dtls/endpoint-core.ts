@@ -179,7 +179,7 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
         server.config,
         nowMs,
       );
-      session.startAt(messageSeq);
+      session.startAt(messageSeq, recordSeq);
       this.#add(session);
       this.#events.push({ type: 'accepted', session });
       session.receive(data, nowMs);

@@ -46,7 +46,7 @@ export function decodeExtensions(data: Buffer, base: number): HelloExtensions {
       case ExtensionType.ALPN: {
         const list = handshakeReader(readVector(e, 2, 'alpn list', 2));
         out.alpn = [];
-        while (list.remaining > 0) out.alpn.push(readVector(list, 1, 'alpn protocol', 1).toString('latin1'));
+        while (list.remaining > 0) out.alpn.push(readVector(list, 1, 'alpn protocol', 1).toString('utf8'));
         break;
       }
       case ExtensionType.EXTENDED_MASTER_SECRET:
@@ -79,10 +79,7 @@ export function encodeExtensions(ext: HelloExtensions): Buffer {
   if (ext.srtp !== undefined)
     add(ExtensionType.USE_SRTP, Buffer.concat([u16List(ext.srtp.profiles), vector(ext.srtp.mki, 1)]));
   if (ext.alpn !== undefined)
-    add(
-      ExtensionType.ALPN,
-      vector(Buffer.concat(ext.alpn.map((p) => vector(Buffer.from(p, 'latin1'), 1))), 2),
-    );
+    add(ExtensionType.ALPN, vector(Buffer.concat(ext.alpn.map((p) => vector(Buffer.from(p, 'utf8'), 1))), 2));
   if (parts.length === 0) return Buffer.alloc(0);
   return vector(Buffer.concat(parts), 2);
 }

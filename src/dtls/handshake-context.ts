@@ -55,6 +55,8 @@ export interface Negotiated {
   readonly serverRandom: Buffer;
   readonly extendedMasterSecret: boolean;
   readonly srtpProfile: number | undefined;
+  /** The ALPN protocol agreed on (RFC 7301), if any. */
+  readonly alpnProtocol: string | undefined;
   readonly group: number | undefined;
   /** The peer's certificate chain (DER, leaf first); empty when it sent none. */
   readonly peerCertificates: readonly Buffer[];

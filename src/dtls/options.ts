@@ -50,6 +50,12 @@ export interface DtlsCommonOptions {
   readonly groups?: readonly GroupName[];
   /** SRTP protection profiles to offer/accept (RFC 5764), e.g. `[SrtpProfile.AES128_CM_HMAC_SHA1_80]`. Default none. */
   readonly srtpProfiles?: readonly number[];
+  /**
+   * ALPN protocol names (RFC 7301), in order of preference: a client offers them, a server picks
+   * its first one the client offers and fails with `no_application_protocol` when there is none.
+   * Default none (a server without them ignores the client's list).
+   */
+  readonly alpnProtocols?: readonly string[];
   /** Refuse a peer without extended_master_secret (RFC 7627). Default true. */
   readonly requireExtendedMasterSecret?: boolean;
   /** Largest datagram sent during the handshake, bytes (≥ 128). Default 1200. */
@@ -171,6 +177,7 @@ export function resolveConfig(
     pskLookup: extra.pskLookup,
     pskHint: extra.pskHint,
     srtpProfiles: options.srtpProfiles ?? [],
+    alpnProtocols: resolveAlpn(options.alpnProtocols),
     requireExtendedMasterSecret: options.requireExtendedMasterSecret ?? true,
     mtuBytes: positive(options, 'mtuBytes', DEFAULT_MTU_BYTES, 128, 65_507),
     retransmitInitialMs: initial,
@@ -189,6 +196,23 @@ export function resolveConfig(
     maxBadRecords: positive(options, 'maxBadRecords', Number.POSITIVE_INFINITY, 0, Number.POSITIVE_INFINITY),
     random: randomBytes,
   };
+}
+
+/** Validates `alpnProtocols`: 1–255 bytes each (RFC 7301 §3.1), a list that fits an extension. */
+function resolveAlpn(protocols: readonly string[] | undefined): readonly string[] {
+  if (protocols === undefined) return [];
+  if (!Array.isArray(protocols))
+    throw new InvalidOptionError('alpnProtocols', 'alpnProtocols must be an array of strings');
+  let total = 0;
+  for (const p of protocols) {
+    const bytes = typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : 0;
+    if (bytes < 1 || bytes > 255)
+      throw new InvalidOptionError('alpnProtocols', 'each ALPN protocol is a string of 1-255 bytes');
+    total += bytes + 1;
+  }
+  if (total > 65_535)
+    throw new InvalidOptionError('alpnProtocols', 'the ALPN list is longer than 65 535 bytes');
+  return [...protocols];
 }
 
 /** Validates `receiveQueue`. */

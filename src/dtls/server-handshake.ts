@@ -74,6 +74,7 @@ export class ServerHandshake implements Handshake {
   #ephemeral: EphemeralKey | undefined;
   #ems = false;
   #srtp: number | undefined;
+  #alpn: string | undefined;
   #chain: Buffer[] = [];
   #pskIdentity: Buffer | undefined;
   #master: Buffer | undefined;
@@ -183,6 +184,16 @@ export class ServerHandshake implements Handshake {
     this.#suite = suite;
     this.#clientRandom = Buffer.from(ch.random);
     if (ext.srtp !== undefined) this.#srtp = c.srtpProfiles.find((p) => ext.srtp!.profiles.includes(p));
+    if (ext.alpn !== undefined && c.alpnProtocols.length > 0) {
+      // RFC 7301 §3.2: the server's preference; none in common is fatal.
+      this.#alpn = c.alpnProtocols.find((p) => ext.alpn!.includes(p));
+      if (this.#alpn === undefined) {
+        throw new HandshakeAbort(
+          AlertDescription.NO_APPLICATION_PROTOCOL,
+          `no ALPN protocol in common (the client offers ${ext.alpn.join(', ')})`,
+        );
+      }
+    }
     const secureRenegotiation =
       ext.renegotiationInfo !== undefined || ch.cipherSuites.includes(EMPTY_RENEGOTIATION_INFO_SCSV);
     const shExt: HelloExtensions = {
@@ -190,6 +201,7 @@ export class ServerHandshake implements Handshake {
       ...(this.#ems ? { extendedMasterSecret: true } : {}),
       ...(usesEcdhe(suite) && ext.pointFormats !== undefined ? { pointFormats: Buffer.of(0) } : {}),
       ...(this.#srtp !== undefined ? { srtp: { profiles: [this.#srtp], mki: Buffer.alloc(0) } } : {}),
+      ...(this.#alpn !== undefined ? { alpn: [this.#alpn] } : {}),
     };
     host.addMessage(
       HandshakeType.SERVER_HELLO,
@@ -316,6 +328,7 @@ export class ServerHandshake implements Handshake {
       serverRandom: this.#random,
       extendedMasterSecret: this.#ems,
       srtpProfile: this.#srtp,
+      alpnProtocol: this.#alpn,
       group: this.#group,
       peerCertificates: this.#chain,
       pskIdentity: this.#pskIdentity,

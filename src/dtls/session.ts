@@ -118,10 +118,15 @@ export class DtlsSession implements HandshakeHost {
     this.#guard(() => this.#handshake.start());
   }
 
-  /** A server session begins at the ClientHello that carried a valid cookie (its message_seq). */
-  startAt(messageSeq: number): void {
+  /**
+   * A server session begins at the ClientHello that carried a valid cookie: its message_seq, and
+   * its record sequence number for our first record (RFC 6347 §4.2.1: the initial ServerHello
+   * reuses it, so no record repeats the HelloVerifyRequest's number; OpenSSL drops one that does).
+   */
+  startAt(messageSeq: number, recordSeq = 0): void {
     this.#reassembler.nextSeq = messageSeq;
     this.#sendSeq = messageSeq;
+    this.#writeSeq[0] = recordSeq;
   }
 
   // --- HandshakeHost -------------------------------------------------------------------------
