@@ -20,23 +20,19 @@ import { type Demux, demuxOf } from '../mux/index.ts';
 import { MAX_PLAINTEXT_BYTES } from './constants.ts';
 import { DtlsEndpoint, type SessionSink } from './endpoint.ts';
 import type { DtlsError } from './errors.ts';
-import { type DtlsCommonOptions, pskIdentity, resolveConfig, resolveReceiveQueue } from './options.ts';
+import { type DtlsClientRoleOptions, resolveClientConfig, resolveReceiveQueue } from './options.ts';
 import { exportKeyingMaterial } from './prf.ts';
 import type { DtlsSession, SessionState } from './session.ts';
 import type { SessionCounters } from './session-counters.ts';
 
 /** Options of {@link DtlsConnection.connect}. */
-export interface DtlsConnectOptions extends DtlsCommonOptions, AbortOptions {
+export interface DtlsConnectOptions extends DtlsClientRoleOptions, AbortOptions {
   /** The demux of the socket to use (shared with other layers). One of `demux`, `socket`, or neither (a socket is bound on an ephemeral port and closed with the connection). */
   readonly demux?: Demux;
   /** A bound socket to use (its demux is taken with `demuxOf`). */
   readonly socket?: Socket;
   /** The server. */
   readonly remote: Endpoint;
-  /** A pre-shared key (RFC 4279) to offer. */
-  readonly psk?: { readonly identity: string | Uint8Array; readonly key: Uint8Array };
-  /** Accept any server certificate (tests only). Default false. */
-  readonly insecureSkipVerify?: boolean;
 }
 
 /** Counters of one connection. */
@@ -55,6 +51,7 @@ export class DtlsConnection implements AsyncIterable<Buffer>, SessionSink {
   readonly #ready: Promise<void>;
   #closing: Promise<void> | undefined;
   #error: DtlsError | undefined;
+  #receiver: ((record: Buffer) => void) | undefined;
 
   /** @internal Use {@link DtlsConnection.connect} or `DtlsServer.accept`. */
   constructor(
@@ -83,12 +80,7 @@ export class DtlsConnection implements AsyncIterable<Buffer>, SessionSink {
     if (options.remote === undefined || typeof options.remote.port !== 'number') {
       throw new InvalidOptionError('remote', 'remote must be { address, port }');
     }
-    const config = resolveConfig(options, 'client', {
-      ...(options.psk !== undefined
-        ? { psk: { identity: pskIdentity(options.psk.identity), key: Buffer.from(options.psk.key) } }
-        : {}),
-      ...(options.insecureSkipVerify !== undefined ? { insecureSkipVerify: options.insecureSkipVerify } : {}),
-    });
+    const config = resolveClientConfig(options);
     const queue = resolveReceiveQueue(options);
     let own: Socket | undefined;
     let demux = options.demux ?? (options.socket !== undefined ? demuxOf(options.socket) : undefined);
@@ -126,7 +118,18 @@ export class DtlsConnection implements AsyncIterable<Buffer>, SessionSink {
 
   /** @internal */
   onData(data: Buffer): void {
-    this.#queue.push(data);
+    if (this.#receiver !== undefined) this.#receiver(data);
+    else this.#queue.push(data);
+  }
+
+  /**
+   * Hands received records to `receiver` synchronously instead of queueing them for the iterator
+   * (queued ones first; the fast path, no promise per record). `undefined` goes back to queueing.
+   */
+  setReceiver(receiver: ((record: Buffer) => void) | undefined): void {
+    this.#receiver = receiver;
+    if (receiver === undefined) return;
+    for (let r = this.#queue.shift(); r !== undefined; r = this.#queue.shift()) receiver(r);
   }
 
   /** @internal */

@@ -9,13 +9,9 @@
 import type { CoreTransmit, SansIoCore } from '../internal/core-driver.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
 import type { SessionConfig } from './config.ts';
-import { ContentType, DTLS_1_0, HandshakeType, RECORD_HEADER_BYTES } from './constants.ts';
-import { CookieJar } from './cookie.ts';
 import { helloVerifyChannel } from './diagnostics.ts';
 import type { DtlsError } from './errors.ts';
-import { encodeFragment, readFragment } from './handshake-header.ts';
-import { decodeClientHello, encodeHelloVerifyRequest } from './messages.ts';
-import { createRecordView, readRecord, writeRecordHeader } from './record.ts';
+import { DtlsHelloVerifier } from './hello-verifier.ts';
 import { DtlsSession } from './session.ts';
 
 /** What the endpoint core emits. */
@@ -47,14 +43,12 @@ export interface EndpointCounters {
   unverifiedBytesOut: number;
 }
 
-const view = createRecordView();
-
 /** See the module doc. */
 export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
   readonly #sessions = new Map<string, Map<number, DtlsSession>>();
   #count = 0;
   #server: ServerSide | undefined;
-  #cookies: CookieJar | undefined;
+  #verifier: DtlsHelloVerifier | undefined;
   readonly #dirty = new Set<DtlsSession>();
   /** Sessions that may have a timer (handshaking): established ones never wake, so a poll or a
    *  nextWakeMs() walks these only, not every session the server holds. */
@@ -80,10 +74,16 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
     return this.#server !== undefined;
   }
 
-  /** Starts (or, with undefined, stops) accepting clients. */
-  listen(server: ServerSide | undefined, nowMs: number): void {
+  /**
+   * Starts (or, with undefined, stops) accepting clients; `verifier` shares the cookie secrets of
+   * another server path (a UdpServer that ran the cookie exchange before this endpoint existed).
+   */
+  listen(server: ServerSide | undefined, nowMs: number, verifier?: DtlsHelloVerifier): void {
     this.#server = server;
-    this.#cookies = server === undefined ? undefined : new CookieJar(nowMs, server.config.random);
+    this.#verifier =
+      server === undefined
+        ? undefined
+        : (verifier ?? new DtlsHelloVerifier({ nowMs, random: server.config.random }));
   }
 
   /** The session with `remote`, if any. */
@@ -143,31 +143,8 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
   /** The stateless path: a ClientHello without a session gets a cookie or, with one, a session. */
   #hello(data: Buffer, from: Endpoint, nowMs: number): void {
     const server = this.#server!;
-    let hello: ReturnType<typeof decodeClientHello>;
-    let messageSeq: number;
-    let recordSeq: number;
-    try {
-      readRecord(data, 0, view);
-      if (view.type !== ContentType.HANDSHAKE || view.epoch !== 0)
-        throw new RangeError('not a handshake record');
-      const record = data.subarray(view.fragmentOffset, view.fragmentOffset + view.fragmentLength);
-      const { fragment } = readFragment(record, 0);
-      if (
-        fragment.type !== HandshakeType.CLIENT_HELLO ||
-        fragment.fragmentOffset !== 0 ||
-        fragment.body.length !== fragment.length
-      ) {
-        throw new RangeError('not a whole ClientHello');
-      }
-      hello = decodeClientHello(fragment.body);
-      messageSeq = fragment.messageSeq;
-      recordSeq = view.sequence;
-    } catch {
-      this.counters.unclaimed++;
-      return;
-    }
-    const cookies = this.#cookies!;
-    if (hello.cookie.length > 0 && cookies.check(hello, from, nowMs)) {
+    const verdict = this.#verifier!.check(data, from, nowMs);
+    if (verdict.kind === 'verified') {
       if (this.#count >= server.maxSessions) {
         this.counters.sessionLimit++;
         return;
@@ -179,22 +156,18 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
         server.config,
         nowMs,
       );
-      session.startAt(messageSeq, recordSeq);
+      session.startAt(verdict.messageSeq, verdict.recordSeq);
       this.#add(session);
       this.#events.push({ type: 'accepted', session });
       session.receive(data, nowMs);
       this.#dirty.add(session);
       return;
     }
-    const body = encodeHelloVerifyRequest({ version: DTLS_1_0, cookie: cookies.make(hello, from, nowMs) });
-    const fragment = encodeFragment(HandshakeType.HELLO_VERIFY_REQUEST, messageSeq, body, 0, body.length);
-    const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + fragment.length);
-    writeRecordHeader(out, 0, ContentType.HANDSHAKE, 0, recordSeq, fragment.length);
-    fragment.copy(out, RECORD_HEADER_BYTES);
-    if (out.length > data.length) {
+    if (verdict.kind === 'unclaimed') {
       this.counters.unclaimed++;
       return;
     }
+    const out = verdict.reply;
     this.counters.helloVerifyRequests++;
     if (helloVerifyChannel.hasSubscribers)
       helloVerifyChannel.publish({ remote: { address: from.address, port: from.port }, bytes: out.length });

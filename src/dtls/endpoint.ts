@@ -1,18 +1,21 @@
 /**
  * The driver of one socket's DTLS: one {@link DtlsEndpointCore} on the socket's Demux (bytes
  * 20–63, RFC 7983) run by the one CoreDriver, shared by every client connection and the server
- * on that socket. It lives while someone uses it.
+ * on that socket. It lives while someone uses it. {@link DtlsEndpoint.overLink} runs the same
+ * core over a {@link DatagramLink} to one peer instead (a UdpServer session, a punch link).
  * @module
  */
-import type { Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { InvalidStateError } from '../errors/index.ts';
-import { CoreDriver } from '../internal/core-driver.ts';
+import { CoreDriver, type CoreDriverOptions } from '../internal/core-driver.ts';
+import type { DatagramLink } from '../internal/datagram-link.ts';
 import { type Endpoint, formatEndpoint } from '../internal/endpoint.ts';
 import { type Demux, DTLS_RANGE } from '../mux/index.ts';
 import type { SessionConfig } from './config.ts';
 import { handshakeChannel, sessionClosedChannel } from './diagnostics.ts';
 import { DtlsEndpointCore, type EndpointEvent, type ServerSide } from './endpoint-core.ts';
 import type { DtlsError } from './errors.ts';
+import type { DtlsHelloVerifier } from './hello-verifier.ts';
 import type { DtlsSession } from './session.ts';
 
 /** Who receives a session's events. */
@@ -28,10 +31,16 @@ export interface AcceptSink {
 }
 
 const endpoints = new WeakMap<Demux, DtlsEndpoint>();
+/** The peer's address in the core of an endpoint over a link, when none is given. */
+const LINK_PEER: Endpoint = { address: 'link', port: 0 };
 
 /** See the module doc. */
 export class DtlsEndpoint {
-  readonly demux: Demux;
+  /** The socket's demux; undefined over a link. */
+  readonly demux: Demux | undefined;
+  readonly #link: DatagramLink | undefined;
+  /** Over a link: the peer's address as the core knows it. */
+  readonly linkPeer: Endpoint | undefined;
   readonly core = new DtlsEndpointCore();
   readonly #driver: CoreDriver<EndpointEvent>;
   readonly #sinks = new Map<DtlsSession, SessionSink>();
@@ -50,23 +59,51 @@ export class DtlsEndpoint {
   static of(demux: Demux): DtlsEndpoint {
     let endpoint = endpoints.get(demux);
     if (endpoint === undefined) {
-      endpoint = new DtlsEndpoint(demux);
+      endpoint = new DtlsEndpoint(demux, undefined);
       endpoints.set(demux, endpoint);
     }
     return endpoint;
   }
 
-  private constructor(demux: Demux) {
+  /**
+   * An endpoint of its own over `link` (every datagram of the link is DTLS; the peer's address is
+   * `remote`, or a placeholder, in the core and the diagnostics). Its sessions hold it: it closes
+   * with the last of them (and, with a server side, after `unlisten()`).
+   */
+  static overLink(link: DatagramLink, remote: Endpoint = LINK_PEER): DtlsEndpoint {
+    return new DtlsEndpoint(undefined, link, remote);
+  }
+
+  private constructor(demux: Demux | undefined, link: DatagramLink | undefined, remote?: Endpoint) {
     this.demux = demux;
-    this.#driver = new CoreDriver(this.core, {
-      attach: (handler) => demux.register(DTLS_RANGE, handler),
-      sender: {
-        send: (data, port, address, callback) => {
-          this.#driverSent = callback;
-          this.#inflight++;
-          demux.socket.send(data, port, address, this.#onSent);
+    this.#link = link;
+    this.linkPeer = link === undefined ? undefined : remote;
+    let io: Pick<CoreDriverOptions<EndpointEvent>, 'attach' | 'sender'>;
+    if (link !== undefined) {
+      const from: RemoteInfo = { address: remote!.address, port: remote!.port, family: 'IPv4', size: 0 };
+      io = {
+        attach: (handler) => link.onDatagram((data) => handler(data, from)),
+        sender: {
+          send: (data) => {
+            link.send(data);
+          },
         },
-      },
+      };
+    } else {
+      const socket = demux!.socket;
+      io = {
+        attach: (handler) => demux!.register(DTLS_RANGE, handler),
+        sender: {
+          send: (data, port, address, callback) => {
+            this.#driverSent = callback;
+            this.#inflight++;
+            socket.send(data, port, address, this.#onSent);
+          },
+        },
+      };
+    }
+    this.#driver = new CoreDriver(this.core, {
+      ...io,
       onEvent: (event) => this.#onEvent(event),
       onSendError: () => {},
     });
@@ -79,8 +116,12 @@ export class DtlsEndpoint {
 
   /** Sends one protected record of `session` straight to its peer (no core round trip). */
   sendRecord(session: DtlsSession, record: Buffer): void {
+    if (this.#link !== undefined) {
+      this.#link.send(record);
+      return;
+    }
     this.#inflight++;
-    this.demux.socket.send(record, session.remote.port, session.remote.address, this.#onSent);
+    this.demux!.socket.send(record, session.remote.port, session.remote.address, this.#onSent);
   }
 
   /**
@@ -90,7 +131,7 @@ export class DtlsEndpoint {
   async closeOwnSocket(own: Socket | undefined): Promise<void> {
     if (own === undefined) return;
     await this.sent();
-    this.demux.detach();
+    this.demux?.detach();
     await new Promise<void>((resolve) => own.close(resolve));
   }
 
@@ -120,11 +161,11 @@ export class DtlsEndpoint {
     return session;
   }
 
-  /** Starts the server side. */
-  listen(server: ServerSide, acceptor: AcceptSink): void {
+  /** Starts the server side (`verifier`: share another path's cookie secrets). */
+  listen(server: ServerSide, acceptor: AcceptSink, verifier?: DtlsHelloVerifier): void {
     this.#users++;
     this.#acceptor = acceptor;
-    this.core.listen(server, this.now());
+    this.core.listen(server, this.now(), verifier);
   }
 
   /** Stops the server side (its sessions stay until closed). */
@@ -139,20 +180,23 @@ export class DtlsEndpoint {
     session.close();
     this.core.touch(session);
     this.flush();
-    if (this.#sinks.delete(session) && session.role === 'client') this.#release();
+    // Over a link every session holds the endpoint; on a demux only clients do (the server holds it).
+    if (this.#sinks.delete(session) && (session.role === 'client' || this.#link !== undefined))
+      this.#release();
   }
 
   #release(): void {
     if (--this.#users > 0) return;
     this.core.close();
     this.flush();
-    endpoints.delete(this.demux);
+    if (this.demux !== undefined) endpoints.delete(this.demux);
     void this.#driver.close();
   }
 
   #onEvent(event: EndpointEvent): void {
     const session = event.session;
     if (event.type === 'accepted') {
+      if (this.#link !== undefined) this.#users++;
       const sink = this.#acceptor?.onAccepted(session);
       if (sink !== undefined) {
         this.#sinks.set(session, sink);

@@ -20,7 +20,16 @@ export type {
 export { DtlsDiagnostics } from './diagnostics.ts';
 export type { DtlsErrorCodeType, DtlsErrorCodeValue } from './errors.ts';
 export { DtlsError, DtlsErrorCode } from './errors.ts';
-export type { DtlsCommonOptions, GroupName } from './options.ts';
+export type { DtlsHelloVerdict, DtlsHelloVerifierOptions } from './hello-verifier.ts';
+export { DtlsHelloVerifier } from './hello-verifier.ts';
+export type { DtlsLinkAcceptOptions, DtlsLinkConnectOptions } from './link.ts';
+export { connectDtlsLink, DtlsLinkAcceptor } from './link.ts';
+export type {
+  DtlsClientRoleOptions,
+  DtlsCommonOptions,
+  DtlsServerRoleOptions,
+  GroupName,
+} from './options.ts';
 export type { DtlsServerOptions, DtlsServerStats } from './server.ts';
 export { DtlsServer } from './server.ts';
 export type { SessionState } from './session.ts';

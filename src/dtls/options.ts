@@ -215,6 +215,51 @@ function resolveAlpn(protocols: readonly string[] | undefined): readonly string[
   return [...protocols];
 }
 
+/** What a client adds to the common options (`DtlsConnection.connect`, `connectDtlsLink`). */
+export interface DtlsClientRoleOptions extends DtlsCommonOptions {
+  /** A pre-shared key (RFC 4279) to offer. */
+  readonly psk?: { readonly identity: string | Uint8Array; readonly key: Uint8Array };
+  /** Accept any server certificate (tests only). Default false. */
+  readonly insecureSkipVerify?: boolean;
+}
+
+/** What a server adds to the common options (`DtlsServer.listen`, `DtlsLinkAcceptor`, `UdpServer({ dtls })`). */
+export interface DtlsServerRoleOptions extends DtlsCommonOptions {
+  /** Client certificates: `none`, `request` or `require`. Default `none`. */
+  readonly clientAuth?: ClientAuth;
+  /** PSK: the key of an identity, or undefined for an unknown one (RFC 4279). */
+  readonly psk?: (identity: Buffer) => Uint8Array | undefined;
+  /** PSK identity hint sent in the ServerKeyExchange. */
+  readonly pskHint?: string;
+}
+
+/** Validates a client's options. @throws InvalidOptionError. */
+export function resolveClientConfig(options: DtlsClientRoleOptions): SessionConfig {
+  return resolveConfig(options, 'client', {
+    ...(options.psk !== undefined
+      ? { psk: { identity: pskIdentity(options.psk.identity), key: Buffer.from(options.psk.key) } }
+      : {}),
+    ...(options.insecureSkipVerify !== undefined ? { insecureSkipVerify: options.insecureSkipVerify } : {}),
+  });
+}
+
+/** Validates a server's options. @throws InvalidOptionError. */
+export function resolveServerConfig(options: DtlsServerRoleOptions): SessionConfig {
+  const pskLookup = options.psk;
+  return resolveConfig(options, 'server', {
+    clientAuth: options.clientAuth ?? 'none',
+    ...(pskLookup !== undefined
+      ? {
+          pskLookup: (identity: Buffer) => {
+            const key = pskLookup(identity);
+            return key === undefined ? undefined : Buffer.from(key);
+          },
+        }
+      : {}),
+    ...(options.pskHint !== undefined ? { pskHint: Buffer.from(options.pskHint, 'utf8') } : {}),
+  });
+}
+
 /** Validates `receiveQueue`. */
 export function resolveReceiveQueue(options: DtlsCommonOptions): number {
   return positive(options, 'receiveQueue', 256, 1, 1_000_000);

@@ -8,16 +8,15 @@ import { type AbortOptions, ClosedError, InvalidOptionError, throwIfAborted } fr
 import { raceAbort } from '../internal/abort.ts';
 import { DatagramQueue } from '../internal/datagram-queue.ts';
 import { type Demux, demuxOf } from '../mux/index.ts';
-import type { ClientAuth } from './config.ts';
 import { DtlsConnection } from './connection.ts';
 import { DEFAULT_MAX_SESSIONS } from './constants.ts';
 import { DtlsEndpoint } from './endpoint.ts';
 import type { EndpointCounters } from './endpoint-core.ts';
-import { type DtlsCommonOptions, resolveConfig, resolveReceiveQueue } from './options.ts';
+import { type DtlsServerRoleOptions, resolveReceiveQueue, resolveServerConfig } from './options.ts';
 import type { DtlsSession } from './session.ts';
 
 /** Options of {@link DtlsServer.listen}. */
-export interface DtlsServerOptions extends DtlsCommonOptions {
+export interface DtlsServerOptions extends DtlsServerRoleOptions {
   /** The demux of the socket to serve on. One of `demux`, `socket` or `port`. */
   readonly demux?: Demux;
   /** A bound socket to serve on. */
@@ -26,12 +25,6 @@ export interface DtlsServerOptions extends DtlsCommonOptions {
   readonly port?: number;
   /** Address to bind with `port`. Default `0.0.0.0`. */
   readonly host?: string;
-  /** Client certificates: `none`, `request` or `require`. Default `none`. */
-  readonly clientAuth?: ClientAuth;
-  /** PSK: the key of an identity, or undefined for an unknown one (RFC 4279). */
-  readonly psk?: (identity: Buffer) => Uint8Array | undefined;
-  /** PSK identity hint sent in the ServerKeyExchange. */
-  readonly pskHint?: string;
   /** Most sessions at once (then valid ClientHellos are dropped and counted). Default 10 000. */
   readonly maxSessions?: number;
   /** Handshaken connections waiting for `accept()`. Default 128. */
@@ -71,19 +64,7 @@ export class DtlsServer implements AsyncIterable<DtlsConnection> {
    * `ERR_MUX_RANGE_TAKEN` when another server already listens on the socket.
    */
   static async listen(options: DtlsServerOptions): Promise<DtlsServer> {
-    const pskLookup = options.psk;
-    const config = resolveConfig(options, 'server', {
-      clientAuth: options.clientAuth ?? 'none',
-      ...(pskLookup !== undefined
-        ? {
-            pskLookup: (identity: Buffer) => {
-              const key = pskLookup(identity);
-              return key === undefined ? undefined : Buffer.from(key);
-            },
-          }
-        : {}),
-      ...(options.pskHint !== undefined ? { pskHint: Buffer.from(options.pskHint, 'utf8') } : {}),
-    });
+    const config = resolveServerConfig(options);
     const receiveQueue = resolveReceiveQueue(options);
     const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
     if (!Number.isInteger(maxSessions) || maxSessions < 1)
@@ -139,7 +120,7 @@ export class DtlsServer implements AsyncIterable<DtlsConnection> {
 
   /** The socket's local address. */
   address(): { address: string; port: number } {
-    const a = this.#endpoint.demux.socket.address();
+    const a = this.#endpoint.demux!.socket.address();
     return { address: a.address, port: a.port };
   }
 
