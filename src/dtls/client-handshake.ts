@@ -98,6 +98,7 @@ export class ClientHandshake implements Handshake {
       signatureAlgorithms: [...SIGNATURE_SCHEMES],
       ...(c.srtpProfiles.length > 0 ? { srtp: { profiles: [...c.srtpProfiles], mki: Buffer.alloc(0) } } : {}),
       ...(c.alpnProtocols.length > 0 ? { alpn: [...c.alpnProtocols] } : {}),
+      ...(this.#host.ownCid !== undefined ? { connectionId: this.#host.ownCid } : {}),
     };
     const body = encodeClientHello({
       version: DTLS_1_2,
@@ -256,6 +257,15 @@ export class ClientHandshake implements Handshake {
         );
       }
       this.#alpn = chosen;
+    }
+    if (ext.connectionId !== undefined) {
+      // RFC 9146 §3: a server may only answer a connection_id the client sent.
+      if (this.#host.ownCid === undefined)
+        throw new HandshakeAbort(
+          AlertDescription.UNSUPPORTED_EXTENSION,
+          'the server sent connection_id we did not offer',
+        );
+      this.#host.useConnectionIds(ext.connectionId);
     }
     this.#suite = suite;
     this.#serverRandom = Buffer.from(sh.random);

@@ -29,6 +29,8 @@ export interface SessionConfig {
   readonly srtpProfiles: readonly number[];
   /** ALPN protocols (RFC 7301), in order of preference; empty: not offered / ignored. */
   readonly alpnProtocols: readonly string[];
+  /** Length of our connection ID (RFC 9146), 0–255; undefined: connection_id is not offered. */
+  readonly connectionIdBytes: number | undefined;
   readonly requireExtendedMasterSecret: boolean;
   readonly mtuBytes: number;
   readonly retransmitInitialMs: number;

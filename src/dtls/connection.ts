@@ -169,6 +169,14 @@ export class DtlsConnection implements AsyncIterable<Buffer>, SessionSink {
     return this.#session.negotiated?.srtpProfile;
   }
 
+  /**
+   * The connection IDs once negotiated (RFC 9146): `own` is what the peer puts in records to us
+   * (empty: none), `peer` what we put in ours; undefined when not negotiated.
+   */
+  get connectionId(): { readonly own: Buffer; readonly peer: Buffer } | undefined {
+    return this.#session.connectionIds;
+  }
+
   /** The ALPN protocol agreed on (RFC 7301), if any. */
   get alpnProtocol(): string | undefined {
     return this.#session.negotiated?.alpnProtocol;

@@ -9,6 +9,8 @@ export const ContentType = {
   ALERT: 21,
   HANDSHAKE: 22,
   APPLICATION_DATA: 23,
+  /** A record carrying a connection ID, its real type inside the ciphertext. RFC 9146 §4. */
+  TLS12_CID: 25,
 } as const;
 /** One of the {@link ContentType} values. */
 export type ContentTypeValue = (typeof ContentType)[keyof typeof ContentType];
@@ -66,6 +68,8 @@ export const RECORD_HEADER_BYTES = 13;
 export const HANDSHAKE_HEADER_BYTES = 12;
 /** Largest record plaintext. RFC 5246 §6.2.1. */
 export const MAX_PLAINTEXT_BYTES = 16_384;
+/** Longest connection ID, bytes (`opaque cid<0..2^8-1>`). RFC 9146 §3. */
+export const MAX_CID_BYTES = 255;
 /** Largest 48-bit sequence number. RFC 6347 §4.1. */
 export const MAX_SEQUENCE = 2 ** 48 - 1;
 
@@ -77,6 +81,8 @@ export const ExtensionType = {
   USE_SRTP: 14,
   ALPN: 16,
   EXTENDED_MASTER_SECRET: 23,
+  /** RFC 9146 §3 (the final code point; drafts used 53). */
+  CONNECTION_ID: 54,
   RENEGOTIATION_INFO: 0xff01,
 } as const;
 

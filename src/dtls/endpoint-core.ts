@@ -4,11 +4,18 @@
  * an address without a session goes to the server's stateless cookie exchange (RFC 6347 §4.2.1):
  * no state exists for a client until its ClientHello carries a valid cookie, and the
  * HelloVerifyRequest is never larger than the datagram that asked for it (no amplification).
+ *
+ * Sessions that gave out a connection ID (RFC 9146) are also found by it: a tls12_cid record from
+ * an address without a session goes to the session whose CID it carries, and when it authenticates
+ * with a sequence number newer than any before, the session moves to that address (RFC 9146 §6,
+ * NAT rebinding). Without a CID, records from another address never reach a session.
  * @module
  */
 import type { CoreTransmit, SansIoCore } from '../internal/core-driver.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
 import type { SessionConfig } from './config.ts';
+import { ConnectionIds } from './connection-ids.ts';
+import { ContentType } from './constants.ts';
 import { helloVerifyChannel } from './diagnostics.ts';
 import type { DtlsError } from './errors.ts';
 import { DtlsHelloVerifier } from './hello-verifier.ts';
@@ -41,6 +48,8 @@ export interface EndpointCounters {
   unverifiedBytesIn: number;
   /** Bytes sent to addresses without a session (HelloVerifyRequests). */
   unverifiedBytesOut: number;
+  /** Sessions moved to a new peer address by an authenticated connection-ID record (RFC 9146 §6). */
+  rebinds: number;
 }
 
 /** See the module doc. */
@@ -62,7 +71,9 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
     sessionLimit: 0,
     unverifiedBytesIn: 0,
     unverifiedBytesOut: 0,
+    rebinds: 0,
   };
+  readonly #cids = new ConnectionIds<DtlsSession>();
 
   /** Sessions held now (clients and servers'). */
   get size(): number {
@@ -94,6 +105,7 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
   /** Opens a client session to `remote` and sends its ClientHello. */
   connect(remote: Endpoint, config: SessionConfig, nowMs: number): DtlsSession {
     const session = new DtlsSession('client', { address: remote.address, port: remote.port }, config, nowMs);
+    this.#giveCid(session);
     this.#add(session);
     session.start();
     this.#dirty.add(session);
@@ -103,6 +115,14 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
   /** Marks a session touched from outside (its send or close queued datagrams). */
   touch(session: DtlsSession): void {
     this.#dirty.add(session);
+  }
+
+  /** Gives the session a connection ID unique on this endpoint, when its config asks for one. */
+  #giveCid(session: DtlsSession): void {
+    const length = session.config.connectionIdBytes;
+    if (length === undefined) return;
+    session.ownCid =
+      length === 0 ? Buffer.alloc(0) : this.#cids.allocate(length, session, session.config.random);
   }
 
   #add(session: DtlsSession): void {
@@ -123,6 +143,29 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
     this.#timed.delete(session);
     if (ports.size === 0) this.#sessions.delete(session.remote.address);
     this.#count--;
+    if (session.ownCid !== undefined && session.ownCid.length > 0)
+      this.#cids.release(session.ownCid, session);
+  }
+
+  /** A tls12_cid record from an address without a session: its CID's session, moved there if it proves itself. */
+  #byConnectionId(data: Buffer, from: Endpoint, nowMs: number): boolean {
+    const session = this.#cids.find(data);
+    if (session === undefined || session.connectionIds === undefined) return false;
+    session.takeAdvanced(); // what came from its own address does not count
+    session.receive(data, nowMs);
+    this.#dirty.add(session);
+    if (session.takeAdvanced() && this.session(from) === undefined) {
+      const ports = this.#sessions.get(session.remote.address)!;
+      ports.delete(session.remote.port);
+      if (ports.size === 0) this.#sessions.delete(session.remote.address);
+      this.#count--;
+      session.moveTo(from);
+      this.#add(session);
+      this.#timed.delete(session);
+      if (session.state === 'handshaking') this.#timed.add(session);
+      this.counters.rebinds++;
+    }
+    return true;
   }
 
   receive(data: Buffer, from: Endpoint, nowMs: number): void {
@@ -132,6 +175,8 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
       this.#dirty.add(session);
       return;
     }
+    if (data[0] === ContentType.TLS12_CID && this.#cids.size > 0 && this.#byConnectionId(data, from, nowMs))
+      return;
     this.counters.unverifiedBytesIn += data.length;
     if (this.#server === undefined) {
       this.counters.unclaimed++;
@@ -157,6 +202,7 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
         nowMs,
       );
       session.startAt(verdict.messageSeq, verdict.recordSeq);
+      this.#giveCid(session);
       this.#add(session);
       this.#events.push({ type: 'accepted', session });
       session.receive(data, nowMs);

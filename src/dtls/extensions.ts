@@ -1,7 +1,8 @@
 /**
  * The hello extensions porthole reads and writes: supported_groups and ec_point_formats (RFC 8422
  * §5.1), signature_algorithms (RFC 5246 §7.4.1.4.1), use_srtp (RFC 5764 §4.1.1), ALPN (RFC 7301),
- * extended_master_secret (RFC 7627 §5.1), renegotiation_info (RFC 5746 §3.2). Others are skipped.
+ * extended_master_secret (RFC 7627 §5.1), renegotiation_info (RFC 5746 §3.2), connection_id
+ * (RFC 9146 §3). Others are skipped.
  * @module
  */
 import { ExtensionType } from './constants.ts';
@@ -16,6 +17,8 @@ export interface HelloExtensions {
   alpn?: string[];
   extendedMasterSecret?: boolean;
   renegotiationInfo?: Buffer;
+  /** RFC 9146 §3: the CID the sender wants in records sent to it (empty: none, but it sends ours). */
+  connectionId?: Buffer;
 }
 
 /** Decodes `extensions<0..2^16-1>` (the caller read the outer length). Duplicates are refused. */
@@ -55,6 +58,9 @@ export function decodeExtensions(data: Buffer, base: number): HelloExtensions {
       case ExtensionType.RENEGOTIATION_INFO:
         out.renegotiationInfo = readVector(e, 1, 'renegotiation_info');
         break;
+      case ExtensionType.CONNECTION_ID:
+        out.connectionId = readVector(e, 1, 'connection_id');
+        break;
       default:
         continue;
     }
@@ -80,6 +86,7 @@ export function encodeExtensions(ext: HelloExtensions): Buffer {
     add(ExtensionType.USE_SRTP, Buffer.concat([u16List(ext.srtp.profiles), vector(ext.srtp.mki, 1)]));
   if (ext.alpn !== undefined)
     add(ExtensionType.ALPN, vector(Buffer.concat(ext.alpn.map((p) => vector(Buffer.from(p, 'utf8'), 1))), 2));
+  if (ext.connectionId !== undefined) add(ExtensionType.CONNECTION_ID, vector(ext.connectionId, 1));
   if (parts.length === 0) return Buffer.alloc(0);
   return vector(Buffer.concat(parts), 2);
 }

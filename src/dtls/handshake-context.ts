@@ -31,6 +31,10 @@ export interface HandshakeHost {
     write: { key: Buffer; iv: Buffer },
     read: { key: Buffer; iv: Buffer },
   ): void;
+  /** Our connection ID to offer (RFC 9146); undefined: the extension is not offered. */
+  readonly ownCid: Buffer | undefined;
+  /** Both sides sent connection_id: `peer` goes into our protected records (before {@link installKeys}). */
+  useConnectionIds(peer: Buffer): void;
   /** Whether a ChangeCipherSpec from the peer is acceptable now. */
   expectChangeCipherSpec: boolean;
   /** The handshake is done. */

@@ -21,6 +21,7 @@ import {
   DEFAULT_REPLAY_WINDOW,
   DEFAULT_RETRANSMIT_INITIAL_MS,
   DEFAULT_RETRANSMIT_MAX_MS,
+  MAX_CID_BYTES,
   NamedGroup,
 } from './constants.ts';
 
@@ -56,6 +57,13 @@ export interface DtlsCommonOptions {
    * Default none (a server without them ignores the client's list).
    */
   readonly alpnProtocols?: readonly string[];
+  /**
+   * Connection ID (RFC 9146): the length of the CID this side asks the peer to put in its records,
+   * bytes (0–255). 0 offers the extension without a CID of our own (we still send the peer's);
+   * a non-zero CID lets the session follow the peer to a new address (NAT rebinding). Default:
+   * not offered.
+   */
+  readonly connectionIdBytes?: number;
   /** Refuse a peer without extended_master_secret (RFC 7627). Default true. */
   readonly requireExtendedMasterSecret?: boolean;
   /** Largest datagram sent during the handshake, bytes (≥ 128). Default 1200. */
@@ -95,6 +103,13 @@ function positive(
     throw new InvalidOptionError(name, `${name} must be a number ${min}-${max}`);
   }
   return value;
+}
+
+function integer(options: object, name: string, min: number, max: number): number {
+  const value = (options as Record<string, unknown>)[name];
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max)
+    throw new InvalidOptionError(name, `${name} must be an integer ${min}-${max}`);
+  return value as number;
 }
 
 /** Validates the common options into a config; `role` decides what is required. */
@@ -178,6 +193,10 @@ export function resolveConfig(
     pskHint: extra.pskHint,
     srtpProfiles: options.srtpProfiles ?? [],
     alpnProtocols: resolveAlpn(options.alpnProtocols),
+    connectionIdBytes:
+      options.connectionIdBytes === undefined
+        ? undefined
+        : integer(options, 'connectionIdBytes', 0, MAX_CID_BYTES),
     requireExtendedMasterSecret: options.requireExtendedMasterSecret ?? true,
     mtuBytes: positive(options, 'mtuBytes', DEFAULT_MTU_BYTES, 128, 65_507),
     retransmitInitialMs: initial,

@@ -194,6 +194,9 @@ export class ServerHandshake implements Handshake {
         );
       }
     }
+    // RFC 9146 §3: answer the client's connection_id when we use CIDs (ours may be empty).
+    const cid = ext.connectionId !== undefined && host.ownCid !== undefined;
+    if (cid) host.useConnectionIds(ext.connectionId!);
     const secureRenegotiation =
       ext.renegotiationInfo !== undefined || ch.cipherSuites.includes(EMPTY_RENEGOTIATION_INFO_SCSV);
     const shExt: HelloExtensions = {
@@ -202,6 +205,7 @@ export class ServerHandshake implements Handshake {
       ...(usesEcdhe(suite) && ext.pointFormats !== undefined ? { pointFormats: Buffer.of(0) } : {}),
       ...(this.#srtp !== undefined ? { srtp: { profiles: [this.#srtp], mki: Buffer.alloc(0) } } : {}),
       ...(this.#alpn !== undefined ? { alpn: [this.#alpn] } : {}),
+      ...(cid ? { connectionId: host.ownCid! } : {}),
     };
     host.addMessage(
       HandshakeType.SERVER_HELLO,

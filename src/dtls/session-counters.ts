@@ -29,6 +29,8 @@ export class SessionCounters {
   recordsSent = 0;
   /** Application records received. */
   recordsReceived = 0;
+  /** Times the session followed its peer to a new address (connection ID, RFC 9146 §6). */
+  addressChanges = 0;
   /** How long the handshake took, ms (0 until it completes). */
   handshakeMs = 0;
 }

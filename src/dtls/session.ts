@@ -44,8 +44,11 @@ const view = createRecordView();
 export class DtlsSession implements HandshakeHost {
   readonly role: 'client' | 'server';
   readonly config: SessionConfig;
-  /** The peer's address (the key of the session in its endpoint). */
-  readonly remote: Endpoint;
+  /**
+   * Our connection ID (RFC 9146): what the peer puts in records to us, given out by the endpoint;
+   * undefined when the extension is not offered (empty: offered, the peer's CID is sent only).
+   */
+  ownCid: Buffer | undefined;
   readonly transcript: Buffer[] = [];
   readonly counters = new SessionCounters();
   expectChangeCipherSpec = false;
@@ -54,6 +57,13 @@ export class DtlsSession implements HandshakeHost {
    * unset, they are `data` events.
    */
   onData: ((data: Buffer) => void) | undefined;
+  #remote: Endpoint;
+  /** The peer's connection ID once negotiated (RFC 9146); undefined: not negotiated. */
+  #peerCid: Buffer | undefined;
+  /** Records to us carry our CID (negotiated and non-empty): its length, else 0. */
+  #readCidLength = 0;
+  /** An authenticated tls12_cid record newer than every earlier one arrived (the endpoint may move us). */
+  #advanced = false;
   #state: SessionState = 'handshaking';
   readonly #handshake: Handshake;
   readonly #reassembler: Reassembler;
@@ -83,7 +93,7 @@ export class DtlsSession implements HandshakeHost {
 
   constructor(role: 'client' | 'server', remote: Endpoint, config: SessionConfig, nowMs: number) {
     this.role = role;
-    this.remote = remote;
+    this.#remote = remote;
     this.config = config;
     this.#nowMs = nowMs;
     this.#intervalMs = config.retransmitInitialMs;
@@ -96,6 +106,34 @@ export class DtlsSession implements HandshakeHost {
       maxFragments: config.maxReassemblyFragments,
     });
     this.#handshake = role === 'client' ? new ClientHandshake(this) : new ServerHandshake(this);
+  }
+
+  /** The peer's address (the key of the session in its endpoint; it moves with NAT rebinding). */
+  get remote(): Endpoint {
+    return this.#remote;
+  }
+
+  /** The connection IDs once negotiated (RFC 9146): ours (in records to us) and the peer's. */
+  get connectionIds(): { readonly own: Buffer; readonly peer: Buffer } | undefined {
+    return this.#peerCid === undefined
+      ? undefined
+      : { own: this.ownCid ?? Buffer.alloc(0), peer: this.#peerCid };
+  }
+
+  /** The endpoint moved the session to the peer's new address (RFC 9146 §6). */
+  moveTo(remote: Endpoint): void {
+    this.#remote = { address: remote.address, port: remote.port };
+    this.counters.addressChanges++;
+  }
+
+  /**
+   * Whether an authenticated tls12_cid record newer than every earlier one of its epoch arrived
+   * since the last call (the condition for following the peer to a new address, RFC 9146 §6).
+   */
+  takeAdvanced(): boolean {
+    const advanced = this.#advanced;
+    this.#advanced = false;
+    return advanced;
   }
 
   /** Where the session is. */
@@ -163,10 +201,15 @@ export class DtlsSession implements HandshakeHost {
     this.#retransmitAtMs = final ? Number.POSITIVE_INFINITY : this.#nowMs + this.#intervalMs;
   }
 
+  useConnectionIds(peer: Buffer): void {
+    this.#peerCid = Buffer.from(peer);
+    this.#readCidLength = this.ownCid?.length ?? 0;
+  }
+
   installKeys(suite: CipherSuite, write: DirectionKeys, read: DirectionKeys): void {
     this.#suite = suite;
-    this.#write = new RecordProtection(suite, write);
-    this.#read = new RecordProtection(suite, read);
+    this.#write = new RecordProtection(suite, write, this.#peerCid);
+    this.#read = new RecordProtection(suite, read, this.#readCidLength > 0 ? this.ownCid : undefined);
   }
 
   complete(): void {
@@ -186,10 +229,15 @@ export class DtlsSession implements HandshakeHost {
     while (offset < data.length && (this.#state === 'handshaking' || this.#state === 'established')) {
       let next: number;
       try {
-        next = readRecord(data, offset, view);
+        next = readRecord(data, offset, view, this.#readCidLength);
       } catch {
         this.counters.malformed++;
         return;
+      }
+      if (view.type === ContentType.TLS12_CID && !this.#ownCidAt(data, view.cidOffset)) {
+        this.counters.unexpectedRecords++;
+        offset = next;
+        continue;
       }
       this.#record(
         view.type,
@@ -303,14 +351,29 @@ export class DtlsSession implements HandshakeHost {
     this.#transmitFlight();
   }
 
-  #record(type: number, epoch: number, seq: number, fragment: Buffer, whole: Buffer): void {
+  /** Whether the tls12_cid record's connection ID at `at` is ours (and we gave one out). */
+  #ownCidAt(data: Buffer, at: number): boolean {
+    const own = this.ownCid;
+    const length = this.#readCidLength;
+    if (length === 0 || own === undefined) return false;
+    for (let i = 0; i < length; i++) if (data[at + i] !== own[i]) return false;
+    return true;
+  }
+
+  #record(outerType: number, epoch: number, seq: number, fragment: Buffer, whole: Buffer): void {
     let plaintext: Buffer;
+    let type = outerType;
     if (epoch === 0 && this.#readEpoch <= 1) {
       // Plaintext has no replay window: nothing authenticates it, so marking it would let a forged
       // record with a high sequence number shut the peer's real ones out. The handshake layer drops
       // duplicates by message_seq instead.
       plaintext = fragment;
     } else if (epoch === this.#readEpoch) {
+      // RFC 9146 §4: with our CID negotiated, protected records to us are tls12_cid, and only they.
+      if ((type === ContentType.TLS12_CID) !== this.#readCidLength > 0) {
+        this.counters.unexpectedRecords++;
+        return;
+      }
       const window = this.#windows[epoch]!;
       if (!window.check(seq)) {
         this.counters.replaysDropped++;
@@ -322,7 +385,9 @@ export class DtlsSession implements HandshakeHost {
         return;
       }
       plaintext = opened;
+      if (type === ContentType.TLS12_CID && seq > window.newest) this.#advanced = true;
       window.mark(seq);
+      type = this.#read!.lastType;
     } else if (epoch === 1 && this.#readEpoch === 0 && this.#state === 'handshaking') {
       if (this.#pendingEpoch.length < PENDING_EPOCH_RECORDS) this.#pendingEpoch.push(Buffer.from(whole));
       else this.counters.unexpectedRecords++;

@@ -1,7 +1,8 @@
 // Fuzz: every DTLS decoder is a total function — a value or a ParseError (ERR_DTLS_BAD_RECORD /
 // ERR_DTLS_BAD_HANDSHAKE) with an offset, nothing else — and the endpoint cores never throw on any
 // datagram. 1,000,000 decoder inputs (random and mutated real messages) plus 20,000 datagrams
-// through a server core and a handshaking client core. Seeded; the kept corpus
+// through a server core and a handshaking client core, plus tls12_cid records (RFC 9146) and
+// connection_id extensions from a CID handshake, into an established CID session. Seeded; the kept corpus
 // (test/vectors/fuzz/dtls/) is replayed first; PORTHOLE_SEED=<n> varies the run.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -36,6 +37,11 @@ const DECODERS: readonly ((b: Buffer) => unknown)[] = [
   (b) => {
     let offset = 0;
     while (offset < b.length) offset = readRecord(b, offset, view);
+  },
+  (b) => {
+    // tls12_cid records (RFC 9146) with a 4-byte connection ID.
+    let offset = 0;
+    while (offset < b.length) offset = readRecord(b, offset, view, 4);
   },
   (b) => {
     let offset = 0;
@@ -76,6 +82,9 @@ function total(input: Buffer): void {
 let seeds: Buffer[] = [];
 let serverConfig: SessionConfig;
 let clientConfig: SessionConfig;
+let cidServerConfig: SessionConfig;
+/** An established session with connection IDs both ways, fed mutated tls12_cid records. */
+let cidNet: Net;
 
 before(async () => {
   const certificate = await generateCertificate();
@@ -86,6 +95,17 @@ before(async () => {
   net.connect(clientConfig);
   net.run(() => net.connected());
   seeds = net.sent.map((s) => s.data);
+  // And a handshake with connection IDs both ways (connection_id extensions, tls12_cid records).
+  cidNet = new Net(config('server', { certificate, connectionIdBytes: 4 }, { clientAuth: 'none' }));
+  const cidClient = cidNet.connect(
+    config('client', { fingerprints: [certificate.fingerprint], connectionIdBytes: 4 }, {}),
+  );
+  cidNet.run(() => cidNet.connected());
+  cidClient.send(Buffer.from('application data'));
+  cidNet.client.touch(cidClient);
+  cidNet.run(() => cidNet.received('server').length > 0);
+  seeds.push(...cidNet.sent.map((s) => s.data));
+  cidServerConfig = config('server', { certificate, connectionIdBytes: 4 }, { clientAuth: 'none' });
   for (const d of [...seeds]) {
     let offset = 0;
     while (offset + 13 <= d.length) {
@@ -146,6 +166,8 @@ describe('dtls fuzz', () => {
     server.listen({ config: serverConfig, maxSessions: 100 }, 0);
     const client = new DtlsEndpointCore();
     client.connect(SERVER, clientConfig, 0);
+    const cidServer = new DtlsEndpointCore();
+    cidServer.listen({ config: cidServerConfig, maxSessions: 100 }, 0);
     for (let i = 0; i < 20_000; i++) {
       let input: Buffer;
       if (i % 5 === 0) {
@@ -154,6 +176,16 @@ describe('dtls fuzz', () => {
       } else input = mutate(prng, seeds[prng.int(seeds.length)]!);
       const run = (b: Buffer): void => {
         server.receive(b, { address: CLIENT.address, port: 1000 + (i % 50) }, i);
+        cidServer.receive(b, { address: CLIENT.address, port: 1000 + (i % 50) }, i);
+        cidServer.drain();
+        cidServer.drainEvents();
+        // The established CID session, from its own address and from others (the rebinding path).
+        cidNet.server.receive(b, i % 2 === 0 ? CLIENT : { address: '198.51.100.1', port: i % 7 }, i);
+        cidNet.client.receive(b, SERVER, i);
+        cidNet.server.drain();
+        cidNet.client.drain();
+        cidNet.server.drainEvents();
+        cidNet.client.drainEvents();
         client.receive(b, SERVER, i);
         server.poll(i);
         client.poll(i);
