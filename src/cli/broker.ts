@@ -5,9 +5,8 @@ import type { Command } from 'commander';
 import { InvalidOptionError } from '../errors/index.ts';
 import { formatEndpoint } from '../internal/endpoint.ts';
 import { parseHostPort, resolveHostPort } from '../internal/host-port.ts';
-import { createLogger } from '../live/index.ts';
-import { DEFAULT_STUN_PORT, type NatEndpoint, NatErrorCode } from '../nat/index.ts';
-import { Broker, type BrokerAuthenticator } from '../punch/index.ts';
+import type { NatEndpoint } from '../nat/index.ts';
+import type { BrokerAuthenticator } from '../punch/index.ts';
 import { CliFailure, ExitCode, hostPort, ipAddress, numberIn, onStopSignal } from './fail.ts';
 
 interface BrokerCommandOptions {
@@ -24,8 +23,9 @@ interface BrokerCommandOptions {
  * @throws InvalidOptionError `ERR_INVALID_OPTION` naming `option`; `ERR_NAT_SERVER_UNRESOLVED` when the
  *   name does not resolve.
  */
-export function resolveEndpoint(text: string, option = '--broker'): Promise<NatEndpoint> {
-  return resolveHostPort(text, {
+export async function resolveEndpoint(text: string, option = '--broker'): Promise<NatEndpoint> {
+  const { DEFAULT_STUN_PORT, NatErrorCode } = await import('../nat/index.ts');
+  return await resolveHostPort(text, {
     option,
     defaultPort: DEFAULT_STUN_PORT,
     unresolvedCode: NatErrorCode.SERVER_UNRESOLVED,
@@ -97,6 +97,9 @@ export function register(program: Command): void {
     )
     .option('--json', 'print {"listening":"ip:port"} on stdout once bound')
     .action(async (options: BrokerCommandOptions) => {
+      const { createLogger } = await import('../live/index.ts');
+      const { DEFAULT_STUN_PORT } = await import('../nat/index.ts');
+      const { Broker } = await import('../punch/index.ts');
       if ((options.tokenFile === undefined) === (options.allowAny !== true)) {
         throw new CliFailure(
           options.tokenFile === undefined

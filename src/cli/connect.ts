@@ -2,18 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { PortholeError } from '../errors/index.ts';
-import { NatClass, type NatClassType } from '../nat/index.ts';
-import {
-  isPeerId,
-  MAX_TOKEN_BYTES,
-  PunchErrorCode,
-  type PunchLink,
-  PunchPeer,
-  TurnRelayProvider,
-} from '../punch/index.ts';
+import type { NatClassType } from '../nat/index.ts';
+import type { PunchLink, PunchPeer } from '../punch/index.ts';
 import { resolveEndpoint } from './broker.ts';
 import { CliFailure, ExitCode, hostPort, ipAddress, numberIn, oneOf } from './fail.ts';
-import { type LinkStatus, relayStdio } from './relay-stdio.ts';
+import { BROKER_TOKEN_BYTES, isPeerIdText, NAT_CLASSES } from './flag-constants.ts';
+import type { LinkStatus } from './relay-stdio.ts';
 
 interface ConnectCommandOptions {
   broker: string;
@@ -34,12 +28,12 @@ interface ConnectCommandOptions {
 const RETRY_MS = 200;
 
 const peerId = (text: string): string => {
-  if (!isPeerId(text)) throw new InvalidArgumentError('Give 1-64 visible ASCII characters (no spaces).');
+  if (!isPeerIdText(text)) throw new InvalidArgumentError('Give 1-64 visible ASCII characters (no spaces).');
   return text;
 };
 const token = (text: string): string => {
-  if (Buffer.byteLength(text) > MAX_TOKEN_BYTES) {
-    throw new InvalidArgumentError(`Give at most ${MAX_TOKEN_BYTES} bytes.`);
+  if (Buffer.byteLength(text) > BROKER_TOKEN_BYTES) {
+    throw new InvalidArgumentError(`Give at most ${BROKER_TOKEN_BYTES} bytes.`);
   }
   return text;
 };
@@ -70,7 +64,7 @@ export function register(program: Command): void {
     .option(
       '--nat-class <class>',
       "this host's NAT class from `porthole nat` (decides port prediction)",
-      oneOf([...Object.values(NatClass), 'unknown']),
+      oneOf(NAT_CLASSES),
       'unknown',
     )
     .option('--local-address <address>', 'local IP address to bind (default: the wildcard)', ipAddress)
@@ -112,6 +106,8 @@ export function register(program: Command): void {
 }
 
 async function connect(options: ConnectCommandOptions, interrupted: AbortSignal): Promise<void> {
+  const { PunchPeer, TurnRelayProvider } = await import('../punch/index.ts');
+  const { relayStdio } = await import('./relay-stdio.ts');
   const deadline = AbortSignal.timeout(options.timeout);
   const signal = AbortSignal.any([deadline, interrupted]);
   const broker = await resolveEndpoint(options.broker);
@@ -135,7 +131,7 @@ async function connect(options: ConnectCommandOptions, interrupted: AbortSignal)
       signal,
     });
   } catch (error) {
-    throw linkingFailure(error, options, deadline, interrupted, 'registering with the broker');
+    throw await linkingFailure(error, options, deadline, interrupted, 'registering with the broker');
   }
   try {
     let link: PunchLink;
@@ -145,7 +141,7 @@ async function connect(options: ConnectCommandOptions, interrupted: AbortSignal)
           ? await askFor(peer, options.peer, signal)
           : await waitFor(peer, options.peer, signal);
     } catch (error) {
-      throw linkingFailure(error, options, deadline, interrupted, 'linking');
+      throw await linkingFailure(error, options, deadline, interrupted, 'linking');
     }
     const { bytesIn, bytesOut } = await relayStdio(link, {
       input: process.stdin,
@@ -172,13 +168,14 @@ function formatStatus(status: LinkStatus, json: boolean): string {
 }
 
 /** What a failure before the link was up means to the user. */
-function linkingFailure(
+async function linkingFailure(
   error: unknown,
   options: ConnectCommandOptions,
   deadline: AbortSignal,
   interrupted: AbortSignal,
   doing: string,
-): unknown {
+): Promise<unknown> {
+  const { PunchErrorCode } = await import('../punch/index.ts');
   const other = `porthole connect --id ${options.peer} --peer ${options.id}`;
   if (interrupted.aborted) return new CliFailure(`interrupted while ${doing}`, ExitCode.INTERRUPTED);
   if (deadline.aborted) {
@@ -214,6 +211,7 @@ function linkingFailure(
  * expires), until `signal` fires.
  */
 async function askFor(peer: PunchPeer, target: string, signal: AbortSignal): Promise<PunchLink> {
+  const { PunchErrorCode } = await import('../punch/index.ts');
   for (;;) {
     try {
       return await peer.dial(target, { signal });

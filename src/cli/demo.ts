@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DemoView, LiveDemo, type SwarmDashboard, startSwarmDashboard } from '../live/index.ts';
+import type { SwarmDashboard } from '../live/index.ts';
 import { hostPort, numberIn, onStopSignal } from './fail.ts';
 
 interface DemoCommandOptions {
@@ -33,6 +33,7 @@ export function register(program: Command): void {
       numberIn({ min: 1, max: 86_400 }),
     )
     .action(async (o: DemoCommandOptions) => {
+      const { DemoView, LiveDemo, startSwarmDashboard } = await import('../live/index.ts');
       const stop = onStopSignal();
       const out = process.stdout;
       const view = new DemoView(out);

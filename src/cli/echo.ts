@@ -1,11 +1,5 @@
 import type { Command } from 'commander';
-import {
-  type DropCounts,
-  isLoopbackHost,
-  type ServerModeValue,
-  UdpServer,
-  type UdpServerStats,
-} from '../server/index.ts';
+import type { DropCounts, ServerModeValue, UdpServerStats } from '../server/index.ts';
 import { ipAddress, numberIn, oneOf, onStopSignal } from './fail.ts';
 
 interface EchoOptions {
@@ -61,6 +55,7 @@ export function register(program: Command): void {
     )
     .option('--json', 'print stats as one JSON object per line')
     .action(async (options: EchoOptions) => {
+      const { isLoopbackHost, UdpServer } = await import('../server/index.ts');
       const json = options.json === true;
       const note = (line: string): void => {
         process.stderr.write(`${live.active ? '\r\x1b[2K' : ''}porthole echo: ${line}\n`);

@@ -1,14 +1,5 @@
 import type { Command } from 'commander';
 import { parseHostPort } from '../internal/host-port.ts';
-import {
-  createLogger,
-  impairSocket,
-  LiveEdge,
-  openChannel,
-  parseImpair,
-  peekTokenClaims,
-  startProcessMetrics,
-} from '../live/index.ts';
 import { CliFailure, ExitCode, hostPort, numberIn, onStopSignal } from './fail.ts';
 import { bitRate, hex32, printLine, processFigures } from './live-flags.ts';
 import { readSecretFile } from './tracker.ts';
@@ -58,6 +49,15 @@ export function register(program: Command): void {
       hostPort({ minPort: 0 }),
     )
     .action(async (o: EdgeCommandOptions) => {
+      const {
+        createLogger,
+        impairSocket,
+        LiveEdge,
+        openChannel,
+        parseImpair,
+        peekTokenClaims,
+        startProcessMetrics,
+      } = await import('../live/index.ts');
       const secret = o.secretFile === undefined ? o.secret : await readSecretFile(o.secretFile);
       if (secret === undefined)
         throw new CliFailure(

@@ -1,21 +1,13 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { InvalidOptionError, InvalidStateError } from '../errors/index.ts';
-import {
-  cleanupLabs,
-  hostAddress,
-  INTERNET_ADDRESSES,
-  isLabNode,
-  isNatType,
-  LabNatType,
-  listNamespaces,
-  NAT_TYPES,
-  NatLab,
-  type NatType,
-  natWanAddress,
-  OPEN_HOST_ADDRESS,
-} from '../lab/index.ts';
+import type { NatLab, NatType } from '../lab/index.ts';
 import { numberIn } from './fail.ts';
+import { LAB_NAT_TYPES } from './flag-constants.ts';
+
+/** The lab layer, loaded when a lab subcommand runs. */
+type LabLayer = typeof import('../lab/index.ts');
+const loadLab = (): Promise<LabLayer> => import('../lab/index.ts');
 
 const MS = { min: 0, max: 10_000, unit: 'ms' } as const;
 const PERCENT = { min: 0, max: 100, unit: '%' } as const;
@@ -45,7 +37,7 @@ export function register(program: Command): void {
   lab
     .command('up')
     .description('build the lab and keep it until Ctrl-C, then tear it down')
-    .option('--nats <list>', 'NAT types to build, comma-separated (fc, ar, pr, sym)', NAT_TYPES.join(','))
+    .option('--nats <list>', 'NAT types to build, comma-separated (fc, ar, pr, sym)', LAB_NAT_TYPES.join(','))
     .option('--open-host', 'also build h-open, a host on the internet bridge without NAT')
     .option('--prefix <prefix>', 'namespace name prefix', CLI_LAB_PREFIX)
     .option('--delay <ms>', 'netem delay on every NAT uplink, each direction (0-10000)', numberIn(MS))
@@ -54,7 +46,8 @@ export function register(program: Command): void {
     .option('--reorder <percent>', 'netem reordering (needs --delay; 0-100)', numberIn(PERCENT))
     .option('--json', 'print the topology as one JSON object')
     .action(async (options: UpOptions) => {
-      const nats = parseNats(options.nats);
+      const layer = await loadLab();
+      const nats = parseNats(options.nats, layer);
       const netem = {
         ...numberOption('delayMs', options.delay),
         ...numberOption('jitterMs', options.jitter),
@@ -62,14 +55,14 @@ export function register(program: Command): void {
         ...numberOption('reorderPercent', options.reorder),
       };
       const hasNetem = Object.keys(netem).length > 0;
-      const built = await NatLab.create({
+      const built = await layer.NatLab.create({
         nats,
         prefix: options.prefix,
         openHost: options.openHost === true,
         handleSignals: false,
         ...(hasNetem ? { netem: Object.fromEntries(nats.map((nat) => [nat, netem])) } : {}),
       });
-      const topology = describeTopology(built);
+      const topology = describeTopology(built, layer);
       if (options.json === true) console.log(JSON.stringify(topology));
       else printTopology(built, topology);
       await new Promise<void>((resolve) => {
@@ -95,6 +88,7 @@ export function register(program: Command): void {
     .option('--prefix <prefix>', 'the prefix of the lab to remove', CLI_LAB_PREFIX)
     .option('--stale', 'instead remove every generated lab whose creating process is gone (crashed tests)')
     .action(async (options: { prefix: string; stale?: boolean }) => {
+      const { cleanupLabs } = await loadLab();
       const removed = await cleanupLabs(options.stale === true ? {} : { prefix: options.prefix });
       console.log(removed.length === 0 ? 'nothing to remove' : `removed ${removed.join(' ')}`);
     });
@@ -104,6 +98,7 @@ export function register(program: Command): void {
     .description('list the namespaces of a lab')
     .option('--prefix <prefix>', 'lab prefix', CLI_LAB_PREFIX)
     .action(async (options: { prefix: string }) => {
+      const { listNamespaces } = await loadLab();
       const names = (await listNamespaces()).filter((name) => name.startsWith(`${options.prefix}-`));
       console.log(names.length === 0 ? `no lab with prefix ${options.prefix}` : names.join('\n'));
     });
@@ -117,6 +112,7 @@ export function register(program: Command): void {
     .argument('<command...>', 'the command and its arguments (put them after --)')
     .option('--prefix <prefix>', 'lab prefix', CLI_LAB_PREFIX)
     .action(async (node: string, command: string[], options: { prefix: string }) => {
+      const { isLabNode, listNamespaces } = await loadLab();
       if (!isLabNode(node)) {
         throw new InvalidOptionError('node', `"${node}" is not a lab node (inet, nat-fc, h-fc, …, h-open)`);
       }
@@ -140,7 +136,7 @@ export function register(program: Command): void {
     });
 }
 
-function parseNats(list: string): NatType[] {
+function parseNats(list: string, { isNatType }: LabLayer): NatType[] {
   const nats = list
     .split(',')
     .map((s) => s.trim())
@@ -155,7 +151,8 @@ function numberOption<K extends string>(key: K, value: number | undefined): Part
   return value === undefined ? {} : ({ [key]: value } as Partial<Record<K, number>>);
 }
 
-function describeTopology(lab: NatLab) {
+function describeTopology(lab: NatLab, layer: LabLayer) {
+  const { hostAddress, INTERNET_ADDRESSES, LabNatType, natWanAddress, OPEN_HOST_ADDRESS } = layer;
   return {
     prefix: lab.prefix,
     internet: { namespace: lab.namespace('inet'), ...INTERNET_ADDRESSES },

@@ -3,10 +3,15 @@
 // Every way out goes through here: an expected failure is one line on stderr and an exit code of
 // fail.ts (docs/cli.md "Exit codes"); only a bug prints a stack trace. The process exits once the
 // subcommand is done, so nothing it left behind keeps it running.
+// Start-up (docs/cli.md "Start-up"): a subcommand's action loads its layers, so defining the
+// commands loads none, and Node's compile cache keeps the compiled (and type-stripped) modules.
 import { readFileSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands.ts';
 import { ExitCode, report } from './fail.ts';
+
+enableCompileCache();
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;

@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
+import { formatEndpoint } from '../internal/endpoint.ts';
 import { parseHostPort } from '../internal/host-port.ts';
-import { detectNat, formatEndpoint, type NatBehavior } from '../nat/index.ts';
+import type { NatBehavior } from '../nat/index.ts';
 import { CliFailure, ExitCode, familyOf, hostPort, ipAddress, numberIn, oneOf } from './fail.ts';
 
 interface NatCommandOptions {
@@ -63,6 +64,7 @@ export function register(program: Command): void {
       250,
     )
     .action(async (options: NatCommandOptions) => {
+      const { detectNat } = await import('../nat/index.ts');
       const family = checkFamily(options);
       const maxS = options.lifetime === true ? DEFAULT_LIFETIME_S : options.lifetime;
       if (maxS !== undefined && options.lifetimePrecision >= maxS) {

@@ -1,23 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { parseHostPort } from '../internal/host-port.ts';
-import {
-  createLogger,
-  type Impairment,
-  impairSocket,
-  LivePeer,
-  LivePolluter,
-  type NatClassValue,
-  type OutputSpec,
-  openChannel,
-  parseImpair,
-  peekTokenClaims,
-  startProcessMetrics,
-  TrackerSession,
-} from '../live/index.ts';
-import { Demux } from '../mux/index.ts';
-import { bindUdpSocket } from '../ports/index.ts';
-import { TurnRelayProvider } from '../punch/index.ts';
+import type { Impairment, LivePeer, NatClassValue, OutputSpec } from '../live/index.ts';
 import { CliFailure, ExitCode, hostPort, numberIn, oneOf, onStopSignal } from './fail.ts';
 import { bitRate, hex32, printLine, processFigures } from './live-flags.ts';
 
@@ -92,6 +76,20 @@ export function register(program: Command): void {
       hostPort({ minPort: 0 }),
     )
     .action(async (o: PeerCommandOptions) => {
+      const {
+        createLogger,
+        impairSocket,
+        LivePeer,
+        LivePolluter,
+        openChannel,
+        parseImpair,
+        peekTokenClaims,
+        startProcessMetrics,
+        TrackerSession,
+      } = await import('../live/index.ts');
+      const { Demux } = await import('../mux/index.ts');
+      const { bindUdpSocket } = await import('../ports/index.ts');
+      const { TurnRelayProvider } = await import('../punch/index.ts');
       if (o.stdout === true && o.json === true)
         throw new CliFailure('--stdout and --json both write stdout', ExitCode.USAGE, 'drop one of them');
       if (o.tracker === undefined && o.edge.length === 0)

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { ErrorCode, PortholeError } from '../errors/index.ts';
 import { parseHostPort } from '../internal/host-port.ts';
-import { connectUdp } from '../server/index.ts';
+import type { UdpClient } from '../server/index.ts';
 import { CliFailure, ExitCode, ipAddress, numberIn } from './fail.ts';
 
 interface PingOptions {
@@ -73,12 +73,13 @@ export function register(program: Command): void {
     .option('--no-handshake', 'skip the cookie handshake (a plain UDP echo server)')
     .option('--json', 'one JSON object per reply, then the summary, on stdout')
     .action(async (at: { host: string; port: number }, options: PingOptions) => {
+      const { connectUdp } = await import('../server/index.ts');
       const json = options.json === true;
       const name = `${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}`;
       const interrupted = new AbortController();
       const onSignal = (): void => interrupted.abort();
       process.once('SIGINT', onSignal);
-      let client: Awaited<ReturnType<typeof connectUdp>>;
+      let client: UdpClient;
       try {
         client = await connectUdp({
           host: at.host,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatPortRange, type PortSurvey, surveyPortRange } from '../ports/index.ts';
+import type { PortSurvey } from '../ports/index.ts';
 import { CliFailure, ExitCode, familyOf, ipAddress, oneOf } from './fail.ts';
 
 /** `porthole ports`: shows a UDP port range as a pool would meet it. */
@@ -24,6 +24,7 @@ export function register(program: Command): void {
         pairs?: boolean;
         json?: boolean;
       }) => {
+        const { formatPortRange, surveyPortRange } = await import('../ports/index.ts');
         const ofHost = options.host === undefined ? undefined : familyOf(options.host);
         const family = options.family ?? ofHost ?? 'udp4';
         if (ofHost !== undefined && ofHost !== family) {
@@ -45,12 +46,16 @@ export function register(program: Command): void {
           );
           return;
         }
-        printSurvey(survey, options.pairs === true);
+        printSurvey(survey, options.pairs === true, formatPortRange);
       },
     );
 }
 
-function printSurvey(s: PortSurvey, listPairs: boolean): void {
+function printSurvey(
+  s: PortSurvey,
+  listPairs: boolean,
+  formatPortRange: (range: { first: number; last: number }) => string,
+): void {
   const line = (label: string, value: string | number) => console.log(`  ${label.padEnd(24)} ${value}`);
   console.log(`UDP ${formatPortRange(s.range)} on ${s.host} (${s.family}): ${s.size} ports`);
   line('free', s.free.length);

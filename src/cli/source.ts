@@ -3,26 +3,13 @@ import { isIP } from 'node:net';
 import { type Command, InvalidArgumentError } from 'commander';
 import { ErrorCode, InvalidOptionError } from '../errors/index.ts';
 import { parseHostPort, resolveHostPort } from '../internal/host-port.ts';
-import {
-  createLogger,
-  type InputSpec,
-  LiveSource,
-  type LiveSourceOptions,
-  loadChannelKey,
-  metricFields,
-  openInput,
-  parseInputSpec,
-  startProcessMetrics,
-  TrackerSession,
-  type TsInput,
-} from '../live/index.ts';
-import { type Demux, demuxOf } from '../mux/index.ts';
-import { bindUdpSocket } from '../ports/index.ts';
+import type { LiveSource, LiveSourceOptions, TrackerSession, TsInput } from '../live/index.ts';
+import type { Demux } from '../mux/index.ts';
 import { CliFailure, ExitCode, hostPort, numberIn, onStopSignal } from './fail.ts';
 
 interface SourceCommandOptions {
   key: string;
-  input: InputSpec;
+  input: string;
   edge: string[];
   tracker?: string;
   token?: string;
@@ -33,15 +20,6 @@ interface SourceCommandOptions {
   stats: number;
   metrics?: string;
   json?: boolean;
-}
-
-/** `--input`: parsed at once, so a bad spec fails before anything binds. */
-function inputSpec(text: string): InputSpec {
-  try {
-    return parseInputSpec(text, '--input');
-  } catch (error) {
-    throw new CliFailure((error as Error).message, ExitCode.USAGE);
-  }
 }
 
 /** `--edge` (repeatable): the shape checked now, names resolved before the start. */
@@ -62,7 +40,6 @@ export function register(program: Command): void {
     .requiredOption(
       '--input <spec>',
       'testpattern | udp://ADDRESS:PORT | rtp://ADDRESS[:FIRST-LAST] | rist://@ADDRESS:PORT | file:PATH | - (stdin)',
-      inputSpec,
     )
     .option('--edge <host:port>', 'an edge to push to (repeatable)', collectEdge, [])
     .option('--tracker <host:port>', "join this tracker and push to the channel's edges it names", hostPort())
@@ -99,6 +76,25 @@ export function register(program: Command): void {
     )
     .option('--json', 'print {"channel":…,"listening":…,"input":…} on stdout once started')
     .action(async (options: SourceCommandOptions) => {
+      const {
+        createLogger,
+        LiveSource,
+        loadChannelKey,
+        metricFields,
+        openInput,
+        parseInputSpec,
+        startProcessMetrics,
+        TrackerSession,
+      } = await import('../live/index.ts');
+      const { demuxOf } = await import('../mux/index.ts');
+      const { bindUdpSocket } = await import('../ports/index.ts');
+      // `--input` first, so a bad spec fails before anything binds.
+      let spec: ReturnType<typeof parseInputSpec>;
+      try {
+        spec = parseInputSpec(options.input, '--input');
+      } catch (error) {
+        throw new CliFailure((error as Error).message, ExitCode.USAGE);
+      }
       if (options.edge.length === 0 && options.tracker === undefined) {
         throw new CliFailure(
           'no edge to push to',
@@ -109,7 +105,7 @@ export function register(program: Command): void {
       if (options.token !== undefined && options.tracker === undefined) {
         throw new CliFailure('--token without --tracker', ExitCode.USAGE);
       }
-      if (options.bitrate !== undefined && options.input.kind !== 'testpattern') {
+      if (options.bitrate !== undefined && spec.kind !== 'testpattern') {
         throw new CliFailure('--bitrate is for --input testpattern', ExitCode.USAGE);
       }
       const edges = await Promise.all(
@@ -135,7 +131,6 @@ export function register(program: Command): void {
         listenPort = listen.port;
       }
       const { channel, created } = await loadChannelKey(options.key, { create: true });
-      const spec = options.input;
       const openOptions = {
         ...(options.bitrate === undefined ? {} : { testPattern: { bitrateKbps: options.bitrate } }),
         ...(options.ingestId === undefined ? {} : { owner: options.ingestId }),

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { parseHostPort as parseText } from '../internal/host-port.ts';
-import { STUN_DEFAULT_PORT, type StunListenAddress, StunServer } from '../stun/index.ts';
+import type { StunListenAddress, StunServer } from '../stun/index.ts';
 import { CliFailure, ExitCode, familyOf, ipAddress, numberIn, onStopSignal } from './fail.ts';
+import { STUN_PORT } from './flag-constants.ts';
 
 /** SOFTWARE is at most 763 bytes of UTF-8 (RFC 8489 §14.14). */
 const MAX_SOFTWARE_BYTES = 763;
@@ -29,7 +30,7 @@ export function register(program: Command): void {
     .description('run a STUN server (RFC 8489); with --alt, an RFC 5780 NAT behaviour discovery server')
     .requiredOption(
       '--listen <address[:port]>',
-      `primary numeric address A and port P1 (default ${STUN_DEFAULT_PORT}; 0: any free pair)`,
+      `primary numeric address A and port P1 (default ${STUN_PORT}; 0: any free pair)`,
       listenFlag,
     )
     .option(
@@ -59,8 +60,9 @@ export function register(program: Command): void {
     )
     .option('--json', 'print one JSON object per line on stdout (listening, stats, stopped)')
     .action(async (options: StunServerOptions) => {
+      const { StunServer } = await import('../stun/index.ts');
       const listen =
-        options.listen.port === undefined ? { ...options.listen, port: STUN_DEFAULT_PORT } : options.listen;
+        options.listen.port === undefined ? { ...options.listen, port: STUN_PORT } : options.listen;
       const alternate = options.alt === undefined ? undefined : checkAlternate(listen, options.alt);
       const print = (json: object, text: string): void => {
         process.stdout.write(`${options.json === true ? JSON.stringify(json) : text}\n`);
@@ -138,7 +140,7 @@ function checkAlternate(listen: StunListenAddress, alt: StunListenAddress): Stun
       'give a second address of this host',
     );
   }
-  const p1 = listen.port ?? STUN_DEFAULT_PORT;
+  const p1 = listen.port ?? STUN_PORT;
   if (alt.port !== undefined && (p1 === 0 || alt.port !== p1 + 1)) {
     throw new CliFailure(
       `--alt port ${alt.port} is not --listen's port + 1`,

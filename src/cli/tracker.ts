@@ -5,18 +5,9 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { InvalidOptionError } from '../errors/index.ts';
 import { formatEndpoint } from '../internal/endpoint.ts';
 import { parseHostPort } from '../internal/host-port.ts';
-import {
-  createLogger,
-  Dashboard,
-  DEFAULT_TRACKER_PORT,
-  issueToken,
-  isTokenPeerId,
-  startProcessMetrics,
-  TOKEN_MIN_SECRET_BYTES,
-  Tracker,
-  type TrackerListenOptions,
-} from '../live/index.ts';
+import type { Dashboard, TrackerListenOptions } from '../live/index.ts';
 import { CliFailure, ExitCode, hostPort, ipAddress, numberIn, oneOf, onStopSignal } from './fail.ts';
+import { isPeerIdText, TRACKER_PORT } from './flag-constants.ts';
 
 interface TrackerCommandOptions {
   listen: string;
@@ -48,6 +39,7 @@ interface TokenCommandOptions {
  * @throws InvalidOptionError `ERR_INVALID_OPTION` naming `option` when unreadable or too short.
  */
 export async function readSecretFile(path: string, option = '--secret-file'): Promise<Buffer> {
+  const { TOKEN_MIN_SECRET_BYTES } = await import('../live/index.ts');
   let text: Buffer;
   try {
     text = await readFile(path);
@@ -101,7 +93,7 @@ function channelId(text: string): string {
 
 /** `--peer`: what a token and the broker accept. */
 function peerId(text: string): string {
-  if (!isTokenPeerId(text)) throw new InvalidArgumentError('Give 1-64 visible ASCII characters.');
+  if (!isPeerIdText(text)) throw new InvalidArgumentError('Give 1-64 visible ASCII characters.');
   return text;
 }
 
@@ -114,7 +106,7 @@ export function register(program: Command): void {
     )
     .requiredOption(
       '--listen <address:port>',
-      `numeric UDP address to listen on (port default ${DEFAULT_TRACKER_PORT}; 0: any)`,
+      `numeric UDP address to listen on (port default ${TRACKER_PORT}; 0: any)`,
       listenAddress,
     )
     .option(
@@ -153,6 +145,9 @@ export function register(program: Command): void {
     )
     .option('--json', 'print {"listening":"ip:port"} on stdout once bound')
     .action(async (options: TrackerCommandOptions) => {
+      const { createLogger, Dashboard, DEFAULT_TRACKER_PORT, startProcessMetrics, Tracker } = await import(
+        '../live/index.ts'
+      );
       if ((options.secretFile === undefined) === (options.generateSecret === undefined)) {
         throw new CliFailure(
           options.secretFile === undefined
@@ -251,6 +246,7 @@ export function register(program: Command): void {
     )
     .option('--json', 'print {"token":…,"expiresAt":…} instead of the bare token')
     .action(async (options: TokenCommandOptions) => {
+      const { issueToken } = await import('../live/index.ts');
       const secret = await readSecretFile(options.secretFile);
       const expiresAtMs = Date.now() + options.ttl * 1000;
       const token = issueToken({
