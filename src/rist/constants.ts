@@ -65,3 +65,5 @@ export const MAX_NACK_RECORDS = 256;
 export const DEFAULT_MAX_FLOWS = 16;
 /** A flow that sent nothing for this long is forgotten, ms. */
 export const DEFAULT_FLOW_TIMEOUT_MS = 10_000;
+/** Interval of the Main profile's TR-06-2 keepalive, ms (librist: 1 000). */
+export const KEEPALIVE_INTERVAL_MS = 1000;

@@ -1,5 +1,5 @@
 /**
- * porthole/rist — RIST (VSF TR-06-1 Simple profile) sender and receiver with NACK-based
+ * porthole/rist — RIST (VSF TR-06-1 Simple profile, TR-06-2 Main profile) sender and receiver with NACK-based
  * recovery on the media transport, interoperable with librist. See docs/rist.md.
  * @module
  */
@@ -23,7 +23,22 @@ export type {
 export { RistDiagnostics } from './diagnostics.ts';
 export type { RistParseCodeValue } from './errors.ts';
 export { RistParseCode } from './errors.ts';
-export type { RistReceiverOptions, RistSenderOptions } from './options.ts';
+export type { GreBody, GreHeader } from './gre.ts';
+export {
+  DEFAULT_VIRTUAL_DST_PORT,
+  DEFAULT_VIRTUAL_SRC_PORT,
+  decodeGre,
+  decodeGreBody,
+  encodeKeepalive,
+  GRE_FIRST_BYTES,
+  GreProtocol,
+  writeGreHeader,
+} from './gre.ts';
+export type { MainFramingStats, MainProfileOptions, Unwrapped, VirtualPorts } from './main-framing.ts';
+export { MainFraming } from './main-framing.ts';
+export type { RistProfile, RistProfileOptions, RistReceiverOptions, RistSenderOptions } from './options.ts';
+export type { PskBits } from './psk.ts';
+export { derivePskKey, PSK_PBKDF2_ITERATIONS, PskOpener, PskSealer, pskCrypt } from './psk.ts';
 export type { RistReceiverStats } from './receiver.ts';
 export { RistReceiver } from './receiver.ts';
 export type { RistReceived, RistReceiverCoreOptions, RistReceiverFlowStats } from './receiver-core.ts';

@@ -22,6 +22,7 @@ import {
   DEFAULT_RTCP_INTERVAL_MS,
   DEFAULT_RTT_MAX_MS,
   DEFAULT_RTT_MIN_MS,
+  RTP_CLOCK_HZ,
 } from './constants.ts';
 import { RateMeter } from './rate-meter.ts';
 import type { RtcpPacket } from './rtcp.ts';
@@ -91,6 +92,8 @@ export interface RistReceiverFlowStats {
   readonly bufferPackets: number;
   /** Smoothed RTT from echo responses, ms (NaN before one). */
   readonly rttMs: number;
+  /** RFC 3550 interarrival jitter of the originals (what the RR carries), ms. */
+  readonly jitterMs: number;
   /** Received bitrate, bits/s (payload and headers of RTP). */
   readonly bitrateBps: number;
   /** The sender's CNAME, '' before its SDES. */
@@ -143,6 +146,9 @@ export class RistReceiverCore {
   #holeCount = 0;
   #lastPacketMs: number;
   #lostAtLastReport = 0;
+  /** RFC 3550 §6.4.1 jitter estimate in RTP timestamp units, and the last transit time (NaN: none). */
+  #jitter = 0;
+  #lastTransit = Number.NaN;
   #expectedAtLastReport = 0;
   #received = 0;
   #bytes = 0;
@@ -199,6 +205,7 @@ export class RistReceiverCore {
     this.#bytes += packet.payload.length + 12;
     this.#rate.add(packet.payload.length + 12, nowMs);
     if (packet.retransmit) this.#retransmitsReceived++;
+    else this.#updateJitter(packet.timestamp, nowMs);
     if (this.#ssrc === 0) this.#ssrc = (packet.ssrc & ~1) >>> 0;
     const ext = this.#seq.extend(packet.seq);
     if (!this.#started) {
@@ -348,9 +355,25 @@ export class RistReceiverCore {
       overflowed: this.#overflowed,
       bufferPackets: this.#started ? this.#highest - this.#nextOut + 1 : 0,
       rttMs: this.#rtt.smoothedMs,
+      jitterMs: (this.#jitter * 1000) / RTP_CLOCK_HZ,
       bitrateBps: this.#rate.bitsPerSecond(nowMs),
       cname: this.#peerCname,
     };
+  }
+
+  /**
+   * RFC 3550 §6.4.1 / A.8: J += (|D(i−1, i)| − J) / 16, D the change of transit time (arrival on
+   * the RTP clock − RTP timestamp, modulo 2^32). Retransmissions are left out: their timestamps
+   * are the originals'.
+   */
+  #updateJitter(timestamp: number, nowMs: number): void {
+    const arrival = Math.floor((nowMs * RTP_CLOCK_HZ) / 1000) % 0x1_0000_0000;
+    const transit = (arrival - timestamp) | 0;
+    if (!Number.isNaN(this.#lastTransit)) {
+      const d = Math.abs((transit - this.#lastTransit) | 0);
+      this.#jitter += (d - this.#jitter) / 16;
+    }
+    this.#lastTransit = transit;
   }
 
   #reportBlock(nowMs: number) {
@@ -365,7 +388,7 @@ export class RistReceiverCore {
       fractionLost: dExpected > 0 && dLost > 0 ? Math.min(255, Math.floor((dLost * 256) / dExpected)) : 0,
       cumulativeLost: lost,
       highestSeq: Math.max(0, this.#highest - 0x10000) >>> 0,
-      jitter: 0,
+      jitter: Math.floor(this.#jitter) >>> 0,
       lastSr: this.#lastSrMiddle,
       delaySinceLastSr: Number.isNaN(this.#lastSrAtMs)
         ? 0

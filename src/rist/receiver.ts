@@ -3,7 +3,9 @@
  * RTCP on P+1 — serving up to `maxFlows` senders told apart by SSRC (address learning: each
  * flow's RTCP goes back to where that flow's RTCP came from). A thin driver: the transport's
  * handlers feed one {@link RistReceiverCore} per flow, one CoreTimer wakes them, the output is a
- * DatagramQueue read with `for await`.
+ * DatagramQueue read with `for await`. With `profile: 'main'` (TR-06-2) it runs on one socket:
+ * a demux handler takes the GRE bytes, {@link MainFraming} unwraps (and decrypts), RTCP goes back
+ * in GRE to where the flow's RTCP came from, a keepalive every second.
  * @module
  */
 import type { RemoteInfo } from 'node:dgram';
@@ -11,8 +13,12 @@ import { type AbortOptions, ParseError } from '../errors/index.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
 import { DatagramQueue, type DatagramReader, OverflowPolicy } from '../internal/datagram-queue.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
+import type { DemuxRegistration } from '../mux/index.ts';
 import { MediaTransport } from '../transport/index.ts';
+import { KEEPALIVE_INTERVAL_MS } from './constants.ts';
 import { droppedChannel, flowChannel, lossChannel, type RistDropReason } from './diagnostics.ts';
+import { GRE_FIRST_BYTES } from './gre.ts';
+import { MainFraming, type MainFramingStats, type VirtualPorts } from './main-framing.ts';
 import { type RistReceiverOptions, validateReceiverOptions } from './options.ts';
 import { type RistReceived, RistReceiverCore, type RistReceiverFlowStats } from './receiver-core.ts';
 import { decodeRtcp, rtcpSenderSsrc } from './rtcp.ts';
@@ -43,6 +49,8 @@ export interface RistReceiverStats {
   readonly queueDropped: number;
   /** RTCP datagrams not sent: the flow's RTCP source was not known yet. */
   readonly rtcpNoPeer: number;
+  /** The Main profile's framing counters (undefined on the Simple profile). */
+  readonly main: MainFramingStats | undefined;
 }
 
 interface Flow {
@@ -50,6 +58,8 @@ interface Flow {
   readonly ssrc: number;
   rtcpPeer: Endpoint | undefined;
   lastFrom: Endpoint;
+  /** Main profile: the virtual ports of the flow's RTCP (replies swap them). */
+  ports: VirtualPorts;
 }
 
 /** See the module doc. */
@@ -68,9 +78,13 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
   #malformed = 0;
   #refused = 0;
   #noPeer = 0;
+  readonly #framing: MainFraming | undefined;
+  readonly #registrations: DemuxRegistration[] = [];
+  #nextKeepaliveMs = 0;
+  #lastPorts: VirtualPorts = { src: 0, dst: 0 };
 
   /**
-   * Runs a receiver on `transport` (a pair for the Simple profile).
+   * Runs a receiver on `transport` (a pair for the Simple profile, one socket for the Main).
    * @throws InvalidOptionError `ERR_INVALID_OPTION` naming a bad option.
    */
   constructor(transport: MediaTransport, options: RistReceiverOptions = {}, ownsTransport = false) {
@@ -90,21 +104,34 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
       () => this.#nextWakeMs(),
       (nowMs) => this.#poll(nowMs),
     );
-    transport.media.setHandler(this.#onMedia);
-    transport.rtcp.setHandler(this.#onRtcp);
+    if (options.profile === 'main') {
+      this.#framing = new MainFraming(options);
+      for (const b of GRE_FIRST_BYTES) {
+        this.#registrations.push(transport.media.demux.register({ first: b, last: b }, this.#onGre));
+      }
+      this.#nextKeepaliveMs = this.#now();
+    } else {
+      transport.media.setHandler(this.#onMedia);
+      transport.rtcp.setHandler(this.#onRtcp);
+    }
     if (options.multicast !== undefined) transport.joinMulticast(options.multicast);
   }
 
   /**
-   * Binds the Simple-profile pair `port` (even) and `port + 1` on `host` and receives there.
+   * Binds the Simple-profile pair `port` (even) and `port + 1` on `host` — with `profile:
+   * 'main'` the one port `port` (0: the OS chooses) — and receives there.
    * @throws InvalidOptionError `ERR_INVALID_OPTION`; PortBindError `ERR_PORT_IN_USE`, ….
    */
   static async listen(host: string, port: number, options: RistReceiverOptions = {}): Promise<RistReceiver> {
     validateReceiverOptions(options);
-    const transport = await MediaTransport.listenPair(host, port, {
+    const transportOptions = {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.now === undefined ? {} : { now: options.now }),
-    });
+    };
+    const transport =
+      options.profile === 'main'
+        ? await MediaTransport.listenSingle(host, port, transportOptions)
+        : await MediaTransport.listenPair(host, port, transportOptions);
     try {
       return new RistReceiver(transport, options, true);
     } catch (error) {
@@ -153,6 +180,7 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
       flowsRefused: this.#refused,
       queueDropped: this.#queue.dropped,
       rtcpNoPeer: this.#noPeer,
+      main: this.#framing?.stats(),
     };
   }
 
@@ -170,6 +198,7 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
     this.#timer.stop();
     this.transport.media.setHandler(undefined);
     this.transport.rtcp.setHandler(undefined);
+    for (const r of this.#registrations) r.remove();
     this.#queue.end();
     if (this.#ownsTransport) await this.transport.close();
   }
@@ -192,6 +221,7 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
       ssrc: key,
       rtcpPeer: undefined,
       lastFrom: { address: from.address, port: from.port },
+      ports: this.#lastPorts,
     };
     this.#flows.set(key, flow);
     if (flowChannel.hasSubscribers) flowChannel.publish({ event: 'added', ssrc: key, from: flow.lastFrom });
@@ -233,9 +263,43 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
     if (flow.rtcpPeer?.port !== from.port || flow.rtcpPeer.address !== from.address) {
       flow.rtcpPeer = { address: from.address, port: from.port };
     }
+    flow.ports = this.#lastPorts;
     flow.core.receiveRtcp(packets, this.#now());
     this.#flush(flow);
   };
+
+  /** Main profile: one GRE datagram from the single socket. */
+  readonly #onGre = (data: Buffer, from: RemoteInfo): void => {
+    const framing = this.#framing;
+    if (this.#closing !== undefined || framing === undefined) return;
+    let unwrapped: ReturnType<MainFraming['unwrap']>;
+    try {
+      unwrapped = framing.unwrap(data, `${from.address}:${from.port}`, this.#now(), (ssrc) => {
+        const flow = this.#flows.get(ssrc);
+        return (
+          flow !== undefined && flow.lastFrom.address === from.address && flow.lastFrom.port === from.port
+        );
+      });
+    } catch (error) {
+      if (!(error instanceof ParseError)) throw error;
+      this.#malformed++;
+      this.#drop('malformed', 'media', data.length);
+      return;
+    }
+    if (unwrapped === undefined || unwrapped.kind === 'keepalive') return;
+    this.#lastPorts = { src: unwrapped.srcPort, dst: unwrapped.dstPort };
+    if (unwrapped.kind === 'rtp') this.#onMedia(unwrapped.packet, from);
+    else this.#onRtcp(unwrapped.packet, from);
+  };
+
+  #sendRtcp(datagram: Buffer, flow: Flow, to: Endpoint): void {
+    if (this.#framing === undefined) this.transport.sendRtcp(datagram, to);
+    else
+      this.transport.sendMedia(
+        this.#framing.wrap(datagram, { src: flow.ports.dst, dst: flow.ports.src }),
+        to,
+      );
+  }
 
   #flush(flow: Flow): void {
     for (const datagram of flow.core.drainRtcp()) {
@@ -244,7 +308,7 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
         continue;
       }
       try {
-        this.transport.sendRtcp(datagram, flow.rtcpPeer);
+        this.#sendRtcp(datagram, flow, flow.rtcpPeer);
       } catch {
         // Closed under us: the close path ends everything.
       }
@@ -259,7 +323,8 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
   }
 
   #nextWakeMs(): number {
-    let wake = Number.POSITIVE_INFINITY;
+    let wake =
+      this.#framing !== undefined && this.#flows.size > 0 ? this.#nextKeepaliveMs : Number.POSITIVE_INFINITY;
     for (const flow of this.#flows.values()) {
       const at = Math.min(flow.core.nextWakeMs(), flow.core.lastHeardMs + this.#flowTimeoutMs);
       if (at < wake) wake = at;
@@ -278,6 +343,17 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
       }
       flow.core.poll(nowMs);
       this.#flush(flow);
+    }
+    if (this.#framing !== undefined && nowMs >= this.#nextKeepaliveMs) {
+      this.#nextKeepaliveMs = nowMs + KEEPALIVE_INTERVAL_MS;
+      for (const flow of this.#flows.values()) {
+        if (flow.rtcpPeer === undefined) continue;
+        try {
+          this.transport.sendMedia(this.#framing.keepalive(), flow.rtcpPeer);
+        } catch {
+          // Closed under us.
+        }
+      }
     }
     this.#timer.arm();
   }

@@ -168,3 +168,57 @@ describe('sender and receiver cores over a lossy link', () => {
     });
   }
 });
+
+describe('RistReceiverCore interarrival jitter (RFC 3550 §6.4.1)', () => {
+  const rtp = (seq: number, timestamp: number, retransmit = false) => ({
+    payloadType: 33,
+    marker: false,
+    seq,
+    timestamp,
+    ssrc: retransmit ? 0x1235 : 0x1234,
+    retransmit,
+    payload: Buffer.alloc(188, 0x47),
+  });
+  const rrJitter = (rx: RistReceiverCore, nowMs: number): number => {
+    rx.poll(nowMs);
+    const rr = rx
+      .drainRtcp()
+      .flatMap((d) => decodeRtcp(d))
+      .find((p) => p.type === 'rr');
+    assert.ok(rr !== undefined && rr.type === 'rr' && rr.reports.length === 1, 'an RR with one block');
+    return rr.reports[0]?.jitter ?? -1;
+  };
+
+  it('is 0 for packets arriving exactly at their timestamps’ pace', () => {
+    const rx = new RistReceiverCore({ rtcpIntervalMs: 1000 }, 0);
+    rx.poll(0);
+    rx.drainRtcp(); // the first report, before any packet
+    for (let i = 0; i < 50; i++) rx.receiveRtp(rtp(i, 1_000 + i * 900), i * 10); // 900 ticks = 10 ms
+    assert.equal(rrJitter(rx, 1000), 0);
+    assert.equal(rx.stats(1000).jitterMs, 0);
+  });
+
+  it('follows J += (|D| − J)/16 for varying transit, across the 32-bit timestamp wrap, ignoring retransmissions', () => {
+    const rx = new RistReceiverCore({ rtcpIntervalMs: 1000, latencyMs: 5000 }, 0);
+    rx.poll(0);
+    rx.drainRtcp(); // the first report, before any packet
+    const prng = new Prng(testSeed(0x71));
+    let expected = 0;
+    let lastTransit: number | undefined;
+    const start = 0xffff_ffff - 20 * 900; // wraps after 20 packets
+    for (let i = 0; i < 100; i++) {
+      const delay = Math.floor(prng.next() * 8); // 0–7 ms of extra network delay
+      const arrivalMs = i * 10 + delay;
+      const timestamp = (start + i * 900) % 0x1_0000_0000;
+      rx.receiveRtp(rtp(i, timestamp), arrivalMs);
+      // A retransmission of an earlier packet, late: it must not move the estimate.
+      if (i % 10 === 5) rx.receiveRtp(rtp(i - 3, (start + (i - 3) * 900) % 0x1_0000_0000, true), arrivalMs);
+      const transit = delay * 90; // arrival on the 90 kHz clock − timestamp, up to a constant
+      if (lastTransit !== undefined) expected += (Math.abs(transit - lastTransit) - expected) / 16;
+      lastTransit = transit;
+    }
+    assert.ok(expected > 0);
+    assert.equal(rrJitter(rx, 1000), Math.floor(expected));
+    assert.ok(Math.abs(rx.stats(1000).jitterMs - expected / 90) < 1e-6);
+  });
+});

@@ -103,12 +103,25 @@ function run(args: readonly string[]): FfmpegChild {
   };
 }
 
-/** ffmpeg sending `file` in real time (`extra`: input options such as `-stream_loop 1`) as RIST Simple profile to 127.0.0.1:`port`. */
-export function ffmpegSend(file: string, port: number, extra: readonly string[] = []): FfmpegChild {
+/** librist's options for a profile (and a PSK secret): `-rist_profile main -secret S -encryption 128`. */
+export function ristArgs(profile: 'simple' | 'main' = 'simple', secret?: string, bits = 128): string[] {
+  const psk = secret === undefined ? [] : ['-secret', secret, '-encryption', String(bits)];
+  return ['-rist_profile', profile, ...psk];
+}
+
+/** ffmpeg sending `file` in real time (`extra`: input options such as `-stream_loop 1`) as RIST (`rist`: {@link ristArgs}, Simple profile by default) to 127.0.0.1:`port`. */
+export function ffmpegSend(
+  file: string,
+  port: number,
+  extra: readonly string[] = [],
+  rist: readonly string[] = ristArgs(),
+): FfmpegChild {
   return run(
-    ['-v', 'error', '-re', ...extra, '-i', file, '-map', '0', '-c', 'copy', '-rist_profile', 'simple'].concat(
-      ['-f', 'mpegts', `rist://127.0.0.1:${port}`],
-    ),
+    ['-v', 'error', '-re', ...extra, '-i', file, '-map', '0', '-c', 'copy', ...rist].concat([
+      '-f',
+      'mpegts',
+      `rist://127.0.0.1:${port}`,
+    ]),
   );
 }
 
@@ -118,11 +131,11 @@ export function ffmpegSend(file: string, port: number, extra: readonly string[] 
  */
 export function ffmpegReceive(
   port: number,
-  options: { decode?: boolean; bufferMs?: number } = {},
+  options: { decode?: boolean; bufferMs?: number; rist?: readonly string[] } = {},
 ): FfmpegChild {
   const codec = options.decode === true ? [] : ['-c', 'copy'];
   return run(
-    ['-v', 'warning', '-rist_profile', 'simple', '-buffer_size', String(options.bufferMs ?? 1000)]
+    ['-v', 'warning', ...(options.rist ?? ristArgs()), '-buffer_size', String(options.bufferMs ?? 1000)]
       .concat(['-probesize', '65536', '-analyzeduration', '500000', '-i', `rist://@127.0.0.1:${port}`])
       .concat(['-map', '0:v', ...codec, '-f', 'framemd5', 'pipe:1']),
   );
