@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { register as broker } from './broker.ts';
 import { register as connect } from './connect.ts';
 import { register as demo } from './demo.ts';
+import { register as dtlsClient } from './dtls-client.ts';
+import { register as dtlsServer } from './dtls-server.ts';
 import { register as echo } from './echo.ts';
 import { register as edge } from './edge.ts';
 import { register as lab } from './lab.ts';
@@ -29,4 +31,6 @@ export const commands: readonly ((program: Command) => void)[] = [
   edge,
   peer,
   demo,
+  dtlsServer,
+  dtlsClient,
 ];

@@ -57,6 +57,13 @@ export const AlertDescription = {
   NO_APPLICATION_PROTOCOL: 120,
 } as const;
 
+/** The RFC name of an alert description (`bad_record_mac`), or its number. */
+export function alertName(description: number): string {
+  for (const [name, value] of Object.entries(AlertDescription))
+    if (value === description) return name.toLowerCase();
+  return String(description);
+}
+
 /** DTLS 1.2 on the wire (`{254, 253}`). RFC 6347 §4.1. */
 export const DTLS_1_2 = 0xfefd;
 /** DTLS 1.0 on the wire, the version of a HelloVerifyRequest. RFC 6347 §4.2.1. */

@@ -1,5 +1,6 @@
 export type {
   CertificateInput,
+  CertificateKeyType,
   DtlsCertificate,
   GenerateCertificateOptions,
   PeerVerification,

@@ -12,6 +12,7 @@ import type { SessionConfig } from './config.ts';
 import {
   AlertDescription,
   AlertLevel,
+  alertName,
   ContentType,
   FALLBACK_MTU_BYTES,
   MAX_PLAINTEXT_BYTES,
@@ -477,7 +478,10 @@ export class DtlsSession implements HandshakeHost {
     }
     if (level === AlertLevel.FATAL) {
       const code = this.#state === 'established' ? DtlsErrorCode.PEER_ALERT : DtlsErrorCode.HANDSHAKE_FAILED;
-      this.#fail(new DtlsError(code, `the peer sent fatal alert ${description}`, description), undefined);
+      this.#fail(
+        new DtlsError(code, `the peer sent fatal alert ${alertName(description)}`, description),
+        undefined,
+      );
       return;
     }
     this.counters.warningAlerts++;

@@ -36,6 +36,8 @@ const DOCUMENTED = [
   'edge',
   'peer',
   'demo',
+  'dtls-server',
+  'dtls-client',
 ];
 
 describe('docs/cli.md', () => {
