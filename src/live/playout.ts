@@ -74,6 +74,8 @@ export class Playout {
   #stalledMs = 0;
   #stallSinceMs = Number.NaN;
   #gap = false;
+  /** The playout point waits for a chunk nobody announced yet (see {@link Playout.poll}). */
+  #holding = false;
 
   constructor(options: PlayoutOptions = {}) {
     this.targetDelayMs = options.targetDelayMs ?? PLAYOUT_TARGET_DELAY_DEFAULT_MS;
@@ -132,6 +134,8 @@ export class Playout {
    * `liveEdgeSeq` is the newest chunk the neighbours announced. The join chunk starts playing once
    * it is held and the live edge is the target delay past it (at once in a running stream, where
    * the join chunk was picked that far back; later for a node that joins a stream just begun).
+   * A due chunk past `liveEdgeSeq` (nobody announced it) is not skipped: the playout point holds
+   * there, a stall, until it arrives or a newer chunk is announced (then it is skipped, late).
    */
   poll(
     nowMs: number,
@@ -149,9 +153,18 @@ export class Playout {
       this.#nextDeadlineMs = nowMs;
       if (first.durationMs > 0) this.#durationMs = first.durationMs;
     }
+    if (this.#holding && this.#nextSeq > liveEdgeSeq && get(this.#nextSeq) === undefined)
+      this.#nextDeadlineMs = nowMs + this.targetDelayMs;
     while (this.deadlineOf(this.#nextSeq, nowMs) <= nowMs) {
       const seq = this.#nextSeq;
       const chunk = get(seq);
+      if (chunk === undefined && seq > liveEdgeSeq) {
+        // Nobody has announced it: the source is late (slow, stalled, restarting), not this node.
+        // Skipping would run the playout point ahead of the stream, and every chunk after it would
+        // then miss its deadline too; hold it instead (a stall, nothing skipped) until it exists.
+        this.#hold(seq, nowMs, emit);
+        return;
+      }
       this.#nextSeq++;
       if (chunk !== undefined && chunk.durationMs > 0) {
         this.#nextDeadlineMs += chunk.durationMs;
@@ -172,6 +185,14 @@ export class Playout {
       }
       this.#played++;
       const discontinuity = this.#gap || (chunk.flags & CHUNK_FLAG_DISCONTINUITY) !== 0;
+      if (this.#holding) {
+        this.#holding = false;
+        if (!this.#gap) {
+          const stalledMs = nowMs - this.#stallSinceMs;
+          this.#stalledMs += stalledMs;
+          emit({ type: 'resume', seq, stalledMs });
+        }
+      }
       if (this.#gap) {
         const stalledMs = nowMs - this.#stallSinceMs;
         this.#stalledMs += stalledMs;
@@ -188,9 +209,26 @@ export class Playout {
     }
   }
 
+  /**
+   * Holds the playout point at `seq`, which nobody holds or announced yet: while it is not
+   * announced its deadline stays the target delay away, so once it is it has the time a joining
+   * node has to fetch it, and the stream resumes that far behind the (late) source. The first
+   * hold of a run is a stall.
+   */
+  #hold(seq: number, nowMs: number, emit: (e: PlayoutEvent) => void): void {
+    this.#nextDeadlineMs = nowMs + this.targetDelayMs;
+    if (this.#holding || this.#gap) return;
+    this.#holding = true;
+    this.#stalls++;
+    this.#stallSinceMs = nowMs;
+    emit({ type: 'stall', seq });
+  }
+
   /** When the next chunk is due, ms; before the start, a chunk's time later (the live edge moves). */
   nextWakeMs(nowMs: number): number {
     if (!this.started) return this.#joinSeq < 0 ? Number.POSITIVE_INFINITY : nowMs + this.#durationMs;
+    // Holding (the chunk is not announced yet): look again a chunk's time later, or when it comes.
+    if (this.#holding) return Math.min(nowMs + this.#durationMs, this.deadlineOf(this.#nextSeq, nowMs));
     return this.deadlineOf(this.#nextSeq, nowMs);
   }
 

@@ -93,4 +93,85 @@ describe('Playout', () => {
     const gap = resumed.atMs - before.atMs;
     assert.ok(gap >= 280 + 160 && gap <= 280 + 280 + 10, `gap ${gap}`);
   });
+
+  /**
+   * Runs a playout against a source whose chunk `seq` becomes held at `availableAt(seq)` (ms, or
+   * Infinity: never) and announced at `announcedAt(seq)` (default: when held), for `untilMs`.
+   */
+  function runSource(
+    availableAt: (seq: number) => number,
+    untilMs: number,
+    announcedAt: (seq: number) => number = availableAt,
+  ): { playout: Playout; events: { type: string; seq: number; atMs: number }[] } {
+    const playout = new Playout({ targetDelayMs: 1000, joinFetchMs: 0 });
+    const events: { type: string; seq: number; atMs: number }[] = [];
+    let now = 0;
+    const held = (seq: number): Chunk | undefined => (availableAt(seq) <= now ? chunkOf(seq) : undefined);
+    playout.join(0, 0);
+    for (now = 0; now <= untilMs; now += 10) {
+      let edge = -1;
+      while (announcedAt(edge + 1) <= now) edge++;
+      playout.poll(
+        now,
+        held,
+        (e) => events.push({ type: e.type, seq: 'seq' in e ? e.seq : -1, atMs: now }),
+        edge,
+      );
+    }
+    return { playout, events };
+  }
+
+  it('a source slower than real time: the playout waits at the live edge (stalls) and skips nothing', () => {
+    // The source (ffmpeg starved of CPU) delivers 1 s of media every 1.25 s: a playout on the
+    // media's clock reaches the live edge within seconds. Skipping there would run it ahead of the
+    // stream for good (every later chunk "late" on arrival); it must hold instead.
+    const { playout, events } = runSource((seq) => chunkOf(seq).timestampMs * 1.25, 60_000);
+    const stats = playout.stats();
+    assert.equal(stats.skipped, 0, 'nothing skipped');
+    assert.ok(stats.stalls > 0, 'the waits are stalls');
+    const played = events.filter((e) => e.type === 'play').map((e) => e.seq);
+    assert.deepEqual(
+      played,
+      played.map((_, i) => i),
+      'every chunk played, in order',
+    );
+    assert.ok(played.length >= 180, `played ${played.length} chunks of 60 s at 0.8x`);
+  });
+
+  it('a source that stops for 5 s and resumes: the playout holds through the gap and plays on, nothing skipped', () => {
+    const { playout, events } = runSource(
+      (seq) => chunkOf(seq).timestampMs + (seq >= 40 ? 5_000 : 0),
+      30_000,
+    );
+    assert.equal(playout.stats().skipped, 0);
+    assert.equal(playout.stats().stalls, 1);
+    const stall = events.find((e) => e.type === 'stall')!;
+    assert.equal(stall.seq, 40, 'it holds at the first chunk not yet cut');
+    const resume = events.find((e) => e.type === 'resume')!;
+    assert.equal(resume.seq, 40);
+    assert.ok(
+      events.some((e) => e.type === 'play' && e.seq === 80),
+      'and plays on',
+    );
+  });
+
+  it('a chunk announced but never delivered while the playout holds is skipped a target delay later', () => {
+    // Chunk 40 is late at the source (announced at 15 s), then never arrives: the playout holds
+    // for it, and once it is announced gives it the target delay (1 s) before skipping it.
+    const late = (seq: number): number => chunkOf(seq).timestampMs + (seq >= 40 ? 5_000 : 0);
+    const { playout, events } = runSource(
+      (seq) => (seq === 40 ? Number.POSITIVE_INFINITY : late(seq)),
+      30_000,
+      late,
+    );
+    assert.equal(playout.stats().skipped, 1);
+    const skip = events.find((e) => e.type === 'skip')!;
+    assert.equal(skip.seq, 40);
+    const announced = late(40);
+    assert.ok(
+      skip.atMs >= announced + 1000 - 250 && skip.atMs <= announced + 1000 + 20,
+      `skipped at ${skip.atMs} ms, announced at ${announced} ms`,
+    );
+    assert.ok(events.some((e) => e.type === 'play' && e.seq === 41));
+  });
 });
