@@ -258,6 +258,7 @@ function compactStats(peer: LivePeer): object {
     })),
     degree: s.mesh?.degree ?? 0,
     mesh: s.mesh,
+    links: s.links,
     edge: s.edge,
     outputs: s.outputs,
   };

@@ -6,7 +6,7 @@
  * made is closed when the node no longer has that neighbour.
  * @module
  */
-import type { PunchLink, PunchPeer } from '../punch/index.ts';
+import type { PathKind, PunchLink, PunchPeer } from '../punch/index.ts';
 import type { LiveArqNode } from './arq-node.ts';
 import { type NatClassValue, NeighbourSelector } from './neighbours.ts';
 import type { PeerSession } from './peer-session.ts';
@@ -47,6 +47,23 @@ export interface PeerMeshStats {
   readonly unreachable: number;
 }
 
+/** One punch link of a {@link PeerMesh}, as {@link PeerMesh.links} lists it. */
+export interface PeerMeshLink {
+  /** The neighbour's peer id. */
+  readonly id: string;
+  /** How data travels now (`null`: the path is lost and the link re-punches). */
+  readonly path: PathKind | null;
+  /** The link's first path, when it came up. */
+  readonly firstPath: PathKind;
+  /**
+   * Punch probes sent before the first path came up: 0 for a link that went to the relay at once
+   * (symmetric ↔ symmetric), more for one that punched (or punched, failed, and fell back).
+   */
+  readonly probesBeforePath: number;
+  /** Whether this side dialled it. */
+  readonly dialled: boolean;
+}
+
 /** See the module doc. */
 export class PeerMesh {
   readonly #o: PeerMeshOptions;
@@ -55,6 +72,8 @@ export class PeerMesh {
   readonly #links = new Map<string, PunchLink>();
   /** Whether this side dialled the link of each neighbour. */
   readonly #dialled = new Map<string, boolean>();
+  /** How each link's first path came up: its kind and the probes sent before it. */
+  readonly #first = new Map<string, { kind: PathKind; probes: number }>();
   readonly #dialling = new Set<string>();
   readonly #abort = new AbortController();
   readonly #timer: NodeJS.Timeout;
@@ -118,6 +137,17 @@ export class PeerMesh {
       ...this.#c,
       unreachable: this.#selector.counters.unreachable,
     };
+  }
+
+  /** The punch links now, with how each came up. */
+  links(): PeerMeshLink[] {
+    return [...this.#links].map(([id, link]) => ({
+      id,
+      path: link.path,
+      firstPath: this.#first.get(id)?.kind ?? 'direct',
+      probesBeforePath: this.#first.get(id)?.probes ?? 0,
+      dialled: this.#dialled.get(id) ?? false,
+    }));
   }
 
   /** Stops dialling and accepting; closes every link. */
@@ -190,10 +220,12 @@ export class PeerMesh {
     }
     this.#links.set(id, link);
     this.#dialled.set(id, dialled);
+    this.#first.set(id, { kind: link.path ?? 'direct', probes: link.stats().probesSent });
     link.once('close', () => {
       if (this.#links.get(id) !== link) return;
       this.#links.delete(id);
       this.#dialled.delete(id);
+      this.#first.delete(id);
       this.#o.node.detach(id);
     });
     this.#o.node.attach(id, link, link.path ?? 'unknown');
@@ -204,6 +236,7 @@ export class PeerMesh {
     if (link === undefined) return;
     this.#links.delete(id);
     this.#dialled.delete(id);
+    this.#first.delete(id);
     this.#o.node.detach(id);
     void link.close();
   }

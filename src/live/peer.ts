@@ -23,7 +23,7 @@ import { HttpOutput } from './output-http.ts';
 import { StreamOutput } from './output-stream.ts';
 import { UdpOutput } from './output-udp.ts';
 import { PeerEdges, type PeerEdgesStats } from './peer-edges.ts';
-import { PeerMesh, type PeerMeshStats } from './peer-mesh.ts';
+import { PeerMesh, type PeerMeshLink, type PeerMeshStats } from './peer-mesh.ts';
 import { type PeerNodeReport, PeerRates } from './peer-report.ts';
 import type { PeerSession, SessionEdge } from './peer-session.ts';
 import type { LivePeerStats as CoreStats } from './peer-stats.ts';
@@ -92,6 +92,8 @@ export interface LivePeerProcessStats extends CoreStats {
   readonly skippedSeqs: readonly number[];
   readonly edge: PeerEdgesStats;
   readonly mesh: PeerMeshStats | null;
+  /** The punch links to other peers, with how each came up (first path, probes before it). */
+  readonly links: readonly PeerMeshLink[];
   readonly outputs: readonly OutputStats[];
   /** Forged senders reported to the tracker. */
   readonly forgedReported: number;
@@ -289,6 +291,7 @@ export class LivePeer {
       skippedSeqs: [...this.#skipped],
       edge: this.#edges.stats(),
       mesh: this.#mesh?.stats() ?? null,
+      links: this.#mesh?.links() ?? [],
       outputs: this.outputs.map((out) => out.stats()),
       forgedReported: this.#forgedReported,
     };

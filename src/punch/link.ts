@@ -75,6 +75,11 @@ export interface PunchLinkInit {
   readonly pool?: PunchPortPool | undefined;
   readonly relay?: RelayProvider | undefined;
   readonly relayRetryDirectMs?: number;
+  /**
+   * Open the relay at once instead of punching first (a symmetric ↔ symmetric pair, which no punch
+   * opens): direct punching waits for the first retry after `relayRetryDirectMs`.
+   */
+  readonly relayFirst?: boolean;
   readonly maxQueued?: number;
   readonly now: () => number;
   readonly onClose: (link: PunchLink) => void;
@@ -169,6 +174,10 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
       this.#ready = { resolve, reject };
     });
     this.#readyPromise.catch(() => {});
+    if (init.relayFirst === true && init.relay !== undefined) {
+      this.#openRelay(init.relay, 'a symmetric pair: the relay first', true);
+      return;
+    }
     this.#agent.start(init.now());
     this.#flush();
   }
@@ -352,6 +361,15 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
       this.#scheduleDirectRetry();
       return;
     }
+    this.#openRelay(relay, reason, false);
+  }
+
+  /**
+   * Opens the relayed channel and moves the link onto it. When it fails: a link that had punched
+   * fails; a link that went to the relay first punches after all (its punch failing tries the
+   * relay once more).
+   */
+  #openRelay(relay: RelayProvider, reason: string, first: boolean): void {
     relay.open(this.#init.introduction, this.#onRelayData, { signal: this.#abort.signal }).then(
       (channel) => {
         if (this.#closed || this.#path !== null) {
@@ -362,10 +380,17 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
         this.#setPath('relay');
         this.#scheduleDirectRetry();
       },
-      (error: unknown) =>
+      (error: unknown) => {
+        if (first && !this.#closed) {
+          debug('relay first to %s failed, punching: %o', this.peerId, error);
+          this.#agent.start(this.#init.now());
+          this.#flush();
+          return;
+        }
         this.#fail(
           new PunchFailedError(this.peerId, `${reason}; relay failed`, this.stats(), { cause: error }),
-        ),
+        );
+      },
     );
   }
 

@@ -43,7 +43,7 @@ const debug = debuglog('porthole:punch');
 export const DEFAULT_INTRODUCTION_TIMEOUT_MS = 15_000;
 /** Default cap on introduced links nobody has accepted yet: 16. */
 export const DEFAULT_MAX_UNACCEPTED = 16;
-/** Default punch deadline of a symmetric ↔ symmetric pair that has a relay: 2 s. */
+/** Default punch deadline of a symmetric ↔ symmetric pair's direct retries (it starts on the relay): 2 s. */
 export const DEFAULT_SYMMETRIC_PAIR_TIMEOUT_MS = 2_000;
 /** The broker's port when its address gives none: 3478 (the CLI's `porthole broker` default). */
 export const DEFAULT_BROKER_PORT = 3478;
@@ -80,10 +80,11 @@ export interface PunchPeerOptions {
   /** While on the relay, retry direct punching this often, ms. Default 30 000. */
   readonly relayRetryDirectMs?: number;
   /**
-   * Punch deadline, ms, when both sides declared a symmetric NAT and a `relay` is configured:
-   * such a pair does not connect directly (port prediction needs one predictable side), so it
-   * moves to the relay after this instead of `punch.punchTimeoutMs`, and keeps retrying direct
-   * every `relayRetryDirectMs`. Default {@link DEFAULT_SYMMETRIC_PAIR_TIMEOUT_MS}.
+   * Punch deadline, ms, of the direct retries of a pair where both sides declared a symmetric NAT
+   * and a `relay` is configured: such a pair does not connect directly (port prediction needs one
+   * predictable side), so its link starts on the relay without punching, and tries direct every
+   * `relayRetryDirectMs` for this long instead of `punch.punchTimeoutMs`. Default
+   * {@link DEFAULT_SYMMETRIC_PAIR_TIMEOUT_MS}.
    */
   readonly symmetricPairTimeoutMs?: number;
   /** Punching tuning (pace, timeouts, keepalive ≤ 15 s, low TTL, prediction); see docs/punch.md. */
@@ -427,12 +428,18 @@ export class PunchPeer {
     }
   };
 
-  /** The punch deadline of a new link: shorter when both NATs are symmetric and a relay waits. */
+  /**
+   * Both sides declared a symmetric NAT and a relay is configured: no punch opens such a pair, so
+   * its link starts on the relay (both sides decide alike: each knows both classes).
+   */
+  #isSymmetricPair(localNat: NatClassType, introduction: Introduction): boolean {
+    return this.#o.relay !== undefined && localNat === 'symmetric' && introduction.natClass === 'symmetric';
+  }
+
+  /** The punch deadline of a new link: shorter for a symmetric pair (its retries of direct). */
   #punchTimeoutFor(localNat: NatClassType, introduction: Introduction): number {
     const full = this.#o.punch?.punchTimeoutMs ?? DEFAULT_PUNCH_TIMEOUT_MS;
-    if (this.#o.relay === undefined || localNat !== 'symmetric' || introduction.natClass !== 'symmetric') {
-      return full;
-    }
+    if (!this.#isSymmetricPair(localNat, introduction)) return full;
     return Math.min(full, this.#o.symmetricPairTimeoutMs ?? DEFAULT_SYMMETRIC_PAIR_TIMEOUT_MS);
   }
 
@@ -463,6 +470,7 @@ export class PunchPeer {
       },
       pool: this.#o.pool,
       relay: this.#o.relay,
+      relayFirst: this.#isSymmetricPair(localNat, introduction),
       ...(this.#o.relayRetryDirectMs === undefined ? {} : { relayRetryDirectMs: this.#o.relayRetryDirectMs }),
       ...(this.#o.maxQueued === undefined ? {} : { maxQueued: this.#o.maxQueued }),
       now: this.#now,

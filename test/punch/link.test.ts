@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Broker, dialPeer, type PunchLink, PunchPeer, type RelayProvider } from '../../src/punch/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
+import { waitFor } from '../support/wait.ts';
 import { linkAliceToBob, startLoopbackBroker } from './loopback.ts';
 
 checkLeaks();
@@ -199,10 +200,11 @@ describe('punching on loopback with real sockets', () => {
     await broker.close();
   });
 
-  it('a symmetric <-> symmetric pair with a relay moves to it after symmetricPairTimeoutMs, not punchTimeoutMs', async () => {
+  it('a symmetric <-> symmetric pair with a relay starts on it without punching; direct is retried later', async () => {
     const { broker, brokerAddress } = await startBroker();
-    // The punch deadline is 60 s and the test gives up after 20 s: only the symmetric-pair
-    // deadline (300 ms) can bring the link up in time.
+    // The punch deadline is 60 s and the test gives up after 20 s: only going to the relay first
+    // brings the link up in time; the retry of direct (after relayRetryDirectMs) ends at the
+    // symmetric-pair deadline (300 ms) and the link stays on the relay.
     const signal = AbortSignal.timeout(20_000);
     const bob = await PunchPeer.open({
       broker: brokerAddress,
@@ -214,8 +216,10 @@ describe('punching on loopback with real sockets', () => {
       signal,
     });
     closers.push(() => bob.close());
+    let opened = 0;
     const relay: RelayProvider = {
       async open() {
+        opened++;
         return { send: () => {}, close: () => {} };
       },
     };
@@ -227,13 +231,64 @@ describe('punching on loopback with real sockets', () => {
       natClass: 'symmetric',
       peer: 'bob',
       relay,
+      relayRetryDirectMs: 200,
       punch: { punchTimeoutMs: 60_000, prediction: false },
       symmetricPairTimeoutMs: 300,
       signal,
     });
     closers.push(() => link.close());
     assert.equal(link.path, 'relay');
+    assert.equal(link.stats().probesSent, 0, 'no punch probe before the relay');
+    assert.equal(opened, 1);
+    await waitFor(() => link.stats().probesSent > 0, {
+      what: 'the retry of direct after relayRetryDirectMs',
+    });
+    await waitFor(() => link.stats().state === 'failed', {
+      what: 'the retry ending at symmetricPairTimeoutMs',
+    });
+    assert.equal(link.path, 'relay', 'the link stays on the relay');
+    assert.equal(opened, 1, 'the relay channel is kept, not reopened');
     await link.close();
+    await bob.close();
+    await broker.close();
+  });
+
+  it('a symmetric pair whose relay fails at first punches, and fails only when the relay fails again', async () => {
+    const { broker, brokerAddress } = await startBroker();
+    const signal = AbortSignal.timeout(20_000);
+    const bob = await PunchPeer.open({
+      broker: brokerAddress,
+      id: 'bob',
+      token: 'b-secret',
+      address: '127.0.0.1',
+      natClass: 'symmetric',
+      maxUnaccepted: 0,
+      signal,
+    });
+    closers.push(() => bob.close());
+    let opened = 0;
+    const relay: RelayProvider = {
+      async open() {
+        opened++;
+        throw new Error('no allocation');
+      },
+    };
+    await assert.rejects(
+      dialPeer({
+        broker: brokerAddress,
+        id: 'alice',
+        token: 'a-secret',
+        address: '127.0.0.1',
+        natClass: 'symmetric',
+        peer: 'bob',
+        relay,
+        punch: { punchTimeoutMs: 60_000, prediction: false },
+        symmetricPairTimeoutMs: 300,
+        signal,
+      }),
+      { code: 'ERR_PUNCH_FAILED' },
+    );
+    assert.equal(opened, 2, 'the relay first, then again after the punch failed');
     await bob.close();
     await broker.close();
   });
