@@ -12,6 +12,8 @@ import { register as nat } from './nat.ts';
 import { register as peer } from './peer.ts';
 import { register as ping } from './ping.ts';
 import { register as ports } from './ports.ts';
+import { register as ristRecv } from './rist-recv.ts';
+import { register as ristSend } from './rist-send.ts';
 import { register as source } from './source.ts';
 import { register as stunServer } from './stun-server.ts';
 import { register as tracker } from './tracker.ts';
@@ -30,6 +32,8 @@ export const commands: readonly ((program: Command) => void)[] = [
   tracker,
   edge,
   peer,
+  ristSend,
+  ristRecv,
   demo,
   dtlsServer,
   dtlsClient,

@@ -35,6 +35,8 @@ const DOCUMENTED = [
   'source',
   'edge',
   'peer',
+  'rist-send',
+  'rist-recv',
   'demo',
   'dtls-server',
   'dtls-client',
