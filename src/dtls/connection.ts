@@ -52,6 +52,7 @@ export class DtlsConnection implements AsyncIterable<Buffer>, SessionSink {
   #closing: Promise<void> | undefined;
   #error: DtlsError | undefined;
   #receiver: ((record: Buffer) => void) | undefined;
+  readonly #ended = Promise.withResolvers<DtlsError | undefined>();
 
   /** @internal Use {@link DtlsConnection.connect} or `DtlsServer.accept`. */
   constructor(
@@ -137,6 +138,12 @@ export class DtlsConnection implements AsyncIterable<Buffer>, SessionSink {
     this.#error = error;
     this.#connected.reject(error ?? new ClosedError('the DTLS connection'));
     this.#queue.end();
+    this.#ended.resolve(error);
+  }
+
+  /** Resolves once the session ended (close_notify either way, or a failure: its error). */
+  whenClosed(): Promise<DtlsError | undefined> {
+    return this.#ended.promise;
   }
 
   /** @internal Resolves when the handshake completed. */

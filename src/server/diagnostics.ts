@@ -16,10 +16,30 @@ export const ServerDiagnostics = {
   SESSION_CLOSED: 'porthole:server:session-closed',
   /** A server dropped a datagram. Message: {@link ServerDatagramDroppedMessage}. */
   DATAGRAM_DROPPED: 'porthole:server:datagram-dropped',
+  /** `UdpServer({ dtls })`: a session's handshake completed or failed. Message: {@link ServerDtlsHandshakeMessage}. */
+  DTLS_HANDSHAKE: 'porthole:server:dtls-handshake',
 } as const;
 
 /** Why a session closed: `closed` by its user, `idle` for `idleTimeoutMs`, `server-closing` by `UdpServer.close()`. */
-export type ServerSessionCloseReason = 'closed' | 'idle' | 'server-closing';
+export type ServerSessionCloseReason =
+  | 'closed'
+  | 'idle'
+  | 'server-closing'
+  | 'dtls-failed'
+  | 'dtls-ended'
+  | 'backlog-full';
+
+/** Message of {@link ServerDiagnostics.DTLS_HANDSHAKE}. */
+export interface ServerDtlsHandshakeMessage {
+  readonly remote: Endpoint;
+  readonly localPort: number;
+  /** Whether it completed. */
+  readonly ok: boolean;
+  /** The negotiated suite (when ok). */
+  readonly cipherSuite: string | undefined;
+  /** The error's code (when not ok), e.g. `ERR_DTLS_HANDSHAKE_FAILED`. */
+  readonly errorCode: string | undefined;
+}
 
 /** Message of {@link ServerDiagnostics.SESSION_OPENED}. */
 export interface ServerSessionOpenedMessage {
@@ -56,6 +76,9 @@ export const sessionOpenedChannel = diagnosticChannel<ServerSessionOpenedMessage
 );
 export const sessionClosedChannel = diagnosticChannel<ServerSessionClosedMessage>(
   ServerDiagnostics.SESSION_CLOSED,
+);
+export const dtlsHandshakeChannel = diagnosticChannel<ServerDtlsHandshakeMessage>(
+  ServerDiagnostics.DTLS_HANDSHAKE,
 );
 export const datagramDroppedChannel = diagnosticChannel<ServerDatagramDroppedMessage>(
   ServerDiagnostics.DATAGRAM_DROPPED,

@@ -13,6 +13,7 @@ export type { CookieJarOptions } from './cookie.ts';
 export { CookieJar } from './cookie.ts';
 export type {
   ServerDatagramDroppedMessage,
+  ServerDtlsHandshakeMessage,
   ServerSessionClosedMessage,
   ServerSessionCloseReason,
   ServerSessionOpenedMessage,

@@ -1,5 +1,6 @@
 import type { RemoteInfo } from 'node:dgram';
 import { isIP } from 'node:net';
+import type { DtlsServerRoleOptions } from '../dtls/index.ts';
 import { type ByteRange, PortholeFrame } from '../mux/index.ts';
 import type { PortPool } from '../ports/index.ts';
 import {
@@ -55,6 +56,14 @@ export interface UdpServerOptions {
    * settings (implies true). Default: on unless `host` is a loopback address.
    */
   readonly cookie?: boolean | CookieJarOptions;
+  /**
+   * Serve DTLS 1.2: the stateless DTLS cookie exchange replaces `cookie` (a session exists only
+   * once a ClientHello carried a valid cookie), each session runs a handshake and is handed out
+   * once it completed; its datagrams in and out are then application records. The options of
+   * `DtlsLinkAcceptor` (porthole/dtls): `certificate`, `clientAuth`, `psk`, `fingerprints`, ….
+   * Default none (plain UDP).
+   */
+  readonly dtls?: DtlsServerRoleOptions;
   /** First bytes routed to sessions. Default every byte except 0x08 (server frames). */
   readonly ranges?: readonly ByteRange[];
   /** SO_RCVBUF of the server's sockets, in bytes. */
@@ -130,7 +139,9 @@ export function resolveServerOptions(
     idleTimeoutMs === 0
       ? MAX_SWEEP_INTERVAL_MS
       : Math.max(1, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(idleTimeoutMs / 4)));
-  const cookieOption = options.cookie ?? !isLoopbackHost(host);
+  if (options.dtls !== undefined && options.cookie !== undefined && options.cookie !== false)
+    invalidOption('cookie', 'dtls runs its own cookie exchange (HelloVerifyRequest): leave cookie out');
+  const cookieOption = options.cookie ?? (options.dtls === undefined && !isLoopbackHost(host));
   return {
     host,
     family: ipVersion === 6 ? 'udp6' : 'udp4',

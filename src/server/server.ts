@@ -1,6 +1,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
+import { type DtlsConnection, type DtlsError, DtlsErrorCode, DtlsLinkAcceptor } from '../dtls/index.ts';
 import { ConfigError, throwIfAborted } from '../errors/index.ts';
 import { Demux, type DemuxRegistration, frameRange, PortholeFrame } from '../mux/index.ts';
 import { bindUdpSocket, type PortLease } from '../ports/index.ts';
@@ -8,10 +9,12 @@ import { type ConnectedCounter, ConnectedSockets, type SessionConnection, unmap 
 import { CookieJar } from './cookie.ts';
 import {
   datagramDroppedChannel,
+  dtlsHandshakeChannel,
   publishDrop,
   sessionClosedChannel,
   sessionOpenedChannel,
 } from './diagnostics.ts';
+import { type DtlsLayerHost, SessionDtls } from './dtls-layer.ts';
 import { ServerErrorCode } from './errors.ts';
 import {
   decodeServerFrame,
@@ -56,6 +59,12 @@ type Counter =
   | 'cookiesSent'
   | 'cookiesVerified'
   | 'handedBack'
+  | 'unverifiedBytesIn'
+  | 'unverifiedBytesOut'
+  | 'dtlsHandshakes'
+  | 'dtlsHandshakeFailures'
+  | 'dtlsRecordsDropped'
+  | 'dtlsBacklogDropped'
   | ConnectedCounter;
 
 /**
@@ -76,6 +85,7 @@ export class UdpServer
   readonly #table: SessionTable;
   readonly #cookies: CookieJar;
   readonly #requireCookie: boolean;
+  readonly #dtls: DtlsLinkAcceptor | undefined;
   readonly #connected: ConnectedSockets | undefined;
   readonly #drops: DropCounts = createDropCounts();
   readonly #counts: Record<Counter, number> = {
@@ -85,6 +95,12 @@ export class UdpServer
     cookiesSent: 0,
     cookiesVerified: 0,
     handedBack: 0,
+    unverifiedBytesIn: 0,
+    unverifiedBytesOut: 0,
+    dtlsHandshakes: 0,
+    dtlsHandshakeFailures: 0,
+    dtlsRecordsDropped: 0,
+    dtlsBacklogDropped: 0,
     held: 0,
     handoverTimeouts: 0,
     connectFallbacks: 0,
@@ -102,8 +118,12 @@ export class UdpServer
   #closing: Promise<void> | undefined;
   #stopping = false;
   #onDrained: (() => void) | undefined;
+  /** Sends handed to the listener and not yet reported (close waits for them: a close_notify leaves). */
+  #inflight = 0;
+  #sendsDone: (() => void) | undefined;
   readonly #onSent = (error: Error | null): void => {
     if (error !== null) this.#counts.sendErrors++;
+    if (--this.#inflight === 0) this.#sendsDone?.();
   };
 
   /**
@@ -120,6 +140,7 @@ export class UdpServer
           `Node ${process.versions.node}); pass fallback: 'shared' to run shared instead`,
       );
     });
+    const dtls = options.dtls === undefined ? undefined : new DtlsLinkAcceptor(options.dtls);
     const buffers = bufferOptions(options);
     const signal = options.signal === undefined ? {} : { signal: options.signal };
     let lease: PortLease | undefined;
@@ -137,7 +158,7 @@ export class UdpServer
         ...signal,
       });
     }
-    const server = new UdpServer(resolved, options, socket, lease);
+    const server = new UdpServer(resolved, options, socket, lease, dtls);
     try {
       await server.#connected?.start(options.signal);
     } catch (error) {
@@ -153,9 +174,11 @@ export class UdpServer
     options: UdpServerOptions,
     socket: Socket,
     lease: PortLease | undefined,
+    dtls: DtlsLinkAcceptor | undefined,
   ) {
     super();
     this.#options = resolved;
+    this.#dtls = dtls;
     this.#socket = socket;
     this.#lease = lease;
     this.#table = new SessionTable(
@@ -304,7 +327,10 @@ export class UdpServer
     this.#table.touch(session, this.#nowMs);
     const conn = session.connection as SessionConnection | undefined;
     if (conn?.sending === true && conn.socket !== undefined) conn.socket.send(data, conn.onSent);
-    else this.#socket.send(data, session.port, session.address, this.#onSent);
+    else {
+      this.#inflight++;
+      this.#socket.send(data, session.port, session.address, this.#onSent);
+    }
   }
 
   /** @internal */
@@ -378,11 +404,86 @@ export class UdpServer
     let session = this.#table.lookup(from);
     if (session === undefined) {
       if (this.#stopping) return void this.#drop('closing', from, data);
-      if (this.#requireCookie) return void this.#drop('unverified', from, data);
+      if (this.#dtls !== undefined) return void this.#dtlsHello(data, from);
+      if (this.#requireCookie) return void this.#unverified(from, data);
       session = this.#table.admit(from, this.#nowMs, data.length);
       if (session === undefined) return;
     }
     this.#deliver(session, data);
+  }
+
+  /** A source without a session, `dtls` on: the stateless DTLS cookie exchange (nothing kept). */
+  #dtlsHello(data: Buffer, from: RemoteInfo): void {
+    const verdict = this.#dtls!.verifier.check(data, from, this.#options.now());
+    if (verdict.kind === 'unclaimed') return void this.#unverified(from, data);
+    if (verdict.kind === 'hello-verify') {
+      this.#counts.unverifiedBytesIn += data.length;
+      this.#counts.control++;
+      this.#counts.cookiesSent++;
+      this.#counts.unverifiedBytesOut += verdict.reply.length;
+      return void this.#sendRaw(verdict.reply, from);
+    }
+    const session = this.#table.admit(from, this.#nowMs, data.length, true);
+    if (session === undefined) return;
+    this.#counts.cookiesVerified++;
+    new SessionDtls(session, this.#dtls!, this.#dtlsHost);
+    this.#deliver(session, data);
+  }
+
+  readonly #dtlsHost: DtlsLayerHost = {
+    established: (session: UdpSession, connection: DtlsConnection): void => {
+      this.#counts.dtlsHandshakes++;
+      if (dtlsHandshakeChannel.hasSubscribers)
+        this.#publishHandshake(session, connection.cipherSuite, undefined);
+      if (this.#stopping) {
+        session.closeReason = 'server-closing';
+        void session.close();
+      } else if (!this.#table.offer(session)) {
+        this.#counts.dtlsBacklogDropped++;
+        session.closeReason = 'backlog-full';
+        void session.close();
+      }
+    },
+    failed: (session: UdpSession, error: Error): void => {
+      this.#counts.dtlsHandshakeFailures++;
+      if (dtlsHandshakeChannel.hasSubscribers)
+        this.#publishHandshake(
+          session,
+          undefined,
+          (error as { code?: string }).code ?? DtlsErrorCode.HANDSHAKE_FAILED,
+        );
+      session.closeReason = 'dtls-failed';
+      void session.close();
+    },
+    ended: (session: UdpSession, _error: DtlsError | undefined): void => {
+      if (session.closed) return;
+      session.closeReason = 'dtls-ended';
+      void session.close();
+    },
+    recordDropped: (): void => {
+      this.#counts.dtlsRecordsDropped++;
+    },
+  };
+
+  #publishHandshake(
+    session: UdpSession,
+    cipherSuite: string | undefined,
+    errorCode: string | undefined,
+  ): void {
+    if (!dtlsHandshakeChannel.hasSubscribers) return;
+    dtlsHandshakeChannel.publish({
+      remote: { address: session.address, port: session.port },
+      localPort: this.port,
+      ok: errorCode === undefined,
+      cipherSuite,
+      errorCode,
+    });
+  }
+
+  /** A datagram of a source that has not proven its address: dropped, no reply. */
+  #unverified(from: RemoteInfo, data: Buffer): void {
+    this.#counts.unverifiedBytesIn += data.length;
+    this.#drop('unverified', from, data);
   }
 
   #deliver(session: UdpSession, data: Buffer): void {
@@ -411,13 +512,19 @@ export class UdpServer
     if (frame.kind === ServerFrameKind.MARKER) {
       if (this.#connected?.onMarker(frame.token, frame.sequence) === true) this.#counts.control++;
       else this.#drop('foreignMarker', from, data);
+    } else if (this.#dtls !== undefined) {
+      // A DTLS server makes sessions through the DTLS cookie exchange only.
+      this.#unverified(from, data);
     } else if (frame.kind === ServerFrameKind.HELLO) {
       if (this.#stopping) return void this.#drop('closing', from, data);
       const { period, mac } = this.#cookies.mint(from.address, from.port, this.#options.now());
+      const reply = encodeCookieFrame(ServerFrameKind.COOKIE, period, mac);
       this.#counts.control++;
       this.#counts.cookiesSent++;
+      this.#counts.unverifiedBytesIn += data.length;
+      this.#counts.unverifiedBytesOut += reply.length;
       // A HELLO is as long as the COOKIE: one reply per datagram stays within the 3x bound.
-      this.#sendRaw(encodeCookieFrame(ServerFrameKind.COOKIE, period, mac), from);
+      this.#sendRaw(reply, from);
     } else if (frame.kind === ServerFrameKind.ECHO) {
       if (!this.#cookies.verify(from.address, from.port, frame.period, frame.mac, this.#options.now())) {
         return void this.#drop('cookieInvalid', from, data);
@@ -440,6 +547,7 @@ export class UdpServer
   #sendRaw(data: Buffer, to: RemoteInfo): void {
     this.#datagramsOut++;
     this.#bytesOut += data.length;
+    this.#inflight++;
     this.#socket.send(data, to.port, to.address, this.#onSent);
   }
 
@@ -465,6 +573,13 @@ export class UdpServer
         return s.close();
       }),
     );
+    if (this.#inflight > 0) {
+      const { promise, resolve } = Promise.withResolvers<void>();
+      this.#sendsDone = resolve;
+      const timer = setTimeout(resolve, 1000);
+      await promise;
+      clearTimeout(timer);
+    }
     for (const r of this.#registrations) r.remove();
     this.#demux.detach();
     await this.#connected?.close();

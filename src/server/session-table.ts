@@ -64,8 +64,11 @@ export class SessionTable {
     return session;
   }
 
-  /** Makes a session for the new source `from`, or counts why not and returns undefined. */
-  admit(from: RemoteInfo, nowMs: number, size: number): UdpSession | undefined {
+  /**
+   * Makes a session for the new source `from`, or counts why not and returns undefined. A
+   * `deferred` session (DTLS: handshaking) is not handed out until {@link offer}.
+   */
+  admit(from: RemoteInfo, nowMs: number, size: number, deferred = false): UdpSession | undefined {
     const options = this.#options;
     if (options.acceptFilter !== undefined && !options.acceptFilter(from))
       return options.drop('filtered', from, size);
@@ -81,9 +84,17 @@ export class SessionTable {
     this.#created++;
     this.#last = session;
     options.created(session);
-    if (direct) options.emit(session);
-    else this.#backlog.push(session);
+    if (!deferred) this.offer(session);
     return session;
+  }
+
+  /** Hands a session out: to the `'session'` listener or the backlog; false when the backlog is full. */
+  offer(session: UdpSession): boolean {
+    if (this.#options.hasListener()) {
+      this.#options.emit(session);
+      return true;
+    }
+    return this.#backlog.push(session);
   }
 
   /** Marks `session` active at `nowMs`. */

@@ -1,5 +1,6 @@
 import type { RemoteInfo } from 'node:dgram';
 import { EventEmitter } from 'node:events';
+import type { DtlsConnection } from '../dtls/index.ts';
 import { ClosedError } from '../errors/index.ts';
 import { DatagramQueue } from '../internal/datagram-queue.ts';
 import type { ServerSessionCloseReason } from './diagnostics.ts';
@@ -32,8 +33,26 @@ export interface SessionHost {
 
 /** @internal Hands one datagram to a session; false when its queue is full (the caller counts it). */
 export const kDeliver: unique symbol = Symbol('porthole.session.deliver');
+/** @internal Hands one decrypted record to a session with a {@link SessionLayer}; false when its queue is full. */
+export const kDeliverRecord: unique symbol = Symbol('porthole.session.deliverRecord');
+/** @internal Sends one datagram of the session's layer (a protected record) to the remote. */
+export const kSendRaw: unique symbol = Symbol('porthole.session.sendRaw');
 /** @internal Reports an ICMP error to a session. */
 export const kUnreachable: unique symbol = Symbol('porthole.session.unreachable');
+
+/**
+ * @internal A protocol between the wire and the session's user (DTLS): datagrams from the wire go
+ * to `input`, what the user sends goes to `send`; the layer hands records back with
+ * `session[kDeliverRecord]` and sends with `session[kSendRaw]`. `close` runs before the session's
+ * key is freed (a close_notify still leaves).
+ */
+export interface SessionLayer {
+  /** The DTLS connection, once established. */
+  readonly connection: DtlsConnection | undefined;
+  input(data: Buffer): void;
+  send(data: Uint8Array): void;
+  close(): void;
+}
 
 /** Events of a {@link UdpSession}. */
 export interface UdpSessionEvents {
@@ -80,6 +99,7 @@ export class UdpSession
   readonly #queueCap: number;
   #queue: DatagramQueue<Buffer> | undefined;
   #receiver: SessionReceiver | undefined;
+  #layer: SessionLayer | undefined;
   #closed: Promise<void> | undefined;
   #datagramsIn = 0;
   #bytesIn = 0;
@@ -103,6 +123,14 @@ export class UdpSession
     return { address: this.address, port: this.port, family: this.family };
   }
 
+  /**
+   * `UdpServer({ dtls })`: the session's DTLS connection (cipher suite, peer certificates, the
+   * exporter, its stats); undefined on a plain server. Datagrams in and out are its records.
+   */
+  get dtls(): DtlsConnection | undefined {
+    return this.#layer?.connection;
+  }
+
   /** Whether `close()` was called (or the server closed the session). */
   get closed(): boolean {
     return this.#closed !== undefined;
@@ -117,7 +145,18 @@ export class UdpSession
     if (this.#closed !== undefined) throw new ClosedError('UDP session');
     this.#datagramsOut++;
     this.#bytesOut += data.length;
-    this.#host.sendFor(this, data);
+    if (this.#layer !== undefined) this.#layer.send(data);
+    else this.#host.sendFor(this, data);
+  }
+
+  /** @internal */
+  [kSendRaw](data: Uint8Array): void {
+    if (this.#closed === undefined) this.#host.sendFor(this, data);
+  }
+
+  /** @internal Puts `layer` between the wire and the user (before the session is handed out). */
+  setLayer(layer: SessionLayer): void {
+    this.#layer = layer;
   }
 
   /**
@@ -133,6 +172,7 @@ export class UdpSession
   /** Closes the session (idempotent): its key is freed, its iterator ends, unread datagrams are counted. */
   close(): Promise<void> {
     if (this.#closed !== undefined) return this.#closed;
+    this.#layer?.close();
     const unread = this.#queue?.clear().length ?? 0;
     this.#queue?.end();
     this.#closed = this.#host.sessionClosed(this, unread);
@@ -167,6 +207,16 @@ export class UdpSession
 
   /** @internal */
   [kDeliver](data: Buffer): boolean {
+    if (this.#closed !== undefined) return false;
+    if (this.#layer !== undefined) {
+      this.#layer.input(data);
+      return true;
+    }
+    return this[kDeliverRecord](data);
+  }
+
+  /** @internal */
+  [kDeliverRecord](data: Buffer): boolean {
     if (this.#closed !== undefined) return false;
     const receiver = this.#receiver;
     if (receiver !== undefined) {

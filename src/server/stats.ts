@@ -78,6 +78,18 @@ export interface UdpServerStats {
   readonly connectFallbacks: number;
   /** ICMP unreachable errors reported to sessions. */
   readonly unreachable: number;
+  /** Bytes received from sources without a session that got no session (cookie requests, drops). */
+  readonly unverifiedBytesIn: number;
+  /** Bytes sent to sources without a session (cookies, HelloVerifyRequests): never above `unverifiedBytesIn`. */
+  readonly unverifiedBytesOut: number;
+  /** `dtls`: handshakes completed (sessions handed out). */
+  readonly dtlsHandshakes: number;
+  /** `dtls`: handshakes that failed or timed out (their sessions closed). */
+  readonly dtlsHandshakeFailures: number;
+  /** `dtls`: decrypted records dropped because a session's queue was full. */
+  readonly dtlsRecordsDropped: number;
+  /** `dtls`: handshaken sessions closed because the backlog was full. */
+  readonly dtlsBacklogDropped: number;
   /** Drops by reason. */
   readonly drops: Readonly<DropCounts>;
 }

@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { afterEach, describe, it } from 'node:test';
+import { DtlsConnection, generateCertificate } from '../../src/dtls/index.ts';
 import {
   encodeCookieFrame,
   encodeHello,
   type ServerDatagramDroppedMessage,
   ServerDiagnostics,
+  type ServerDtlsHandshakeMessage,
   ServerFrameKind,
   type ServerSessionClosedMessage,
   type ServerSessionOpenedMessage,
@@ -248,6 +250,30 @@ describe('server diagnostics channels', () => {
     } finally {
       spy.restore();
     }
+  });
+
+  it('publishes dtls-handshake for a completed and a failed handshake, and the dtls close reasons', async () => {
+    const handshakes = record<ServerDtlsHandshakeMessage>(ServerDiagnostics.DTLS_HANDSHAKE);
+    const closed = record<ServerSessionClosedMessage>(ServerDiagnostics.SESSION_CLOSED);
+    const certificate = await generateCertificate();
+    const server = await listen({ dtls: { certificate } });
+    const remote = { address: '127.0.0.1', port: server.port };
+    const good = await DtlsConnection.connect({ remote, fingerprints: [certificate.fingerprint] });
+    const ok = await handshakes.next((m) => m.ok);
+    assert.equal(ok.ok, true);
+    assert.equal(ok.cipherSuite, good.cipherSuite);
+    assert.equal(ok.errorCode, undefined);
+    assert.equal(ok.localPort, server.port);
+    await good.close();
+    const ended = await closed.next((m) => m.reason === 'dtls-ended');
+    assert.equal(ended.remote.port, ok.remote.port);
+    const other = await generateCertificate();
+    await assert.rejects(DtlsConnection.connect({ remote, fingerprints: [other.fingerprint] }));
+    const failed = await handshakes.next((m) => !m.ok);
+    assert.equal(failed.cipherSuite, undefined);
+    assert.match(failed.errorCode ?? '', /^ERR_DTLS_/);
+    const failedClose = await closed.next((m) => m.reason === 'dtls-failed');
+    assert.equal(failedClose.remote.port, failed.remote.port);
   });
 
   it('reads the sender only to look its session up when a drop is not observed', async () => {

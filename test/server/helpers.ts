@@ -28,6 +28,8 @@ export interface FloodOptions {
   /** Delay between the starts of two sources of one process, in ms. */
   readonly staggerMs?: number;
   readonly signal?: AbortSignal;
+  /** Another source script (same ready/go/report protocol) and its argv instead of the flood client's. */
+  readonly script?: { readonly path: string; readonly argv: readonly string[] };
 }
 
 /** Runs `processes` real flood processes against a server and resolves with every source's report. */
@@ -36,23 +38,23 @@ export async function runFlood(options: FloodOptions): Promise<SourceReport[]> {
   const children: ReturnType<typeof spawn>[] = [];
   let ready = 0;
   for (let p = 0; p < options.processes; p++) {
-    const child = spawn(
-      process.execPath,
-      [
-        floodScript,
-        options.host ?? '127.0.0.1',
-        String(options.port),
-        String(options.sockets),
-        String(options.count),
-        String(options.window),
-        options.handshake === true ? '1' : '0',
-        String(options.staggerMs ?? 0),
-      ],
-      {
-        stdio: ['pipe', 'pipe', 'inherit'],
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-      },
-    );
+    const argv =
+      options.script !== undefined
+        ? [options.script.path, ...options.script.argv]
+        : [
+            floodScript,
+            options.host ?? '127.0.0.1',
+            String(options.port),
+            String(options.sockets),
+            String(options.count),
+            String(options.window),
+            options.handshake === true ? '1' : '0',
+            String(options.staggerMs ?? 0),
+          ];
+    const child = spawn(process.execPath, argv, {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
     children.push(child);
     runs.push(
       new Promise((resolve, reject) => {
