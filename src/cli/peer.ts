@@ -232,6 +232,7 @@ function compactStats(peer: LivePeer): object {
     skipped: s.skipped,
     continuity: s.continuity,
     stalls: s.stalls,
+    discontinuities: s.discontinuities,
     latencyP50Ms: s.latencyP50Ms,
     latencyP95Ms: s.latencyP95Ms,
     latencyP99Ms: s.latencyP99Ms,

@@ -22,7 +22,7 @@ import {
 import type { ChunkRejectionType } from './errors.ts';
 import type { PathKind } from './neighbours.ts';
 import { LatencyHistogram, type LivePeerStats } from './peer-stats.ts';
-import { Playout, type PlayoutEvent, type PlayoutOptions } from './playout.ts';
+import { Playout, type PlayoutEvent, type PlayoutOptions, type PlayoutView } from './playout.ts';
 import { ChunkScheduler, type SchedulerOptions } from './scheduler.ts';
 import { UploadQueue } from './upload.ts';
 import {
@@ -162,6 +162,20 @@ export class LivePeerCore {
   };
   readonly #holds = (seq: number): boolean => this.#store.has(seq);
   readonly #get = (seq: number): Chunk | undefined => this.#store.get(seq);
+  /**
+   * The playout's view of the stream: the newest chunk known to exist is the newest verified one
+   * held here or the newest an edge announced (a peer's HAVE is a claim: a polluter claims chunks
+   * ahead of the stream); a chunk exists while any neighbour announces it.
+   */
+  readonly #view: PlayoutView & { newestSeq: number } = {
+    newestSeq: -1,
+    announced: (seq: number): boolean => {
+      for (const n of this.#neighbours.values()) {
+        if (n.hello && this.scheduler.neighbour(n.id)?.map.has(seq) === true) return true;
+      }
+      return false;
+    },
+  };
   /** A queued upload's size; -2 when the requester announced the chunk meanwhile (got it elsewhere). */
   readonly #bytesOf = (seq: number, id: string): number =>
     this.scheduler.neighbour(id)?.map.has(seq) === true ? -2 : (this.#store.get(seq)?.bytes.length ?? -1);
@@ -359,7 +373,7 @@ export class LivePeerCore {
         if (n.isEdge) this.scheduler.setSeedPermille(frame.seedPermille);
         return;
       case PeerFrameType.BUFFER_MAP:
-        if (this.#plausible(frame.base + frame.count - 1)) {
+        if (n.isEdge || this.#plausible(frame.base + frame.count - 1)) {
           this.scheduler.assignMap(id, frame.base, frame.count, frame.bitmap, frame.rapBitmap, nowMs);
         } else {
           this.#c.protocolErrors++;
@@ -367,7 +381,8 @@ export class LivePeerCore {
         }
         return;
       case PeerFrameType.HAVE:
-        if (this.#plausible(frame.seq)) this.scheduler.announce(id, frame.seq, frame.randomAccess, nowMs);
+        if (n.isEdge || this.#plausible(frame.seq))
+          this.scheduler.announce(id, frame.seq, frame.randomAccess, nowMs);
         else {
           this.#c.protocolErrors++;
           this.#violation(id);
@@ -403,7 +418,8 @@ export class LivePeerCore {
     this.#lastNowMs = nowMs;
     if (this.role === 'peer') {
       this.#join(nowMs);
-      this.playout.poll(nowMs, this.#get, this.#emit, this.scheduler.newestKnown);
+      this.#view.newestSeq = this.#newestExisting();
+      this.playout.poll(nowMs, this.#get, this.#emit, this.scheduler.newestKnown, this.#view);
       const from = this.playout.nextSeq;
       if (from !== this.#polledFrom) this.#dirty = true;
       if (from >= 0 && (this.#dirty || nowMs >= this.scheduler.nextWakeMs())) {
@@ -649,7 +665,22 @@ export class LivePeerCore {
     }
   }
 
-  /** A seq no honest neighbour could announce yet: far past what this node has seen. */
+  /** The newest chunk held here or announced by an edge neighbour; -1 when none. */
+  #newestExisting(): number {
+    let newest = this.#held.newest;
+    for (const n of this.#neighbours.values()) {
+      if (!n.isEdge) continue;
+      const m = this.scheduler.neighbour(n.id)?.map.newest ?? -1;
+      if (m > newest) newest = m;
+    }
+    return newest;
+  }
+
+  /**
+   * A seq no honest peer could announce yet: far past what this node has seen. An edge's word is
+   * taken (it holds what the source sent it; every chunk is verified on arrival anyway): a source
+   * that restarts after a long outage numbers its chunks far on, and only the edge can say so.
+   */
   #plausible(seq: number): boolean {
     const reference = Math.max(this.#held.newest, this.scheduler.newestKnown);
     return reference < 0 || seq <= reference + this.#o.window;

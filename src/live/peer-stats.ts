@@ -60,6 +60,8 @@ export interface LivePeerStats {
   readonly played: number;
   readonly skipped: number;
   readonly stalls: number;
+  /** Chunks played marked as a discontinuity (after a skip or a source restart). */
+  readonly discontinuities: number;
   readonly stalledMs: number;
   /** Local time of the first played chunk, NaN before. */
   readonly startedAtMs: number;

@@ -5,6 +5,12 @@
  *
  * The clock needs no synchronisation with the source: the playout point is anchored at the local
  * time the join chunk was played, and chunk `s` is due `(ts(s) - ts(join))` after it.
+ *
+ * The playout never runs past the live edge (see {@link Playout.poll}): it holds at a chunk nobody
+ * has yet. A node that knows more than the newest announcement (a {@link PlayoutView}: what exists
+ * by its own store and its edge's word, and what its neighbours announced) also skips at once the
+ * numbers that turn out never to exist — a source that restarted numbers by its clock, further on
+ * — and plays the restarted stream, marked as a discontinuity, a target delay behind it.
  * @module
  */
 import type { Chunk } from './chunk.ts';
@@ -37,6 +43,17 @@ export type PlayoutEvent =
   | { readonly type: 'stall'; readonly seq: number }
   | { readonly type: 'resume'; readonly seq: number; readonly stalledMs: number };
 
+/** What a node knows of the stream beyond its own store, for {@link Playout.poll}. */
+export interface PlayoutView {
+  /**
+   * The newest chunk known to exist: held here, or announced by an edge. A peer's announcement is
+   * a claim (a polluter claims chunks ahead of the stream); -1 none.
+   */
+  readonly newestSeq: number;
+  /** Whether some neighbour announced `seq` (it exists, or is claimed to). */
+  announced(seq: number): boolean;
+}
+
 /** Playout counters. */
 export interface PlayoutStats {
   /** Chunks played at their deadline. */
@@ -45,8 +62,10 @@ export interface PlayoutStats {
   readonly skipped: number;
   /** played / (played + skipped); 1 before the first chunk. */
   readonly continuity: number;
-  /** Runs of skipped chunks. */
+  /** Runs of skipped chunks, and holds at the live edge. */
   readonly stalls: number;
+  /** Chunks played marked as a discontinuity (after a skip, or flagged by the source), the first one aside. */
+  readonly discontinuities: number;
   /** Media time lost to stalls, ms. */
   readonly stalledMs: number;
   /** Local time the first chunk was played, NaN before. */
@@ -72,7 +91,10 @@ export class Playout {
   #skipped = 0;
   #stalls = 0;
   #stalledMs = 0;
+  #discontinuities = 0;
+  /** When the current stall (a run of skips, or a hold) began; NaN when none. */
   #stallSinceMs = Number.NaN;
+  /** The chunk before the next one was skipped: the next one played is a discontinuity. */
   #gap = false;
   /** The playout point waits for a chunk nobody announced yet (see {@link Playout.poll}). */
   #holding = false;
@@ -134,14 +156,17 @@ export class Playout {
    * `liveEdgeSeq` is the newest chunk the neighbours announced. The join chunk starts playing once
    * it is held and the live edge is the target delay past it (at once in a running stream, where
    * the join chunk was picked that far back; later for a node that joins a stream just begun).
-   * A due chunk past `liveEdgeSeq` (nobody announced it) is not skipped: the playout point holds
-   * there, a stall, until it arrives or a newer chunk is announced (then it is skipped, late).
+   * A due chunk past the live edge (nobody has it) is not skipped: the playout point holds there,
+   * a stall, until it arrives or a newer chunk exists (then it is skipped, late). The live edge is
+   * `view.newestSeq` when a `view` is given, else `liveEdgeSeq`; with a view, while it holds, the
+   * numbers below the live edge that nobody announced are skipped at once (they never existed).
    */
   poll(
     nowMs: number,
     get: (seq: number) => Chunk | undefined,
     emit: (e: PlayoutEvent) => void,
     liveEdgeSeq = Number.POSITIVE_INFINITY,
+    view?: PlayoutView,
   ): void {
     if (this.#joinSeq < 0) return;
     if (!this.started) {
@@ -153,12 +178,14 @@ export class Playout {
       this.#nextDeadlineMs = nowMs;
       if (first.durationMs > 0) this.#durationMs = first.durationMs;
     }
-    if (this.#holding && this.#nextSeq > liveEdgeSeq && get(this.#nextSeq) === undefined)
+    const edge = view === undefined ? liveEdgeSeq : view.newestSeq;
+    if (this.#holding && view !== undefined) this.#skipHoles(nowMs, get, emit, view);
+    if (this.#holding && this.#nextSeq > edge && get(this.#nextSeq) === undefined)
       this.#nextDeadlineMs = nowMs + this.targetDelayMs;
     while (this.deadlineOf(this.#nextSeq, nowMs) <= nowMs) {
       const seq = this.#nextSeq;
       const chunk = get(seq);
-      if (chunk === undefined && seq > liveEdgeSeq) {
+      if (chunk === undefined && seq > edge) {
         // Nobody has announced it: the source is late (slow, stalled, restarting), not this node.
         // Skipping would run the playout point ahead of the stream, and every chunk after it would
         // then miss its deadline too; hold it instead (a stall, nothing skipped) until it exists.
@@ -173,30 +200,18 @@ export class Playout {
         this.#nextDeadlineMs += this.#durationMs;
       }
       if (chunk === undefined) {
-        this.#skipped++;
-        if (!this.#gap) {
-          this.#stalls++;
-          this.#stallSinceMs = nowMs;
-          emit({ type: 'stall', seq });
-        }
-        this.#gap = true;
-        emit({ type: 'skip', seq });
+        this.#skip(seq, nowMs, emit);
         continue;
       }
       this.#played++;
       const discontinuity = this.#gap || (chunk.flags & CHUNK_FLAG_DISCONTINUITY) !== 0;
-      if (this.#holding) {
-        this.#holding = false;
-        if (!this.#gap) {
-          const stalledMs = nowMs - this.#stallSinceMs;
-          this.#stalledMs += stalledMs;
-          emit({ type: 'resume', seq, stalledMs });
-        }
-      }
-      if (this.#gap) {
+      if (discontinuity && this.#played > 1) this.#discontinuities++;
+      this.#holding = false;
+      this.#gap = false;
+      if (!Number.isNaN(this.#stallSinceMs)) {
         const stalledMs = nowMs - this.#stallSinceMs;
         this.#stalledMs += stalledMs;
-        this.#gap = false;
+        this.#stallSinceMs = Number.NaN;
         emit({ type: 'resume', seq, stalledMs });
       }
       emit({
@@ -217,8 +232,41 @@ export class Playout {
    */
   #hold(seq: number, nowMs: number, emit: (e: PlayoutEvent) => void): void {
     this.#nextDeadlineMs = nowMs + this.targetDelayMs;
-    if (this.#holding || this.#gap) return;
     this.#holding = true;
+    this.#stall(seq, nowMs, emit);
+  }
+
+  /**
+   * Holding: skips at once (no time passes) the chunks below the live edge that nobody holds or
+   * announced — numbers that never existed, like those a restarted source jumped over. The next
+   * chunk keeps the deadline the hold gave it: the restarted stream plays a target delay behind.
+   */
+  #skipHoles(
+    nowMs: number,
+    get: (seq: number) => Chunk | undefined,
+    emit: (e: PlayoutEvent) => void,
+    view: PlayoutView,
+  ): void {
+    while (
+      this.#nextSeq < view.newestSeq &&
+      get(this.#nextSeq) === undefined &&
+      !view.announced(this.#nextSeq)
+    ) {
+      this.#skip(this.#nextSeq, nowMs, emit);
+      this.#nextSeq++;
+    }
+  }
+
+  #skip(seq: number, nowMs: number, emit: (e: PlayoutEvent) => void): void {
+    this.#skipped++;
+    this.#stall(seq, nowMs, emit);
+    this.#gap = true;
+    emit({ type: 'skip', seq });
+  }
+
+  /** The first skip or hold of a run is a stall. */
+  #stall(seq: number, nowMs: number, emit: (e: PlayoutEvent) => void): void {
+    if (!Number.isNaN(this.#stallSinceMs)) return;
     this.#stalls++;
     this.#stallSinceMs = nowMs;
     emit({ type: 'stall', seq });
@@ -240,6 +288,7 @@ export class Playout {
       skipped: this.#skipped,
       continuity: total === 0 ? 1 : this.#played / total,
       stalls: this.#stalls,
+      discontinuities: this.#discontinuities,
       stalledMs: this.#stalledMs,
       startedAtMs: this.#startMs,
     };

@@ -42,11 +42,16 @@ class Wire {
     this.cores.get(b)!.connect(a, this.nowMs, 'direct');
     this.flush();
   }
+  /** When each chunk was played (by any core), ms. */
+  readonly played = new Map<number, number>();
   flush(): void {
     for (const [id, core] of this.cores) {
       for (const t of core.takeTransmits())
         this.queue.push({ at: this.nowMs + this.delayMs, to: t.to, from: id, frame: t.frame });
-      this.events.get(id)!.push(...core.takeEvents());
+      for (const e of core.takeEvents()) {
+        if (e.type === 'play') this.played.set(e.seq, this.nowMs);
+        this.events.get(id)!.push(e);
+      }
     }
   }
   run(untilMs: number, each?: (now: number) => void): void {
@@ -303,6 +308,115 @@ describe('live peer core', () => {
     const stats = w.cores.get('p')!.stats();
     assert.equal(stats.skipped, 1);
     assert.ok(stats.continuity < 1 && stats.continuity > 0.95);
+  });
+
+  it('resumes after the source was down for 5 s and restarted numbering behind the playout clock', () => {
+    // The source is down from chunk 40 for 5 s and comes back numbering from 50 (by its clock; the
+    // first run had fallen behind it). A playout that skipped on through the outage would be past
+    // 56 by then and refuse the restarted stream as too old, for good. This one waits at the live
+    // edge, skips the numbers that never existed, and plays the restarted stream.
+    const w = new Wire();
+    const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
+    const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0 }));
+    w.link('edge', 'p');
+    let seq = 0;
+    const downAt = 42 * 250; // chunk s is cut at (s + 1) × 250 ms: 40 is the last before the outage
+    const upAt = downAt + 5000;
+    w.run(30_000, (now) => {
+      if (now % 250 !== 0 || (now >= downAt && now < upAt)) return;
+      if (now === upAt) seq = 50;
+      edge.ingest(chunk(seq++, now), now);
+    });
+    const events = w.events.get('p')!;
+    const played = events.filter((e) => e.type === 'play').map((e) => (e.type === 'play' ? e.seq : -1));
+    const skipped = events.filter((e) => e.type === 'skip').map((e) => (e.type === 'skip' ? e.seq : -1));
+    assert.deepEqual(
+      skipped,
+      Array.from({ length: 9 }, (_, i) => 41 + i),
+      'the outage: exactly the numbers that never existed',
+    );
+    const after = played.filter((s) => s >= 50);
+    assert.ok(after.length > 40, `${after.length} chunks of the restarted stream played`);
+    assert.deepEqual(
+      after,
+      Array.from({ length: after.length }, (_, i) => 50 + i),
+      'and none of it skipped',
+    );
+    const s = peer.stats();
+    assert.equal(s.discontinuities, 1, 'one discontinuity: the restart');
+    assert.equal(s.stalls, 1);
+    // The numbers that never existed take no time: the restarted stream plays about the target
+    // delay (1.5 s) behind the source, as before the outage, not 9 chunk times further behind.
+    const cut = upAt + 250 * 10; // chunk 60, cut 10 chunk times after the restart
+    const at60 = w.played.get(60)!;
+    assert.ok(at60 - cut <= 1500 + 250, `chunk 60 played ${at60 - cut} ms after it was cut`);
+  });
+
+  it('holds at the live edge when a polluter claims chunks ahead of a stalled source', () => {
+    // A neighbour announces chunks 16 ahead of the stream (what a polluter's map does) while the
+    // source stalls for 3 s: the peer holds at the edge's newest chunk, not at the claim, and
+    // skips nothing once the source goes on.
+    const w = new Wire();
+    const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
+    const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0 }));
+    w.link('edge', 'p');
+    peer.connect('liar', 0);
+    peer.receive('liar', hello, 0);
+    let seq = 0;
+    w.run(20_000, (now) => {
+      if (now % 250 !== 0) return;
+      if (now <= 5000 || now >= 8000) edge.ingest(chunk(seq++, now), now);
+      peer.receive('liar', { type: PeerFrameType.HAVE, seq: seq + 16, randomAccess: false }, now);
+    });
+    const s = peer.stats();
+    assert.equal(s.skipped, 0, 'nothing skipped');
+    assert.ok(s.played > 40, `${s.played} played`);
+  });
+
+  it('resumes after an outage longer than the buffer window (the restarted numbers far ahead)', () => {
+    // Down for 100 s: the restarted source numbers 400 chunks on, past the 256-chunk window in
+    // which a neighbour's announcements are believed. The edge's are: the peer follows it there.
+    const w = new Wire();
+    const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
+    const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0 }));
+    w.link('edge', 'p');
+    let seq = 0;
+    const downAt = 42 * 250;
+    const upAt = downAt + 100_000;
+    w.run(downAt + 10_000, (now) => {
+      if (now % 250 === 0 && now < downAt) edge.ingest(chunk(seq++, now), now);
+    });
+    w.nowMs = upAt - 5;
+    seq = 41 + 400;
+    w.run(upAt + 15_000, (now) => {
+      if (now % 250 === 0) edge.ingest(chunk(seq++, now), now);
+    });
+    const played = w.events.get('p')!.filter((e) => e.type === 'play' && e.seq > 400);
+    assert.ok(played.length > 30, `${played.length} chunks of the restarted stream played`);
+    const s = peer.stats();
+    assert.equal(s.skipped, 400, 'the outage counted: 41-440 skipped');
+    assert.equal(s.discontinuities, 1);
+    assert.equal(s.protocolErrors, 0, "the edge's announcements are no protocol error");
+  });
+
+  it('waits at the live edge when the source falls behind its clock, skipping nothing', () => {
+    // The source stalls for 3 s (a busy machine) and then goes on with the next number: no chunk is
+    // lost, so none may be skipped (the playout used to skip chunks that did not exist yet and then
+    // refuse them as too old).
+    const w = new Wire();
+    const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
+    const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0 }));
+    w.link('edge', 'p');
+    let seq = 0;
+    w.run(20_000, (now) => {
+      if (now % 250 !== 0 || (now > 5000 && now < 8000)) return;
+      edge.ingest(chunk(seq++, now), now);
+    });
+    const s = peer.stats();
+    assert.equal(s.skipped, 0);
+    assert.equal(s.stalls, 1);
+    assert.equal(s.discontinuities, 0);
+    assert.ok(s.played > 40, `${s.played} played`);
   });
 
   it('sets the discontinuity indicator only where an adaptation field exists', () => {

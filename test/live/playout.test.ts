@@ -175,3 +175,100 @@ describe('Playout', () => {
     assert.ok(events.some((e) => e.type === 'play' && e.seq === 41));
   });
 });
+
+/** A view of the stream beyond the node's store: what exists up to `newest`, minus `holes`. */
+function viewOf(newest: () => number, holes: (seq: number) => boolean = () => false) {
+  return {
+    get newestSeq(): number {
+      return newest();
+    },
+    announced: (seq: number): boolean => seq <= newest() && !holes(seq),
+  };
+}
+
+describe('Playout at the live edge', () => {
+  it('waits at the live edge instead of skipping chunks that do not exist yet (a source behind its clock)', () => {
+    // The source stops producing for 3 s at chunk 40 and then goes on where it was: nothing is
+    // lost, so nothing may be skipped; the playout waits, rebuilds its delay and plays 41 on.
+    const playout = new Playout({ targetDelayMs: 1000, joinFetchMs: 0 });
+    const events: PlayoutEvent[] = [];
+    let now = 0;
+    const pauseMs = 3000;
+    const cutAt = (seq: number): number => chunkOf(seq).timestampMs + (seq > 40 ? pauseMs : 0);
+    const held = (seq: number): Chunk | undefined => (cutAt(seq) <= now ? chunkOf(seq) : undefined);
+    let edge = 0;
+    const newest = (): number => {
+      while (cutAt(edge + 1) <= now) edge++;
+      return edge;
+    };
+    const view = viewOf(newest);
+    playout.join(0, 0);
+    for (now = 0; now <= 30_000; now += 10) playout.poll(now, held, (e) => events.push(e), newest(), view);
+    const stats = playout.stats();
+    assert.equal(stats.skipped, 0, 'no chunk skipped');
+    assert.equal(stats.stalls, 1, 'one stall: the wait at the live edge');
+    // It waits about as long as the source paused (the delay is rebuilt, to the chunk).
+    assert.ok(Math.abs(stats.stalledMs - pauseMs) <= 300, `stalled ${stats.stalledMs} ms`);
+    assert.equal(stats.discontinuities, 0, 'the stream went on without a gap');
+    const seqs = events.filter((e) => e.type === 'play').map((e) => e.seq);
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: seqs.length }, (_, i) => i),
+      'every chunk played, in order',
+    );
+    assert.ok(seqs.length > 90, `played ${seqs.length}`);
+    assert.ok(events.some((e) => e.type === 'resume' && e.seq === 41));
+  });
+
+  it('after a source outage skips the numbers that never existed and plays the restarted stream', () => {
+    // Chunks 0-40, then the source is down for 5 s; it comes back numbering from 50 (it numbers
+    // by its clock, 20 chunks on, and the old run had fallen behind it): 41-49 never existed. A
+    // playout that skipped on through the outage would be past 56 by then, refuse 50 on as too old
+    // and never play again; this one waits at 41, skips 41-49 as soon as the restarted stream shows
+    // they are holes, and plays 50 on, marked as a discontinuity.
+    const playout = new Playout({ targetDelayMs: 1000, joinFetchMs: 0 });
+    const events: PlayoutEvent[] = [];
+    let now = 0;
+    const first = 50;
+    const restartAt = 40 * 250 + 5000;
+    const exists = (seq: number): boolean => seq <= 40 || seq >= first;
+    const cutAt = (seq: number): number => (seq <= 40 ? seq * 250 : restartAt + (seq - first) * 250);
+    const chunk = (seq: number): Chunk => ({
+      ...chunkOf(seq),
+      durationMs: 250,
+      // The restarted stream's GOPs are numbered from 50 (a random-access chunk).
+      flags: (seq <= 40 ? seq % 4 === 0 : seq % 4 === 2) ? CHUNK_FLAG_RANDOM_ACCESS : 0,
+    });
+    const held = (seq: number): Chunk | undefined =>
+      exists(seq) && cutAt(seq) <= now ? chunk(seq) : undefined;
+    const newest = (): number => {
+      if (now >= restartAt) return first + Math.floor((now - restartAt) / 250);
+      return Math.min(40, Math.floor(now / 250));
+    };
+    const view = viewOf(newest, (seq) => !exists(seq));
+    playout.join(0, 0);
+    for (now = 0; now <= 30_000; now += 10) playout.poll(now, held, (e) => events.push(e), newest(), view);
+    const played = events.filter((e) => e.type === 'play');
+    const skipped = events.filter((e) => e.type === 'skip').map((e) => e.seq);
+    assert.deepEqual(
+      skipped,
+      Array.from({ length: first - 41 }, (_, i) => 41 + i),
+      'exactly the numbers that never existed',
+    );
+    const resumed = played.find((e) => e.seq === first);
+    assert.ok(
+      resumed?.type === 'play' && resumed.discontinuity,
+      'the restarted stream plays, marked as a discontinuity',
+    );
+    const stats = playout.stats();
+    assert.equal(stats.discontinuities, 1);
+    assert.equal(stats.stalls, 1);
+    // Once back, the restarted stream plays on with none skipped.
+    const after = played.filter((e) => e.seq >= first).map((e) => e.seq);
+    assert.ok(after.length > 50, `played ${after.length} after the restart`);
+    assert.deepEqual(
+      after,
+      Array.from({ length: after.length }, (_, i) => first + i),
+    );
+  });
+});
