@@ -119,15 +119,17 @@ export class VirtualNetwork {
         late = Math.max(late, lost[j + 1]! * round - ahead);
       }
     }
-    let arrive = departMs + oneWay + this.#random() * this.jitterMs + late;
+    let arrive = departMs + oneWay + this.#random() * this.jitterMs;
     if (data) {
+      // The downlink serialises what reaches it; a frame's own loss rounds delay it (and what
+      // follows it on its conversation), not other senders' frames.
       const rx = (wire * 8000) / down.downBps;
       arrive = Math.max(arrive, this.#downFreeAt.get(to)! + rx);
       this.#downFreeAt.set(to, arrive);
-      arrive = Math.max(arrive, pair.dataAtMs);
+      arrive = Math.max(arrive + late, pair.dataAtMs);
       pair.dataAtMs = arrive;
     } else {
-      arrive = Math.max(arrive, pair.controlAtMs);
+      arrive = Math.max(arrive + late, pair.controlAtMs);
       pair.controlAtMs = arrive;
     }
     return arrive;
