@@ -2,7 +2,7 @@
  * The driver of a {@link LivePeerCore} over ARQ: one `ArqEndpoint` per neighbour on that
  * neighbour's datagram link (a punch link, direct or TURN-relayed, or any `DatagramLink`), with
  * two message-mode conversations — control (conv 1: HELLO, maps, HAVE, REQUEST, CANCEL, REJECT,
- * CHOKE, BYE) and data (conv 2: DATA) — one timer for the core, and the size limits checked
+ * CHOKE, BYE) and data (conv 2: DATA, HEAD, PIECE) — one timer for the core, and the size limits checked
  * before a frame is decoded.
  * @module
  */
@@ -11,19 +11,26 @@ import { ARQ_TURBO, ArqEndpoint, type ArqStream } from '../arq/index.ts';
 import { ParseError } from '../errors/index.ts';
 import type { DatagramLink } from '../mux/index.ts';
 import { CHUNK_PAYLOAD_OFFSET } from './chunk.ts';
-import { CHUNK_MAX_PAYLOAD_BYTES } from './constants.ts';
+import { CHUNK_MAX_PAYLOAD_BYTES, CHUNK_MAX_PIECES, PIECE_HASH_BYTES } from './constants.ts';
 import type { PathKind } from './neighbours.ts';
 import { LivePeerCore, type LivePeerEvent, type LivePeerOptions } from './peer-core.ts';
-import { CONTROL_FRAME_MAX_BYTES, decodePeerFrame, encodePeerFrame, PeerFrameType } from './wire.ts';
+import {
+  CONTROL_FRAME_MAX_BYTES,
+  decodePeerFrame,
+  encodePeerFrame,
+  isDataFrameType,
+  PeerFrameType,
+} from './wire.ts';
 
 /** Conversation of the control frames. */
 export const LIVE_CONTROL_CONV = 1;
 /** Conversation of the DATA frames. */
 export const LIVE_DATA_CONV = 2;
-/** Largest DATA message: a frame byte and the largest chunk. */
-const DATA_FRAME_MAX_BYTES = 1 + CHUNK_PAYLOAD_OFFSET + CHUNK_MAX_PAYLOAD_BYTES;
-/** Frames queued for a neighbour whose conversations are not open yet. */
-const MAX_EARLY_FRAMES = 64;
+/** Largest data-conversation message: a frame byte and the largest chunk (head and payload). */
+const DATA_FRAME_MAX_BYTES =
+  1 + CHUNK_PAYLOAD_OFFSET + CHUNK_MAX_PIECES * PIECE_HASH_BYTES + CHUNK_MAX_PAYLOAD_BYTES;
+/** Frames queued for a neighbour whose conversations are not open yet (a chunk is a HEAD and its pieces). */
+const MAX_EARLY_FRAMES = 256;
 
 /** Settings of a {@link LiveArqNode}: the core's, and a clock for tests. */
 export interface LiveArqNodeOptions extends LivePeerOptions {
@@ -135,7 +142,7 @@ export class LiveArqNode extends EventEmitter<LiveArqNodeEvents> {
       try {
         const frame = decodePeerFrame(message);
         // DATA only on the data conversation, control frames only on the control one.
-        if ((frame.type === PeerFrameType.DATA) !== (conv === LIVE_DATA_CONV)) this.core.badFrame(id, false);
+        if (isDataFrameType(frame.type) !== (conv === LIVE_DATA_CONV)) this.core.badFrame(id, false);
         else this.core.receive(id, frame, this.#now());
       } catch (error) {
         if (!(error instanceof ParseError)) throw error;
@@ -169,7 +176,7 @@ export class LiveArqNode extends EventEmitter<LiveArqNodeEvents> {
       const l = this.#links.get(t.to);
       if (l === undefined) continue;
       const bytes = encodePeerFrame(t.frame);
-      const data = t.frame.type === PeerFrameType.DATA;
+      const data = isDataFrameType(t.frame.type);
       const stream = data ? l.data : l.control;
       if (stream !== undefined) stream.write(bytes);
       else if (l.early[data ? 1 : 0]!.length < MAX_EARLY_FRAMES) l.early[data ? 1 : 0]!.push(bytes);

@@ -5,9 +5,9 @@
  */
 
 /** Chunk wire-format version. */
-export const CHUNK_VERSION = 1;
+export const CHUNK_VERSION = 2;
 /** Peer-protocol version carried in HELLO. */
-export const PEER_PROTOCOL_VERSION = 1;
+export const PEER_PROTOCOL_VERSION = 2;
 /** MPEG-TS packet size, ISO/IEC 13818-1 §2.4.3.2. */
 export const TS_PACKET_BYTES = 188;
 /** MPEG-TS sync byte. */
@@ -22,6 +22,15 @@ export const SIGNATURE_BYTES = 64;
 export const CHUNK_HEADER_BYTES = 88;
 /** Largest chunk payload accepted by the decoder: 4 MiB rounded down to whole TS packets. */
 export const CHUNK_MAX_PAYLOAD_BYTES = Math.floor((4 * 1024 * 1024) / TS_PACKET_BYTES) * TS_PACKET_BYTES;
+/** Most pieces one chunk may be cut into (the head carries one 32-byte hash per piece). */
+export const CHUNK_MAX_PIECES = 1024;
+/**
+ * Default piece size, TS packets (5264 bytes, four ARQ segments): a 250 ms chunk at 2 Mbit/s is
+ * 12 pieces, 384 bytes of hashes (docs/live.md, "Parameters").
+ */
+export const CHUNK_PIECE_DEFAULT_PACKETS = 28;
+/** Bytes of a piece hash (SHA-256). */
+export const PIECE_HASH_BYTES = 32;
 /** Default chunk duration, ms. */
 export const CHUNK_DURATION_DEFAULT_MS = 250;
 

@@ -9,8 +9,18 @@ export { LIVE_CONTROL_CONV, LIVE_DATA_CONV, LiveArqNode } from './arq-node.ts';
 export { BufferMap } from './buffer-map.ts';
 export type { ChannelKey, ChannelSigner } from './channel.ts';
 export { createChannel, deriveChannelId, openChannel } from './channel.ts';
-export type { Chunk, ChunkInit } from './chunk.ts';
-export { CHUNK_PAYLOAD_OFFSET, decodeChunk, peekChunkSeq, signChunk, verifyChunk } from './chunk.ts';
+export type { Chunk, ChunkHead, ChunkInit } from './chunk.ts';
+export {
+  CHUNK_PAYLOAD_OFFSET,
+  decodeChunk,
+  decodeChunkHead,
+  peekChunkSeq,
+  pieceLength,
+  signChunk,
+  verifyChunk,
+  verifyChunkHead,
+  verifyPiece,
+} from './chunk.ts';
 export {
   BUFFER_MAP_MAX_CHUNKS,
   BUFFER_WINDOW_DEFAULT_CHUNKS,
@@ -20,6 +30,8 @@ export {
   CHUNK_FLAG_RANDOM_ACCESS,
   CHUNK_HEADER_BYTES,
   CHUNK_MAX_PAYLOAD_BYTES,
+  CHUNK_MAX_PIECES,
+  CHUNK_PIECE_DEFAULT_PACKETS,
   CHUNK_VERSION,
   PEER_PROTOCOL_VERSION,
   SIGNATURE_BYTES,
@@ -257,11 +269,13 @@ export {
   decodePeerFrame,
   encodePeerFrame,
   HAVE_FLAG_RANDOM_ACCESS,
+  isDataFrameType,
   PEER_ID_BYTES,
   PeerFrameType,
   PeerRole,
   peerFrameBytes,
   REQUEST_FLAG_AHEAD,
+  REQUEST_FLAG_RESUME,
   REQUEST_FLAG_URGENT,
   RejectReason,
 } from './wire.ts';

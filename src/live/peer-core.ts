@@ -4,8 +4,11 @@
  * {@link LivePeerCore.poll} at {@link LivePeerCore.nextWakeMs}, and sends what
  * {@link LivePeerCore.takeTransmits} returns. It never reads a clock.
  *
- * Every chunk is decoded and verified (chunk.ts) before it is stored, played or announced. A
- * neighbour that sends a forged chunk is banned at once and reported; a neighbour that announces
+ * Every chunk is decoded and verified (chunk.ts) before it is stored, played or announced; a chunk
+ * travels as its head and its pieces (pieces.ts): the head is verified by its signature, each
+ * piece against the head before it is kept or forwarded, and a chunk being received is announced
+ * (HAVE) and streamed to its requesters piece by piece as soon as its head is verified. A
+ * neighbour that sends a forged chunk, head or piece is banned at once and reported; a neighbour that announces
  * chunks it then refuses, times out too often, floods requests or sends data nobody asked for is
  * counted, refused, and dropped past a limit. Every table has a cap.
  * @module
@@ -13,7 +16,15 @@
 import { ParseError } from '../errors/index.ts';
 import { BufferMap } from './buffer-map.ts';
 import type { ChannelKey } from './channel.ts';
-import { type Chunk, decodeChunk, peekChunkSeq, verifyChunk } from './chunk.ts';
+import {
+  type Chunk,
+  type ChunkHead,
+  decodeChunk,
+  decodeChunkHead,
+  peekChunkSeq,
+  verifyChunk,
+  verifyChunkHead,
+} from './chunk.ts';
 import {
   BUFFER_WINDOW_DEFAULT_CHUNKS,
   CHUNK_FLAG_RANDOM_ACCESS,
@@ -22,6 +33,14 @@ import {
 import type { ChunkRejectionType } from './errors.ts';
 import type { PathKind } from './neighbours.ts';
 import { LatencyHistogram, type LivePeerStats } from './peer-stats.ts';
+import {
+  PARTIAL_CHUNKS_DEFAULT,
+  type PartialChunk,
+  PieceAssembly,
+  PieceStreams,
+  type PieceVerifier,
+  piecesOf,
+} from './pieces.ts';
 import { Playout, type PlayoutEvent, type PlayoutOptions, type PlayoutView } from './playout.ts';
 import { ChunkScheduler, type SchedulerOptions } from './scheduler.ts';
 import { UploadQueue } from './upload.ts';
@@ -77,8 +96,14 @@ export interface LivePeerOptions {
   readonly pushPerChunk?: number;
   readonly playout?: PlayoutOptions;
   readonly scheduler?: SchedulerOptions;
+  /** Chunks in assembly (head verified, pieces arriving) at most; default 16. */
+  readonly maxPartialChunks?: number;
   /** Chunk verification; default {@link verifyChunk} with `channel`. The simulator memoises it. */
   readonly verify?: (chunk: Chunk) => ChunkRejectionType | null;
+  /** Head verification; default {@link verifyChunkHead} with `channel`. The simulator memoises it. */
+  readonly verifyHead?: (head: ChunkHead) => ChunkRejectionType | null;
+  /** Piece verification; default {@link verifyPiece} (SHA-256 against the head). The simulator memoises it. */
+  readonly verifyPiece?: PieceVerifier;
 }
 
 /** A frame to send to a neighbour. */
@@ -138,7 +163,12 @@ export class LivePeerCore {
   readonly #peerId: Buffer;
   readonly #upload: UploadQueue;
   readonly #verify: (chunk: Chunk) => ChunkRejectionType | null;
+  readonly #verifyHead: (head: ChunkHead) => ChunkRejectionType | null;
   readonly #store = new Map<number, Chunk>();
+  /** The pieces of each stored chunk (as received, or slices of a whole chunk), for uploads. */
+  readonly #slices = new Map<number, readonly Buffer[]>();
+  readonly #pieces: PieceAssembly;
+  readonly #streams: PieceStreams;
   readonly #held: BufferMap;
   readonly #neighbours = new Map<string, Neighbour>();
   /** Standing requests by chunk: who gets it pushed on arrival. */
@@ -176,9 +206,9 @@ export class LivePeerCore {
       return false;
     },
   };
-  /** A queued upload's size; -2 when the requester announced the chunk meanwhile (got it elsewhere). */
-  readonly #bytesOf = (seq: number, id: string): number =>
-    this.scheduler.neighbour(id)?.map.has(seq) === true ? -2 : (this.#store.get(seq)?.bytes.length ?? -1);
+  /** A queued upload's size: the chunk's, held or in assembly; -1 when gone. */
+  readonly #bytesOf = (seq: number): number =>
+    this.#store.get(seq)?.bytes.length ?? this.#pieces.get(seq)?.bytes ?? -1;
   readonly #gone = (id: string, seq: number): void => {
     this.#send(id, { type: PeerFrameType.REJECT, seq, reason: RejectReason.NOT_HELD });
   };
@@ -196,6 +226,7 @@ export class LivePeerCore {
     bans: 0,
     forgedDropped: 0,
     unsolicitedDropped: 0,
+    lateDropped: 0,
     oversizeDropped: 0,
     requestsRefused: 0,
     protocolErrors: 0,
@@ -219,6 +250,8 @@ export class LivePeerCore {
     });
     const channel = this.#channel;
     this.#verify = options.verify ?? ((chunk) => verifyChunk(chunk, channel));
+    this.#verifyHead = options.verifyHead ?? ((head) => verifyChunkHead(head, channel));
+    this.#pieces = new PieceAssembly(options.maxPartialChunks ?? PARTIAL_CHUNKS_DEFAULT, options.verifyPiece);
     this.#o = {
       maxNeighbours: options.maxNeighbours ?? (edge ? 100_000 : 16),
       maxViolations: options.maxViolationsPer10s ?? 64,
@@ -230,6 +263,7 @@ export class LivePeerCore {
       pushPerChunk: options.pushPerChunk ?? (edge ? 1000 : 3),
     };
     this.#held = new BufferMap(this.#o.window);
+    this.#streams = new PieceStreams(Math.min(this.#o.maxNeighbours, 1024));
     this.playout = new Playout(options.playout);
     this.scheduler = new ChunkScheduler({ ...options.scheduler, seed: capBps > 0 });
   }
@@ -309,6 +343,7 @@ export class LivePeerCore {
     this.#dirty = true;
     this.scheduler.removeNeighbour(id);
     this.#upload.remove(id);
+    this.#streams.removeAll(id);
   }
 
   /** Leaves the swarm: BYE to every neighbour, then forgets them. */
@@ -389,14 +424,21 @@ export class LivePeerCore {
         }
         return;
       case PeerFrameType.REQUEST:
-        this.#onRequest(n, frame.seq, frame.urgent, frame.ahead === true);
+        this.#onRequest(n, frame.seq, frame.urgent, frame.ahead === true, frame.resume === true);
         return;
       case PeerFrameType.CANCEL:
         this.#upload.cancel(id, frame.seq);
+        this.#streams.remove(frame.seq, id);
         if (n.ahead > 0) this.#unAhead(n, frame.seq);
         return;
       case PeerFrameType.DATA:
         this.#onData(n, frame.chunk, nowMs);
+        return;
+      case PeerFrameType.HEAD:
+        this.#onHead(n, frame.head);
+        return;
+      case PeerFrameType.PIECE:
+        this.#onPiece(n, frame.seq, frame.index, frame.piece, nowMs);
         return;
       case PeerFrameType.REJECT:
         this.scheduler.rejected(
@@ -433,13 +475,22 @@ export class LivePeerCore {
           this.#holds,
         );
         for (const a of actions) {
+          if (a.kind === 'cancel') {
+            this.#send(a.to, { type: PeerFrameType.CANCEL, seq: a.seq });
+            continue;
+          }
+          const resume = this.#pieces.get(a.seq) !== undefined;
           this.#send(
             a.to,
-            a.kind === 'request'
-              ? a.ahead === true
-                ? { type: PeerFrameType.REQUEST, seq: a.seq, urgent: a.urgent, ahead: true }
-                : { type: PeerFrameType.REQUEST, seq: a.seq, urgent: a.urgent }
-              : { type: PeerFrameType.CANCEL, seq: a.seq },
+            a.ahead === true || resume
+              ? {
+                  type: PeerFrameType.REQUEST,
+                  seq: a.seq,
+                  urgent: a.urgent,
+                  ...(a.ahead === true ? { ahead: true } : {}),
+                  ...(resume ? { resume: true } : {}),
+                }
+              : { type: PeerFrameType.REQUEST, seq: a.seq, urgent: a.urgent },
           );
         }
         this.scheduler.clearActions();
@@ -451,7 +502,7 @@ export class LivePeerCore {
     for (;;) {
       const next = this.#upload.next(nowMs, this.#bytesOf, this.#gone);
       if (next === undefined) break;
-      this.#send(next.to, { type: PeerFrameType.DATA, chunk: this.#store.get(next.seq)!.bytes });
+      this.#sendChunk(next.to, next.seq);
     }
     if (nowMs >= this.#healthAtMs) this.#health(nowMs);
   }
@@ -490,6 +541,7 @@ export class LivePeerCore {
       latencyP95Ms: this.#latency.percentile(95),
       latencyP99Ms: this.#latency.percentile(99),
       ...this.#c,
+      partialRefused: this.#pieces.refused,
       bytesUploaded: this.#upload.counters.bytes,
       chunksUploaded: this.#upload.counters.served,
       requestsRefused: this.#c.requestsRefused,
@@ -528,24 +580,30 @@ export class LivePeerCore {
     this.#joinedAtMs = nowMs;
   }
 
-  #onRequest(n: Neighbour, seq: number, urgent: boolean, ahead: boolean): void {
+  #onRequest(n: Neighbour, seq: number, urgent: boolean, ahead: boolean, resume: boolean): void {
     if (!this.uploads) {
       this.#refuse(n, seq, RejectReason.BUSY);
       return;
     }
     if (this.scheduler.neighbour(n.id)?.map.has(seq) === true) {
-      // It asks for a chunk it announced: its map or its request is a lie (an honest peer
-      // announces only what it holds and never asks for what it holds). Replaced at once.
-      this.#c.requestsRefused++;
-      this.#drop(n.id, 'liar', ByeReason.REPLACED);
-      return;
+      // It asks for a chunk it announced. Honest only when its transfer stalled (a chunk is
+      // announced once its head is verified) and it says so (resume): served, but counted as a
+      // violation. Without resume its map or its request is a lie: replaced at once.
+      if (!resume) {
+        this.#c.requestsRefused++;
+        this.#drop(n.id, 'liar', ByeReason.REPLACED);
+        return;
+      }
+      this.#violation(n.id);
+      if (!this.#neighbours.has(n.id)) return;
     }
-    if (!this.#store.has(seq)) {
+    const bytes = this.#bytesOf(seq);
+    if (bytes < 0) {
       if (ahead && this.#placeAhead(n, seq)) return;
       this.#refuse(n, seq, RejectReason.NOT_HELD);
       return;
     }
-    const result = this.#upload.enqueue(n.id, seq, urgent, this.#store.get(seq)!.bytes.length, ahead);
+    const result = this.#upload.enqueue(n.id, seq, urgent, bytes, ahead);
     if (result === 'full') this.#refuse(n, seq, RejectReason.OVER_SHARE);
     else if (result === 'busy') {
       this.#c.requestsRefused++;
@@ -609,10 +667,134 @@ export class LivePeerCore {
     }
     this.scheduler.received(seq, n.id, nowMs);
     if (this.#store.has(seq)) return;
-    const size = bytes.length;
-    if (n.isEdge) this.#c.bytesFromEdge += size;
-    else this.#c.bytesFromPeers += size;
+    this.#count(n, bytes.length);
+    const partial = this.#pieces.get(seq);
+    if (partial !== undefined) {
+      this.#pieces.finish(partial);
+      this.#streamRest(seq, chunk, partial);
+      this.#complete(chunk, piecesOf(chunk), nowMs, n);
+      return;
+    }
     this.#storeChunk(chunk, nowMs, n);
+  }
+
+  #count(n: Neighbour, bytes: number): void {
+    if (n.isEdge) this.#c.bytesFromEdge += bytes;
+    else this.#c.bytesFromPeers += bytes;
+  }
+
+  /** A chunk's head: verified, then its pieces are awaited and the chunk announced. */
+  #onHead(n: Neighbour, bytes: Buffer): void {
+    const seq = peekChunkSeq(bytes);
+    if (seq >= 0 && this.#late(seq)) {
+      this.#c.lateDropped++;
+      return;
+    }
+    if (seq < 0 || !this.scheduler.isAwaited(seq, n.id)) {
+      this.#c.unsolicitedDropped++;
+      this.#violation(n.id);
+      return;
+    }
+    const partial = this.#pieces.get(seq);
+    if (partial?.head.head.equals(bytes) === true) return;
+    let head: ChunkHead | undefined;
+    try {
+      head = decodeChunkHead(bytes);
+    } catch (error) {
+      if (!(error instanceof ParseError)) throw error;
+    }
+    if (head === undefined || this.#verifyHead(head) !== null) {
+      this.#c.forgedDropped++;
+      this.scheduler.rejected(seq, n.id, false);
+      this.#ban(n.id, 'forged');
+      return;
+    }
+    if (partial !== undefined) return; // the source's too: the chunk is on its way already
+    this.#count(n, bytes.length);
+    const p = this.#pieces.start(head);
+    if (p === undefined) return;
+    if (head.pieceCount === 0) {
+      this.#storeChunk(this.#pieces.finish(p), this.#lastNowMs, n);
+      this.scheduler.received(seq, n.id, this.#lastNowMs);
+      return;
+    }
+    this.#announce(seq, (head.flags & CHUNK_FLAG_RANDOM_ACCESS) !== 0, n, p.bytes);
+  }
+
+  /** Whether chunk `seq` is held or behind the playout point: more of it is late, not unsolicited. */
+  #late(seq: number): boolean {
+    return this.#store.has(seq) || (this.role === 'peer' && seq < this.playout.nextSeq);
+  }
+
+  /** A piece: verified against its chunk's head, kept, forwarded to the chunk's streams. */
+  #onPiece(n: Neighbour, seq: number, index: number, piece: Buffer, nowMs: number): void {
+    const awaited = this.scheduler.isAwaited(seq, n.id);
+    const p = this.#pieces.get(seq);
+    if (p === undefined || !awaited) {
+      // A late or trailing piece (of a chunk held, played, or asked of `n`) is no violation.
+      if (awaited || this.#late(seq)) this.#c.lateDropped++;
+      else {
+        this.#c.unsolicitedDropped++;
+        this.#violation(n.id);
+      }
+      return;
+    }
+    const result = this.#pieces.add(p, index, piece);
+    if (result === 'duplicate') return;
+    if (result === 'forged') {
+      this.#c.forgedDropped++;
+      this.scheduler.rejected(seq, n.id, false);
+      this.#ban(n.id, 'forged');
+      return;
+    }
+    this.#count(n, piece.length);
+    const streams = this.#streams.of(seq);
+    if (streams !== undefined) {
+      for (const to of streams) this.#send(to, { type: PeerFrameType.PIECE, seq, index, piece });
+    }
+    if (result !== 'complete') return;
+    this.#streams.end(seq);
+    const pieces = p.pieces as Buffer[];
+    const chunk = this.#pieces.finish(p);
+    this.scheduler.received(seq, n.id, nowMs);
+    this.#complete(chunk, pieces, nowMs, n);
+  }
+
+  /** A chunk assembled elsewhere arrived whole: the streams of its partial copy get the rest. */
+  #streamRest(seq: number, chunk: Chunk, partial: PartialChunk): void {
+    const streams = this.#streams.of(seq);
+    if (streams !== undefined) {
+      const pieces = piecesOf(chunk);
+      for (let i = 0; i < chunk.pieceCount; i++) {
+        if (partial.pieces[i] !== undefined) continue;
+        for (const to of streams)
+          this.#send(to, { type: PeerFrameType.PIECE, seq, index: i, piece: pieces[i]! });
+      }
+    }
+    this.#streams.end(seq);
+  }
+
+  /** Sends chunk `seq` to `to`: its head and every piece held; the rest as they arrive. */
+  #sendChunk(to: string, seq: number): void {
+    const chunk = this.#store.get(seq);
+    if (chunk !== undefined) {
+      this.#send(to, { type: PeerFrameType.HEAD, head: chunk.head });
+      const pieces = this.#slices.get(seq)!;
+      for (let i = 0; i < pieces.length; i++)
+        this.#send(to, { type: PeerFrameType.PIECE, seq, index: i, piece: pieces[i]! });
+      return;
+    }
+    const p = this.#pieces.get(seq);
+    if (p === undefined) return;
+    if (!this.#streams.add(seq, to)) {
+      this.#send(to, { type: PeerFrameType.REJECT, seq, reason: RejectReason.BUSY });
+      return;
+    }
+    this.#send(to, { type: PeerFrameType.HEAD, head: p.head.head });
+    for (let i = 0; i < p.pieces.length; i++) {
+      const piece = p.pieces[i];
+      if (piece !== undefined) this.#send(to, { type: PeerFrameType.PIECE, seq, index: i, piece });
+    }
   }
 
   #decodeVerified(bytes: Buffer): Chunk | undefined {
@@ -631,12 +813,20 @@ export class LivePeerCore {
     return chunk;
   }
 
+  /** A whole chunk (DATA, or an edge's ingest): announced and stored. */
   #storeChunk(chunk: Chunk, nowMs: number, from: Neighbour | undefined): void {
-    const seq = chunk.seq;
-    if (this.role === 'peer' && seq < this.playout.nextSeq) return;
-    const rap = (chunk.flags & CHUNK_FLAG_RANDOM_ACCESS) !== 0;
-    if (!this.#held.add(seq, rap)) return;
-    this.#store.set(seq, chunk);
+    if (this.role === 'peer' && chunk.seq < this.playout.nextSeq) return;
+    if (!this.#announce(chunk.seq, (chunk.flags & CHUNK_FLAG_RANDOM_ACCESS) !== 0, from, chunk.bytes.length))
+      return;
+    this.#complete(chunk, piecesOf(chunk), nowMs, from);
+  }
+
+  /**
+   * Chunk `seq` (of `bytes`) is held or on its way with a verified head: its standing requests
+   * are served, and it is announced to every neighbour but `from`. False when outside the window.
+   */
+  #announce(seq: number, rap: boolean, from: Neighbour | undefined, bytes: number): boolean {
+    if (!this.#held.add(seq, rap)) return false;
     const waiting = this.#ahead.get(seq);
     if (waiting !== undefined) {
       this.#ahead.delete(seq);
@@ -644,9 +834,23 @@ export class LivePeerCore {
         const m = this.#neighbours.get(id);
         if (m === undefined) continue;
         m.ahead--;
-        if (m !== from) this.#upload.enqueue(id, seq, false, chunk.bytes.length, true);
+        if (m !== from) this.#upload.enqueue(id, seq, false, bytes, true);
       }
     }
+    if (!this.uploads) return true;
+    for (const n of this.#neighbours.values()) {
+      if (n !== from && n.hello && !n.isEdge)
+        this.#send(n.id, { type: PeerFrameType.HAVE, seq, randomAccess: rap });
+    }
+    return true;
+  }
+
+  /** Chunk `seq` is whole and verified: stored for playout and uploads. */
+  #complete(chunk: Chunk, pieces: readonly Buffer[], nowMs: number, from: Neighbour | undefined): void {
+    const seq = chunk.seq;
+    if (this.role === 'peer' && seq < this.playout.nextSeq) return;
+    this.#store.set(seq, chunk);
+    this.#slices.set(seq, pieces);
     if (from !== undefined) {
       this.#latency.record(nowMs - chunk.timestampMs);
       this.#events.push({
@@ -657,11 +861,6 @@ export class LivePeerCore {
         latencyMs: nowMs - chunk.timestampMs,
         bytes: chunk.bytes.length,
       });
-    }
-    if (!this.uploads) return;
-    for (const n of this.#neighbours.values()) {
-      if (n !== from && n.hello && !n.isEdge)
-        this.#send(n.id, { type: PeerFrameType.HAVE, seq, randomAccess: rap });
     }
   }
 
@@ -688,7 +887,12 @@ export class LivePeerCore {
 
   #evict(below: number): void {
     if (below <= this.#held.base) return;
-    for (let s = this.#held.base; s < below; s++) this.#store.delete(s);
+    for (let s = this.#held.base; s < below; s++) {
+      this.#store.delete(s);
+      this.#slices.delete(s);
+      this.#streams.end(s);
+    }
+    this.#pieces.evictBelow(below);
     this.#held.advance(below);
   }
 

@@ -76,9 +76,13 @@ export interface LivePeerStats {
   readonly neighbours: readonly NeighbourStats[];
   /** Neighbours banned for forged chunks, floods or unsolicited data. */
   readonly bans: number;
-  /** Chunks that failed decoding or verification (never stored, played or forwarded). */
+  /** Chunks, heads or pieces that failed decoding or verification (never stored, played or forwarded). */
   readonly forgedDropped: number;
-  /** DATA frames nobody asked for. */
+  /** Heads refused because the most chunks were in assembly already (`maxPartialChunks`). */
+  readonly partialRefused: number;
+  /** HEAD or PIECE frames of a chunk held or played already (a transfer that crossed a CANCEL). */
+  readonly lateDropped: number;
+  /** DATA, HEAD or PIECE frames nobody asked for. */
   readonly unsolicitedDropped: number;
   /** Frames over the size limits. */
   readonly oversizeDropped: number;

@@ -302,7 +302,9 @@ export class ChunkScheduler {
     if (other !== undefined && other !== from)
       this.#actions.push({ kind: 'cancel', seq, to: other, urgent: false });
     this.#pending.delete(seq);
-    this.#failed.delete(seq);
+    // Who was asked may still send a trailing piece: welcome (late, quiet) until the chunk is played.
+    this.#fail(seq, from);
+    if (other !== undefined) this.#fail(seq, other);
     return asked;
   }
 

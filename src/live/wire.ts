@@ -7,13 +7,19 @@
  *  HELLO      01 | version u8 | role u8 | seed per-mille u16 | channel id (32) | public key (32) | peer id (16)
  *  BUFFER_MAP 02 | base u32 | count u16 | held bitmap ceil(count/8) | random-access bitmap ceil(count/8)
  *  HAVE       03 | seq u32 | flags u8 (bit 0: the chunk starts with a random-access point)
- *  REQUEST    04 | seq u32 | flags u8 (bit 0: urgent, the deadline forced it; bit 1: ahead, send it when it arrives)
+ *  REQUEST    04 | seq u32 | flags u8 (bit 0: urgent, the deadline forced it; bit 1: ahead, send it when it arrives;
+ *                                      bit 2: resume, the requester holds part of it)
  *  CANCEL     05 | seq u32
  *  DATA       06 | chunk (see chunk.ts), to the end of the message
  *  REJECT     07 | seq u32 | reason u8 (1 not held, 2 busy, 3 over the requester's share, 4 banned)
  *  CHOKE      08 | ms u32 (send no REQUEST for this long)
  *  BYE        09 | reason u8 (0 leaving, 1 protocol error, 2 banned, 3 replaced)
+ *  HEAD       0A | chunk head (header, signature, piece hashes: see chunk.ts), to the end of the message
+ *  PIECE      0B | seq u32 | index u16 | the piece's bytes, to the end of the message
  * ```
+ * A chunk travels as HEAD then its PIECEs (or, whole, as one DATA frame), all on the data
+ * conversation: the receiver verifies the head, then each piece against it, and forwards each
+ * verified piece at once.
  * HELLO opens both sides; its version is {@link PEER_PROTOCOL_VERSION}. A peer that receives any
  * other frame before HELLO, or a HELLO of another channel, says BYE.
  * @module
@@ -22,6 +28,7 @@ import { ParseError } from '../errors/index.ts';
 import {
   BUFFER_MAP_MAX_CHUNKS,
   CHANNEL_ID_BYTES,
+  CHUNK_MAX_PIECES,
   PEER_PROTOCOL_VERSION,
   PUBLIC_KEY_BYTES,
 } from './constants.ts';
@@ -38,6 +45,8 @@ export const PeerFrameType = {
   REJECT: 7,
   CHOKE: 8,
   BYE: 9,
+  HEAD: 10,
+  PIECE: 11,
 } as const;
 /** One of the {@link PeerFrameType} values. */
 export type PeerFrameTypeValue = (typeof PeerFrameType)[keyof typeof PeerFrameType];
@@ -66,6 +75,11 @@ export const REQUEST_FLAG_URGENT = 0x01;
  * substream): send it as soon as it arrives, before announcing it. Push without unsolicited data.
  */
 export const REQUEST_FLAG_AHEAD = 0x02;
+/**
+ * REQUEST flag: the requester holds part of the chunk (its head, some pieces: it announced it) and
+ * its transfer stalled. Without it, a request for a chunk the requester announced is a lie.
+ */
+export const REQUEST_FLAG_RESUME = 0x04;
 /** Bytes of a peer id. */
 export const PEER_ID_BYTES = 16;
 /** Largest control frame: a BUFFER_MAP of 4096 chunks. */
@@ -99,12 +113,28 @@ export type PeerFrame =
       readonly urgent: boolean;
       /** A standing request for a chunk not held yet ({@link REQUEST_FLAG_AHEAD}); default false. */
       readonly ahead?: boolean;
+      /** The requester holds part of the chunk ({@link REQUEST_FLAG_RESUME}); default false. */
+      readonly resume?: boolean;
     }
   | { readonly type: typeof PeerFrameType.CANCEL; readonly seq: number }
   | { readonly type: typeof PeerFrameType.DATA; readonly chunk: Buffer }
   | { readonly type: typeof PeerFrameType.REJECT; readonly seq: number; readonly reason: RejectReasonValue }
   | { readonly type: typeof PeerFrameType.CHOKE; readonly ms: number }
-  | { readonly type: typeof PeerFrameType.BYE; readonly reason: ByeReasonValue };
+  | { readonly type: typeof PeerFrameType.BYE; readonly reason: ByeReasonValue }
+  /** A chunk's head, as a slice: the receiver decodes and verifies it (chunk.ts). */
+  | { readonly type: typeof PeerFrameType.HEAD; readonly head: Buffer }
+  | {
+      readonly type: typeof PeerFrameType.PIECE;
+      readonly seq: number;
+      readonly index: number;
+      /** A slice of the input (on encode: copied after the 7-byte prefix). */
+      readonly piece: Buffer;
+    };
+
+/** Whether frames of `type` travel on the data conversation (DATA, HEAD, PIECE). */
+export function isDataFrameType(type: number): boolean {
+  return type === PeerFrameType.DATA || type === PeerFrameType.HEAD || type === PeerFrameType.PIECE;
+}
 
 const HELLO_BYTES = 5 + CHANNEL_ID_BYTES + PUBLIC_KEY_BYTES + PEER_ID_BYTES;
 
@@ -121,6 +151,10 @@ export function peerFrameBytes(frame: PeerFrame): number {
       return 6;
     case PeerFrameType.DATA:
       return 1 + frame.chunk.length;
+    case PeerFrameType.HEAD:
+      return 1 + frame.head.length;
+    case PeerFrameType.PIECE:
+      return 7 + frame.piece.length;
     case PeerFrameType.BYE:
       return 2;
     default:
@@ -128,7 +162,7 @@ export function peerFrameBytes(frame: PeerFrame): number {
   }
 }
 
-/** Encodes one frame into a new Buffer (sized once). DATA copies the chunk after the type byte. */
+/** Encodes one frame into a new Buffer (sized once). DATA, HEAD and PIECE copy their bytes. */
 export function encodePeerFrame(frame: PeerFrame): Buffer {
   const out = Buffer.allocUnsafe(peerFrameBytes(frame));
   out[0] = frame.type;
@@ -157,10 +191,21 @@ export function encodePeerFrame(frame: PeerFrame): Buffer {
       break;
     case PeerFrameType.REQUEST:
       out.writeUInt32BE(frame.seq, 1);
-      out[5] = (frame.urgent ? REQUEST_FLAG_URGENT : 0) | (frame.ahead === true ? REQUEST_FLAG_AHEAD : 0);
+      out[5] =
+        (frame.urgent ? REQUEST_FLAG_URGENT : 0) |
+        (frame.ahead === true ? REQUEST_FLAG_AHEAD : 0) |
+        (frame.resume === true ? REQUEST_FLAG_RESUME : 0);
       break;
     case PeerFrameType.DATA:
       frame.chunk.copy(out, 1);
+      break;
+    case PeerFrameType.HEAD:
+      frame.head.copy(out, 1);
+      break;
+    case PeerFrameType.PIECE:
+      out.writeUInt32BE(frame.seq, 1);
+      out.writeUInt16BE(frame.index, 5);
+      frame.piece.copy(out, 7);
       break;
     case PeerFrameType.REJECT:
       out.writeUInt32BE(frame.seq, 1);
@@ -177,11 +222,12 @@ export function encodePeerFrame(frame: PeerFrame): Buffer {
 }
 
 /**
- * Decodes one frame (a whole ARQ message). The chunk of a DATA frame is returned as a slice, not
- * decoded: the receiver decodes and verifies it (chunk.ts) before anything else.
+ * Decodes one frame (a whole ARQ message). The chunk of a DATA frame, the head of a HEAD frame
+ * and the bytes of a PIECE are returned as slices, not decoded: the receiver decodes and verifies
+ * them (chunk.ts) before anything else.
  * @throws ParseError `ERR_LIVE_TRUNCATED` (at the length), `ERR_LIVE_BAD_TYPE` (0),
  *   `ERR_LIVE_BAD_VERSION` (HELLO at 1), `ERR_LIVE_BAD_VALUE` (an unknown role, reason or flag,
- *   a seed share over 1000, a map of more than 4096 chunks), `ERR_LIVE_BAD_LENGTH` (a bitmap of
+ *   a seed share over 1000, a map of more than 4096 chunks, a piece index past 1023), `ERR_LIVE_BAD_LENGTH` (a bitmap of
  *   the wrong size), `ERR_LIVE_TRAILING_BYTES` (bytes after a fixed-size frame).
  */
 export function decodePeerFrame(data: Buffer): PeerFrame {
@@ -237,15 +283,32 @@ export function decodePeerFrame(data: Buffer): PeerFrame {
     case PeerFrameType.REQUEST: {
       fixed(data, 6);
       const flags = data[5]!;
-      if ((flags & ~(REQUEST_FLAG_URGENT | REQUEST_FLAG_AHEAD)) !== 0)
+      if ((flags & ~(REQUEST_FLAG_URGENT | REQUEST_FLAG_AHEAD | REQUEST_FLAG_RESUME)) !== 0)
         throw new ParseError(LiveParseCode.RESERVED, 'request flags', 5);
       const seq = data.readUInt32BE(1);
       const urgent = (flags & REQUEST_FLAG_URGENT) !== 0;
-      return (flags & REQUEST_FLAG_AHEAD) !== 0 ? { type, seq, urgent, ahead: true } : { type, seq, urgent };
+      if ((flags & (REQUEST_FLAG_AHEAD | REQUEST_FLAG_RESUME)) === 0) return { type, seq, urgent };
+      return {
+        type,
+        seq,
+        urgent,
+        ...((flags & REQUEST_FLAG_AHEAD) !== 0 ? { ahead: true } : {}),
+        ...((flags & REQUEST_FLAG_RESUME) !== 0 ? { resume: true } : {}),
+      };
     }
     case PeerFrameType.DATA:
       if (data.length < 2) throw new ParseError(LiveParseCode.TRUNCATED, 'an empty DATA frame', 1);
       return { type, chunk: data.subarray(1) };
+    case PeerFrameType.HEAD:
+      if (data.length < 2) throw new ParseError(LiveParseCode.TRUNCATED, 'an empty HEAD frame', 1);
+      return { type, head: data.subarray(1) };
+    case PeerFrameType.PIECE: {
+      if (data.length < 8)
+        throw new ParseError(LiveParseCode.TRUNCATED, 'a PIECE needs 8 bytes', data.length);
+      const index = data.readUInt16BE(5);
+      if (index >= CHUNK_MAX_PIECES) throw bad('piece index', 5);
+      return { type, seq: data.readUInt32BE(1), index, piece: data.subarray(7) };
+    }
     case PeerFrameType.REJECT: {
       fixed(data, 6);
       const reason = data[5]!;

@@ -10,13 +10,17 @@ import {
   ChunkRejection,
   createChannel,
   decodeChunk,
+  decodeChunkHead,
   openChannel,
+  pieceLength,
   signChunk,
   verifyChunk,
+  verifyChunkHead,
+  verifyPiece,
 } from '../../src/live/index.ts';
 import { tsPayload } from './helpers.ts';
 
-const vector = JSON.parse(readFileSync(new URL('../vectors/live/chunk-v1.json', import.meta.url), 'utf8'));
+const vector = JSON.parse(readFileSync(new URL('../vectors/live/chunk-v2.json', import.meta.url), 'utf8'));
 const seed = Buffer.from(vector.seedHex, 'hex');
 
 describe('channel', () => {
@@ -52,13 +56,14 @@ describe('chunk', () => {
   const bytes = Buffer.from(vector.chunkHex, 'hex');
 
   it('encodes the derived vector byte for byte and decodes it back', () => {
-    const payload = bytes.subarray(152);
+    const payload = bytes.subarray(152 + 64);
     const encoded = signChunk(ch, {
       seq: vector.seq,
       timestampMs: vector.timestampMs,
       durationMs: vector.durationMs,
       flags: vector.flags,
       payload,
+      piecePackets: vector.piecePackets,
     });
     assert.equal(encoded.toString('hex'), vector.chunkHex);
     const c = decodeChunk(bytes);
@@ -67,8 +72,53 @@ describe('chunk', () => {
     assert.equal(c.durationMs, 250);
     assert.equal(c.flags, CHUNK_FLAG_RANDOM_ACCESS);
     assert.equal(c.payload.length, 376);
+    assert.equal(c.pieceCount, 2);
+    assert.equal(c.head.length, 216);
     assert.equal(c.payload.buffer, bytes.buffer, 'the payload is a slice, not a copy');
     assert.equal(verifyChunk(c, reader), null);
+  });
+
+  it('verifies a head on its own and each piece against it', () => {
+    const head = decodeChunkHead(Buffer.from(bytes.subarray(0, 216)));
+    assert.equal(head.seq, vector.seq);
+    assert.equal(verifyChunkHead(head, reader), null);
+    assert.equal(pieceLength(head, 1), 188);
+    assert.equal(pieceLength(head, 2), 0);
+    const piece0 = bytes.subarray(216, 404);
+    const piece1 = bytes.subarray(404);
+    assert.ok(verifyPiece(head, 0, piece0) && verifyPiece(head, 1, piece1));
+    assert.ok(!verifyPiece(head, 1, piece0), 'a piece at another index');
+    assert.ok(!verifyPiece(head, 2, piece1), 'past the last piece');
+    assert.ok(!verifyPiece(head, 0, piece0.subarray(0, 187)), 'a short piece');
+    for (let bit = 0; bit < 188 * 8; bit += 7) {
+      const copy = Buffer.from(piece0);
+      copy[bit >>> 3]! ^= 0x80 >>> (bit & 7);
+      assert.ok(!verifyPiece(head, 0, copy), `piece bit ${bit} flipped and still verified`);
+    }
+    const wrong = Buffer.from(bytes.subarray(0, 216));
+    wrong[200]! ^= 1; // inside the piece hash list
+    assert.equal(verifyChunkHead(decodeChunkHead(wrong), reader), ChunkRejection.PAYLOAD_HASH);
+    assert.throws(() => decodeChunkHead(bytes), { code: 'ERR_LIVE_BAD_LENGTH', offset: 152 });
+  });
+
+  it('cuts a payload into pieces of the given size, the last one shorter', () => {
+    const c = decodeChunk(
+      signChunk(ch, {
+        seq: 1,
+        timestampMs: 0,
+        durationMs: 250,
+        flags: 0,
+        payload: tsPayload(7, 1),
+        piecePackets: 3,
+      }),
+    );
+    assert.deepEqual([c.pieceCount, c.pieceBytes, pieceLength(c, 2)], [3, 564, 188]);
+    assert.equal(verifyChunk(c, reader), null);
+    const empty = decodeChunk(
+      signChunk(ch, { seq: 2, timestampMs: 0, durationMs: 250, flags: 0, payload: Buffer.alloc(0) }),
+    );
+    assert.equal(empty.pieceCount, 0);
+    assert.equal(verifyChunk(empty, reader), null);
   });
 
   it('rejects a flipped bit anywhere in the chunk', () => {
@@ -110,14 +160,15 @@ describe('chunk', () => {
 
   const cases: [string, (b: Buffer) => Buffer, string, number][] = [
     ['short', (b) => b.subarray(0, 151), 'ERR_LIVE_TRUNCATED', 151],
-    ['version 2', (b) => set(b, 0, 2), 'ERR_LIVE_BAD_VERSION', 0],
+    ['version 1', (b) => set(b, 0, 1), 'ERR_LIVE_BAD_VERSION', 0],
     ['unknown flag', (b) => set(b, 1, 0x04), 'ERR_LIVE_RESERVED', 1],
-    ['reserved byte', (b) => set(b, 3, 1), 'ERR_LIVE_RESERVED', 2],
+    ['zero piece size', (b) => set(b, 2, 0, 0), 'ERR_LIVE_BAD_VALUE', 2],
+    ['more than 1024 pieces', (b) => set(b, 52, 0x00, 0x02, 0xf0, 0xbc), 'ERR_LIVE_BAD_VALUE', 52],
     ['timestamp past 2^53', (b) => set(b, 40, 0x00, 0x20), 'ERR_LIVE_BAD_VALUE', 40],
     ['zero duration', (b) => set(b, 48, 0, 0, 0, 0), 'ERR_LIVE_BAD_VALUE', 48],
     ['length too long', (b) => set(b, 52, 0, 0, 1, 0x79), 'ERR_LIVE_BAD_LENGTH', 52],
     ['partial packet', (b) => b.subarray(0, b.length - 1), 'ERR_LIVE_BAD_LENGTH', 52],
-    ['lost sync byte', (b) => set(b, 152 + 188, 0x48), 'ERR_LIVE_BAD_TS', 340],
+    ['lost sync byte', (b) => set(b, 216 + 188, 0x48), 'ERR_LIVE_BAD_TS', 404],
   ];
   for (const [name, mutate, code, offset] of cases) {
     it(`refuses a chunk with ${name} (${code} at ${offset})`, () => {
@@ -138,6 +189,9 @@ describe('chunk', () => {
       { flags: 8 },
       { payload: Buffer.alloc(187) },
       { payload: Buffer.alloc(188) },
+      { piecePackets: 0 },
+      { piecePackets: 65536 },
+      { payload: tsPayload(1025, 0), piecePackets: 1 },
     ]) {
       assert.throws(
         () => signChunk(ch, { seq: 0, timestampMs: 0, durationMs: 250, flags: 0, payload, ...init }),

@@ -11,6 +11,7 @@ import {
   ByeReason,
   createChannel,
   decodeChunk,
+  decodeChunkHead,
   decodePeerFrame,
   encodePeerFrame,
   LiveParseCode,
@@ -21,6 +22,8 @@ import {
   RejectReason,
   signChunk,
   verifyChunk,
+  verifyChunkHead,
+  verifyPiece,
 } from '../../src/live/index.ts';
 import { FuzzCorpus } from '../support/fuzz-corpus.ts';
 import { mulberry32, replayHint, testSeed } from '../support/prng.ts';
@@ -40,12 +43,13 @@ const chunk = signChunk(channel, {
   durationMs: 250,
   flags: 1,
   payload: tsPayload(3, 0x5a),
+  piecePackets: 1,
 });
 const frames: Buffer[] = (
   [
     {
       type: PeerFrameType.HELLO,
-      version: 1,
+      version: 2,
       role: PeerRole.PEER,
       seedPermille: 0,
       channelId: channel.id,
@@ -67,6 +71,9 @@ const frames: Buffer[] = (
     { type: PeerFrameType.CHOKE, ms: 500 },
     { type: PeerFrameType.BYE, reason: ByeReason.LEAVING },
     { type: PeerFrameType.DATA, chunk },
+    { type: PeerFrameType.REQUEST, seq: 9, urgent: false, resume: true },
+    { type: PeerFrameType.HEAD, head: decodeChunk(chunk).head },
+    { type: PeerFrameType.PIECE, seq: 5, index: 0, piece: decodeChunk(chunk).payload.subarray(0, 188) },
   ] satisfies PeerFrame[]
 ).map(encodePeerFrame);
 
@@ -137,6 +144,41 @@ describe('fuzz', () => {
     assert.ok(verified > 500, `${verified} verified`);
   });
 
+  it(`decodeChunkHead and verifyPiece take ${Math.floor(TOTAL / 10)} mutated heads and pieces; none verifies`, (t) => {
+    t.diagnostic(`seed ${SEED} (${replayHint()})`);
+    const random = mulberry32(SEED ^ 0x9ead);
+    const whole = decodeChunk(chunk);
+    const head = whole.head;
+    const piece = whole.payload.subarray(0, whole.pieceBytes);
+    const scratch = Buffer.alloc(chunk.length + 32);
+    let decoded = 0;
+    let verified = 0;
+    const n = Math.floor(TOTAL / 10);
+    for (let i = 0; i < n; i++) {
+      if (i % 2 === 0) {
+        const input = mutate(random, head, scratch);
+        const h = attempt((b) => decodeChunkHead(b), input, 'decodeChunkHead', keptChunks) as
+          | ReturnType<typeof decodeChunkHead>
+          | undefined;
+        if (h === undefined) continue;
+        decoded++;
+        if (decoded % 64 === 0 && !input.equals(head)) {
+          verified++;
+          assert.notEqual(
+            verifyChunkHead(h, reader),
+            null,
+            `mutated head verified (${replayHint()}, input ${i})`,
+          );
+        }
+      } else {
+        const input = mutate(random, piece, scratch);
+        if (!input.equals(piece))
+          assert.ok(!verifyPiece(whole, 0, input), `mutated piece verified (${replayHint()}, input ${i})`);
+      }
+    }
+    assert.ok(decoded > 0 && verified > 10, `${decoded} decoded, ${verified} verified`);
+  });
+
   it(`decodePeerFrame takes ${TOTAL - Math.floor(TOTAL / 2)} mutated and random frames`, (t) => {
     t.diagnostic(`seed ${SEED} (${replayHint()})`);
     const random = mulberry32(SEED ^ 0x5eed);
@@ -150,7 +192,7 @@ describe('fuzz', () => {
       if (i % 8 === 0) {
         const length = Math.floor(random() * 24);
         for (let j = 0; j < length; j++) scratch[j] = Math.floor(random() * 256);
-        if (length > 0) scratch[0] = Math.floor(random() * 11);
+        if (length > 0) scratch[0] = Math.floor(random() * 13);
         input = scratch.subarray(0, length);
       } else {
         input = mutate(random, frames[i % frames.length]!, scratch);

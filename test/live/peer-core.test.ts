@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import {
   ByeReason,
   createChannel,
+  decodeChunk,
   LivePeerCore,
   type LivePeerEvent,
   markDiscontinuity,
@@ -70,7 +71,7 @@ class Wire {
 
 const hello = {
   type: PeerFrameType.HELLO,
-  version: 1,
+  version: 2,
   role: PeerRole.PEER,
   seedPermille: 0,
   channelId: channel.id,
@@ -155,7 +156,7 @@ describe('live peer core', () => {
     peer.connect('evil', 0);
     const hello = {
       type: PeerFrameType.HELLO,
-      version: 1,
+      version: 2,
       role: PeerRole.PEER,
       seedPermille: 0,
       channelId: channel.id,
@@ -200,7 +201,7 @@ describe('live peer core', () => {
       'f',
       {
         type: PeerFrameType.HELLO,
-        version: 1,
+        version: 2,
         role: PeerRole.PEER,
         seedPermille: 0,
         channelId: channel.id,
@@ -239,7 +240,7 @@ describe('live peer core', () => {
     assert.deepEqual(refusals, [`b 1 ${RejectReason.BUSY}`, `b 500 ${RejectReason.NOT_HELD}`]);
     peer.ingest(chunk(1, 250), 250);
     peer.poll(250);
-    const data = peer.takeTransmits().filter((t) => t.frame.type === PeerFrameType.DATA);
+    const data = peer.takeTransmits().filter((t) => t.frame.type === PeerFrameType.HEAD);
     assert.deepEqual(
       data.map((t) => t.to),
       ['a'],
@@ -250,7 +251,7 @@ describe('live peer core', () => {
     peer.receive('a', { type: PeerFrameType.CANCEL, seq: 2 }, 301);
     peer.ingest(chunk(2, 500), 500);
     peer.poll(500);
-    assert.equal(peer.takeTransmits().filter((t) => t.frame.type === PeerFrameType.DATA).length, 0);
+    assert.equal(peer.takeTransmits().filter((t) => t.frame.type === PeerFrameType.HEAD).length, 0);
     assert.equal(peer.stats().neighbours.length, 2, 'standing requests are no violation');
   });
 
@@ -262,7 +263,7 @@ describe('live peer core', () => {
       'l',
       {
         type: PeerFrameType.HELLO,
-        version: 1,
+        version: 2,
         role: PeerRole.PEER,
         seedPermille: 0,
         channelId: channel.id,
@@ -277,9 +278,106 @@ describe('live peer core', () => {
     assert.equal(peer.hasNeighbour('l'), false);
     assert.ok(peer.takeEvents().some((e) => e.type === 'drop' && e.neighbour === 'l' && e.reason === 'liar'));
     assert.ok(
-      peer.takeTransmits().every((t) => t.frame.type !== PeerFrameType.DATA),
+      peer.takeTransmits().every((t) => t.frame.type !== PeerFrameType.HEAD),
       'nothing served to it',
     );
+  });
+
+  it('streams a chunk piece by piece: announced and forwarded once its head verifies, a forged piece bans', () => {
+    const hello2 = { ...hello, version: 2 } as const;
+    const whole = decodeChunk(
+      signChunk(channel, {
+        seq: 4,
+        timestampMs: 0,
+        durationMs: 250,
+        flags: 1,
+        payload: tsPayload(4, 4),
+        piecePackets: 1,
+      }),
+    );
+    const relay = new LivePeerCore({ channel: key });
+    for (const id of ['up', 'down']) {
+      relay.connect(id, 0);
+      relay.receive(id, hello2, 0);
+    }
+    relay.receive('up', { type: PeerFrameType.HAVE, seq: 4, randomAccess: true }, 1);
+    relay.poll(1);
+    assert.ok(relay.takeTransmits().some((t) => t.to === 'up' && t.frame.type === PeerFrameType.REQUEST));
+    relay.receive('up', { type: PeerFrameType.HEAD, head: whole.head }, 10);
+    relay.receive(
+      'up',
+      { type: PeerFrameType.PIECE, seq: 4, index: 0, piece: whole.payload.subarray(0, 188) },
+      11,
+    );
+    const have = relay.takeTransmits();
+    assert.ok(
+      have.some((t) => t.to === 'down' && t.frame.type === PeerFrameType.HAVE && t.frame.seq === 4),
+      'announced once its head is verified',
+    );
+    relay.receive('down', { type: PeerFrameType.REQUEST, seq: 4, urgent: false }, 12);
+    relay.poll(12);
+    const first = relay
+      .takeTransmits()
+      .filter((t) => t.to === 'down')
+      .map((t) => t.frame.type);
+    assert.deepEqual(first, [PeerFrameType.HEAD, PeerFrameType.PIECE], 'the head and the piece it holds');
+    relay.receive(
+      'up',
+      { type: PeerFrameType.PIECE, seq: 4, index: 1, piece: whole.payload.subarray(188, 376) },
+      13,
+    );
+    const next = relay.takeTransmits().filter((t) => t.to === 'down');
+    assert.ok(next.length === 1 && next[0]!.frame.type === PeerFrameType.PIECE && next[0]!.frame.index === 1);
+    // Piece 2 forged: never kept, never forwarded, its sender banned.
+    const bad = Buffer.from(whole.payload.subarray(376, 564));
+    bad[100]! ^= 1;
+    relay.receive('up', { type: PeerFrameType.PIECE, seq: 4, index: 2, piece: bad }, 14);
+    assert.ok(relay.takeTransmits().every((t) => t.frame.type !== PeerFrameType.PIECE));
+    assert.ok(relay.isBanned('up'));
+    assert.equal(relay.stats().forgedDropped, 1);
+    // A stalled transfer: the relay resumes the chunk elsewhere (REQUEST's resume bit).
+    relay.connect('alt', 20);
+    relay.receive('alt', hello2, 20);
+    relay.receive('alt', { type: PeerFrameType.HAVE, seq: 4, randomAccess: true }, 21);
+    relay.poll(21);
+    const resume = relay
+      .takeTransmits()
+      .find((t) => t.to === 'alt' && t.frame.type === PeerFrameType.REQUEST);
+    assert.ok(resume?.frame.type === PeerFrameType.REQUEST && resume.frame.resume === true);
+    relay.receive('alt', { type: PeerFrameType.HEAD, head: whole.head }, 30);
+    for (let i = 0; i < 4; i++)
+      relay.receive(
+        'alt',
+        {
+          type: PeerFrameType.PIECE,
+          seq: 4,
+          index: i,
+          piece: whole.payload.subarray(188 * i, 188 * (i + 1)),
+        },
+        31,
+      );
+    const rest = relay.takeTransmits().filter((t) => t.to === 'down' && t.frame.type === PeerFrameType.PIECE);
+    assert.deepEqual(
+      rest.map((t) => t.frame.type === PeerFrameType.PIECE && t.frame.index),
+      [2, 3],
+      'the stream gets the pieces it missed, once',
+    );
+    const got = relay.takeEvents().filter((e) => e.type === 'chunk');
+    assert.equal(got.length, 1);
+    assert.equal(relay.stats().unsolicitedDropped, 0);
+  });
+
+  it('serves a resumed request for a chunk the requester announced (counted), and keeps it', () => {
+    const peer = new LivePeerCore({ channel: key });
+    peer.ingest(chunk(0, 0), 0);
+    peer.connect('r', 0);
+    peer.receive('r', { ...hello, version: 2 }, 0);
+    peer.receive('r', { type: PeerFrameType.HAVE, seq: 0, randomAccess: true }, 1);
+    peer.takeTransmits();
+    peer.receive('r', { type: PeerFrameType.REQUEST, seq: 0, urgent: false, resume: true }, 2);
+    peer.poll(2);
+    assert.ok(peer.hasNeighbour('r'));
+    assert.ok(peer.takeTransmits().some((t) => t.to === 'r' && t.frame.type === PeerFrameType.HEAD));
   });
 
   it('skips a chunk that missed its deadline and marks the discontinuity in the TS output', () => {

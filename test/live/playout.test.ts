@@ -14,14 +14,19 @@ function chunkOf(seq: number): Chunk {
   let timestampMs = Math.floor(seq / 4) * 1000;
   for (let s = 0; s < seq % 4; s++) timestampMs += GOP_MS[s]!;
   return {
-    version: 1,
+    version: 2,
     flags: seq % 4 === 0 ? CHUNK_FLAG_RANDOM_ACCESS : 0,
     channelId: Buffer.alloc(32),
     seq,
     timestampMs,
     durationMs,
+    payloadBytes: 188,
+    pieceBytes: 188,
+    pieceCount: 1,
     payloadHash: Buffer.alloc(32),
     signature: Buffer.alloc(64),
+    pieceHashes: Buffer.alloc(32),
+    head: Buffer.alloc(0),
     payload: Buffer.alloc(188, 0x47),
     bytes: Buffer.alloc(0),
   };

@@ -21,14 +21,14 @@ const vectors: [PeerFrame, string][] = [
   [
     {
       type: PeerFrameType.HELLO,
-      version: 1,
+      version: 2,
       role: PeerRole.EDGE,
       seedPermille: 30,
       channelId: id,
       publicKey: key,
       peerId: peer,
     },
-    `010101001e${'aa'.repeat(32)}${'bb'.repeat(32)}${'cc'.repeat(16)}`,
+    `010201001e${'aa'.repeat(32)}${'bb'.repeat(32)}${'cc'.repeat(16)}`,
   ],
   [
     {
@@ -43,11 +43,17 @@ const vectors: [PeerFrame, string][] = [
   [{ type: PeerFrameType.HAVE, seq: 0x01020304, randomAccess: true }, '030102030401'],
   [{ type: PeerFrameType.REQUEST, seq: 7, urgent: true }, '040000000701'],
   [{ type: PeerFrameType.REQUEST, seq: 8, urgent: false, ahead: true }, '040000000802'],
+  [{ type: PeerFrameType.REQUEST, seq: 8, urgent: true, resume: true }, '040000000805'],
   [{ type: PeerFrameType.CANCEL, seq: 7 }, '0500000007'],
   [{ type: PeerFrameType.DATA, chunk: Buffer.from('0102', 'hex') }, '060102'],
   [{ type: PeerFrameType.REJECT, seq: 9, reason: RejectReason.OVER_SHARE }, '070000000903'],
   [{ type: PeerFrameType.CHOKE, ms: 2000 }, '08000007d0'],
   [{ type: PeerFrameType.BYE, reason: ByeReason.BANNED }, '0902'],
+  [{ type: PeerFrameType.HEAD, head: Buffer.from('0201', 'hex') }, '0a0201'],
+  [
+    { type: PeerFrameType.PIECE, seq: 0x01020304, index: 0x0102, piece: Buffer.from('47ff', 'hex') },
+    '0b01020304010247ff',
+  ],
 ];
 
 describe('peer frames', () => {
@@ -61,11 +67,11 @@ describe('peer frames', () => {
 
   const bad: [string, string, string, number][] = [
     ['empty', '', 'ERR_LIVE_TRUNCATED', 0],
-    ['unknown type', '0a', 'ERR_LIVE_BAD_TYPE', 0],
+    ['unknown type', '0c', 'ERR_LIVE_BAD_TYPE', 0],
     ['type 0', '00', 'ERR_LIVE_BAD_TYPE', 0],
-    ['HELLO version 2', `0102010000${'00'.repeat(80)}`, 'ERR_LIVE_BAD_VERSION', 1],
-    ['HELLO role 2', `01010200${'00'.repeat(81)}`, 'ERR_LIVE_BAD_VALUE', 2],
-    ['HELLO seed share 1001', `01010003e9${'00'.repeat(80)}`, 'ERR_LIVE_BAD_VALUE', 3],
+    ['HELLO version 1', `0101010000${'00'.repeat(80)}`, 'ERR_LIVE_BAD_VERSION', 1],
+    ['HELLO role 2', `01020200${'00'.repeat(81)}`, 'ERR_LIVE_BAD_VALUE', 2],
+    ['HELLO seed share 1001', `01020003e9${'00'.repeat(80)}`, 'ERR_LIVE_BAD_VALUE', 3],
     ['short HELLO', '0101', 'ERR_LIVE_TRUNCATED', 2],
     ['map of 4097', '02000000001001', 'ERR_LIVE_BAD_VALUE', 5],
     ['map bitmap short', '0200000000000affff00', 'ERR_LIVE_BAD_LENGTH', 7],
@@ -73,8 +79,11 @@ describe('peer frames', () => {
     ['HAVE trailing', '03000000010000', 'ERR_LIVE_TRAILING_BYTES', 6],
     ['HAVE flags', '030000000102', 'ERR_LIVE_RESERVED', 5],
     ['HAVE flags', '030000000102', 'ERR_LIVE_RESERVED', 5],
-    ['REQUEST flags', '040000000104', 'ERR_LIVE_RESERVED', 5],
+    ['REQUEST flags', '040000000108', 'ERR_LIVE_RESERVED', 5],
     ['empty DATA', '06', 'ERR_LIVE_TRUNCATED', 1],
+    ['empty HEAD', '0a', 'ERR_LIVE_TRUNCATED', 1],
+    ['PIECE without bytes', '0b000000010000', 'ERR_LIVE_TRUNCATED', 7],
+    ['PIECE index 1024', '0b00000001040047', 'ERR_LIVE_BAD_VALUE', 5],
     ['REJECT reason 0', '070000000100', 'ERR_LIVE_BAD_VALUE', 5],
     ['BYE reason 9', '0909', 'ERR_LIVE_BAD_VALUE', 1],
   ];
@@ -92,6 +101,10 @@ describe('peer frames', () => {
     const frame = decodePeerFrame(bytes);
     assert.equal(frame.type, PeerFrameType.DATA);
     if (frame.type === PeerFrameType.DATA) assert.equal(frame.chunk.buffer, bytes.buffer);
+    const piece = decodePeerFrame(Buffer.from('0b000000050003474748', 'hex'));
+    assert.equal(piece.type, PeerFrameType.PIECE);
+    if (piece.type === PeerFrameType.PIECE)
+      assert.deepEqual([piece.seq, piece.index, piece.piece.length], [5, 3, 3]);
   });
 });
 

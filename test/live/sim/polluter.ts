@@ -5,6 +5,7 @@
 import {
   type ChannelSigner,
   createChannel,
+  PEER_PROTOCOL_VERSION,
   type PeerFrame,
   PeerFrameType,
   PeerRole,
@@ -76,7 +77,7 @@ export class Polluter {
       delayMs: 0,
       frame: {
         type: PeerFrameType.HELLO,
-        version: 1,
+        version: PEER_PROTOCOL_VERSION,
         role: PeerRole.PEER,
         seedPermille: 0,
         channelId: this.#channelId,

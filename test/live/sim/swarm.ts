@@ -7,8 +7,10 @@ import {
   type Candidate,
   type ChannelSigner,
   type Chunk,
+  type ChunkHead,
   type ChunkRejectionType,
   createChannel,
+  isDataFrameType,
   LatencyHistogram,
   LivePeerCore,
   type LivePeerEvent,
@@ -26,6 +28,8 @@ import {
   type SchedulerOptions,
   signChunk,
   verifyChunk,
+  verifyChunkHead,
+  verifyPiece,
 } from '../../../src/live/index.ts';
 import { mulberry32 } from '../../support/prng.ts';
 import { tsPayload } from '../helpers.ts';
@@ -151,6 +155,7 @@ class Swarm {
   readonly channel: ChannelSigner;
   readonly nodes: SimNode[] = [];
   readonly byId = new Map<string, SimNode>();
+  /** The source's payload of each chunk (what must be played). */
   readonly genuine = new Map<number, Buffer>();
   readonly verified = new WeakMap<Buffer, ChunkRejectionType | null>();
   readonly forger: Forger;
@@ -172,7 +177,19 @@ class Swarm {
   forgedPlayed = 0;
   localBans = 0;
   spins = 0;
+  /** Bans and drops by reason and by whom (honest or polluter). */
+  readonly reasons: Record<string, number> = {};
   verifyFn: (chunk: Chunk) => ChunkRejectionType | null;
+  verifyHeadFn: (head: ChunkHead) => ChunkRejectionType | null;
+  /** Piece verification, memoised per piece Buffer (pieces are forwarded as received). */
+  readonly pieceChecks = new WeakMap<Buffer, { head: Buffer; index: number; ok: boolean }>();
+  readonly verifyPieceFn = (head: ChunkHead, index: number, piece: Buffer): boolean => {
+    const known = this.pieceChecks.get(piece);
+    if (known !== undefined && known.head === head.head && known.index === index) return known.ok;
+    const ok = verifyPiece(head, index, piece);
+    this.pieceChecks.set(piece, { head: head.head, index, ok });
+    return ok;
+  };
 
   constructor(c: SwarmConfig) {
     this.c = c;
@@ -190,6 +207,16 @@ class Swarm {
       if (r === undefined) {
         r = verifyChunk(chunk, reader);
         this.verified.set(chunk.bytes, r);
+      }
+      return r;
+    };
+    // Heads and pieces are forwarded as received (one Buffer each through the swarm): one real
+    // Ed25519 verification per distinct head, one SHA-256 per distinct piece Buffer.
+    this.verifyHeadFn = (head) => {
+      let r = this.verified.get(head.head);
+      if (r === undefined) {
+        r = verifyChunkHead(head, reader);
+        this.verified.set(head.head, r);
       }
       return r;
     };
@@ -295,6 +322,8 @@ class Swarm {
         bitrateBps: this.bitrate,
         uploadCapBps: isEdge ? Number.POSITIVE_INFINITY : upCapX * this.bitrate,
         verify: this.verifyFn,
+        verifyHead: this.verifyHeadFn,
+        verifyPiece: this.verifyPieceFn,
         playout: {
           ...(c.targetDelayMs === undefined ? {} : { targetDelayMs: c.targetDelayMs }),
           chunkDurationMs: this.chunkMs,
@@ -442,7 +471,7 @@ class Swarm {
       flags: seq % (c.rapEvery ?? 2) === 0 ? 1 : 0,
       payload: this.payload,
     });
-    this.genuine.set(seq, bytes);
+    this.genuine.set(seq, bytes.subarray(bytes.length - this.payload.length));
     const edge = this.nodes[EDGE]!;
     edge.core!.ingest(bytes, this.nowMs);
     edge.core!.poll(this.nowMs);
@@ -476,17 +505,22 @@ class Swarm {
       const to = this.byId.get(t.to);
       if (to === undefined || !to.alive) continue;
       const bytes = peerFrameBytes(t.frame);
-      const isData = t.frame.type === PeerFrameType.DATA;
+      const isData = isDataFrameType(t.frame.type);
       if (isData && measuring) {
-        // The chunk's bytes (the frame's type byte aside), as the delivered side counts them.
-        if (node.index === EDGE) this.edgeBytes += bytes - 1;
-        else node.uploadedBytes += bytes - 1;
+        // The chunk's bytes (the frame's prefix aside), as the delivered side counts them.
+        const chunkBytes = bytes - (t.frame.type === PeerFrameType.PIECE ? 7 : 1);
+        if (node.index === EDGE) this.edgeBytes += chunkBytes;
+        else node.uploadedBytes += chunkBytes;
       }
       const at = this.net.send(node.index, to.index, bytes, isData, now);
       if (!Number.isNaN(at)) this.queue.push(at, K_DELIVER, to.index, node.index, t.frame);
     }
     for (const e of core.takeEvents()) {
       this.c.onEvent?.(node.id, e, now);
+      if (e.type === 'ban' || e.type === 'drop') {
+        const k = `${e.type}:${e.reason}:${this.byId.get(e.neighbour)?.polluter === undefined ? 'honest' : 'polluter'}`;
+        this.reasons[k] = (this.reasons[k] ?? 0) + 1;
+      }
       switch (e.type) {
         case 'chunk':
           if (measuring) {
@@ -497,10 +531,10 @@ class Swarm {
         case 'play': {
           if (Number.isNaN(node.firstPlayMs)) node.firstPlayMs = now;
           const genuine = this.genuine.get(e.seq)!;
-          const same = e.discontinuity
-            ? e.payload.buffer === genuine.buffer ||
-              e.payload.equals(markDiscontinuity(genuine.subarray(152)))
-            : e.payload.buffer === genuine.buffer;
+          const same =
+            (e.payload.buffer === genuine.buffer && e.payload.byteOffset === genuine.byteOffset) ||
+            e.payload.equals(genuine) ||
+            (e.discontinuity && e.payload.equals(markDiscontinuity(genuine)));
           if (!same) this.forgedPlayed++;
           if (measuring) this.played++;
           break;
@@ -537,7 +571,7 @@ class Swarm {
     for (const s of this.out.splice(0)) {
       const to = this.byId.get(s.to);
       if (to === undefined || !to.alive) continue;
-      const isData = s.frame.type === PeerFrameType.DATA;
+      const isData = isDataFrameType(s.frame.type);
       const at = this.net.send(node.index, to.index, peerFrameBytes(s.frame), isData, this.nowMs + s.delayMs);
       if (!Number.isNaN(at)) this.queue.push(at, K_DELIVER, to.index, node.index, s.frame);
     }
@@ -593,6 +627,8 @@ class Swarm {
         'replaced',
         'protocolErrors',
         'unsolicitedDropped',
+        'lateDropped',
+        'partialRefused',
       ] as const) {
         totals[k] = (totals[k] ?? 0) + st[k];
       }
@@ -609,6 +645,7 @@ class Swarm {
     totals.edgeBytes = this.edgeBytes;
     totals.deliveredBytes = this.deliveredBytes;
     totals.peerUploadBytes = honest.reduce((sum, n) => sum + n.uploadedBytes, 0);
+    Object.assign(totals, this.reasons);
     return {
       offload: this.deliveredBytes === 0 ? 0 : 1 - this.edgeBytes / this.deliveredBytes,
       continuity: this.played + this.skipped === 0 ? 0 : this.played / (this.played + this.skipped),
