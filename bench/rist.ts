@@ -1,10 +1,12 @@
-// npm run bench -- rist [--json] [--seconds 10] [--mbps 5]
+// npm run bench -- rist [--json] [--seconds 10] [--mbps 5] [--profiles simple,main,main-psk]
 //
-// One porthole RIST sender (Simple profile), an MPEG-TS test stream of `--mbps` Mbit/s, through the
+// For each profile — Simple, Main in the clear, Main with a PSK secret (AES-128) — one porthole
+// RIST sender, an MPEG-TS test stream of `--mbps` Mbit/s, through the
 // same impairing relay (10 ms each way = 20 ms RTT; 5, 10 and 20 % loss each way, seeded), to two
 // receivers in the same run:
 //   porthole  RistReceiver in a child process (its CPU measured alone)
-//   librist   Debian's ffmpeg (`-rist_profile simple -buffer_size 1000`, framemd5 of each packet)
+//   librist   Debian's ffmpeg (`-rist_profile simple|main [-secret …] -buffer_size 1000`, framemd5
+//             of each packet)
 // Both with 1 000 ms latency. Per row: the share of lost packets recovered (porthole: RTP packets
 // by sequence; librist: video frames compared with the file), end-to-end latency p50/p99 (send →
 // output; for librist, send of the frame after → ffmpeg printing the frame, as its demuxer needs
@@ -14,7 +16,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { RistReceiver, RistSender } from '../src/rist/index.ts';
+import { type RistProfileOptions, RistReceiver, RistSender } from '../src/rist/index.ts';
 import { MediaTransport } from '../src/transport/index.ts';
 import {
   ffmpegReceive,
@@ -22,6 +24,7 @@ import {
   hashesOf,
   makeTestStream,
   portTaken,
+  ristArgs,
   scratchDir,
 } from '../test/rist/ffmpeg.ts';
 import { ImpairRelay } from '../test/rist/impair-relay.ts';
@@ -31,9 +34,17 @@ import { emit, flagValue, percentile, printTable } from './lib/report.ts';
 const wallMs = (): number => performance.timeOrigin + performance.now();
 
 // ---- child mode: a porthole receiver that reports what it delivered and when ----
+/** The profiles benchmarked: porthole's options (librist's arguments follow from them). */
+const PROFILES: Record<string, RistProfileOptions> = {
+  simple: { profile: 'simple' },
+  main: { profile: 'main' },
+  'main-psk': { profile: 'main', secret: 'bench passphrase', encryption: 128 },
+};
+
 if (process.argv[2] === '--child-receiver') {
   const port = Number(process.argv[3]);
-  const receiver = await RistReceiver.listen('127.0.0.1', port, { latencyMs: 1000 });
+  const profile = PROFILES[process.argv[4] ?? 'simple'] ?? {};
+  const receiver = await RistReceiver.listen('127.0.0.1', port, { latencyMs: 1000, ...profile });
   const delivered: [number, number][] = [];
   const cpu0 = process.cpuUsage();
   console.log('ready');
@@ -46,6 +57,7 @@ if (process.argv[2] === '--child-receiver') {
 }
 
 interface Row {
+  profile: string;
   loss: string;
   receiver: string;
   recovered: string;
@@ -59,6 +71,13 @@ interface Row {
 const SECONDS = Number(flagValue('seconds', '10'));
 const MBPS = Number(flagValue('mbps', '5'));
 const LOSSES = [0.05, 0.1, 0.2];
+const RUN = flagValue('profiles', 'simple,main,main-psk').split(',');
+for (const name of RUN) {
+  if (PROFILES[name] === undefined) {
+    console.error(`rist bench: unknown profile ${name} (simple, main, main-psk)`);
+    process.exit(1);
+  }
+}
 const missing = ffmpegRistMissing();
 if (missing !== undefined) {
   console.error(`rist bench: ${missing}`);
@@ -97,8 +116,9 @@ async function freePair(): Promise<number> {
 /** Sends the stream through `relayPort`, paced; returns each payload's send time and the sender stats. */
 async function sendStream(
   relayPort: number,
+  profile: RistProfileOptions,
 ): Promise<{ sentAt: number[]; stats: ReturnType<RistSender['stats']> }> {
-  const sender = await RistSender.connect('127.0.0.1', relayPort, { initialSeq: 0 });
+  const sender = await RistSender.connect('127.0.0.1', relayPort, { initialSeq: 0, ...profile });
   const sentAt: number[] = [];
   const start = performance.now();
   // The stream, then its first 1.5 s again: ffmpeg holds the last ~0.5 s until more data comes.
@@ -124,11 +144,11 @@ function relay(port: number, loss: number): Promise<ImpairRelay> {
   });
 }
 
-async function runPorthole(loss: number): Promise<Row> {
+async function runPorthole(name: string, loss: number): Promise<Row> {
   const port = await freePair();
   const child = spawn(
     process.execPath,
-    [new URL(import.meta.url).pathname, '--child-receiver', String(port)],
+    [new URL(import.meta.url).pathname, '--child-receiver', String(port), name],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
     },
@@ -141,7 +161,7 @@ async function runPorthole(loss: number): Promise<Row> {
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   await ready;
   const r = await relay(port, loss);
-  const { sentAt, stats } = await sendStream(r.port);
+  const { sentAt, stats } = await sendStream(r.port, PROFILES[name] ?? {});
   await r.close();
   child.stdin.write('close\n');
   await exited;
@@ -153,7 +173,13 @@ async function runPorthole(loss: number): Promise<Row> {
   const latencies = report.delivered
     .map(([seq, at]) => at - (sentAt[seq] ?? Number.NaN))
     .filter(Number.isFinite);
+  const missingSeqs = [];
+  const got = new Set(report.delivered.map(([seq]) => seq));
+  for (let seq = 0; seq < payloads.length; seq++) if (!got.has(seq)) missingSeqs.push(seq);
+  if (missingSeqs.length > 0)
+    console.error(`porthole ${name} ${loss * 100} %: not delivered ${missingSeqs.join(' ')}`);
   return {
+    profile: name,
     loss: `${loss * 100} %`,
     receiver: 'porthole',
     recovered: `${report.stats.recovered}/${report.stats.lost}`,
@@ -174,18 +200,23 @@ function cpuOfPid(pid: number): number {
   }
 }
 
-async function runLibrist(loss: number): Promise<Row> {
+async function runLibrist(name: string, loss: number): Promise<Row> {
   const port = await freePair();
-  const ffmpeg = ffmpegReceive(port, { bufferMs: 1000 });
+  const profile = PROFILES[name] ?? {};
+  const ffmpeg = ffmpegReceive(port, {
+    bufferMs: 1000,
+    rist: ristArgs(profile.profile ?? 'simple', profile.secret, profile.encryption ?? 128),
+  });
   const printedAt: number[] = [];
   let seen = 0;
   ffmpeg.child.stdout?.on('data', () => {
     const count = hashesOf(Buffer.concat(ffmpeg.stdout).toString()).length;
     for (; seen < count; seen++) printedAt.push(wallMs());
   });
-  while (!(await portTaken(port + 1))) await new Promise((resolve) => setTimeout(resolve, 20)); // librist binds
+  const bound = profile.profile === 'main' ? port : port + 1;
+  while (!(await portTaken(bound))) await new Promise((resolve) => setTimeout(resolve, 20)); // librist binds
   const r = await relay(port, loss);
-  const { sentAt, stats } = await sendStream(r.port);
+  const { sentAt, stats } = await sendStream(r.port, profile);
   await r.close();
   const cpuMs = cpuOfPid(ffmpeg.child.pid ?? -1);
   await ffmpeg.kill();
@@ -207,6 +238,7 @@ async function runLibrist(loss: number): Promise<Row> {
     .filter(Number.isFinite);
   const matched = matchedAt.filter(([k]) => k >= 1 && k <= considered).length;
   return {
+    profile: name,
     loss: `${loss * 100} %`,
     receiver: 'librist',
     recovered: `frames ${matched}/${considered}`,
@@ -220,21 +252,23 @@ async function runLibrist(loss: number): Promise<Row> {
 
 const rows: Row[] = [];
 const ratios: Record<string, string | number>[] = [];
-for (const loss of LOSSES) {
-  const p = await runPorthole(loss);
-  const l = await runLibrist(loss);
-  rows.push(p, l);
-  ratios.push({
-    loss: `${loss * 100} %`,
-    'p50 latency ×': p.p50Ms / l.p50Ms,
-    'overhead ×': p.overhead / l.overhead,
-    'CPU/Mbit ×': p.cpuMsPerMbit / l.cpuMsPerMbit,
-  });
-}
+for (const name of RUN)
+  for (const loss of LOSSES) {
+    const p = await runPorthole(name, loss);
+    const l = await runLibrist(name, loss);
+    rows.push(p, l);
+    ratios.push({
+      profile: name,
+      loss: `${loss * 100} %`,
+      'p50 latency ×': p.p50Ms / l.p50Ms,
+      'overhead ×': p.overhead / l.overhead,
+      'CPU/Mbit ×': p.cpuMsPerMbit / l.cpuMsPerMbit,
+    });
+  }
 scratch.remove();
-emit({ seconds: SECONDS, mbps: MBPS, rttMs: 20, latencyMs: 1000, rows, ratios }, () => {
+emit({ seconds: SECONDS, mbps: MBPS, rttMs: 20, latencyMs: 1000, profiles: RUN, rows, ratios }, () => {
   printTable(
-    `RIST Simple profile, ${MBPS} Mbit/s for ${SECONDS} s, 20 ms RTT, 1 000 ms latency (porthole sender)`,
+    `RIST (${RUN.join(', ')}), ${MBPS} Mbit/s for ${SECONDS} s, 20 ms RTT, 1 000 ms latency (porthole sender)`,
     rows as never,
   );
   printTable('porthole / librist', ratios);

@@ -32,8 +32,20 @@ export interface RistLossMessage {
   readonly count: number;
 }
 
-/** Why a datagram was dropped: undecodable, a flow past `maxFlows`, or the output queue full (oldest dropped). */
-export type RistDropReason = 'malformed' | 'flow-limit' | 'queue-full';
+/**
+ * Why a datagram was dropped: undecodable, a flow past `maxFlows`, the output queue full (oldest
+ * dropped); Main profile: its protection refused (`auth`: in the clear with a secret set, or
+ * encrypted without one), it did not decrypt to RIST (`decrypt`), a GRE protocol not carried
+ * (`unsupported`), or no key could be derived this second (`key-rate`).
+ */
+export type RistDropReason =
+  | 'malformed'
+  | 'flow-limit'
+  | 'queue-full'
+  | 'auth'
+  | 'decrypt'
+  | 'unsupported'
+  | 'key-rate';
 
 /** Message of {@link RistDiagnostics.DROPPED}. */
 export interface RistDroppedMessage {

@@ -4,11 +4,15 @@
  * single socket, and makes the TR-06-2 keepalive. With a secret nothing in the clear is taken
  * (but keepalives), and a nonce's datagrams are delivered only once one of them decoded as a
  * sender would send it (an RTCP compound, or RTP of a flow already known from that source): a
- * wrong passphrase delivers nothing, every datagram counted in `decryptFailures`.
+ * wrong passphrase delivers nothing, every datagram counted in `decryptFailures`. RTP that looks
+ * right under a nonce not proven yet (a flow's first packets, when its first RTCP was lost) is
+ * held — at most {@link MAX_HELD_PER_KEY} per nonce, {@link MAX_HELD_KEYS} nonces — and
+ * released ({@link MainFraming.drainReleased}) once the nonce is proven.
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import { ParseError } from '../errors/index.ts';
+import { droppedChannel } from './diagnostics.ts';
 import {
   decodeGre,
   decodeGreBody,
@@ -22,6 +26,11 @@ import {
 import { type PskBits, PskOpener, PskSealer } from './psk.ts';
 import { decodeRtcp } from './rtcp.ts';
 import { decodeRtp } from './rtp.ts';
+
+/** RTP datagrams held for a nonce not proven yet, at most. */
+export const MAX_HELD_PER_KEY = 512;
+/** Nonces with held datagrams, at most (the oldest's are dropped). */
+export const MAX_HELD_KEYS = 4;
 
 /** Main-profile settings shared by sender and receiver. */
 export interface MainProfileOptions {
@@ -47,6 +56,10 @@ export interface MainFramingStats {
   readonly keyDerivations: number;
   /** Encrypted datagrams dropped because too many new nonces arrived in one second. */
   readonly derivationsRefused: number;
+  /** RTP datagrams held now for a nonce not proven yet. */
+  readonly heldForKey: number;
+  /** Held RTP datagrams released once their nonce was proven. */
+  readonly releasedForKey: number;
 }
 
 /** What one datagram was, once unwrapped. */
@@ -77,6 +90,10 @@ export class MainFraming {
   #authFailures = 0;
   #decryptFailures = 0;
   #unsupported = 0;
+  readonly #held = new Map<object, Unwrapped[]>();
+  #heldCount = 0;
+  #releasedCount = 0;
+  #released: Unwrapped[] = [];
 
   constructor(options: MainProfileOptions = {}) {
     const secret = options.secret;
@@ -136,13 +153,17 @@ export class MainFraming {
     }
     if (gre.keyed !== (this.#opener !== undefined)) {
       this.#authFailures++;
+      publishDrop('auth', data.length);
       return undefined;
     }
     const bodyBytes = data.subarray(gre.offset);
     let entry: { trusted: boolean } | undefined;
     if (this.#opener !== undefined) {
       entry = this.#opener.open(source, gre.nonce, gre.seq, gre.version, gre.aes256, bodyBytes, nowMs);
-      if (entry === undefined) return undefined;
+      if (entry === undefined) {
+        publishDrop('key-rate', data.length);
+        return undefined;
+      }
     }
     let body: ReturnType<typeof decodeGreBody>;
     try {
@@ -150,6 +171,7 @@ export class MainFraming {
     } catch (error) {
       if (entry === undefined || !(error instanceof ParseError)) throw error;
       this.#decryptFailures++;
+      publishDrop('decrypt', data.length);
       return undefined;
     }
     if (body.kind === 'keepalive') {
@@ -158,17 +180,61 @@ export class MainFraming {
     }
     if (body.kind === 'unsupported') {
       this.#unsupported++;
+      publishDrop('unsupported', data.length);
       return undefined;
     }
     const packet = bodyBytes.subarray(body.offset);
+    const unwrapped = { kind: body.kind, packet, srcPort: body.srcPort, dstPort: body.dstPort };
     if (entry !== undefined && !entry.trusted) {
-      if (!provesKey(body.kind, packet, knownFlow)) {
+      const verdict = checkKey(body.kind, packet, knownFlow);
+      if (verdict === 'wrong') {
         this.#decryptFailures++;
+        publishDrop('decrypt', data.length);
+        return undefined;
+      }
+      if (verdict === 'unproven') {
+        this.#hold(entry, unwrapped);
         return undefined;
       }
       entry.trusted = true;
+      const held = this.#held.get(entry);
+      if (held !== undefined) {
+        this.#held.delete(entry);
+        this.#heldCount -= held.length;
+        this.#releasedCount += held.length;
+        this.#released.push(...held);
+      }
     }
-    return { kind: body.kind, packet, srcPort: body.srcPort, dstPort: body.dstPort };
+    return unwrapped;
+  }
+
+  /** Held RTP datagrams released by the last {@link unwrap} (their nonce was proven), in arrival order. */
+  drainReleased(): Unwrapped[] {
+    if (this.#released.length === 0) return EMPTY;
+    const out = this.#released;
+    this.#released = [];
+    return out;
+  }
+
+  #hold(entry: object, unwrapped: Unwrapped): void {
+    let list = this.#held.get(entry);
+    if (list === undefined) {
+      if (this.#held.size >= MAX_HELD_KEYS) {
+        const [oldest, dropped] = this.#held.entries().next().value as [object, Unwrapped[]];
+        this.#held.delete(oldest);
+        this.#heldCount -= dropped.length;
+        this.#decryptFailures += dropped.length;
+      }
+      list = [];
+      this.#held.set(entry, list);
+    }
+    if (list.length >= MAX_HELD_PER_KEY) {
+      list.shift();
+      this.#heldCount--;
+      this.#decryptFailures++;
+    }
+    list.push(unwrapped);
+    this.#heldCount++;
   }
 
   stats(): MainFramingStats {
@@ -180,23 +246,36 @@ export class MainFraming {
       unsupported: this.#unsupported,
       keyDerivations: (this.#sealer?.rotations ?? 0) + (this.#opener?.derivations ?? 0),
       derivationsRefused: this.#opener?.derivationsRefused ?? 0,
+      heldForKey: this.#heldCount,
+      releasedForKey: this.#releasedCount,
     };
   }
 }
 
+const EMPTY: Unwrapped[] = [];
+
+function publishDrop(reason: 'auth' | 'decrypt' | 'unsupported' | 'key-rate', size: number): void {
+  if (droppedChannel.hasSubscribers) droppedChannel.publish({ reason, stream: 'media', size });
+}
+
 /**
- * Whether a packet decrypted under a new nonce is what a RIST peer sends: an RTCP compound that
- * decodes, or RTP of a known flow whose MPEG-TS payload starts with a sync byte. A wrong key
- * passes this about once in 2^40 datagrams.
+ * Whether a packet decrypted under a nonce not proven yet is what a RIST peer sends: an RTCP
+ * compound that decodes, or RTP of a known flow whose MPEG-TS payload starts with a sync byte,
+ * proves the key (a wrong one passes about once in 2^40 datagrams); RTP that looks right but of
+ * a flow not known yet is `unproven` (held); anything else is `wrong`.
  */
-function provesKey(kind: 'rtp' | 'rtcp', packet: Buffer, knownFlow: (ssrc: number) => boolean): boolean {
+function checkKey(
+  kind: 'rtp' | 'rtcp',
+  packet: Buffer,
+  knownFlow: (ssrc: number) => boolean,
+): 'proven' | 'unproven' | 'wrong' {
   try {
-    if (kind === 'rtcp') return decodeRtcp(packet).length > 0;
+    if (kind === 'rtcp') return decodeRtcp(packet).length > 0 ? 'proven' : 'wrong';
     const rtp = decodeRtp(packet);
-    if (!knownFlow((rtp.ssrc & ~1) >>> 0)) return false;
-    return rtp.payloadType !== 33 || rtp.payload[0] === 0x47;
+    if (rtp.payloadType === 33 && rtp.payload[0] !== 0x47) return 'wrong';
+    return knownFlow((rtp.ssrc & ~1) >>> 0) ? 'proven' : 'unproven';
   } catch (error) {
-    if (error instanceof ParseError) return false;
+    if (error instanceof ParseError) return 'wrong';
     throw error;
   }
 }

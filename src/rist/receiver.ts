@@ -18,7 +18,7 @@ import { MediaTransport } from '../transport/index.ts';
 import { KEEPALIVE_INTERVAL_MS } from './constants.ts';
 import { droppedChannel, flowChannel, lossChannel, type RistDropReason } from './diagnostics.ts';
 import { GRE_FIRST_BYTES } from './gre.ts';
-import { MainFraming, type MainFramingStats, type VirtualPorts } from './main-framing.ts';
+import { MainFraming, type MainFramingStats, type Unwrapped, type VirtualPorts } from './main-framing.ts';
 import { type RistReceiverOptions, validateReceiverOptions } from './options.ts';
 import { type RistReceived, RistReceiverCore, type RistReceiverFlowStats } from './receiver-core.ts';
 import { decodeRtcp, rtcpSenderSsrc } from './rtcp.ts';
@@ -286,11 +286,16 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
       this.#drop('malformed', 'media', data.length);
       return;
     }
-    if (unwrapped === undefined || unwrapped.kind === 'keepalive') return;
+    if (unwrapped !== undefined) this.#dispatch(unwrapped, from);
+    for (const held of framing.drainReleased()) this.#dispatch(held, from);
+  };
+
+  #dispatch(unwrapped: Unwrapped, from: RemoteInfo): void {
+    if (unwrapped.kind === 'keepalive') return;
     this.#lastPorts = { src: unwrapped.srcPort, dst: unwrapped.dstPort };
     if (unwrapped.kind === 'rtp') this.#onMedia(unwrapped.packet, from);
     else this.#onRtcp(unwrapped.packet, from);
-  };
+  }
 
   #sendRtcp(datagram: Buffer, flow: Flow, to: Endpoint): void {
     if (this.#framing === undefined) this.transport.sendRtcp(datagram, to);

@@ -5,6 +5,7 @@
 // of made-up nonces is rate-limited.
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import {
   decodeGre,
@@ -15,11 +16,15 @@ import {
   GreProtocol,
   MainFraming,
   pskCrypt,
+  RistDiagnostics,
+  type RistDroppedMessage,
   type RistReceived,
   RistReceiver,
   type RistReceiverOptions,
   RistSender,
+  RistSenderCore,
   type RistSenderOptions,
+  RtcpWriter,
 } from '../../src/rist/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { Prng, testSeed } from '../support/prng.ts';
@@ -80,6 +85,36 @@ describe('GRE and PSK against librist', () => {
     });
   }
 
+  it('holds RTP of a nonce not proven yet (its first RTCP lost) and releases it once an RTCP proves the key', () => {
+    const tx = new MainFraming({ secret: 'held' });
+    const rx = new MainFraming({ secret: 'held' });
+    const sender = new RistSenderCore({ ssrc: 0x2468 }, 0);
+    const ports = { src: 1971, dst: 1968 };
+    const rtp = [0, 1, 2, 3, 4].map((i) =>
+      tx.wrap(sender.send(Buffer.alloc(188, 0x47).fill(i, 1, 2), i), ports),
+    );
+    const rtcp = tx.wrap(new RtcpWriter().receiverReport(0x2468).sdes(0x2468, 'x').finish(), ports);
+    for (const d of rtp)
+      assert.equal(
+        rx.unwrap(d, 'a:1', 0, () => false),
+        undefined,
+      );
+    assert.deepEqual([rx.stats().heldForKey, rx.stats().decryptFailures], [5, 0]);
+    assert.deepEqual(rx.drainReleased(), []);
+    assert.equal(rx.unwrap(rtcp, 'a:1', 0, () => false)?.kind, 'rtcp');
+    const released = rx.drainReleased();
+    assert.deepEqual(
+      released.map((u) => (u.kind === 'rtp' ? decodeRtp(u.packet).payload[1] : -1)),
+      [0, 1, 2, 3, 4],
+    );
+    assert.deepEqual([rx.stats().heldForKey, rx.stats().releasedForKey], [0, 5]);
+    // Another source's datagrams under the same nonce are not proven by this one's RTCP.
+    assert.equal(
+      rx.unwrap(Buffer.from(rtp[0] as Buffer), 'b:2', 0, () => false),
+      undefined,
+    );
+  });
+
   it('a wrong passphrase decrypts librist’s SR to something that is not RIST', () => {
     const data = Buffer.from(LIBRIST_PSK128_SR, 'hex');
     const framing = new MainFraming({ secret: 'not hunter22' });
@@ -118,7 +153,10 @@ async function session(
     () =>
       wanted
         ? items.length >= count
-        : (receiver.stats().main?.decryptFailures ?? 0) + (receiver.stats().main?.authFailures ?? 0) >= count,
+        : (receiver.stats().main?.decryptFailures ?? 0) +
+            (receiver.stats().main?.heldForKey ?? 0) +
+            (receiver.stats().main?.authFailures ?? 0) >=
+          count,
     { what: 'the receiver to take every datagram', detail: () => receiver.stats() },
   );
   await sender.close();
@@ -161,10 +199,22 @@ describe('porthole ↔ porthole, Main profile on one port', () => {
   }
 
   it('a wrong passphrase delivers nothing and counts decrypt failures', async () => {
+    const reasons = new Map<string, number>();
+    const onDrop = (message: unknown): void => {
+      const { reason } = message as RistDroppedMessage;
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    };
+    subscribe(RistDiagnostics.DROPPED, onDrop);
     const { items, receiver } = await session({ secret: 'the right one' }, { secret: 'a wrong one' }, 200);
+    unsubscribe(RistDiagnostics.DROPPED, onDrop);
+    assert.ok((reasons.get('decrypt') ?? 0) > 0, 'porthole:rist:dropped says decrypt');
     assert.deepEqual(items, []);
     assert.equal(receiver.stats().received, 0);
-    assert.ok((receiver.stats().main?.decryptFailures ?? 0) >= 200);
+    const m = receiver.stats().main;
+    assert.ok(
+      m !== undefined && m.decryptFailures + m.heldForKey >= 200 && m.releasedForKey === 0,
+      JSON.stringify(m),
+    );
   });
 
   it('a sender in the clear to a receiver with a secret (and back) is refused as an auth failure', async () => {
