@@ -1,6 +1,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { debuglog } from 'node:util';
-import { ClosedError, InvalidOptionError, InvalidStateError } from '../errors/index.ts';
+import type { DtlsClientRoleOptions, DtlsConnection, DtlsServerRoleOptions } from '../dtls/index.ts';
+import { type AbortOptions, ClosedError, InvalidOptionError, InvalidStateError } from '../errors/index.ts';
 import { Demux, type DemuxRegistration, RTP_RANGE } from '../mux/index.ts';
 import type { SocketFamily } from '../ports/index.ts';
 import {
@@ -11,6 +12,7 @@ import {
   type SocketAcquirer,
   type SocketShape,
 } from './acquire-sockets.ts';
+import { SingleSocketDtls, type TransportDtlsStats } from './dtls-single.ts';
 import type { MulticastMembership, MulticastSettings } from './multicast.ts';
 import { MulticastState } from './multicast-state.ts';
 import {
@@ -23,6 +25,7 @@ import { PeerLatch } from './peer-latch.ts';
 import { applySocketBuffers } from './socket-buffers.ts';
 import { type StreamStats, TransportStream } from './transport-stream.ts';
 import {
+  checkEndpoint,
   checkPairPort,
   checkPort,
   familyOf,
@@ -57,6 +60,8 @@ export interface TransportStats {
   readonly drops: TransportDrops;
   /** Successful `rebind()` calls. */
   readonly rebinds: number;
+  /** DTLS counters, once `enableDtlsClient` / `enableDtlsServer` was called. */
+  readonly dtls: TransportDtlsStats | undefined;
 }
 
 /** Options of {@link MediaTransport.rebind}. */
@@ -85,6 +90,7 @@ export class MediaTransport implements AsyncDisposable {
   #acquired: AcquiredSockets;
   #closing: Promise<void> | undefined;
   #rebinds = 0;
+  #dtls: SingleSocketDtls | undefined;
 
   /** @internal Use the static factories. */
   private constructor(
@@ -229,14 +235,80 @@ export class MediaTransport implements AsyncDisposable {
     return this.#closing !== undefined;
   }
 
-  /** Sends one RTP datagram to `to` or the media peer. See {@link TransportStream.send}. */
+  /**
+   * Sends one RTP datagram to `to` or the media peer. See {@link TransportStream.send}. With DTLS
+   * on, one application record to the DTLS peer (`to` must be left out).
+   */
   sendMedia(data: Uint8Array, to?: Endpoint): void {
-    this.media.send(data, to);
+    if (this.#dtls !== undefined) this.#sendDtls(data, to);
+    else this.media.send(data, to);
   }
 
-  /** Sends one RTCP datagram to `to` or the RTCP peer. See {@link TransportStream.send}. */
+  /** Sends one RTCP datagram to `to` or the RTCP peer. With DTLS on, a record as {@link sendMedia}. */
   sendRtcp(data: Uint8Array, to?: Endpoint): void {
-    this.rtcp.send(data, to);
+    if (this.#dtls !== undefined) this.#sendDtls(data, to);
+    else this.rtcp.send(data, to);
+  }
+
+  /**
+   * Single socket: speak DTLS 1.2 to the server at `remote` (the RIST Main profile's
+   * EnableDTLSClient). The handshake runs in {@link handshake}; from then on `sendMedia` /
+   * `sendRtcp` send records and received records arrive on `media` / `rtcp` as datagrams did;
+   * plain RTP/RTCP is no longer read (`unclaimed`).
+   * @throws InvalidStateError `ERR_INVALID_STATE` on a pair or when DTLS is already on;
+   *   ClosedError `ERR_CLOSED`.
+   */
+  enableDtlsClient(remote: Endpoint, options: DtlsClientRoleOptions): void {
+    checkEndpoint(remote, 'remote');
+    this.#enableDtls({ role: 'client', remote: { address: remote.address, port: remote.port }, options });
+  }
+
+  /**
+   * Single socket: serve DTLS 1.2 (EnableDTLSServer): the peer is the source of the first
+   * ClientHello with a valid cookie (the stateless exchange answers the ones before it).
+   * @throws InvalidOptionError for DTLS options that can never work; otherwise as {@link enableDtlsClient}.
+   */
+  enableDtlsServer(options: DtlsServerRoleOptions): void {
+    this.#enableDtls({ role: 'server', options });
+  }
+
+  /**
+   * Runs the DTLS handshake (client) or waits for it (server); resolves with the connection
+   * (cipher suite, peer certificates, exporter, stats).
+   * @throws InvalidStateError without DTLS enabled; (rejects) DtlsError
+   *   `ERR_DTLS_HANDSHAKE_FAILED`, `ERR_DTLS_CERTIFICATE_REJECTED`, `ERR_DTLS_HANDSHAKE_TIMEOUT`;
+   *   AbortError `ERR_ABORTED`.
+   */
+  handshake(options: AbortOptions = {}): Promise<DtlsConnection> {
+    if (this.#dtls === undefined)
+      throw new InvalidStateError('enable DTLS first (enableDtlsClient / enableDtlsServer)');
+    return this.#dtls.handshake(options);
+  }
+
+  /** The DTLS connection once the handshake completed. */
+  get dtls(): DtlsConnection | undefined {
+    return this.#dtls?.connection;
+  }
+
+  #enableDtls(setup: ConstructorParameters<typeof SingleSocketDtls>[1]): void {
+    this.#checkOpen();
+    if (this.shape !== 'single')
+      throw new InvalidStateError(
+        'DTLS runs on a single-socket transport (listenSingle, listenEphemeralSingle)',
+      );
+    if (this.#dtls !== undefined) throw new InvalidStateError('DTLS is already enabled on this transport');
+    this.#dtls = new SingleSocketDtls(this.media.demux, setup, this.#split);
+    // Plain RTP/RTCP is not read any more: media arrives as records.
+    this.#registrations.shift()?.remove();
+  }
+
+  #sendDtls(data: Uint8Array, to: Endpoint | undefined): void {
+    this.#checkOpen();
+    if (to !== undefined)
+      throw new InvalidOptionError('to', 'with DTLS, records go to the DTLS peer: leave `to` out');
+    const connection = this.#dtls!.connection;
+    if (connection === undefined) throw new InvalidStateError('the DTLS handshake has not completed');
+    connection.send(data);
   }
 
   /**
@@ -327,6 +399,7 @@ export class MediaTransport implements AsyncDisposable {
         handlerErrors,
       },
       rebinds: this.#rebinds,
+      dtls: this.#dtls?.stats(),
     };
   }
 
@@ -344,6 +417,7 @@ export class MediaTransport implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    await this.#dtls?.close();
     this.media.end();
     this.rtcp.end();
     for (const r of this.#registrations) r.remove();
