@@ -18,13 +18,11 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { runSwarm, type SimStrategy, type SwarmConfig, type SwarmResult } from '../test/live/sim/swarm.ts';
 import { emit, flagValue, printTable, wantsJson } from './lib/report.ts';
 
-/** The rows of each scenario: porthole at its defaults, the two baselines, and porthole's other operating point. */
+/** The rows of each scenario: porthole at its defaults and the two baselines. */
 const ROWS: readonly { name: string; strategy: SimStrategy; config?: Partial<SwarmConfig> }[] = [
   { name: 'porthole', strategy: 'porthole' },
   { name: 'edgeOnly', strategy: 'edgeOnly' },
   { name: 'naivePull', strategy: 'naivePull' },
-  // A 2 s playout delay leaves the swarm time to carry more: half the seeds (6 % of the peers).
-  { name: 'porthole2s', strategy: 'porthole', config: { targetDelayMs: 2000, edge: { seedShare: 0.06 } } },
 ];
 const STRATEGIES = ROWS.map((r) => r.name);
 

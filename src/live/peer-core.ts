@@ -85,7 +85,7 @@ export interface LivePeerOptions {
   readonly keepBehindChunks?: number;
   /** Chunks an edge keeps; default 256. */
   readonly windowChunks?: number;
-  /** Edge only: seeds per chunk as a share of its peers (with at least `seeds`); default 0.12. */
+  /** Edge only: seeds per chunk as a share of its peers (with at least `seeds`); default 0.06. */
   readonly seedShare?: number;
   /** Edge only: seeds per chunk at least (leech-only peers never seed); default 3. */
   readonly seeds?: number;
@@ -258,7 +258,7 @@ export class LivePeerCore {
       maxLies: options.maxLies ?? 4,
       keepBehind: options.keepBehindChunks ?? 16,
       window: options.windowChunks ?? BUFFER_WINDOW_DEFAULT_CHUNKS,
-      seedShare: options.seedShare ?? 0.12,
+      seedShare: options.seedShare ?? 0.06,
       seeds: options.seeds ?? 3,
       pushPerChunk: options.pushPerChunk ?? (edge ? 1000 : 3),
     };
