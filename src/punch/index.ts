@@ -65,6 +65,8 @@ export type {
   PunchRegisteredMessage,
 } from './diagnostics.ts';
 export { PunchDiagnostics } from './diagnostics.ts';
+export type { PunchEncryptionOptions } from './encrypt.ts';
+export { encryptLink } from './encrypt.ts';
 export type { PunchErrorCodeValue } from './error-codes.ts';
 export { PunchErrorCode } from './error-codes.ts';
 export { PunchFailedError } from './errors.ts';

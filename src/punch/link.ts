@@ -17,6 +17,7 @@ import type { NatEndpoint } from '../nat/index.ts';
 import { type AgentAction, AgentCore, type PathKind, PUNCH_CLOSE_COPIES } from './agent-core.ts';
 import type { AgentCoreOptions } from './agent-options.ts';
 import type { Introduction } from './broker-client-core.ts';
+import type { LinkRoleType } from './broker-wire.ts';
 import type { Candidate } from './candidates.ts';
 import { pathChangedChannel, publishPath, punchFailedChannel } from './diagnostics.ts';
 import { PunchFailedError } from './errors.ts';
@@ -180,6 +181,11 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
     }
     this.#agent.start(init.now());
     this.#flush();
+  }
+
+  /** Which side of the link this is (`LinkRole`): the initiator dialled, the responder accepted. */
+  get role(): LinkRoleType {
+    return this.#init.introduction.role;
   }
 
   /** How data travels now: `'direct'`, `'predicted'`, `'relay'`, or null (no path). */

@@ -1,0 +1,120 @@
+// The PunchLink encryption option (encryptLink): DTLS over a punched link on loopback through a
+// real broker, over a link that can only use a relay, and a wrong pin (the MITM case: a
+// certificate that is not the one pinned) failing with ERR_DTLS_CERTIFICATE_REJECTED.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  type DtlsCertificate,
+  type DtlsConnection,
+  DtlsErrorCode,
+  generateCertificate,
+} from '../../src/dtls/index.ts';
+import { encryptLink, LinkRole, PunchLink, type RelayProvider } from '../../src/punch/index.ts';
+import { checkLeaks } from '../support/leaks.ts';
+import { type Closers, linkAliceToBob, startLoopbackBroker } from './loopback.ts';
+import { blackHole, introduction, relayPair } from './relay-pair.ts';
+
+let aliceCert: DtlsCertificate;
+let bobCert: DtlsCertificate;
+let mallory: DtlsCertificate;
+before(async () => {
+  [aliceCert, bobCert, mallory] = await Promise.all([
+    generateCertificate(),
+    generateCertificate(),
+    generateCertificate(),
+  ]);
+});
+
+const closers: Closers = [];
+after(async () => {
+  for (const close of closers.reverse()) await close();
+});
+checkLeaks();
+
+async function first(connection: DtlsConnection): Promise<string> {
+  for await (const record of connection.records({ signal: AbortSignal.timeout(5000) })) return String(record);
+  throw new Error('ended without a record');
+}
+
+async function both(a: DtlsConnection, b: DtlsConnection): Promise<void> {
+  a.send(Buffer.from('a→b'));
+  assert.equal(await first(b), 'a→b');
+  b.send(Buffer.from('b→a'));
+  assert.equal(await first(a), 'b→a');
+}
+
+describe('PunchLink encryption (encryptLink)', () => {
+  it('direct: the initiator is the DTLS client, both pin each other, data both ways', async () => {
+    const { brokerAddress } = await startLoopbackBroker(closers);
+    const { aliceLink, bobLink } = await linkAliceToBob(brokerAddress, closers, AbortSignal.timeout(15_000));
+    assert.equal(aliceLink.role, LinkRole.INITIATOR);
+    const [a, b] = await Promise.all([
+      encryptLink(aliceLink, { certificate: aliceCert, peerFingerprint: bobCert.fingerprint }),
+      encryptLink(bobLink, { certificate: bobCert, peerFingerprint: aliceCert.fingerprint }),
+    ]);
+    assert.equal(a.role, 'client');
+    assert.equal(b.role, 'server');
+    assert.equal(b.peerCertificates[0]?.fingerprint256, aliceCert.fingerprint.replace(/^sha-256 /, ''));
+    await both(a, b);
+    await Promise.all([a.close(), b.close()]);
+    assert.equal(aliceLink.closeReason, null, 'close_notify leaves the link open');
+  });
+
+  it('a wrong pin (another certificate in the middle) fails both sides and closes the links', async () => {
+    const { brokerAddress } = await startLoopbackBroker(closers);
+    const { aliceLink, bobLink } = await linkAliceToBob(brokerAddress, closers, AbortSignal.timeout(15_000));
+    const [a, b] = await Promise.allSettled([
+      encryptLink(aliceLink, { certificate: aliceCert, peerFingerprint: bobCert.fingerprint }),
+      // Bob presents mallory's certificate: not the one Alice pinned.
+      encryptLink(bobLink, {
+        certificate: mallory,
+        peerFingerprint: aliceCert.fingerprint,
+        handshakeTimeoutMs: 5000,
+      }),
+    ]);
+    assert.equal(a.status, 'rejected');
+    assert.equal((a as PromiseRejectedResult).reason.code, DtlsErrorCode.CERTIFICATE_REJECTED);
+    assert.equal(b.status, 'rejected');
+    assert.match((b as PromiseRejectedResult).reason.code, /^ERR_DTLS_/);
+    assert.notEqual(aliceLink.closeReason, null);
+    assert.notEqual(bobLink.closeReason, null);
+  });
+
+  it('on the relay path: DTLS rides the relayed channel', async () => {
+    const [relayA, relayB] = relayPair();
+    const make = (role: 0 | 1, peerId: string, relay: RelayProvider): PunchLink =>
+      new PunchLink({
+        introduction: introduction(role, peerId),
+        socket: blackHole(),
+        family: 'udp4',
+        bindAddress: '127.0.0.1',
+        agent: { punchTimeoutMs: 50, prediction: false },
+        relay,
+        relayRetryDirectMs: 60_000,
+        now: () => performance.now(),
+        onClose: () => {},
+      });
+    const alice = make(LinkRole.INITIATOR, 'bob', relayA);
+    const bob = make(LinkRole.RESPONDER, 'alice', relayB);
+    closers.push(
+      () => alice.close(),
+      () => bob.close(),
+    );
+    const [a, b] = await Promise.all([
+      encryptLink(alice, { certificate: aliceCert, peerFingerprint: bobCert.fingerprint }),
+      encryptLink(bob, { certificate: bobCert, peerFingerprint: aliceCert.fingerprint }),
+    ]);
+    assert.equal(alice.path, 'relay');
+    await both(a, b);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('refuses to run without a pin', async () => {
+    const { brokerAddress } = await startLoopbackBroker(closers);
+    const { aliceLink } = await linkAliceToBob(brokerAddress, closers, AbortSignal.timeout(15_000));
+    await assert.rejects(encryptLink(aliceLink, { certificate: aliceCert, peerFingerprint: '' }), {
+      code: 'ERR_INVALID_OPTION',
+      option: 'peerFingerprint',
+    });
+  });
+});
