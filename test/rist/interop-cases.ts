@@ -7,7 +7,7 @@
 // - porthole → ffmpeg: librist's receiver outputs the sent video packets in order, none missing
 //   (its probe may swallow the first; its demuxer holds the last ones until more data comes).
 import assert from 'node:assert/strict';
-import type { TestContext } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { type RistProfileOptions, RistReceiver, RistSender } from '../../src/rist/index.ts';
 import { MediaTransport } from '../../src/transport/index.ts';
 import { testSeed } from '../support/prng.ts';
@@ -15,13 +15,16 @@ import { waitFor } from '../support/wait.ts';
 import {
   decodeErrors,
   ffmpegReceive,
+  ffmpegRistMissing,
   ffmpegSend,
   hashesOf,
   indexOfRun,
+  makeTestStream,
   nullPackets,
   packetHashes,
   portTaken,
   ristArgs,
+  scratchDir,
   sendPaced,
   writeFile,
 } from './ffmpeg.ts';
@@ -168,4 +171,35 @@ export async function portholeToFfmpeg(t: TestContext, stream: Stream, c: Intero
   } finally {
     await ffmpeg.kill();
   }
+}
+
+/**
+ * A suite `title` over the test stream: both directions of each case (`what` names it in the
+ * test titles), plus `extra` tests given the stream.
+ */
+export function describeInterop(
+  title: string,
+  cases: readonly InteropCase[],
+  what: (c: InteropCase) => string,
+  extra: (stream: () => Stream) => void = () => {},
+): void {
+  describe(title, { skip: ffmpegRistMissing() }, () => {
+    const scratch = scratchDir();
+    let stream: Stream | undefined;
+    const current = (): Stream => {
+      if (stream === undefined) throw new Error('the test stream is made in before()');
+      return stream;
+    };
+    before(() => {
+      const file = `${scratch.dir}/source.ts`;
+      const bytes = makeTestStream(file, SECONDS);
+      stream = { dir: scratch.dir, file, bytes, hashes: packetHashes(file) };
+    });
+    after(() => scratch.remove());
+    for (const c of cases) {
+      it(`ffmpeg sends, porthole receives (${what(c)})`, (t) => ffmpegToPorthole(t, current(), c));
+      it(`porthole sends, ffmpeg receives (${what(c)})`, (t) => portholeToFfmpeg(t, current(), c));
+    }
+    extra(current);
+  });
 }
