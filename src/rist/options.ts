@@ -2,6 +2,7 @@
  * Options of the RIST sender and receiver and their validation (done once, in the factory).
  * @module
  */
+import type { DtlsClientRoleOptions, DtlsServerRoleOptions } from '../dtls/index.ts';
 import { InvalidOptionError } from '../errors/index.ts';
 import type { PortPool } from '../ports/index.ts';
 import type { MulticastMembership, MulticastSettings } from '../transport/index.ts';
@@ -25,6 +26,11 @@ export interface RistProfileOptions extends MainProfileOptions {
 
 /** Settings of a {@link RistReceiver}. */
 export interface RistReceiverOptions extends RistReceiverCoreOptions, RistProfileOptions {
+  /**
+   * Main profile: DTLS instead of PSK (the transport's single-socket DTLS server: `certificate`,
+   * `clientAuth`, `psk`, …); one sender, the first whose ClientHello passes the cookie check.
+   */
+  readonly dtls?: DtlsServerRoleOptions;
   /** Senders (SSRCs) served at once; more are dropped and counted. Default 16. */
   readonly maxFlows?: number;
   /** A flow silent for this long is forgotten, ms. Default 10 000. */
@@ -41,6 +47,8 @@ export interface RistReceiverOptions extends RistReceiverCoreOptions, RistProfil
 
 /** Settings of a {@link RistSender}. */
 export interface RistSenderOptions extends RistSenderCoreOptions, RistProfileOptions {
+  /** Main profile: DTLS instead of PSK (the transport's DTLS client: `fingerprints`, `ca`, …); `connect` completes the handshake. */
+  readonly dtls?: DtlsClientRoleOptions;
   /** Main profile: the virtual destination port of the data (RTCP: + 1). Default 1968 (librist's). */
   readonly virtualPort?: number;
   /** Local address to bind (default: the wildcard of the destination's family). */
@@ -82,6 +90,7 @@ export function validateReceiverOptions(options: RistReceiverOptions): {
   checkInteger('reorderMs', options.reorderMs, 0, 10_000);
   checkInteger('maxRetries', options.maxRetries, 0, 255);
   validateProfileOptions(options);
+  checkDtls(options);
   checkInteger('rttMinMs', options.rttMinMs, 1, 10_000);
   checkInteger('rttMaxMs', options.rttMaxMs, options.rttMinMs ?? 1, 10_000);
   checkPowerOfTwo('bufferPackets', options.bufferPackets);
@@ -109,6 +118,7 @@ export function validateReceiverOptions(options: RistReceiverOptions): {
  */
 export function validateSenderOptions(options: RistSenderOptions): void {
   validateProfileOptions(options);
+  checkDtls(options);
   checkInteger('virtualPort', options.virtualPort, 1, 65_534);
   checkInteger('ssrc', options.ssrc, 0, 0xffff_ffff);
   checkInteger('recoveryBufferMs', options.recoveryBufferMs, 1, 60_000);
@@ -149,4 +159,15 @@ export function validateProfileOptions(options: RistProfileOptions): void {
     throw new InvalidOptionError('keyRotation', 'keyRotation needs a secret');
   }
   checkInteger('keyRotation', keyRotation, 0, 0xffff_ffff);
+}
+
+function checkDtls(options: RistProfileOptions & { readonly dtls?: object }): void {
+  if (options.dtls === undefined) return;
+  if (options.profile !== 'main') throw new InvalidOptionError('dtls', 'dtls needs profile "main"');
+  if (options.secret !== undefined) {
+    throw new InvalidOptionError(
+      'dtls',
+      'dtls and secret exclude each other (the Main profile protects with one)',
+    );
+  }
 }

@@ -82,6 +82,8 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
   readonly #registrations: DemuxRegistration[] = [];
   #nextKeepaliveMs = 0;
   #lastPorts: VirtualPorts = { src: 0, dst: 0 };
+  #dtls = false;
+  #dtlsError: unknown;
 
   /**
    * Runs a receiver on `transport` (a pair for the Simple profile, one socket for the Main).
@@ -106,8 +108,19 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
     );
     if (options.profile === 'main') {
       this.#framing = new MainFraming(options);
-      for (const b of GRE_FIRST_BYTES) {
-        this.#registrations.push(transport.media.demux.register({ first: b, last: b }, this.#onGre));
+      if (options.dtls !== undefined) {
+        // DTLS: GRE datagrams arrive as records on the media stream, replies go to the one peer.
+        this.#dtls = true;
+        transport.enableDtlsServer(options.dtls);
+        transport.media.setHandler(this.#onGre);
+        transport.rtcp.setHandler(this.#onGre);
+        transport.handshake().catch((error: unknown) => {
+          this.#dtlsError = error;
+        });
+      } else {
+        for (const b of GRE_FIRST_BYTES) {
+          this.#registrations.push(transport.media.demux.register({ first: b, last: b }, this.#onGre));
+        }
       }
       this.#nextKeepaliveMs = this.#now();
     } else {
@@ -138,6 +151,11 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
       await transport.close();
       throw error;
     }
+  }
+
+  /** Main profile with DTLS: why the handshake failed (undefined while none did). */
+  get dtlsError(): unknown {
+    return this.#dtlsError;
   }
 
   /** Local ports `{ media, rtcp }`. */
@@ -302,7 +320,7 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
     else
       this.transport.sendMedia(
         this.#framing.wrap(datagram, { src: flow.ports.dst, dst: flow.ports.src }),
-        to,
+        this.#dtls ? undefined : to,
       );
   }
 
@@ -354,7 +372,7 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
       for (const flow of this.#flows.values()) {
         if (flow.rtcpPeer === undefined) continue;
         try {
-          this.transport.sendMedia(this.#framing.keepalive(), flow.rtcpPeer);
+          this.transport.sendMedia(this.#framing.keepalive(), this.#dtls ? undefined : flow.rtcpPeer);
         } catch {
           // Closed under us.
         }

@@ -52,6 +52,8 @@ export class RistSender implements AsyncDisposable {
   readonly #dataPorts: VirtualPorts;
   readonly #rtcpPorts: VirtualPorts;
   #nextKeepaliveMs = Number.POSITIVE_INFINITY;
+  /** Where Main-profile datagrams go: the destination, or undefined over DTLS (its one peer). */
+  #to: Endpoint | undefined;
 
   /**
    * Runs a sender on `transport` towards `destination` (RTCP to its port + 1; with `profile:
@@ -67,6 +69,7 @@ export class RistSender implements AsyncDisposable {
     validateSenderOptions(options);
     this.transport = transport;
     this.destination = { address: destination.address, port: destination.port };
+    this.#to = this.destination;
     this.#ownsTransport = ownsTransport;
     this.#now = options.now ?? (() => performance.now());
     const ntpOffsetMs = options.ntpOffsetMs ?? Date.now() - this.#now() + NTP_UNIX_OFFSET_S * 1000;
@@ -89,8 +92,15 @@ export class RistSender implements AsyncDisposable {
     );
     if (options.profile === 'main') {
       this.#framing = new MainFraming(options);
-      for (const b of GRE_FIRST_BYTES) {
-        this.#registrations.push(transport.media.demux.register({ first: b, last: b }, this.#onGre));
+      if (transport.dtls !== undefined) {
+        // DTLS (connect ran the handshake): records to and from the one peer.
+        this.#to = undefined;
+        transport.media.setHandler(this.#onGre);
+        transport.rtcp.setHandler(this.#onGre);
+      } else {
+        for (const b of GRE_FIRST_BYTES) {
+          this.#registrations.push(transport.media.demux.register({ first: b, last: b }, this.#onGre));
+        }
       }
       this.#nextKeepaliveMs = this.#now();
     } else {
@@ -102,9 +112,10 @@ export class RistSender implements AsyncDisposable {
 
   /**
    * Binds two ephemeral ports and sends to `host:port` (media) and `host:port+1` (RTCP); with
-   * `profile: 'main'` one ephemeral port, everything to `host:port`. `host` is an IP address,
-   * unicast or multicast.
-   * @throws InvalidOptionError `ERR_INVALID_OPTION` (`host`, `port`, …); PortBindError.
+   * `profile: 'main'` one ephemeral port, everything to `host:port` (with `dtls`, once the DTLS
+   * handshake completed). `host` is an IP address, unicast or multicast.
+   * @throws InvalidOptionError `ERR_INVALID_OPTION` (`host`, `port`, …); PortBindError; (rejects)
+   *   DtlsError `ERR_DTLS_HANDSHAKE_FAILED`, `ERR_DTLS_CERTIFICATE_REJECTED`, `ERR_DTLS_HANDSHAKE_TIMEOUT`.
    */
   static async connect(host: string, port: number, options: RistSenderOptions = {}): Promise<RistSender> {
     validateSenderOptions(options);
@@ -132,6 +143,10 @@ export class RistSender implements AsyncDisposable {
     try {
       if (isMulticastAddress(host) && options.multicast !== undefined)
         transport.setMulticast(options.multicast);
+      if (main && options.dtls !== undefined) {
+        transport.enableDtlsClient({ address: host, port }, options.dtls);
+        await transport.handshake(options.signal === undefined ? {} : { signal: options.signal });
+      }
       const sender = new RistSender(transport, { address: host, port }, options, true);
       // librist ignores data that arrives before the first SDES; the first report went out in the
       // constructor, on the other socket, so give it a head start.
@@ -156,7 +171,7 @@ export class RistSender implements AsyncDisposable {
     if (this.#closing !== undefined) throw new ClosedError('RistSender');
     const datagram = this.#core.send(payload, this.#now());
     if (this.#framing === undefined) this.transport.sendMedia(datagram, this.destination);
-    else this.transport.sendMedia(this.#framing.wrap(datagram, this.#dataPorts), this.destination);
+    else this.transport.sendMedia(this.#framing.wrap(datagram, this.#dataPorts), this.#to);
   }
 
   /**
@@ -236,7 +251,7 @@ export class RistSender implements AsyncDisposable {
 
   #sendDatagram(data: Uint8Array): void {
     try {
-      this.transport.sendMedia(data, this.destination);
+      this.transport.sendMedia(data, this.#to);
     } catch {
       // Closed under us: the close path ends everything.
     }

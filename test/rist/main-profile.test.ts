@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
+import { generateCertificate } from '../../src/dtls/index.ts';
 import {
   decodeGre,
   decodeGreBody,
@@ -288,5 +289,55 @@ describe('porthole ↔ porthole, Main profile on one port', () => {
     const m = receiver.stats().main;
     assert.ok(m !== undefined && m.keyDerivations <= 64 && m.derivationsRefused > 0, JSON.stringify(m));
     assert.equal(receiver.stats().received, 0);
+  });
+});
+
+describe('porthole ↔ porthole, Main profile over DTLS (the transport’s single-socket DTLS)', () => {
+  it('delivers everything in order through DTLS records; a wrong fingerprint refuses the sender', async () => {
+    const certificate = await generateCertificate();
+    await using receiver = await RistReceiver.listen('127.0.0.1', 0, {
+      profile: 'main',
+      latencyMs: 50,
+      dtls: { certificate },
+    });
+    await using sender = await RistSender.connect('127.0.0.1', receiver.ports.media, {
+      profile: 'main',
+      dtls: { fingerprints: [certificate.fingerprint] },
+    });
+    assert.ok(sender.transport.dtls !== undefined, 'the handshake completed in connect');
+    const items: RistReceived[] = [];
+    const reading = (async () => {
+      for await (const item of receiver) items.push(item);
+    })();
+    for (let i = 0; i < 50; i++) sender.send(Buffer.alloc(188 * 7, 0x47).fill(i, 1, 2));
+    await waitFor(() => items.length >= 50 && !Number.isNaN(sender.stats().rttMs), {
+      what: 'every packet and an RTT through DTLS',
+      detail: () => ({ rx: receiver.stats(), tx: sender.stats() }),
+    });
+    assert.deepEqual(
+      items.map((i) => (i.type === 'data' ? (i.payload[1] as number) : -1)),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    assert.ok((receiver.transport.stats().dtls?.helloVerifyRequests ?? 0) >= 1);
+    // A second receiver (the first has its one DTLS peer): a sender pinning another certificate.
+    await using other = await RistReceiver.listen('127.0.0.1', 0, { profile: 'main', dtls: { certificate } });
+    await assert.rejects(
+      RistSender.connect('127.0.0.1', other.ports.media, {
+        profile: 'main',
+        dtls: { fingerprints: [`sha-256 ${'00:'.repeat(31)}00`] },
+      }),
+      (error: Error & { code?: string }) => /^ERR_DTLS_/.test(error.code ?? ''),
+    );
+    await sender.close();
+    await receiver.close();
+    await reading;
+  });
+
+  it('refuses dtls without the Main profile or with a secret', async () => {
+    await assert.rejects(RistReceiver.listen('127.0.0.1', 0, { dtls: {} as never }), { option: 'dtls' });
+    await assert.rejects(
+      RistSender.connect('127.0.0.1', 5000, { profile: 'main', secret: 's', dtls: {} as never }),
+      { option: 'dtls' },
+    );
   });
 });
