@@ -7,6 +7,7 @@
  */
 import { createHash, createPrivateKey, type KeyObject, webcrypto, X509Certificate } from 'node:crypto';
 import { InvalidOptionError } from '../errors/index.ts';
+import { parseCertificate } from './certificate-cache.ts';
 import { loadX509 } from './x509-loader.ts';
 
 /** A certificate chain (leaf first, DER) and the leaf's private key. */
@@ -195,7 +196,7 @@ export function checkPeerChain(
   if (chain.length === 0) return 'the peer sent no certificate';
   let parsed: X509Certificate[];
   try {
-    parsed = chain.map((der) => new X509Certificate(der));
+    parsed = chain.map((der) => parseCertificate(der));
   } catch {
     return 'the peer certificate does not parse';
   }

@@ -4,8 +4,8 @@
  * signature and the server Finished are always verified.
  * @module
  */
-import { X509Certificate } from 'node:crypto';
 import { checkPeerChain } from './certificate.ts';
+import { certificatePublicKey } from './certificate-cache.ts';
 import { type CipherSuite, suiteById, usesCertificate, usesEcdhe, usesPsk } from './cipher-suites.ts';
 import { AlertDescription, DTLS_1_2, EMPTY_RENEGOTIATION_INFO_SCSV, HandshakeType } from './constants.ts';
 import { DtlsErrorCode } from './errors.ts';
@@ -301,7 +301,7 @@ export class ClientHandshake implements Handshake {
       );
     }
     if (signed) {
-      const leaf = new X509Certificate(this.#chain[0]!).publicKey;
+      const leaf = certificatePublicKey(this.#chain[0]!);
       const fits =
         suite.keyExchange === 'ecdhe-rsa'
           ? leaf.asymmetricKeyType === 'rsa'

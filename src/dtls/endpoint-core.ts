@@ -52,6 +52,10 @@ export interface EndpointCounters {
   rebinds: number;
 }
 
+/** What drain() and drainEvents() return when there is nothing (no array per datagram). */
+const NOTHING: CoreTransmit[] = [];
+const NO_EVENTS: EndpointEvent[] = [];
+
 /** See the module doc. */
 export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
   readonly #sessions = new Map<string, Map<number, DtlsSession>>();
@@ -241,12 +245,12 @@ export class DtlsEndpointCore implements SansIoCore<EndpointEvent> {
 
   drain(): CoreTransmit[] {
     this.#collect();
-    return this.#out.splice(0);
+    return this.#out.length === 0 ? NOTHING : this.#out.splice(0);
   }
 
   drainEvents(): EndpointEvent[] {
     this.#collect();
-    return this.#events.splice(0);
+    return this.#events.length === 0 ? NO_EVENTS : this.#events.splice(0);
   }
 
   #collect(): void {

@@ -22,20 +22,28 @@ export const SUPPORTED_GROUPS: readonly number[] = [
   NamedGroup.SECP384R1,
 ];
 
-/** A fresh ephemeral key of `group` (one of {@link SUPPORTED_GROUPS}). */
+/** DER of an X25519 SubjectPublicKeyInfo before its 32-byte point (RFC 8410 §4). */
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+/**
+ * A fresh ephemeral key of `group` (one of {@link SUPPORTED_GROUPS}). X25519 points go in and out
+ * as SPKI DER around the raw 32 bytes (no JWK and base64url on the handshake path).
+ */
 export function generateEphemeral(group: number): EphemeralKey {
   if (group === NamedGroup.X25519) {
     const { publicKey, privateKey } = generateKeyPairSync('x25519');
-    const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url');
+    const raw = (publicKey.export({ format: 'der', type: 'spki' }) as Buffer).subarray(
+      X25519_SPKI_PREFIX.length,
+    );
     return {
       group,
       publicKey: raw,
       derive(peer: Buffer): Buffer {
         if (peer.length !== 32) throw new RangeError('an X25519 point is 32 bytes');
-        const key: KeyObject = createPublicKey({
-          key: { kty: 'OKP', crv: 'X25519', x: peer.toString('base64url') },
-          format: 'jwk',
-        });
+        const der = Buffer.allocUnsafe(X25519_SPKI_PREFIX.length + 32);
+        X25519_SPKI_PREFIX.copy(der, 0);
+        peer.copy(der, X25519_SPKI_PREFIX.length);
+        const key: KeyObject = createPublicKey({ key: der, format: 'der', type: 'spki' });
         const secret = diffieHellman({ privateKey, publicKey: key });
         if (secret.every((b) => b === 0)) throw new RangeError('X25519 shared secret is all zeros');
         return secret;

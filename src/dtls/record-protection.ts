@@ -118,7 +118,7 @@ export class RecordProtection {
     }
     if (explicit > 0) this.#nonce.copy(out, header, 4, 12);
     const cipher = createCipheriv(this.#aead, this.#key, this.#nonce, this.#tagOptions);
-    cipher.setAAD(this.#aad, { plaintextLength: inner });
+    cipher.setAAD(this.#aad);
     let at = header + explicit;
     at += cipher.update(plaintext).copy(out, at);
     if (cid !== undefined) {
@@ -143,7 +143,7 @@ export class RecordProtection {
     let plain: Buffer;
     try {
       const decipher = createDecipheriv(this.#aead, this.#key, this.#nonce, this.#tagOptions);
-      decipher.setAAD(this.#aad, { plaintextLength: length });
+      decipher.setAAD(this.#aad);
       decipher.setAuthTag(fragment.subarray(explicit + length));
       plain = decipher.update(fragment.subarray(explicit, explicit + length));
       decipher.final();

@@ -4,8 +4,8 @@
  * A required client certificate must come with a CertificateVerify that verifies.
  * @module
  */
-import { X509Certificate } from 'node:crypto';
 import { checkPeerChain } from './certificate.ts';
+import { certificatePublicKey } from './certificate-cache.ts';
 import { type CipherSuite, usesCertificate, usesEcdhe, usesPsk } from './cipher-suites.ts';
 import {
   AlertDescription,
@@ -116,7 +116,7 @@ export class ServerHandshake implements Handshake {
           return;
         }
         const cv = decodeOrAbort(() => decodeCertificateVerify(m.body));
-        const key = new X509Certificate(this.#chain[0]!).publicKey;
+        const key = certificatePublicKey(this.#chain[0]!);
         if (!verifyWith(cv.scheme, key, Buffer.concat(this.#host.transcript), cv.signature)) {
           throw new HandshakeAbort(
             AlertDescription.DECRYPT_ERROR,

@@ -40,6 +40,9 @@ export type SessionEvent =
   | { readonly type: 'closed'; readonly error: DtlsError | undefined };
 
 const view = createRecordView();
+/** What drain() and drainEvents() return when there is nothing (no array per datagram). */
+const NOTHING: Buffer[] = [];
+const NO_EVENTS: SessionEvent[] = [];
 
 /** See the module doc. */
 export class DtlsSession implements HandshakeHost {
@@ -245,7 +248,9 @@ export class DtlsSession implements HandshakeHost {
         view.epoch,
         view.sequence,
         data.subarray(view.fragmentOffset, view.fragmentOffset + view.fragmentLength),
-        data.subarray(offset, next),
+        data,
+        offset,
+        next,
       );
       offset = next;
     }
@@ -283,12 +288,12 @@ export class DtlsSession implements HandshakeHost {
 
   /** Datagrams to send to {@link remote} since the last call. */
   drain(): Buffer[] {
-    return this.#out.splice(0);
+    return this.#out.length === 0 ? NOTHING : this.#out.splice(0);
   }
 
   /** Events since the last call. */
   drainEvents(): SessionEvent[] {
-    return this.#events.splice(0);
+    return this.#events.length === 0 ? NO_EVENTS : this.#events.splice(0);
   }
 
   /**
@@ -361,7 +366,16 @@ export class DtlsSession implements HandshakeHost {
     return true;
   }
 
-  #record(outerType: number, epoch: number, seq: number, fragment: Buffer, whole: Buffer): void {
+  /** One record; `data[start, end)` is the whole of it (kept when it must wait for its epoch). */
+  #record(
+    outerType: number,
+    epoch: number,
+    seq: number,
+    fragment: Buffer,
+    data: Buffer,
+    start: number,
+    end: number,
+  ): void {
     let plaintext: Buffer;
     let type = outerType;
     if (epoch === 0 && this.#readEpoch <= 1) {
@@ -390,7 +404,8 @@ export class DtlsSession implements HandshakeHost {
       window.mark(seq);
       type = this.#read!.lastType;
     } else if (epoch === 1 && this.#readEpoch === 0 && this.#state === 'handshaking') {
-      if (this.#pendingEpoch.length < PENDING_EPOCH_RECORDS) this.#pendingEpoch.push(Buffer.from(whole));
+      if (this.#pendingEpoch.length < PENDING_EPOCH_RECORDS)
+        this.#pendingEpoch.push(Buffer.from(data.subarray(start, end)));
       else this.counters.unexpectedRecords++;
       return;
     } else {
