@@ -4,7 +4,8 @@
 //     core measured alone (in-memory wire; process CPU time, not wall time, as OpenSSL's is), and OpenSSL's `s_server -dtls1_2` CPU per handshake
 //     (from /proc, porthole clients on loopback) — the server-side ratio.
 //  2. Records per CPU second (both ends) for AES-128-GCM and CHACHA20-POLY1305 at 200 and 1,200
-//     bytes over loopback sockets, against plaintext dgram of the same sizes (ratio).
+//     bytes over loopback sockets, against plaintext dgram of the same sizes (ratio); at most 256
+//     in flight, best of 3 runs each.
 //  3. Handshakes per second of one server core with 100 concurrent clients (in-memory).
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -126,30 +127,84 @@ async function opensslServerHandshakes(
   }
 }
 
+/**
+ * Records in flight at most (both record benchmarks): what the receiver has not taken yet stays
+ * below the socket buffer, so neither side pays for datagrams the kernel drops.
+ */
+const WINDOW = 256;
+/** Each record measurement is the best of this many runs (a busy machine only ever slows one down). */
+const RUNS = 3;
+
+/**
+ * Sends `n` records with at most {@link WINDOW} unreceived: `pump()` sends until the window is
+ * full, `received()` counts one in and schedules the next burst once half the window is free (no
+ * busy loop while waiting); it returns true at the n-th.
+ */
+class Window {
+  readonly #n: number;
+  readonly #send: () => void;
+  #sent = 0;
+  #got = 0;
+  #scheduled = false;
+  readonly #burst = (): void => {
+    this.#scheduled = false;
+    this.pump();
+  };
+
+  constructor(n: number, send: () => void) {
+    this.#n = n;
+    this.#send = send;
+  }
+
+  pump(): void {
+    while (this.#sent < this.#n && this.#sent - this.#got < WINDOW) {
+      this.#sent++;
+      this.#send();
+    }
+  }
+
+  received(): boolean {
+    this.#got++;
+    if (!this.#scheduled && this.#sent < this.#n && this.#sent - this.#got <= WINDOW / 2) {
+      this.#scheduled = true;
+      setImmediate(this.#burst);
+    }
+    return this.#got === this.#n;
+  }
+
+  /** Records received so far. */
+  get count(): number {
+    return this.#got;
+  }
+}
+
+/** The best of {@link RUNS} runs of `measure`. */
+async function best(measure: () => Promise<number>): Promise<number> {
+  let top = 0;
+  for (let i = 0; i < RUNS; i++) top = Math.max(top, await measure());
+  return top;
+}
+
 async function plainRecords(size: number, n: number): Promise<number> {
   const a = createSocket('udp4');
   const b = createSocket('udp4');
   await new Promise<void>((r) => a.bind(0, LOCAL, r));
   await new Promise<void>((r) => b.bind(0, LOCAL, r));
   const payload = Buffer.alloc(size, 7);
-  let got = 0;
+  const port = b.address().port;
+  const window = new Window(n, () => a.send(payload, port, LOCAL));
   const cpu = process.cpuUsage();
   await new Promise<void>((resolve) => {
     b.on('message', () => {
-      if (++got === n) resolve();
+      if (window.received()) resolve();
     });
-    let sent = 0;
-    const pump = (): void => {
-      for (let i = 0; i < 64 && sent < n; i++, sent++) a.send(payload, b.address().port, LOCAL);
-      if (sent < n) setImmediate(pump);
-    };
-    pump();
+    window.pump();
     setTimeout(resolve, 20_000);
   });
   const used = process.cpuUsage(cpu);
   a.close();
   b.close();
-  return got / ((used.user + used.system) / 1e6);
+  return window.count / ((used.user + used.system) / 1e6);
 }
 
 async function dtlsRecords(suite: string, size: number, n: number, iterator = false): Promise<number> {
@@ -167,32 +222,27 @@ async function dtlsRecords(suite: string, size: number, n: number, iterator = fa
   });
   const peer = await accepted;
   const payload = Buffer.alloc(size, 7);
-  let got = 0;
+  const window = new Window(n, () => client.send(payload));
   const cpu = process.cpuUsage();
   await new Promise<void>((resolve) => {
     if (iterator) {
       void (async () => {
-        for await (const _ of peer) if (++got === n) break;
+        for await (const _ of peer) if (window.received()) break;
         resolve();
       })();
     } else {
       // The callback receiver, as plaintext dgram's 'message' event: no promise per record.
       peer.setReceiver(() => {
-        if (++got === n) resolve();
+        if (window.received()) resolve();
       });
     }
-    let sent = 0;
-    const pump = (): void => {
-      for (let i = 0; i < 64 && sent < n; i++, sent++) client.send(payload);
-      if (sent < n) setImmediate(pump);
-    };
-    pump();
+    window.pump();
     setTimeout(resolve, 20_000);
   });
   const used = process.cpuUsage(cpu);
   await client.close();
   await server.close();
-  return got / ((used.user + used.system) / 1e6);
+  return window.count / ((used.user + used.system) / 1e6);
 }
 
 // 1. handshake CPU
@@ -217,12 +267,12 @@ for (const group of ['x25519', 'P-256'] as const) {
 // 2. records per CPU second
 const recordRows: Record<string, string | number>[] = [];
 for (const size of [200, 1200]) {
-  const plain = await plainRecords(size, RECORDS);
+  const plain = await best(() => plainRecords(size, RECORDS));
   for (const [name, suite] of [
     ['AES-128-GCM', 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256'],
     ['CHACHA20-POLY1305', 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256'],
   ] as const) {
-    const dtls = await dtlsRecords(suite, size, RECORDS);
+    const dtls = await best(() => dtlsRecords(suite, size, RECORDS));
     recordRows.push({
       suite: name,
       receive: 'setReceiver',
@@ -236,8 +286,8 @@ for (const size of [200, 1200]) {
 
 {
   // The same through `for await` (a promise per record), for comparison.
-  const plain = await plainRecords(1200, RECORDS);
-  const dtls = await dtlsRecords('TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256', 1200, RECORDS, true);
+  const plain = await best(() => plainRecords(1200, RECORDS));
+  const dtls = await best(() => dtlsRecords('TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256', 1200, RECORDS, true));
   recordRows.push({
     suite: 'AES-128-GCM',
     receive: 'for await',

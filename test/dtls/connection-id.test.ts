@@ -394,23 +394,43 @@ async function firstRecord(connection: DtlsConnection): Promise<string> {
   throw new Error('the connection ended without a record');
 }
 
+/**
+ * A server (with a CID of `serverCid` bytes, or none) and a client behind a {@link Nat}, handshaken
+ * and one record delivered; `body` runs with them, then everything is closed.
+ */
+async function behindNat(
+  serverCid: number | undefined,
+  body: (p: { server: DtlsServer; client: DtlsConnection; peer: DtlsConnection; nat: Nat }) => Promise<void>,
+): Promise<void> {
+  await using server = await DtlsServer.listen({
+    port: 0,
+    host: LOCAL,
+    certificate,
+    ...(serverCid !== undefined ? { connectionIdBytes: serverCid } : {}),
+  });
+  const nat = new Nat({ address: LOCAL, port: server.address().port });
+  await nat.start();
+  try {
+    const accepted = server.accept({ signal: AbortSignal.timeout(5000) });
+    await using client = await DtlsConnection.connect({
+      remote: { address: LOCAL, port: nat.front.address().port },
+      fingerprints: [certificate.fingerprint],
+      ...(serverCid !== undefined ? { connectionIdBytes: 0 } : {}),
+    });
+    const peer = await accepted;
+    client.send(Buffer.from('before'));
+    assert.equal(await firstRecord(peer), 'before');
+    await body({ server, client, peer, nat });
+  } finally {
+    await nat.close();
+  }
+}
+
 describe('dtls connection ID: NAT rebinding on real sockets', () => {
   it('with a CID the session follows the client to its new port and data keeps flowing both ways', async () => {
-    await using server = await DtlsServer.listen({ port: 0, host: LOCAL, certificate, connectionIdBytes: 8 });
-    const nat = new Nat({ address: LOCAL, port: server.address().port });
-    await nat.start();
-    try {
-      const accepted = server.accept({ signal: AbortSignal.timeout(5000) });
-      await using client = await DtlsConnection.connect({
-        remote: { address: LOCAL, port: nat.front.address().port },
-        fingerprints: [certificate.fingerprint],
-        connectionIdBytes: 0,
-      });
-      const peer = await accepted;
+    await behindNat(8, async ({ server, client, peer, nat }) => {
       assert.equal(peer.connectionId?.own.length, 8);
       assert.equal(client.connectionId?.peer.length, 8);
-      client.send(Buffer.from('before'));
-      assert.equal(await firstRecord(peer), 'before');
       const before = peer.remote.port;
       for (let round = 0; round < 3; round++) {
         const port = await nat.rebind();
@@ -423,25 +443,12 @@ describe('dtls connection ID: NAT rebinding on real sockets', () => {
       assert.notEqual(peer.remote.port, before);
       assert.equal(peer.stats().addressChanges, 3);
       assert.equal(server.stats().rebinds, 3);
-    } finally {
-      await nat.close();
-    }
+    });
   });
 
   it('without a CID the records from the new port are dropped', async () => {
-    await using server = await DtlsServer.listen({ port: 0, host: LOCAL, certificate });
-    const nat = new Nat({ address: LOCAL, port: server.address().port });
-    await nat.start();
-    try {
-      const accepted = server.accept({ signal: AbortSignal.timeout(5000) });
-      await using client = await DtlsConnection.connect({
-        remote: { address: LOCAL, port: nat.front.address().port },
-        fingerprints: [certificate.fingerprint],
-      });
-      const peer = await accepted;
+    await behindNat(undefined, async ({ server, client, peer, nat }) => {
       assert.equal(peer.connectionId, undefined);
-      client.send(Buffer.from('before'));
-      assert.equal(await firstRecord(peer), 'before');
       const unclaimed = server.stats().unclaimed;
       await nat.rebind();
       client.send(Buffer.from('lost'));
@@ -449,8 +456,6 @@ describe('dtls connection ID: NAT rebinding on real sockets', () => {
         what: 'the record from the new port to be dropped',
       });
       assert.equal(peer.stats().recordsReceived, 1);
-    } finally {
-      await nat.close();
-    }
+    });
   });
 });
