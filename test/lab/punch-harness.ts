@@ -110,6 +110,15 @@ export async function stop(child: ChildProcess): Promise<void> {
 export async function startRendezvous(lab: NatLab, workdir: string): Promise<void> {
   const broker = lab.spawnNode('inet', fixture('punch-broker'), [RENDEZVOUS, String(BROKER_PORT), 'lab']);
   await readJsonLine(broker, (v) => v.ready === true, { timeoutMs: 30_000 });
+  await startCoturn(lab, workdir);
+}
+
+/**
+ * Starts coturn in the lab's internet namespace on `TURN.server` (long-term credentials `TURN`,
+ * relayed ports 50000-50999) and waits until it answers a STUN binding. Its pid file, database and
+ * log go to `workdir`; the lab's teardown ends it.
+ */
+export async function startCoturn(lab: NatLab, workdir: string): Promise<void> {
   lab.spawn(
     'inet',
     'turnserver',
