@@ -31,6 +31,11 @@ export const EDGE_LINK_IDLE_MS = 10_000;
 export const EDGE_ADMIT_EVERY_MS = 250;
 /** A dialled edge that answers no ADMIT for this long is dead, ms. */
 export const EDGE_DEAD_AFTER_MS = 1_500;
+/**
+ * A keepalive tick this much later than the one before (twice its interval) is late: the process
+ * did not run meanwhile, and that tick expires no link (see `EdgeLinkTable`).
+ */
+export const EDGE_LATE_TICK_MS = 2 * EDGE_ADMIT_EVERY_MS;
 
 /** What the admission check decides: the remote's id, or a refusal. */
 export type EdgeAdmitResult = { readonly id: string } | AdmitStatusValue;
@@ -152,6 +157,9 @@ export class EdgeLinkTable {
   readonly instance: number;
   readonly #timer: NodeJS.Timeout;
   #closed = false;
+  #lastTickMs: number;
+  /** The tick before was late (and expired nothing). */
+  #lateBefore = false;
   readonly #c = { admitted: 0, refused: 0, droppedUnadmitted: 0, droppedMalformed: 0, expired: 0 };
   readonly #onSent = (): void => {};
   readonly #onArq = (data: Buffer, from: RemoteInfo): void => {
@@ -194,6 +202,7 @@ export class EdgeLinkTable {
       this.#regs[0]!.remove();
       throw error;
     }
+    this.#lastTickMs = this.#now();
     this.#timer = setInterval(() => this.#tick(), EDGE_ADMIT_EVERY_MS);
     this.#timer.unref();
   }
@@ -362,8 +371,20 @@ export class EdgeLinkTable {
 
   #tick(): void {
     const nowMs = this.#now();
+    // A tick far later than its interval means this process did not run (starved of CPU, paused):
+    // the answers of that time may wait unread in the socket buffer (timers run before I/O), so
+    // this tick sends its keepalives but declares nothing dead or idle; the next one does (the
+    // socket was read in between, even if that one is late too).
+    const behind = nowMs - this.#lastTickMs > EDGE_LATE_TICK_MS;
+    const late = behind && !this.#lateBefore;
+    this.#lateBefore = late;
+    this.#lastTickMs = nowMs;
     for (const ports of [...this.#byAddress.values()]) {
       for (const e of [...ports.values()]) {
+        if (late) {
+          if (e.admit !== undefined) this.sendTo(e.admit, e.remote);
+          continue;
+        }
         if (e.admit !== undefined) {
           if (!this.#dials.has(e) && nowMs - e.lastHeardMs > EDGE_DEAD_AFTER_MS) {
             e.close();
