@@ -3,13 +3,14 @@
  * channels and nodes, offer each other's peers in samples, and introduce peers registered at
  * different instances (the broker's `external` directory: the responder's half of an
  * introduction travels on the target instance's pub/sub channel). A restarted instance loses no
- * channel: they are kept in Redis.
+ * channel: they are kept in Redis; a running one learns channels created at the others (a
+ * `channel` message, and at each refresh).
  *
  * Keys (prefix default `porthole:tracker:`):
  * ```
  * {p}channels              hash  channel id (hex) → {"publicKey":hex|null,"createdAtMs":n}
  * {p}nodes:{channel}       hash  node id → node record (JSON, with its instance and address)
- * {p}events                pub/sub: joined / left / flagged, from every instance
+ * {p}events                pub/sub: channel / joined / left / flagged, from every instance
  * {p}intro:{instance}      pub/sub: introductions for the peers registered at that instance
  * ```
  * Node records are refreshed every `refreshMs`; records silent past the node timeout are
@@ -70,7 +71,14 @@ type Message =
       readonly node: NodeRecord;
     }
   | { readonly type: 'left'; readonly instance: string; readonly channel: string; readonly id: string }
-  | { readonly type: 'flagged'; readonly instance: string; readonly channel: string; readonly id: string };
+  | { readonly type: 'flagged'; readonly instance: string; readonly channel: string; readonly id: string }
+  /** A channel created, or its key learnt, at another instance. */
+  | {
+      readonly type: 'channel';
+      readonly instance: string;
+      readonly channel: string;
+      readonly publicKey: string | null;
+    };
 
 interface Introduction {
   readonly to: string;
@@ -152,24 +160,36 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
   /** Loads channels and other instances' nodes, subscribes, starts the refresh. */
   async attach(hooks: TrackerStoreHooks): Promise<void> {
     this.#hooks = hooks;
-    const channels = await this.#redis.hgetall(`${this.#prefix}channels`);
-    for (const [id, json] of Object.entries(channels)) {
-      try {
-        const c = JSON.parse(json) as { publicKey: string | null };
-        hooks.core.ensureChannel(
-          Buffer.from(id, 'hex'),
-          c.publicKey === null ? null : Buffer.from(c.publicKey, 'hex'),
-          hooks.now(),
-        );
-      } catch {
-        this.#fail('channel record');
-      }
-    }
+    await this.#loadChannels();
     this.#sub.on('message', (channel: string, message: string) => this.#onMessage(channel, message));
     await this.#sub.subscribe(`${this.#prefix}events`, `${this.#prefix}intro:${this.instance}`);
     await this.#resync();
     this.#timer = setInterval(() => void this.#tick(), this.#refreshMs);
     this.#timer.unref();
+  }
+
+  /** Learns the channels (and keys) in Redis: at the start, and at each refresh (a missed message). */
+  async #loadChannels(): Promise<void> {
+    const hooks = this.#hooks!;
+    const channels = await this.#redis.hgetall(`${this.#prefix}channels`);
+    for (const [id, json] of Object.entries(channels)) {
+      try {
+        const c = JSON.parse(json) as { publicKey: string | null };
+        this.#learnChannel(id, c.publicKey, hooks);
+      } catch {
+        this.#fail('channel record');
+      }
+    }
+  }
+
+  #learnChannel(id: string, publicKey: string | null, hooks: TrackerStoreHooks): void {
+    const known = hooks.core.channel(id);
+    if (known !== undefined && (publicKey === null || known.publicKey !== null)) return;
+    hooks.core.ensureChannel(
+      Buffer.from(id, 'hex'),
+      publicKey === null ? null : Buffer.from(publicKey, 'hex'),
+      hooks.now(),
+    );
   }
 
   /** Mirrors one core event. */
@@ -178,11 +198,16 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
     switch (event.type) {
       case 'channel': {
         const c = event.channel;
-        const value = JSON.stringify({
-          publicKey: c.publicKey === null ? null : c.publicKey.toString('hex'),
-          createdAtMs: c.createdAtMs,
-        });
-        this.#run(this.#redis.hset(`${p}channels`, c.key, value));
+        const publicKey = c.publicKey === null ? null : c.publicKey.toString('hex');
+        const value = JSON.stringify({ publicKey, createdAtMs: c.createdAtMs });
+        // A channel this instance knows without its key (a peer's token named it, or another
+        // instance's node) never overwrites a record that has the key.
+        this.#run(
+          publicKey === null
+            ? this.#redis.hsetnx(`${p}channels`, c.key, value)
+            : this.#redis.hset(`${p}channels`, c.key, value),
+        );
+        this.#announce({ type: 'channel', instance: this.instance, channel: c.key, publicKey });
         return;
       }
       case 'joined': {
@@ -295,6 +320,7 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
     const nowMs = hooks.now();
     const seen = new Set<string>();
     try {
+      await this.#loadChannels();
       for (const channel of [...hooks.core.channels()]) {
         const all = await this.#redis.hgetall(`${this.#prefix}nodes:${channel.key}`);
         let count = 0;
@@ -370,7 +396,8 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
       const m = JSON.parse(text) as Message;
       if (m.instance === this.instance) return;
       const id = Buffer.from(m.channel, 'hex');
-      if (m.type === 'joined') this.#upsert(m.channel, m.node, hooks.now());
+      if (m.type === 'channel') this.#learnChannel(m.channel, m.publicKey, hooks);
+      else if (m.type === 'joined') this.#upsert(m.channel, m.node, hooks.now());
       else if (m.type === 'left') {
         if (this.#remote.get(m.id)?.record.instance === m.instance) {
           this.#remote.delete(m.id);

@@ -108,6 +108,39 @@ describe('tracker on Redis', { skip }, () => {
     assert.deepEqual(viewer.publicKey, CHANNEL.publicKey);
   });
 
+  it('an instance learns a channel created at another one after it started (key included)', async () => {
+    // Both instances run before the source joins one: the other learns the channel and its key
+    // (it used to learn channels only when it started, so its peers were told "no key yet"), and
+    // its own keyless record of the channel never overwrites the key in Redis.
+    const one = await tracker('t3:');
+    const two = await tracker('t3:');
+    const early = await peer(two, 'early'); // two knows the channel, without a key, first
+    assert.equal(early.publicKey, null);
+    const { demux, close } = await loopbackDemux();
+    closers.push(close);
+    const source = await TrackerSession.join({
+      tracker: { address: '127.0.0.1', port: one.address().port },
+      demux,
+      channelId: CHANNEL.id,
+      peerId: 'source',
+      role: 'source',
+      signer: CHANNEL,
+      retransmit: FAST,
+    });
+    closers.push(() => source.close());
+    await waitFor(() => two.swarm().channels[0]?.publicKey === CHANNEL.publicKey.toString('hex'), {
+      what: 'instance two learning the key the source gave instance one',
+    });
+    const late = await peer(two, 'late');
+    assert.deepEqual(late.publicKey, CHANNEL.publicKey);
+    const third = await tracker('t3:');
+    assert.equal(
+      third.swarm().channels[0]?.publicKey,
+      CHANNEL.publicKey.toString('hex'),
+      'Redis kept the key',
+    );
+  });
+
   it('refuses a URL that is not redis:// and a Redis that does not answer, before binding', async () => {
     await assert.rejects(Tracker.listen({ port: 0, secret: SECRET, store: { redis: 'http://x' } }), {
       code: 'ERR_INVALID_OPTION',
