@@ -16,12 +16,11 @@ import type { Endpoint } from '../internal/endpoint.ts';
 import { Demux } from '../mux/index.ts';
 import { bindUdpSocket } from '../ports/index.ts';
 import { type ChannelSigner, createChannel } from './channel.ts';
-import type { Chunk } from './chunk.ts';
+import { type Chunk, decodeChunk } from './chunk.ts';
 import type { ImpairOptions } from './demo-impair.ts';
 import { DemoChild } from './demo-process.ts';
 import type { ViewPeer } from './demo-view.ts';
 import { openTestPattern } from './ffmpeg.ts';
-import { IngestServer } from './ingest-server.ts';
 import { LiveSource } from './source-process.ts';
 import { issueToken } from './token.ts';
 import { type SwarmSnapshot, Tracker } from './tracker.ts';
@@ -47,7 +46,7 @@ export interface LiveDemoOptions {
   readonly chunkDurationMs?: number;
   /**
    * Every chunk the source publishes, as it left the source (tests compare the peers' output with
-   * it): an ingest server in this process is one more edge of the source.
+   * it), taken from the source itself: nothing on the way can drop one.
    */
   readonly onSourceChunk?: (bytes: Buffer, chunk: Chunk) => void;
 }
@@ -82,7 +81,6 @@ export class LiveDemo {
   readonly #cache: string;
   readonly #env: NodeJS.ProcessEnv;
   #source: { live: LiveSource; session: TrackerSession; demux: Demux } | undefined;
-  #recorder: { ingest: IngestServer; demux: Demux } | undefined;
   #next = 1;
   #edgeNext = 1;
   #closed = false;
@@ -178,12 +176,12 @@ export class LiveDemo {
         role: 'source',
         signer: this.channel,
       });
-      const recorder = await this.#startRecorder();
+      const on = this.#o.onSourceChunk;
       const live = await LiveSource.start({
         channel: this.channel,
         demux,
         edgeDirectory: session,
-        ...(recorder === undefined ? {} : { edges: [recorder] }),
+        ...(on === undefined ? {} : { onChunk: (bytes: Buffer) => on(bytes, decodeChunk(bytes)) }),
         input: () => openTestPattern({ bitrateKbps: this.#o.bitrateKbps ?? 1000, drawText: false }),
         ...(this.#o.chunkDurationMs === undefined ? {} : { chunkDurationMs: this.#o.chunkDurationMs }),
       });
@@ -193,20 +191,6 @@ export class LiveDemo {
       socket.close();
       throw error;
     }
-  }
-
-  async #startRecorder(): Promise<Endpoint | undefined> {
-    const on = this.#o.onSourceChunk;
-    if (on === undefined) return undefined;
-    if (this.#recorder === undefined) {
-      const socket = await bindUdpSocket({ family: 'udp4', address: HOST, port: 0 });
-      const demux = new Demux(socket);
-      const ingest = new IngestServer({ demux, channel: this.channel });
-      ingest.on('chunk', on);
-      this.#recorder = { ingest, demux };
-    }
-    const a = this.#recorder.demux.socket.address();
-    return { address: a.address, port: a.port };
   }
 
   /** Stops the source (the fault tests restart it with {@link startSource}). */
@@ -384,12 +368,6 @@ export class LiveDemo {
     await Promise.allSettled([...this.peers.values()].map((p) => p.child.stop(3_000)));
     await Promise.allSettled(this.edges.map((e) => e.stop(3_000)));
     await Promise.allSettled([this.stopSource()]);
-    const r = this.#recorder;
-    if (r !== undefined) {
-      await Promise.allSettled([r.ingest.close()]);
-      r.demux.detach();
-      await new Promise<void>((resolve) => r.demux.socket.close(() => resolve()));
-    }
     await Promise.allSettled([this.tracker.close()]);
     rmSync(this.#cache, { recursive: true, force: true });
   }

@@ -64,6 +64,8 @@ export interface LiveSourceOptions {
   readonly maxQueuedChunks?: number;
   /** Wall clock, Unix ms. Default `Date.now`. */
   readonly now?: () => number;
+  /** Each signed chunk as it is published (tests compare what peers play with it). */
+  readonly onChunk?: (bytes: Buffer) => void;
 }
 
 /** Counters of a {@link LiveSource}. */
@@ -92,6 +94,7 @@ export class LiveSource {
   readonly #chunker: TsChunker;
   readonly #factory: (() => TsInput | Promise<TsInput>) | undefined;
   readonly #now: () => number;
+  readonly #onChunk: ((bytes: Buffer) => void) | undefined;
   readonly #restartMs: number;
   readonly #socket: Socket | undefined;
   #staticEdges: readonly EdgeAddress[];
@@ -114,6 +117,7 @@ export class LiveSource {
     this.channel = options.channel;
     this.#socket = socket;
     this.#now = options.now ?? Date.now;
+    this.#onChunk = options.onChunk;
     this.#restartMs = validateInteger(
       'restartDelayMs',
       options.restartDelayMs,
@@ -296,6 +300,7 @@ export class LiveSource {
   #forward(): void {
     for (const chunk of this.#chunker.takeChunks()) {
       this.#publisher.publish(chunk);
+      this.#onChunk?.(chunk);
       this.#recent.push({
         bytes: chunk.length - CHUNK_PAYLOAD_OFFSET,
         ms: chunk.readUInt32BE(CHUNK_DURATION_OFFSET),
