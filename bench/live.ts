@@ -10,8 +10,16 @@
 //   continuity   played / (played + skipped), over every peer
 //   latency      source-to-peer latency of the received chunks, p50/p95/p99 of the peers' p50/p95/p99
 //   join         start of the process to the first chunk played, p50/p95
-//   cpu, rss     per peer process
+//   cpu, rss     per peer process: CPU % of one core over the process's own life, CPU ms per Mbit/s
+//                received, and from /proc at the end VmRSS (what `rssMbPerPeer` is: it counts the
+//                node binary's pages, shared by every peer), RssAnon (private) and PSS (shared pages
+//                split between the processes that map them)
 //   announces/s  tracker requests handled per second (joins, keepalives, samples, reports)
+//   machine      load average (1 min) sampled every 5 s, and this process's event-loop delay p99
+//                (the tracker and the source run here): evidence of CPU starvation on a shared box
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { LiveDemo } from '../src/live/index.ts';
 import { emit, flagValue, percentile, printTable } from './lib/report.ts';
 
@@ -30,13 +38,58 @@ interface Figures {
   readonly joinP50Ms: number;
   readonly joinP95Ms: number;
   readonly cpuPerPeerPct: number;
+  readonly cpuMsPerMbit: number;
   readonly rssMbPerPeer: number;
+  readonly rssAnonMbPerPeer: number;
+  readonly pssMbPerPeer: number;
+  readonly edgeCpuPct: number;
+  readonly edgeRssMb: number;
+  readonly loadAvgMean: number;
+  readonly loadAvgMax: number;
+  readonly eventLoopDelayP99Ms: number;
   readonly edgeEgressMbps: number;
   readonly trackerAnnouncesPerS: number;
   readonly churned: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const CLOCK_TICKS_PER_S = 100;
+const UPTIME_S = (): number => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+
+/** CPU % of one core over the process's life, and its memory, from /proc (Linux). */
+function procFigures(pid: number | undefined): {
+  cpuPct: number;
+  rssMb: number;
+  anonMb: number;
+  pssMb: number;
+} {
+  const none = { cpuPct: Number.NaN, rssMb: Number.NaN, anonMb: Number.NaN, pssMb: Number.NaN };
+  if (pid === undefined) return none;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpuS = (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_S;
+    const ageS = UPTIME_S() - Number(f[19]) / CLOCK_TICKS_PER_S;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (text: string, name: string): number =>
+      Number(new RegExp(`${name}:\\s+(\\d+)`).exec(text)?.[1] ?? Number.NaN);
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return {
+      cpuPct: (100 * cpuS) / Math.max(1e-3, ageS),
+      rssMb: kb(status, 'VmRSS') / 1024,
+      anonMb: kb(status, 'RssAnon') / 1024,
+      pssMb: kb(rollup, 'Pss') / 1024,
+    };
+  } catch {
+    return none; // gone
+  }
+}
+
+const mean = (values: readonly number[]): number => {
+  const v = values.filter(Number.isFinite);
+  return v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+};
 
 async function scenario(edgeOnly: boolean): Promise<Figures> {
   const demo = await LiveDemo.start({
@@ -48,6 +101,10 @@ async function scenario(edgeOnly: boolean): Promise<Figures> {
   });
   let churned = 0;
   const joins: number[] = [];
+  const loads: number[] = [];
+  const loadTimer = setInterval(() => loads.push(loadavg()[0]!), 5_000);
+  const delay = monitorEventLoopDelay({ resolution: 20 });
+  delay.enable();
   try {
     // Peers join over the first 10 s.
     for (let i = 0; i < PEERS; i++) {
@@ -90,7 +147,12 @@ async function scenario(edgeOnly: boolean): Promise<Figures> {
       fromPeers += s!.bytesFromPeers;
       fromEdge += s!.bytesFromEdge;
     }
-    const cpu = stats.map((s) => (s!.cpuUserUs + s!.cpuSystemUs) / 1e6);
+    const procs = alive
+      .filter((p) => p.child.latest('stats')?.played > 0)
+      .map((p) => procFigures(p.child.process.pid));
+    const cpuPct = mean(procs.map((p) => p.cpuPct));
+    const receivedMbps = mean(stats.map((s) => (s!.downloadBps as number) / 1e6));
+    const edgeProcs = demo.edges.map((e) => procFigures(e.process.pid));
     const edgeBps = demo.edges.reduce((a, e) => a + ((e.latest('stats')?.egressBps as number) ?? 0), 0);
     return {
       peers: stats.length,
@@ -110,13 +172,23 @@ async function scenario(edgeOnly: boolean): Promise<Figures> {
       ),
       joinP50Ms: percentile(joins, 50),
       joinP95Ms: percentile(joins, 95),
-      cpuPerPeerPct: (100 * cpu.reduce((a, b) => a + b, 0)) / Math.max(1, cpu.length) / (SECONDS + 10),
-      rssMbPerPeer: stats.reduce((a, s) => a + s!.rssBytes, 0) / Math.max(1, stats.length) / 2 ** 20,
+      cpuPerPeerPct: cpuPct,
+      cpuMsPerMbit: (10 * cpuPct) / Math.max(1e-9, receivedMbps),
+      rssMbPerPeer: mean(procs.map((p) => p.rssMb)),
+      rssAnonMbPerPeer: mean(procs.map((p) => p.anonMb)),
+      pssMbPerPeer: mean(procs.map((p) => p.pssMb)),
+      edgeCpuPct: mean(edgeProcs.map((p) => p.cpuPct)),
+      edgeRssMb: mean(edgeProcs.map((p) => p.rssMb)),
+      loadAvgMean: mean(loads),
+      loadAvgMax: Math.max(...loads),
+      eventLoopDelayP99Ms: delay.percentile(99) / 1e6,
       edgeEgressMbps: edgeBps / 1e6,
       trackerAnnouncesPerS: announces,
       churned,
     };
   } finally {
+    clearInterval(loadTimer);
+    delay.disable();
     await demo.close();
   }
 }
@@ -148,7 +220,11 @@ emit(result, () => {
     'p50/p95/p99 ms': `${f.latencyP50Ms}/${f.latencyP95Ms}/${f.latencyP99Ms}`,
     'join p50/p95 ms': `${Math.round(f.joinP50Ms)}/${Math.round(f.joinP95Ms)}`,
     'cpu/peer': `${f.cpuPerPeerPct.toFixed(1)} %`,
-    'rss/peer MB': Math.round(f.rssMbPerPeer),
+    'cpu ms/Mbit': Math.round(f.cpuMsPerMbit),
+    'rss/anon/pss MB': `${Math.round(f.rssMbPerPeer)}/${Math.round(f.rssAnonMbPerPeer)}/${Math.round(f.pssMbPerPeer)}`,
+    'edge cpu/rss': `${Math.round(f.edgeCpuPct)} %/${Math.round(f.edgeRssMb)} MB`,
+    'load avg/max': `${f.loadAvgMean.toFixed(1)}/${f.loadAvgMax.toFixed(1)}`,
+    'loop p99 ms': Math.round(f.eventLoopDelayP99Ms),
     'edge Mbit/s': f.edgeEgressMbps.toFixed(2),
     'announces/s': Math.round(f.trackerAnnouncesPerS),
     churned: f.churned,

@@ -4,7 +4,7 @@
 // - announcesPerCpuS: KEEPALIVE frames through TrackerCore.receive (decode, session lookup from the
 //   peer's address, touch, spare upload, ACK encoded and drained) per CPU second of this process
 //   (process.cpuUsage: user + system), cycling over --peers joined peers; target ≥ 100,000;
-// - bytesPerPeer: heap bytes per joined peer (gc before and after --peers challenged JOINs, the
+// - bytesPerPeer: heap + Buffer bytes per joined peer (gc before and after --peers challenged JOINs, the
 //   clients' frames made and dropped one by one); target ≤ 2 KB;
 // - baseline: a plain Map-based announce handler doing the minimum (session id → record, touch,
 //   a 20-byte answer into a preallocated buffer) for both figures; ratios tracker ÷ baseline;
@@ -45,10 +45,12 @@ function addressOf(i: number): Endpoint {
   return { address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.1`, port: 1024 + (i & 255) };
 }
 
+/** The JS heap and the Buffers' backing stores (small Buffers live in shared 8 KB pool slabs). */
 function heap(): number {
   gc();
   gc();
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 }
 
 function cpuMs(): number {

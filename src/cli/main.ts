@@ -6,12 +6,15 @@
 // Start-up (docs/cli.md "Start-up"): a subcommand's action loads its layers, so defining the
 // commands loads none, and Node's compile cache keeps the compiled (and type-stripped) modules.
 import { readFileSync } from 'node:fs';
-import { enableCompileCache } from 'node:module';
+import { enableCompileCache, flushCompileCache } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands.ts';
 import { ExitCode, report } from './fail.ts';
 
 enableCompileCache();
+// The cache is written at exit; a long-running subcommand (a peer, killed rather than stopped) writes
+// what its action loaded once it has started.
+setTimeout(() => flushCompileCache(), 10_000).unref();
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;

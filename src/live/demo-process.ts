@@ -11,10 +11,21 @@ import { fileURLToPath } from 'node:url';
 import { PortholeError, TimeoutError } from '../errors/index.ts';
 import { LiveEdgeErrorCode } from './edge-errors.ts';
 
-/** The `porthole` entry point next to this file (src/cli/main.ts, or dist/cli/main.js when built). */
+/**
+ * The `porthole` entry point next to this file: in a checkout the bin (bin/porthole.js, which turns
+ * Node's compile cache on before src/cli/main.ts is type-stripped, so a child neither strips nor
+ * holds the stripper's ~20 MB), or dist/cli/main.js when built.
+ */
 export const PORTHOLE_MAIN = fileURLToPath(
-  new URL(import.meta.url.endsWith('.ts') ? '../cli/main.ts' : '../cli/main.js', import.meta.url),
+  new URL(import.meta.url.endsWith('.ts') ? '../../bin/porthole.js' : '../cli/main.js', import.meta.url),
 );
+/**
+ * Node flags of a `porthole peer` child: a 1 MB semi-space (V8's default grows it to 16 MB). A peer
+ * allocates little per second (a 2 Mbit/s stream), so the young generation needs no room to grow;
+ * the cap keeps ~10 MB per peer process out of its RSS at a cost of scavenges of a small heap
+ * (docs/live.md, "Memory of a peer").
+ */
+const PEER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 /** Lines of stderr kept per child. */
 const STDERR_LINES = 20;
 
@@ -34,10 +45,14 @@ export class DemoChild {
 
   constructor(name: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}) {
     this.name = name;
-    this.process = spawn(process.execPath, [PORTHOLE_MAIN, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: options.env ?? process.env,
-    });
+    this.process = spawn(
+      process.execPath,
+      [...(args[0] === 'peer' ? PEER_NODE_FLAGS : []), PORTHOLE_MAIN, ...args],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: options.env ?? process.env,
+      },
+    );
     const lines = createInterface({ input: this.process.stdout! });
     lines.on('line', (text) => {
       let line: ChildLine;
