@@ -200,30 +200,24 @@ describe('punching on loopback with real sockets', () => {
     await broker.close();
   });
 
-  it('a symmetric <-> symmetric pair with a relay starts on it without punching; direct is retried later', async () => {
+  /**
+   * Bob behind a declared symmetric NAT who never punches back (no direct path), and the options
+   * for Alice (symmetric too) to dial him with `relay`: a 60 s punch deadline, no prediction, a
+   * 300 ms symmetric-pair deadline.
+   */
+  async function symmetricPair(relay: RelayProvider, signal: AbortSignal) {
     const { broker, brokerAddress } = await startBroker();
-    // The punch deadline is 60 s and the test gives up after 20 s: only going to the relay first
-    // brings the link up in time; the retry of direct (after relayRetryDirectMs) ends at the
-    // symmetric-pair deadline (300 ms) and the link stays on the relay.
-    const signal = AbortSignal.timeout(20_000);
     const bob = await PunchPeer.open({
       broker: brokerAddress,
       id: 'bob',
       token: 'b-secret',
       address: '127.0.0.1',
       natClass: 'symmetric',
-      maxUnaccepted: 0, // never punches back: no direct path
+      maxUnaccepted: 0,
       signal,
     });
     closers.push(() => bob.close());
-    let opened = 0;
-    const relay: RelayProvider = {
-      async open() {
-        opened++;
-        return { send: () => {}, close: () => {} };
-      },
-    };
-    const link = await dialPeer({
+    const alice = {
       broker: brokerAddress,
       id: 'alice',
       token: 'a-secret',
@@ -231,11 +225,30 @@ describe('punching on loopback with real sockets', () => {
       natClass: 'symmetric',
       peer: 'bob',
       relay,
-      relayRetryDirectMs: 200,
       punch: { punchTimeoutMs: 60_000, prediction: false },
       symmetricPairTimeoutMs: 300,
       signal,
-    });
+    } as const;
+    const close = async (): Promise<void> => {
+      await bob.close();
+      await broker.close();
+    };
+    return { alice, close };
+  }
+
+  it('a symmetric <-> symmetric pair with a relay starts on it without punching; direct is retried later', async () => {
+    // The punch deadline is 60 s and the test gives up after 20 s: only going to the relay first
+    // brings the link up in time; the retry of direct (after relayRetryDirectMs) ends at the
+    // symmetric-pair deadline (300 ms) and the link stays on the relay.
+    let opened = 0;
+    const relay: RelayProvider = {
+      async open() {
+        opened++;
+        return { send: () => {}, close: () => {} };
+      },
+    };
+    const { alice, close } = await symmetricPair(relay, AbortSignal.timeout(20_000));
+    const link = await dialPeer({ ...alice, relayRetryDirectMs: 200 });
     closers.push(() => link.close());
     assert.equal(link.path, 'relay');
     assert.equal(link.stats().probesSent, 0, 'no punch probe before the relay');
@@ -249,23 +262,10 @@ describe('punching on loopback with real sockets', () => {
     assert.equal(link.path, 'relay', 'the link stays on the relay');
     assert.equal(opened, 1, 'the relay channel is kept, not reopened');
     await link.close();
-    await bob.close();
-    await broker.close();
+    await close();
   });
 
   it('a symmetric pair whose relay fails at first punches, and fails only when the relay fails again', async () => {
-    const { broker, brokerAddress } = await startBroker();
-    const signal = AbortSignal.timeout(20_000);
-    const bob = await PunchPeer.open({
-      broker: brokerAddress,
-      id: 'bob',
-      token: 'b-secret',
-      address: '127.0.0.1',
-      natClass: 'symmetric',
-      maxUnaccepted: 0,
-      signal,
-    });
-    closers.push(() => bob.close());
     let opened = 0;
     const relay: RelayProvider = {
       async open() {
@@ -273,24 +273,10 @@ describe('punching on loopback with real sockets', () => {
         throw new Error('no allocation');
       },
     };
-    await assert.rejects(
-      dialPeer({
-        broker: brokerAddress,
-        id: 'alice',
-        token: 'a-secret',
-        address: '127.0.0.1',
-        natClass: 'symmetric',
-        peer: 'bob',
-        relay,
-        punch: { punchTimeoutMs: 60_000, prediction: false },
-        symmetricPairTimeoutMs: 300,
-        signal,
-      }),
-      { code: 'ERR_PUNCH_FAILED' },
-    );
+    const { alice, close } = await symmetricPair(relay, AbortSignal.timeout(20_000));
+    await assert.rejects(dialPeer(alice), { code: 'ERR_PUNCH_FAILED' });
     assert.equal(opened, 2, 'the relay first, then again after the punch failed');
-    await bob.close();
-    await broker.close();
+    await close();
   });
 
   it('refuses bad punch tuning when it opens, not later inside a datagram handler', async () => {
