@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { DtlsConnection } from '../dtls/index.ts';
-import { PortholeError } from '../errors/index.ts';
+import { ErrorCode, PortholeError } from '../errors/index.ts';
 import { resolveHostPort } from '../internal/host-port.ts';
 import { addDtlsFlags, commonOptions, type DtlsFlags, pumpStdin, recordBytesFor } from './dtls-flags.ts';
 import { CliFailure, ExitCode, hostPort, numberIn, onStopSignal } from './fail.ts';
@@ -51,9 +51,13 @@ export function register(program: Command): void {
       const remote = await resolveHostPort(target, {
         option: '<host:port>',
         defaultPort: 4433,
-        unresolvedCode: 'ERR_DNS',
+        unresolvedCode: ErrorCode.INVALID_OPTION,
       }).catch((error: unknown) => {
-        throw new CliFailure(`cannot resolve ${target}: ${(error as Error).message}`, ExitCode.USAGE);
+        throw new CliFailure(
+          (error as Error).message,
+          ExitCode.USAGE,
+          'give an IP address or a name that resolves',
+        );
       });
       const stop = onStopSignal();
       const abort = new AbortController();
