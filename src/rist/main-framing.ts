@@ -153,7 +153,7 @@ export class MainFraming {
     }
     if (gre.keyed !== (this.#opener !== undefined)) {
       this.#authFailures++;
-      publishDrop('auth', data.length);
+      if (droppedChannel.hasSubscribers) publishDrop('auth', data.length);
       return undefined;
     }
     const bodyBytes = data.subarray(gre.offset);
@@ -161,7 +161,7 @@ export class MainFraming {
     if (this.#opener !== undefined) {
       entry = this.#opener.open(source, gre.nonce, gre.seq, gre.version, gre.aes256, bodyBytes, nowMs);
       if (entry === undefined) {
-        publishDrop('key-rate', data.length);
+        if (droppedChannel.hasSubscribers) publishDrop('key-rate', data.length);
         return undefined;
       }
     }
@@ -171,7 +171,7 @@ export class MainFraming {
     } catch (error) {
       if (entry === undefined || !(error instanceof ParseError)) throw error;
       this.#decryptFailures++;
-      publishDrop('decrypt', data.length);
+      if (droppedChannel.hasSubscribers) publishDrop('decrypt', data.length);
       return undefined;
     }
     if (body.kind === 'keepalive') {
@@ -180,7 +180,7 @@ export class MainFraming {
     }
     if (body.kind === 'unsupported') {
       this.#unsupported++;
-      publishDrop('unsupported', data.length);
+      if (droppedChannel.hasSubscribers) publishDrop('unsupported', data.length);
       return undefined;
     }
     const packet = bodyBytes.subarray(body.offset);
@@ -189,7 +189,7 @@ export class MainFraming {
       const verdict = checkKey(body.kind, packet, knownFlow);
       if (verdict === 'wrong') {
         this.#decryptFailures++;
-        publishDrop('decrypt', data.length);
+        if (droppedChannel.hasSubscribers) publishDrop('decrypt', data.length);
         return undefined;
       }
       if (verdict === 'unproven') {

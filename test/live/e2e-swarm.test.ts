@@ -18,13 +18,6 @@ import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from '../support/wait.ts';
 
 const run = promisify(execFile);
-// The fault phase is opt-in (PORTHOLE_E2E_FAULTS=1) until it has run green repeatedly on a busy
-// machine with the fixes for peers not resuming after the source outage (issue 15: the playout
-// ran past the live edge; restarted numbers past the buffer window were refused).
-const faults =
-  process.env.PORTHOLE_E2E_FAULTS === '1'
-    ? false
-    : 'set PORTHOLE_E2E_FAULTS=1: the fault phase is opt-in until it has run green repeatedly (issue 15)';
 const PEERS = 20;
 
 const dir = mkdtempSync(join(tmpdir(), 'porthole-e2e-swarm-'));
@@ -154,9 +147,7 @@ describe('the live system on loopback, real processes', { timeout: 600_000 }, ()
     }
   });
 
-  it('survives a polluter, 30 % churn, an edge killed and the source down for 5 s', {
-    skip: faults,
-  }, async () => {
+  it('survives a polluter, 30 % churn, an edge killed and the source down for 5 s', async () => {
     const polluter = await demo.addPolluter();
     const before = new Map(honest().map((id) => [id, stats(id).played as number]));
     // 30 % of the peers killed for real, as many started.
