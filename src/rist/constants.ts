@@ -67,3 +67,9 @@ export const DEFAULT_MAX_FLOWS = 16;
 export const DEFAULT_FLOW_TIMEOUT_MS = 10_000;
 /** Interval of the Main profile's TR-06-2 keepalive, ms (librist: 1 000). */
 export const KEEPALIVE_INTERVAL_MS = 1000;
+/**
+ * Most packets a receiver asks for before the first one it saw (a flow whose first packets were
+ * lost, known from the sender report's packet count); a larger gap is a receiver that joined a
+ * running stream, and what it missed is not asked for.
+ */
+export const MAX_START_RECOVERY_PACKETS = 64;

@@ -10,7 +10,10 @@
  *    `maxRetries` times, and never after its output time.
  * 4. Output is in order: a packet is released at its output time; a packet still missing then is
  *    given up and reported as a hole (`lost` item). Nothing waits past the latency.
- * 5. Every `rtcpIntervalMs` a receiver report, SDES CNAME and echo request go to the sender; an
+ * 5. A flow starts at its first arriving packet; the sender report's packet count tells where it
+ *    really began (flow-start.ts), and up to {@link MAX_START_RECOVERY_PACKETS} lost first packets
+ *    are marked missing and NACKed like a gap, if nothing was output yet.
+ * 6. Every `rtcpIntervalMs` a receiver report, SDES CNAME and echo request go to the sender; an
  *    echo request from the sender is answered at once.
  * @module
  */
@@ -22,8 +25,10 @@ import {
   DEFAULT_RTCP_INTERVAL_MS,
   DEFAULT_RTT_MAX_MS,
   DEFAULT_RTT_MIN_MS,
+  MAX_START_RECOVERY_PACKETS,
   RTP_CLOCK_HZ,
 } from './constants.ts';
+import { FlowStart } from './flow-start.ts';
 import { RateMeter } from './rate-meter.ts';
 import type { RtcpPacket } from './rtcp.ts';
 import { ntpMiddle, RtcpWriter, toNtp } from './rtcp-writer.ts';
@@ -88,6 +93,8 @@ export interface RistReceiverFlowStats {
   readonly late: number;
   /** Packets pushed out early because the buffer was full. */
   readonly overflowed: number;
+  /** First packets of the flow that never arrived, found from the sender report and asked for. */
+  readonly startMissing: number;
   /** Packets waiting in the buffer now (held or missing). */
   readonly bufferPackets: number;
   /** Smoothed RTT from echo responses, ms (NaN before one). */
@@ -129,6 +136,7 @@ export class RistReceiverCore {
   readonly #rtt: RttEstimator;
   readonly #rate = new RateMeter();
   readonly #writer = new RtcpWriter();
+  readonly #start = new FlowStart();
   #missing: number[] = [];
   #nextNackMin = Number.POSITIVE_INFINITY;
   #started = false;
@@ -163,6 +171,7 @@ export class RistReceiverCore {
   #reordered = 0;
   #late = 0;
   #overflowed = 0;
+  #startMissing = 0;
 
   constructor(options: RistReceiverCoreOptions, nowMs: number) {
     this.latencyMs = positive(options.latencyMs, DEFAULT_LATENCY_MS);
@@ -256,6 +265,10 @@ export class RistReceiverCore {
     this.#deadline[i] = deadline;
     this.#highest = ext;
     this.#seq.update(packet.seq);
+    if (!packet.retransmit && !this.#start.done) {
+      const first = this.#start.onOriginal(ext, packet.timestamp);
+      if (first >= 0) this.#recoverStart(first, nowMs);
+    }
     this.#release(nowMs);
   }
 
@@ -267,6 +280,10 @@ export class RistReceiverCore {
         case 'sr':
           if (this.#ssrc === 0) this.#ssrc = (p.ssrc & ~1) >>> 0;
           this.#lastSrMiddle = ntpMiddle(p.ntpMsw, p.ntpLsw);
+          if (this.#started && !this.#start.done) {
+            if (this.#nextOut === this.#firstExt) this.#start.onSenderReport(p.packetCount, p.rtpTimestamp);
+            else this.#start.finish(); // output began: too late to put packets before it
+          }
           this.#lastSrAtMs = nowMs;
           break;
         case 'sdes':
@@ -353,6 +370,7 @@ export class RistReceiverCore {
       reordered: this.#reordered,
       late: this.#late,
       overflowed: this.#overflowed,
+      startMissing: this.#startMissing,
       bufferPackets: this.#started ? this.#highest - this.#nextOut + 1 : 0,
       rttMs: this.#rtt.smoothedMs,
       jitterMs: (this.#jitter * 1000) / RTP_CLOCK_HZ,
@@ -445,6 +463,37 @@ export class RistReceiverCore {
     this.#missing = [];
     this.#nextNackMin = Number.POSITIVE_INFINITY;
     this.#lastPacketMs = nowMs;
+  }
+
+  /**
+   * The flow began at `first`, before the first packet that arrived: marks the numbers in between
+   * missing (output before that packet, so by its deadline) and NACKs them at the next poll. Not
+   * when output began, when the gap exceeds {@link MAX_START_RECOVERY_PACKETS} (a receiver that
+   * joined a running stream) or when the buffer cannot hold it.
+   */
+  #recoverStart(first: number, nowMs: number): void {
+    const seen = this.#firstExt;
+    const count = seen - first;
+    if (count <= 0 || count > MAX_START_RECOVERY_PACKETS || this.#nextOut !== seen) return;
+    if (this.#highest - first + 1 > this.#size) return;
+    const deadline = this.#deadline[seen & this.#mask] as number;
+    const added: number[] = [];
+    for (let m = first; m < seen; m++) {
+      const i = m & this.#mask;
+      this.#tags[i] = m;
+      this.#state[i] = MISSING;
+      this.#payloads[i] = undefined;
+      this.#deadline[i] = deadline;
+      this.#nextNack[i] = nowMs;
+      this.#tries[i] = 0;
+      added.push(m);
+    }
+    this.#missing = added.concat(this.#missing);
+    this.#lost += count;
+    this.#startMissing += count;
+    this.#nextOut = first;
+    this.#firstExt = first;
+    if (nowMs < this.#nextNackMin) this.#nextNackMin = nowMs;
   }
 
   #closeHole(): void {
