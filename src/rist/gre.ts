@@ -89,12 +89,25 @@ export interface GreHeader {
   readonly offset: number;
 }
 
+/** A {@link GreHeader} to decode into again and again ({@link decodeGreInto}). */
+export type GreHeaderScratch = { -readonly [K in keyof GreHeader]: GreHeader[K] };
+
+/** A fresh {@link GreHeaderScratch}. */
+export function greHeaderScratch(): GreHeaderScratch {
+  return { protocol: 0, keyed: false, nonce: 0, seq: 0, version: 0, aes256: false, offset: 0 };
+}
+
 /**
  * Reads the GRE header of one datagram (the body is not looked at).
  * @throws ParseError `ERR_RIST_TRUNCATED` (shorter than its flags announce), `ERR_RIST_VERSION`
  * (GRE version not 0).
  */
 export function decodeGre(data: Uint8Array): GreHeader {
+  return decodeGreInto(data, greHeaderScratch());
+}
+
+/** {@link decodeGre} into `out` (no allocation); returns `out`. Same errors. */
+export function decodeGreInto(data: Uint8Array, out: GreHeaderScratch): GreHeaderScratch {
   if (data.length < GRE_HEADER_BYTES) {
     throw new ParseError(RistParseCode.TRUNCATED, 'GRE header shorter than 4 bytes', data.length);
   }
@@ -119,7 +132,14 @@ export function decodeGre(data: Uint8Array): GreHeader {
     seq = readU32(data, offset);
     offset += 4;
   }
-  return { protocol, keyed, nonce, seq, version: (f2 >> 3) & 0x07, aes256: (f2 & FLAG_H) !== 0, offset };
+  out.protocol = protocol;
+  out.keyed = keyed;
+  out.nonce = nonce;
+  out.seq = seq;
+  out.version = (f2 >> 3) & 0x07;
+  out.aes256 = (f2 & FLAG_H) !== 0;
+  out.offset = offset;
+  return out;
 }
 
 /** The body of a GRE datagram once decrypted, told apart. */
@@ -140,43 +160,94 @@ export type GreBody =
   | { readonly kind: 'unsupported'; readonly protocol: number };
 
 /**
+ * What {@link readGreBody} found: `kind`, and for `rtp`/`rtcp` the virtual ports and the offset
+ * of the packet (from the start of the datagram), for `keepalive` where its MAC starts and its
+ * capabilities, for `unsupported` the protocol.
+ */
+export interface GreBodyScratch {
+  kind: 'rtp' | 'rtcp' | 'keepalive' | 'unsupported';
+  srcPort: number;
+  dstPort: number;
+  offset: number;
+  macAt: number;
+  capabilities: number;
+  protocol: number;
+}
+
+/** A fresh {@link GreBodyScratch}. */
+export function greBodyScratch(): GreBodyScratch {
+  return { kind: 'unsupported', srcPort: 0, dstPort: 0, offset: 0, macAt: 0, capabilities: 0, protocol: 0 };
+}
+
+/**
  * Tells what the (decrypted) `body` of a GRE datagram of `protocol` is.
  * @throws ParseError `ERR_RIST_TRUNCATED` (a reduced or keepalive header past the end, or no
  * room for an RTP/RTCP header), `ERR_RIST_VERSION` (the inner packet's version is not 2).
  */
 export function decodeGreBody(protocol: number, body: Uint8Array): GreBody {
-  let at = 0;
+  const b = readGreBody(protocol, body, 0, greBodyScratch());
+  if (b.kind === 'unsupported') return { kind: 'unsupported', protocol: b.protocol };
+  if (b.kind === 'keepalive') {
+    const mac = Buffer.from(body.buffer, body.byteOffset + b.macAt, 6).toString('hex');
+    return { kind: 'keepalive', mac, capabilities: b.capabilities, offset: b.offset };
+  }
+  return { kind: b.kind, srcPort: b.srcPort, dstPort: b.dstPort, offset: b.offset };
+}
+
+/**
+ * {@link decodeGreBody} of the body that starts at `start` in `data`, into `out` (no
+ * allocation); offsets in `out` count from the start of `data`, those of errors from `start`.
+ */
+export function readGreBody(
+  protocol: number,
+  data: Uint8Array,
+  start: number,
+  out: GreBodyScratch,
+): GreBodyScratch {
+  const length = data.length - start;
+  let at = start;
   let kind = protocol;
   if (protocol === GreProtocol.VSF) {
-    if (body.length < 4) throw new ParseError(RistParseCode.TRUNCATED, 'VSF type past the end', body.length);
-    const type = ((body[0] as number) << 8) | (body[1] as number);
-    const subtype = ((body[2] as number) << 8) | (body[3] as number);
-    at = 4;
+    if (length < 4) throw new ParseError(RistParseCode.TRUNCATED, 'VSF type past the end', length);
+    const type = ((data[at] as number) << 8) | (data[at + 1] as number);
+    const subtype = ((data[at + 2] as number) << 8) | (data[at + 3] as number);
+    at += 4;
     if (type === 0 && subtype === VSF_SUBTYPE_REDUCED) kind = GreProtocol.REDUCED;
     else if (type === 0 && subtype === VSF_SUBTYPE_KEEPALIVE) kind = GreProtocol.KEEPALIVE;
-    else return { kind: 'unsupported', protocol: (type << 16) | subtype };
+    else {
+      out.kind = 'unsupported';
+      out.protocol = (type << 16) | subtype;
+      return out;
+    }
   }
   if (kind === GreProtocol.KEEPALIVE) {
-    if (body.length < at + KEEPALIVE_BYTES) {
-      throw new ParseError(RistParseCode.TRUNCATED, 'keepalive shorter than 8 bytes', body.length);
+    if (data.length < at + KEEPALIVE_BYTES) {
+      throw new ParseError(RistParseCode.TRUNCATED, 'keepalive shorter than 8 bytes', length);
     }
-    const mac = Buffer.from(body.buffer, body.byteOffset + at, 6).toString('hex');
-    const capabilities = ((body[at + 6] as number) << 8) | (body[at + 7] as number);
-    return { kind: 'keepalive', mac, capabilities, offset: at + KEEPALIVE_BYTES };
+    out.kind = 'keepalive';
+    out.macAt = at;
+    out.capabilities = ((data[at + 6] as number) << 8) | (data[at + 7] as number);
+    out.offset = at + KEEPALIVE_BYTES;
+    return out;
   }
-  if (kind !== GreProtocol.REDUCED) return { kind: 'unsupported', protocol };
+  if (kind !== GreProtocol.REDUCED) {
+    out.kind = 'unsupported';
+    out.protocol = protocol;
+    return out;
+  }
   // Reduced header, then at least an RTCP header's 8 bytes (an RTP header is checked by decodeRtp).
-  if (body.length < at + REDUCED_HEADER_BYTES + 8) {
-    throw new ParseError(RistParseCode.TRUNCATED, 'reduced header and RTP/RTCP past the end', body.length);
+  if (data.length < at + REDUCED_HEADER_BYTES + 8) {
+    throw new ParseError(RistParseCode.TRUNCATED, 'reduced header and RTP/RTCP past the end', length);
   }
-  const srcPort = ((body[at] as number) << 8) | (body[at + 1] as number);
-  const dstPort = ((body[at + 2] as number) << 8) | (body[at + 3] as number);
   const inner = at + REDUCED_HEADER_BYTES;
-  if ((body[inner] as number) >> 6 !== 2) {
-    throw new ParseError(RistParseCode.VERSION, 'RTP/RTCP version in a GRE body is not 2', inner);
+  if ((data[inner] as number) >> 6 !== 2) {
+    throw new ParseError(RistParseCode.VERSION, 'RTP/RTCP version in a GRE body is not 2', inner - start);
   }
-  const rtcp = (body[inner + 1] as number) >= 200;
-  return { kind: rtcp ? 'rtcp' : 'rtp', srcPort, dstPort, offset: inner };
+  out.kind = (data[inner + 1] as number) >= 200 ? 'rtcp' : 'rtp';
+  out.srcPort = ((data[at] as number) << 8) | (data[at + 1] as number);
+  out.dstPort = ((data[at + 2] as number) << 8) | (data[at + 3] as number);
+  out.offset = inner;
+  return out;
 }
 
 /**

@@ -23,22 +23,26 @@ export type {
 export { RistDiagnostics } from './diagnostics.ts';
 export type { RistParseCodeValue } from './errors.ts';
 export { RistParseCode } from './errors.ts';
-export type { GreBody, GreHeader } from './gre.ts';
+export type { GreBody, GreBodyScratch, GreHeader, GreHeaderScratch } from './gre.ts';
 export {
   DEFAULT_VIRTUAL_DST_PORT,
   DEFAULT_VIRTUAL_SRC_PORT,
   decodeGre,
   decodeGreBody,
+  decodeGreInto,
   encodeKeepalive,
   GRE_FIRST_BYTES,
   GreProtocol,
+  greBodyScratch,
+  greHeaderScratch,
+  readGreBody,
   writeGreHeader,
 } from './gre.ts';
-export type { MainFramingStats, MainProfileOptions, Unwrapped, VirtualPorts } from './main-framing.ts';
+export type { KnownFlow, MainFramingStats, MainProfileOptions, Unwrapped, VirtualPorts } from './main-framing.ts';
 export { MainFraming } from './main-framing.ts';
 export type { RistProfile, RistProfileOptions, RistReceiverOptions, RistSenderOptions } from './options.ts';
 export type { PskBits } from './psk.ts';
-export { derivePskKey, PSK_PBKDF2_ITERATIONS, PskOpener, PskSealer, pskCrypt } from './psk.ts';
+export { derivePskKey, PSK_PBKDF2_ITERATIONS, PskCipher, PskOpener, PskSealer, pskCrypt } from './psk.ts';
 export type { RistReceiverStats } from './receiver.ts';
 export { RistReceiver } from './receiver.ts';
 export type { RistReceived, RistReceiverCoreOptions, RistReceiverFlowStats } from './receiver-core.ts';

@@ -12,15 +12,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ParseError } from '../errors/index.ts';
+import type { Endpoint } from '../internal/endpoint.ts';
 import { droppedChannel } from './diagnostics.ts';
 import {
-  decodeGre,
-  decodeGreBody,
+  decodeGreInto,
   encodeKeepalive,
   GRE_HEADER_BYTES,
   GRE_KEY_SEQ_HEADER_BYTES,
   GreProtocol,
+  greBodyScratch,
+  greHeaderScratch,
   REDUCED_HEADER_BYTES,
+  readGreBody,
   writeGreHeader,
 } from './gre.ts';
 import { type PskBits, PskOpener, PskSealer } from './psk.ts';
@@ -73,6 +76,15 @@ export type Unwrapped =
     }
   | { readonly kind: 'keepalive' };
 
+/** Whether `from` already has a flow of `ssrc` (proves an encrypted RTP datagram's key right). */
+export type KnownFlow = (ssrc: number, from: Endpoint) => boolean;
+
+type MutableUnwrapped = { kind: 'rtp' | 'rtcp'; packet: Buffer; srcPort: number; dstPort: number };
+
+const KEEPALIVE: Unwrapped = Object.freeze({ kind: 'keepalive' });
+/** The key fields written before sealing (the real ones are written after). */
+const PLACEHOLDER_KEY = Object.freeze({ nonce: 0, seq: 0, aes256: false });
+
 /** Virtual ports of the reduced overhead header. */
 export interface VirtualPorts {
   readonly src: number;
@@ -94,6 +106,9 @@ export class MainFraming {
   #heldCount = 0;
   #releasedCount = 0;
   #released: Unwrapped[] = [];
+  readonly #gre = greHeaderScratch();
+  readonly #body = greBodyScratch();
+  readonly #result: MutableUnwrapped = { kind: 'rtp', packet: Buffer.alloc(0), srcPort: 0, dstPort: 0 };
 
   constructor(options: MainProfileOptions = {}) {
     const secret = options.secret;
@@ -116,8 +131,8 @@ export class MainFraming {
       return out;
     }
     // The reduced header is written first: it is encrypted with the rest of the body.
-    writeGreHeader(out, GreProtocol.REDUCED, { nonce: 0, seq: 0, aes256: false }, ports);
-    const key = this.#sealer.seal(out.subarray(head));
+    writeGreHeader(out, GreProtocol.REDUCED, PLACEHOLDER_KEY, ports);
+    const key = this.#sealer.seal(out, head);
     writeGreHeader(out, GreProtocol.REDUCED, key);
     return out;
   }
@@ -129,26 +144,19 @@ export class MainFraming {
   }
 
   /**
-   * Unwraps one datagram from `source` ("address:port"). Undefined: dropped and counted here
-   * (protection, decryption, an unsupported protocol). `knownFlow(ssrc)`: whether that source
-   * already has a flow of this SSRC (proves an encrypted RTP datagram right).
+   * Unwraps one datagram from `from`. Undefined: dropped and counted here (protection,
+   * decryption, an unsupported protocol). `knownFlow(ssrc, from)`: whether that source already has
+   * a flow of this SSRC (proves an encrypted RTP datagram right). The result is one object reused
+   * by the next call (read it before); the packet is a view of `data`, decrypted in place.
    * @throws ParseError (a rist code): a GRE, reduced or inner header that does not decode.
    */
-  unwrap(
-    data: Buffer,
-    source: string,
-    nowMs: number,
-    knownFlow: (ssrc: number) => boolean,
-  ): Unwrapped | undefined {
-    const gre = decodeGre(data);
+  unwrap(data: Buffer, from: Endpoint, nowMs: number, knownFlow: KnownFlow): Unwrapped | undefined {
+    const gre = decodeGreInto(data, this.#gre);
     if (gre.protocol === GreProtocol.KEEPALIVE || gre.protocol === GreProtocol.VSF) {
       // Keepalives are in the clear whatever the secret; a VSF header may also carry data.
-      if (!gre.keyed) {
-        const body = decodeGreBody(gre.protocol, data.subarray(gre.offset));
-        if (body.kind === 'keepalive') {
-          this.#keepalivesReceived++;
-          return { kind: 'keepalive' };
-        }
+      if (!gre.keyed && readGreBody(gre.protocol, data, gre.offset, this.#body).kind === 'keepalive') {
+        this.#keepalivesReceived++;
+        return KEEPALIVE;
       }
     }
     if (gre.keyed !== (this.#opener !== undefined)) {
@@ -156,18 +164,28 @@ export class MainFraming {
       if (droppedChannel.hasSubscribers) publishDrop('auth', data.length);
       return undefined;
     }
-    const bodyBytes = data.subarray(gre.offset);
     let entry: { trusted: boolean } | undefined;
     if (this.#opener !== undefined) {
-      entry = this.#opener.open(source, gre.nonce, gre.seq, gre.version, gre.aes256, bodyBytes, nowMs);
+      const o = gre;
+      entry = this.#opener.open(
+        from.address,
+        from.port,
+        o.nonce,
+        o.seq,
+        o.version,
+        o.aes256,
+        data,
+        o.offset,
+        nowMs,
+      );
       if (entry === undefined) {
         if (droppedChannel.hasSubscribers) publishDrop('key-rate', data.length);
         return undefined;
       }
     }
-    let body: ReturnType<typeof decodeGreBody>;
+    let body: ReturnType<typeof readGreBody>;
     try {
-      body = decodeGreBody(gre.protocol, bodyBytes);
+      body = readGreBody(gre.protocol, data, gre.offset, this.#body);
     } catch (error) {
       if (entry === undefined || !(error instanceof ParseError)) throw error;
       this.#decryptFailures++;
@@ -176,24 +194,27 @@ export class MainFraming {
     }
     if (body.kind === 'keepalive') {
       this.#keepalivesReceived++;
-      return { kind: 'keepalive' };
+      return KEEPALIVE;
     }
     if (body.kind === 'unsupported') {
       this.#unsupported++;
       if (droppedChannel.hasSubscribers) publishDrop('unsupported', data.length);
       return undefined;
     }
-    const packet = bodyBytes.subarray(body.offset);
-    const unwrapped = { kind: body.kind, packet, srcPort: body.srcPort, dstPort: body.dstPort };
+    const result = this.#result;
+    result.kind = body.kind;
+    result.packet = data.subarray(body.offset);
+    result.srcPort = body.srcPort;
+    result.dstPort = body.dstPort;
     if (entry !== undefined && !entry.trusted) {
-      const verdict = checkKey(body.kind, packet, knownFlow);
+      const verdict = checkKey(body.kind, result.packet, from, knownFlow);
       if (verdict === 'wrong') {
         this.#decryptFailures++;
         if (droppedChannel.hasSubscribers) publishDrop('decrypt', data.length);
         return undefined;
       }
       if (verdict === 'unproven') {
-        this.#hold(entry, unwrapped);
+        this.#hold(entry, { ...result });
         return undefined;
       }
       entry.trusted = true;
@@ -205,7 +226,7 @@ export class MainFraming {
         this.#released.push(...held);
       }
     }
-    return unwrapped;
+    return result;
   }
 
   /** Held RTP datagrams released by the last {@link unwrap} (their nonce was proven), in arrival order. */
@@ -267,13 +288,14 @@ function publishDrop(reason: 'auth' | 'decrypt' | 'unsupported' | 'key-rate', si
 function checkKey(
   kind: 'rtp' | 'rtcp',
   packet: Buffer,
-  knownFlow: (ssrc: number) => boolean,
+  from: Endpoint,
+  knownFlow: KnownFlow,
 ): 'proven' | 'unproven' | 'wrong' {
   try {
     if (kind === 'rtcp') return decodeRtcp(packet).length > 0 ? 'proven' : 'wrong';
     const rtp = decodeRtp(packet);
     if (rtp.payloadType === 33 && rtp.payload[0] !== 0x47) return 'wrong';
-    return knownFlow((rtp.ssrc & ~1) >>> 0) ? 'proven' : 'unproven';
+    return knownFlow((rtp.ssrc & ~1) >>> 0, from) ? 'proven' : 'unproven';
   } catch (error) {
     if (error instanceof ParseError) return 'wrong';
     throw error;

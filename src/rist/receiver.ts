@@ -292,12 +292,7 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
     if (this.#closing !== undefined || framing === undefined) return;
     let unwrapped: ReturnType<MainFraming['unwrap']>;
     try {
-      unwrapped = framing.unwrap(data, `${from.address}:${from.port}`, this.#now(), (ssrc) => {
-        const flow = this.#flows.get(ssrc);
-        return (
-          flow !== undefined && flow.lastFrom.address === from.address && flow.lastFrom.port === from.port
-        );
-      });
+      unwrapped = framing.unwrap(data, from, this.#now(), this.#knownFlow);
     } catch (error) {
       if (!(error instanceof ParseError)) throw error;
       this.#malformed++;
@@ -308,9 +303,16 @@ export class RistReceiver implements AsyncIterable<RistReceived>, AsyncDisposabl
     for (const held of framing.drainReleased()) this.#dispatch(held, from);
   };
 
+  readonly #knownFlow = (ssrc: number, from: Endpoint): boolean => {
+    const flow = this.#flows.get(ssrc);
+    return flow !== undefined && flow.lastFrom.address === from.address && flow.lastFrom.port === from.port;
+  };
+
   #dispatch(unwrapped: Unwrapped, from: RemoteInfo): void {
     if (unwrapped.kind === 'keepalive') return;
-    this.#lastPorts = { src: unwrapped.srcPort, dst: unwrapped.dstPort };
+    if (this.#lastPorts.src !== unwrapped.srcPort || this.#lastPorts.dst !== unwrapped.dstPort) {
+      this.#lastPorts = { src: unwrapped.srcPort, dst: unwrapped.dstPort };
+    }
     if (unwrapped.kind === 'rtp') this.#onMedia(unwrapped.packet, from);
     else this.#onRtcp(unwrapped.packet, from);
   }

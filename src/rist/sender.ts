@@ -23,6 +23,9 @@ import { decodeRtcp } from './rtcp.ts';
 import { RistSenderCore, type RistSenderStats } from './sender-core.ts';
 import { TsPacker } from './ts-packer.ts';
 
+/** A sender knows no flows: an RTCP compound proves a key, RTP never arrives. */
+const noKnownFlow = (): boolean => false;
+
 /** How long {@link RistSender.connect} waits after the first RTCP before it resolves, ms. */
 export const HANDSHAKE_GRACE_MS = 20;
 
@@ -238,7 +241,7 @@ export class RistSender implements AsyncDisposable {
     if (this.#closing !== undefined || framing === undefined) return;
     let unwrapped: ReturnType<MainFraming['unwrap']>;
     try {
-      unwrapped = framing.unwrap(data, `${from.address}:${from.port}`, this.#now(), () => false);
+      unwrapped = framing.unwrap(data, from, this.#now(), noKnownFlow);
     } catch (error) {
       if (!(error instanceof ParseError)) throw error;
       this.#malformed++;

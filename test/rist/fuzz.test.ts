@@ -75,7 +75,7 @@ function keyId(input: Buffer): string {
 
 /** Unwraps one GRE datagram and decodes what is inside (the RTP or RTCP decoder). */
 function unwrapAll(framing: MainFraming, input: Buffer, nowMs: number, known: boolean): string {
-  const u = framing.unwrap(input, '127.0.0.1:9', nowMs, () => known);
+  const u = framing.unwrap(input, { address: '127.0.0.1', port: 9 }, nowMs, () => known);
   for (const held of framing.drainReleased()) if (held.kind === 'rtp') decodeRtp(held.packet);
   if (u === undefined) return 'dropped';
   if (u.kind === 'rtp') decodeRtp(u.packet);

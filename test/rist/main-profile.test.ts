@@ -97,12 +97,12 @@ describe('GRE and PSK against librist', () => {
     const rtcp = tx.wrap(new RtcpWriter().receiverReport(0x2468).sdes(0x2468, 'x').finish(), ports);
     for (const d of rtp)
       assert.equal(
-        rx.unwrap(d, 'a:1', 0, () => false),
+        rx.unwrap(d, { address: 'a', port: 1 }, 0, () => false),
         undefined,
       );
     assert.deepEqual([rx.stats().heldForKey, rx.stats().decryptFailures], [5, 0]);
     assert.deepEqual(rx.drainReleased(), []);
-    assert.equal(rx.unwrap(rtcp, 'a:1', 0, () => false)?.kind, 'rtcp');
+    assert.equal(rx.unwrap(rtcp, { address: 'a', port: 1 }, 0, () => false)?.kind, 'rtcp');
     const released = rx.drainReleased();
     assert.deepEqual(
       released.map((u) => (u.kind === 'rtp' ? decodeRtp(u.packet).payload[1] : -1)),
@@ -111,7 +111,7 @@ describe('GRE and PSK against librist', () => {
     assert.deepEqual([rx.stats().heldForKey, rx.stats().releasedForKey], [0, 5]);
     // Another source's datagrams under the same nonce are not proven by this one's RTCP.
     assert.equal(
-      rx.unwrap(Buffer.from(rtp[0] as Buffer), 'b:2', 0, () => false),
+      rx.unwrap(Buffer.from(rtp[0] as Buffer), { address: 'b', port: 2 }, 0, () => false),
       undefined,
     );
   });
@@ -120,7 +120,7 @@ describe('GRE and PSK against librist', () => {
     const data = Buffer.from(LIBRIST_PSK128_SR, 'hex');
     const framing = new MainFraming({ secret: 'not hunter22' });
     assert.equal(
-      framing.unwrap(data, 'x:1', 0, () => true),
+      framing.unwrap(data, { address: 'x', port: 1 }, 0, () => true),
       undefined,
     );
     assert.equal(framing.stats().decryptFailures, 1);
