@@ -38,7 +38,13 @@ export {
   readGreBody,
   writeGreHeader,
 } from './gre.ts';
-export type { KnownFlow, MainFramingStats, MainProfileOptions, Unwrapped, VirtualPorts } from './main-framing.ts';
+export type {
+  KnownFlow,
+  MainFramingStats,
+  MainProfileOptions,
+  Unwrapped,
+  VirtualPorts,
+} from './main-framing.ts';
 export { MainFraming } from './main-framing.ts';
 export type { RistProfile, RistProfileOptions, RistReceiverOptions, RistSenderOptions } from './options.ts';
 export type { PskBits } from './psk.ts';
