@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ErrorCode } from '../errors/index.ts';
 import { resolveHostPort } from '../internal/host-port.ts';
 import { CliFailure, ExitCode, familyOf, hostPort, numberIn, onStopSignal } from './fail.ts';
+import { dtlsServerOption, type RistDtlsFlags, ristDtlsFlags } from './rist-dtls.ts';
 import {
   parseDataEnd,
   profileChoice,
@@ -10,7 +11,7 @@ import {
   statsTicker,
 } from './rist-flags.ts';
 
-interface RistRecvOptions extends RistProfileFlags {
+interface RistRecvOptions extends RistProfileFlags, RistDtlsFlags {
   output: string;
   latency: number;
   idle: number;
@@ -24,34 +25,38 @@ interface Sink {
 
 /** `porthole rist-recv`: a RIST receiver (porthole/rist) writing the MPEG-TS to stdout, UDP or a file. */
 export function register(program: Command): void {
-  profileFlags(
-    program
-      .command('rist-recv')
-      .description('receive RIST (Simple or Main profile) and write the MPEG-TS to stdout, UDP or a file')
-      .argument(
-        '<address:port>',
-        'where to listen: Simple profile an even port (RTCP on the next), Main profile one port; 0: the OS chooses',
-        hostPort({ minPort: 0 }),
-      )
-      .option(
-        '--output <spec>',
-        '- (stdout), udp://ADDRESS:PORT (one datagram per RTP payload) or file:PATH',
-        '-',
-      )
-      .option(
-        '--latency <ms>',
-        'output delay and recovery window, 1-60000',
-        numberIn({ min: 1, max: 60_000, integer: true }),
-        1000,
-      )
-      .option(
-        '--idle <seconds>',
-        'exit once nothing arrived for this long after the first packet, 1-86400 (0: run until Ctrl-C)',
-        numberIn({ min: 1, max: 86_400, zero: true }),
-        0,
-      ),
+  ristDtlsFlags(
+    profileFlags(
+      program
+        .command('rist-recv')
+        .description('receive RIST (Simple or Main profile) and write the MPEG-TS to stdout, UDP or a file')
+        .argument(
+          '<address:port>',
+          'where to listen: Simple profile an even port (RTCP on the next), Main profile one port; 0: the OS chooses',
+          hostPort({ minPort: 0 }),
+        )
+        .option(
+          '--output <spec>',
+          '- (stdout), udp://ADDRESS:PORT (one datagram per RTP payload) or file:PATH',
+          '-',
+        )
+        .option(
+          '--latency <ms>',
+          'output delay and recovery window, 1-60000',
+          numberIn({ min: 1, max: 60_000, integer: true }),
+          1000,
+        )
+        .option(
+          '--idle <seconds>',
+          'exit once nothing arrived for this long after the first packet, 1-86400 (0: run until Ctrl-C)',
+          numberIn({ min: 1, max: 86_400, zero: true }),
+          0,
+        ),
+    ),
+    'server',
   ).action(async (listenText: string, options: RistRecvOptions) => {
     const choice = profileChoice(options);
+    const dtls = await dtlsServerOption(options, choice);
     const to = parseDataEnd(options.output, '--output');
     const listen = await resolveHostPort(listenText, {
       option: '<address:port>',
@@ -68,7 +73,11 @@ export function register(program: Command): void {
     }
     const { RistReceiver } = await import('../rist/index.ts');
     const { MediaTransport } = await import('../transport/index.ts');
-    const receiverOptions = { ...choice, latencyMs: options.latency };
+    const receiverOptions = {
+      ...choice,
+      latencyMs: options.latency,
+      ...(dtls === undefined ? {} : { dtls: dtls.options }),
+    };
     const receiver =
       choice.profile === 'simple' && listen.port === 0
         ? new RistReceiver(await MediaTransport.listenEphemeralPair(listen.address), receiverOptions, true)
@@ -80,9 +89,11 @@ export function register(program: Command): void {
       await receiver.close();
       throw error;
     }
-    const protection = choice.secret === undefined ? '' : `, AES-${choice.encryption ?? 128}`;
+    const protection =
+      dtls !== undefined ? ', DTLS' : choice.secret === undefined ? '' : `, AES-${choice.encryption ?? 128}`;
+    const pin = dtls?.fingerprint === undefined ? '' : `, certificate sha-256 ${dtls.fingerprint}`;
     process.stderr.write(
-      `porthole rist-recv: listening on ${listen.address}:${receiver.ports.media} (${choice.profile} profile${protection})\n`,
+      `porthole rist-recv: listening on ${listen.address}:${receiver.ports.media} (${choice.profile} profile${protection})${pin}\n`,
     );
     const stopStats = statsTicker(options.stats, () => receiver.stats());
     const stop = onStopSignal();

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ErrorCode } from '../errors/index.ts';
 import { parseHostPort, resolveHostPort } from '../internal/host-port.ts';
 import { CliFailure, ExitCode, hostPort, numberIn, onStopSignal } from './fail.ts';
+import { dtlsClientOption, type RistDtlsFlags, ristDtlsFlags } from './rist-dtls.ts';
 import {
   parseDataEnd,
   profileChoice,
@@ -10,7 +11,7 @@ import {
   statsTicker,
 } from './rist-flags.ts';
 
-interface RistSendOptions extends RistProfileFlags {
+interface RistSendOptions extends RistProfileFlags, RistDtlsFlags {
   input: string;
   loop?: boolean;
   linger: number;
@@ -19,34 +20,38 @@ interface RistSendOptions extends RistProfileFlags {
 
 /** `porthole rist-send`: MPEG-TS from stdin, UDP or a file, sent as RIST (porthole/rist). */
 export function register(program: Command): void {
-  profileFlags(
-    program
-      .command('rist-send')
-      .description('send MPEG-TS (stdin, UDP or a file) to a RIST receiver, Simple or Main profile')
-      .argument(
-        '<host:port>',
-        'the receiver: Simple profile its even RTP port, Main profile its port',
-        hostPort(),
-      )
-      .option(
-        '--input <spec>',
-        '- (stdin), udp://ADDRESS:PORT (listen there) or file:PATH (paced by its PCR)',
-        '-',
-      )
-      .option('--loop', 'file input: start again at its end')
-      .option(
-        '--linger <ms>',
-        'once the input ended, keep answering NACKs this long, 0-60000',
-        numberIn({ min: 0, max: 60_000, integer: true }),
-        1500,
-      )
-      .option(
-        '--buffer <ms>',
-        'recovery buffer: how long a packet can be resent, 1-60000',
-        numberIn({ min: 1, max: 60_000, integer: true }),
-      ),
+  ristDtlsFlags(
+    profileFlags(
+      program
+        .command('rist-send')
+        .description('send MPEG-TS (stdin, UDP or a file) to a RIST receiver, Simple or Main profile')
+        .argument(
+          '<host:port>',
+          'the receiver: Simple profile its even RTP port, Main profile its port',
+          hostPort(),
+        )
+        .option(
+          '--input <spec>',
+          '- (stdin), udp://ADDRESS:PORT (listen there) or file:PATH (paced by its PCR)',
+          '-',
+        )
+        .option('--loop', 'file input: start again at its end')
+        .option(
+          '--linger <ms>',
+          'once the input ended, keep answering NACKs this long, 0-60000',
+          numberIn({ min: 0, max: 60_000, integer: true }),
+          1500,
+        )
+        .option(
+          '--buffer <ms>',
+          'recovery buffer: how long a packet can be resent, 1-60000',
+          numberIn({ min: 1, max: 60_000, integer: true }),
+        ),
+    ),
+    'client',
   ).action(async (destinationText: string, options: RistSendOptions) => {
     const choice = profileChoice(options);
+    const dtls = dtlsClientOption(options, choice);
     const from = parseDataEnd(options.input, '--input');
     if (options.loop === true && from.kind !== 'file')
       throw new CliFailure('--loop is for file input', ExitCode.USAGE);
@@ -63,6 +68,7 @@ export function register(program: Command): void {
     const sender = await RistSender.connect(destination.address, destination.port, {
       ...choice,
       ...(options.buffer === undefined ? {} : { recoveryBufferMs: options.buffer }),
+      ...(dtls === undefined ? {} : { dtls }),
     });
     const input =
       from.kind === 'stdio'
@@ -73,7 +79,12 @@ export function register(program: Command): void {
               throw error;
             })
           : new FileTsInput({ path: from.path, loop: options.loop === true });
-    const protection = choice.secret === undefined ? '' : `, AES-${choice.encryption ?? 128}`;
+    const protection =
+      dtls !== undefined
+        ? `, DTLS ${sender.transport.dtls?.cipherSuite ?? ''}`
+        : choice.secret === undefined
+          ? ''
+          : `, AES-${choice.encryption ?? 128}`;
     process.stderr.write(
       `porthole rist-send: sending to ${destination.address}:${destination.port} (${choice.profile} profile${protection}) from port ${sender.transport.ports.media}\n`,
     );
