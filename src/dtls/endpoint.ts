@@ -114,14 +114,18 @@ export class DtlsEndpoint {
     return this.#driver.now();
   }
 
-  /** Sends one protected record of `session` straight to its peer (no core round trip). */
+  /**
+   * Sends one protected record of `session` straight to its peer (no core round trip). No send
+   * callback: dgram then finishes a synchronous send without a `nextTick` per record, and a
+   * failed application record is as lost as a dropped one. {@link sent} still covers it: the
+   * close_notify behind it goes with a callback, and the socket sends in order.
+   */
   sendRecord(session: DtlsSession, record: Buffer): void {
     if (this.#link !== undefined) {
       this.#link.send(record);
       return;
     }
-    this.#inflight++;
-    this.demux!.socket.send(record, session.remote.port, session.remote.address, this.#onSent);
+    this.demux!.socket.send(record, session.remote.port, session.remote.address);
   }
 
   /**

@@ -14,7 +14,13 @@
  * ```
  * @module
  */
-import { type CipherGCMTypes, createCipheriv, createDecipheriv } from 'node:crypto';
+import {
+  type CipherGCMTypes,
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  type KeyObject,
+} from 'node:crypto';
 import type { CipherSuite } from './cipher-suites.ts';
 import { ContentType, DTLS_1_2, RECORD_HEADER_BYTES } from './constants.ts';
 import { writeRecordHeader } from './record.ts';
@@ -33,7 +39,8 @@ export interface DirectionKeys {
 export class RecordProtection {
   readonly #aead: CipherGCMTypes;
   readonly #explicit: number;
-  readonly #key: Buffer;
+  /** A KeyObject, made once per epoch: node:crypto then takes no copy of the key per record. */
+  readonly #key: KeyObject;
   readonly #iv: Buffer;
   readonly #nonce = Buffer.alloc(12);
   readonly #aad: Buffer;
@@ -47,7 +54,7 @@ export class RecordProtection {
   constructor(suite: CipherSuite, keys: DirectionKeys, cid?: Buffer) {
     this.#aead = suite.aead as CipherGCMTypes;
     this.#explicit = suite.explicitNonceBytes;
-    this.#key = keys.key;
+    this.#key = createSecretKey(keys.key);
     this.#iv = keys.iv;
     this.#cid = cid !== undefined && cid.length > 0 ? Buffer.from(cid) : undefined;
     if (this.#cid === undefined) this.#aad = Buffer.alloc(13);

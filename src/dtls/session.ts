@@ -403,6 +403,13 @@ export class DtlsSession implements HandshakeHost {
       if (type === ContentType.TLS12_CID && seq > window.newest) this.#advanced = true;
       window.mark(seq);
       type = this.#read!.lastType;
+      if (type === ContentType.APPLICATION_DATA && this.#state === 'established') {
+        // The per-record path: no closure, no guard (application data never aborts a handshake).
+        this.counters.recordsReceived++;
+        if (this.onData !== undefined) this.onData(plaintext);
+        else this.#events.push({ type: 'data', data: plaintext });
+        return;
+      }
     } else if (epoch === 1 && this.#readEpoch === 0 && this.#state === 'handshaking') {
       if (this.#pendingEpoch.length < PENDING_EPOCH_RECORDS)
         this.#pendingEpoch.push(Buffer.from(data.subarray(start, end)));
