@@ -233,6 +233,8 @@ function compactStats(peer: LivePeer): object {
     continuity: s.continuity,
     stalls: s.stalls,
     discontinuities: s.discontinuities,
+    catchUps: s.catchUps,
+    latePolls: s.latePolls,
     latencyP50Ms: s.latencyP50Ms,
     latencyP95Ms: s.latencyP95Ms,
     latencyP99Ms: s.latencyP99Ms,

@@ -45,3 +45,5 @@ export const CHUNK_FLAGS_KNOWN = CHUNK_FLAG_RANDOM_ACCESS | CHUNK_FLAG_DISCONTIN
 export const BUFFER_MAP_MAX_CHUNKS = 4096;
 /** Default sliding window of a node's buffer, chunks (64 s at 250 ms). */
 export const BUFFER_WINDOW_DEFAULT_CHUNKS = 256;
+/** Chunks a peer keeps behind its playout point for others (`keepBehindChunks`). */
+export const KEEP_BEHIND_DEFAULT_CHUNKS = 16;

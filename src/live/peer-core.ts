@@ -28,6 +28,7 @@ import {
 import {
   BUFFER_WINDOW_DEFAULT_CHUNKS,
   CHUNK_FLAG_RANDOM_ACCESS,
+  KEEP_BEHIND_DEFAULT_CHUNKS,
   PEER_PROTOCOL_VERSION,
 } from './constants.ts';
 import type { ChunkRejectionType } from './errors.ts';
@@ -147,6 +148,13 @@ const HEALTH_EVERY_MS = 1000;
 const BUSY_BLOCK_MS = 150;
 /** A join chunk that has not arrived after this long is given up for a newer one, ms. */
 const REJOIN_AFTER_MS = 2000;
+/** A poll this much later than the wake the core asked for: the process was not scheduled, ms. */
+const LATE_POLL_MS = 100;
+/**
+ * After a late poll, the playout and the scheduler wait this long for the reads that queued
+ * meanwhile (a woken process runs its timers before it reads), ms.
+ */
+const LATE_GRACE_MS = 30;
 const VIOLATION_WINDOW_MS = 10_000;
 const MAX_BANNED = 4096;
 /** A standing request may name a chunk at most this far past the newest one known. */
@@ -216,6 +224,7 @@ export class LivePeerCore {
   /** Something the scheduler has not seen yet happened (it runs only then, or at its wake time). */
   #dirty = true;
   #joinedAtMs = 0;
+  #caughtUpAtMs = Number.NEGATIVE_INFINITY;
   #polledFrom = -1;
   #seedPermille = -1;
   #violationsResetAtMs = 0;
@@ -231,7 +240,12 @@ export class LivePeerCore {
     requestsRefused: 0,
     protocolErrors: 0,
     replaced: 0,
+    latePolls: 0,
   };
+  /** The wake {@link nextWakeMs} last asked for. */
+  #askedWakeMs = Number.POSITIVE_INFINITY;
+  /** Until when the playout and the scheduler wait after a late poll; NaN when they do not. */
+  #graceUntilMs = Number.NaN;
 
   constructor(options: LivePeerOptions) {
     this.role = options.role ?? 'peer';
@@ -256,7 +270,7 @@ export class LivePeerCore {
       maxNeighbours: options.maxNeighbours ?? (edge ? 100_000 : 16),
       maxViolations: options.maxViolationsPer10s ?? 64,
       maxLies: options.maxLies ?? 4,
-      keepBehind: options.keepBehindChunks ?? 16,
+      keepBehind: options.keepBehindChunks ?? KEEP_BEHIND_DEFAULT_CHUNKS,
       window: options.windowChunks ?? BUFFER_WINDOW_DEFAULT_CHUNKS,
       seedShare: options.seedShare ?? 0.06,
       seeds: options.seeds ?? 3,
@@ -458,10 +472,16 @@ export class LivePeerCore {
   /** Runs the timers due at `nowMs`: playout, scheduling, uploads, neighbour health. */
   poll(nowMs: number): void {
     this.#lastNowMs = nowMs;
-    if (this.role === 'peer') {
+    if (this.role === 'peer' && this.#timersWait(nowMs)) {
+      // Woken late: what the neighbours sent meanwhile is still unread. Expiring requests and
+      // playing out now would blame them for this process's pause (timeouts, slow neighbours
+      // dropped) and skip or hold at chunks that are already here. A hold keeps its time.
+      this.playout.keepHold(nowMs, this.#get, this.#newestExisting());
+    } else if (this.role === 'peer') {
       this.#join(nowMs);
       this.#view.newestSeq = this.#newestExisting();
       this.playout.poll(nowMs, this.#get, this.#emit, this.scheduler.newestKnown, this.#view);
+      this.#catchUp(nowMs);
       const from = this.playout.nextSeq;
       if (from !== this.#polledFrom) this.#dirty = true;
       if (from >= 0 && (this.#dirty || nowMs >= this.scheduler.nextWakeMs())) {
@@ -510,15 +530,29 @@ export class LivePeerCore {
   /** When {@link poll} should run next, ms. */
   nextWakeMs(): number {
     const now = this.#lastNowMs;
-    return Math.max(
-      now,
-      Math.min(
-        this.scheduler.nextWakeMs(),
-        this.playout.nextWakeMs(now),
-        this.#upload.nextWakeMs(now),
-        this.#healthAtMs,
-      ),
-    );
+    const timers =
+      this.#graceUntilMs > now
+        ? this.#graceUntilMs
+        : Math.min(this.scheduler.nextWakeMs(), this.playout.nextWakeMs(now));
+    this.#askedWakeMs = Math.max(now, Math.min(timers, this.#upload.nextWakeMs(now), this.#healthAtMs));
+    return this.#askedWakeMs;
+  }
+
+  /**
+   * Whether the playout and the scheduler wait at `nowMs`: a poll more than {@link LATE_POLL_MS}
+   * after the wake asked for starts a grace of {@link LATE_GRACE_MS}; the poll that ends a grace
+   * runs them, late or not (a process late at every wake still plays).
+   */
+  #timersWait(nowMs: number): boolean {
+    if (!Number.isNaN(this.#graceUntilMs)) {
+      if (nowMs < this.#graceUntilMs) return true;
+      this.#graceUntilMs = Number.NaN;
+      return false;
+    }
+    if (nowMs - this.#askedWakeMs <= LATE_POLL_MS) return false;
+    this.#graceUntilMs = nowMs + LATE_GRACE_MS;
+    this.#c.latePolls++;
+    return true;
   }
 
   /** Frames to send, in order; the caller owns the returned array. */
@@ -578,6 +612,25 @@ export class LivePeerCore {
     if (seq < 0 || seq === p.joinSeq) return;
     p.join(seq, nowMs);
     this.#joinedAtMs = nowMs;
+  }
+
+  /**
+   * A node more than the playout's `maxDelayMs` behind the live edge (what it holds or an edge
+   * announced) jumps to a random-access chunk a target delay behind it, picked like a join chunk
+   * from the edge's map first (its random-access bits are the source's; a peer's may be a lie).
+   * At most once per {@link REJOIN_AFTER_MS}.
+   */
+  #catchUp(nowMs: number): void {
+    const p = this.playout;
+    const newest = this.#view.newestSeq;
+    if (!p.behind(newest) || nowMs - this.#caughtUpAtMs < REJOIN_AFTER_MS) return;
+    const s = this.scheduler;
+    const seq = p.pickJoin(newest, s.newestRandomAccess(true), (from) =>
+      s.oldestRandomAccessFrom(from, true),
+    );
+    if (seq <= p.nextSeq) return;
+    this.#caughtUpAtMs = nowMs;
+    p.catchUp(seq, nowMs, this.#emit);
   }
 
   #onRequest(n: Neighbour, seq: number, urgent: boolean, ahead: boolean, resume: boolean): void {

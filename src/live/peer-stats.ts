@@ -65,6 +65,8 @@ export interface LivePeerStats {
   readonly stalledMs: number;
   /** Local time of the first played chunk, NaN before. */
   readonly startedAtMs: number;
+  /** Jumps forward to the live edge after falling more than the playout's `maxDelayMs` behind. */
+  readonly catchUps: number;
   /** Source-to-node latency percentiles of the chunks received, ms. */
   readonly latencyP50Ms: number;
   readonly latencyP95Ms: number;
@@ -92,6 +94,11 @@ export interface LivePeerStats {
   readonly protocolErrors: number;
   /** Neighbours dropped as liars, slow or dead. */
   readonly replaced: number;
+  /**
+   * Polls more than 100 ms after the wake asked for (the process was not scheduled): each time
+   * the playout and the scheduler waited 30 ms for the reads queued meanwhile.
+   */
+  readonly latePolls: number;
   /** Requests sent, timed out, duplicated to the edge. */
   readonly requests: number;
   readonly timeouts: number;

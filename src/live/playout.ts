@@ -11,13 +11,26 @@
  * by its own store and its edge's word, and what its neighbours announced) also skips at once the
  * numbers that turn out never to exist — a source that restarted numbers by its clock, further on
  * — and plays the restarted stream, marked as a discontinuity, a target delay behind it.
+ *
+ * Nor does it fall far behind: a node that ends up more than `maxDelayMs` behind the live edge (a
+ * starved stretch, a process not scheduled for seconds) is a live viewer watching the past, and
+ * its neighbours no longer keep what it needs. {@link Playout.catchUp} jumps it forward to a
+ * random-access chunk a target delay behind the edge (the chunks jumped over are skipped, the
+ * next one played marks the discontinuity), as a live player seeks back to the live edge.
  * @module
  */
+import { InvalidOptionError } from '../errors/index.ts';
 import type { Chunk } from './chunk.ts';
 import { CHUNK_FLAG_DISCONTINUITY, CHUNK_FLAG_RANDOM_ACCESS, TS_PACKET_BYTES } from './constants.ts';
 
 /** Default playout delay behind the source, ms (docs/live.md, "Scheduler parameters"). */
 export const PLAYOUT_TARGET_DELAY_DEFAULT_MS = 1500;
+/**
+ * Default most a node plays behind the live edge before it catches up, ms: past it, the peers
+ * at the live edge (which keep 16 chunks, 4 s, behind their own playout point) no longer hold
+ * what it plays next, and only the edge and other laggards can serve it.
+ */
+export const PLAYOUT_MAX_DELAY_DEFAULT_MS = 4000;
 
 /** Playout settings. */
 export interface PlayoutOptions {
@@ -27,6 +40,12 @@ export interface PlayoutOptions {
   readonly joinFetchMs?: number;
   /** Chunk duration assumed before the first chunk arrives, ms; default 250. */
   readonly chunkDurationMs?: number;
+  /**
+   * Delay behind the live edge past which the node catches up (see {@link Playout.catchUp}), ms;
+   * default {@link PLAYOUT_MAX_DELAY_DEFAULT_MS} (or the target delay + 2.5 s when that is more);
+   * at least the target delay plus a chunk.
+   */
+  readonly maxDelayMs?: number;
 }
 
 /** What playout emits for a due chunk. */
@@ -70,6 +89,8 @@ export interface PlayoutStats {
   readonly stalledMs: number;
   /** Local time the first chunk was played, NaN before. */
   readonly startedAtMs: number;
+  /** Jumps forward to the live edge after falling more than `maxDelayMs` behind it. */
+  readonly catchUps: number;
 }
 
 /** Weight of the newest chunk in the running mean of chunk durations (1/16). */
@@ -79,6 +100,7 @@ const DURATION_MEAN_WEIGHT = 16;
 export class Playout {
   readonly targetDelayMs: number;
   readonly joinFetchMs: number;
+  readonly maxDelayMs: number;
   /** Running mean of the played chunks' durations, ms: the spacing assumed for chunks not held. */
   #durationMs: number;
   /** When {@link nextSeq} is due, ms, once started: the sum of the played chunks' own durations. */
@@ -92,6 +114,7 @@ export class Playout {
   #stalls = 0;
   #stalledMs = 0;
   #discontinuities = 0;
+  #catchUps = 0;
   /** When the current stall (a run of skips, or a hold) began; NaN when none. */
   #stallSinceMs = Number.NaN;
   /** The chunk before the next one was skipped: the next one played is a discontinuity. */
@@ -103,6 +126,10 @@ export class Playout {
     this.targetDelayMs = options.targetDelayMs ?? PLAYOUT_TARGET_DELAY_DEFAULT_MS;
     this.joinFetchMs = options.joinFetchMs ?? 250;
     this.#durationMs = options.chunkDurationMs ?? 250;
+    const max = options.maxDelayMs ?? Math.max(PLAYOUT_MAX_DELAY_DEFAULT_MS, this.targetDelayMs + 2500);
+    if (!(max >= this.targetDelayMs + this.#durationMs) || !Number.isFinite(max))
+      throw new InvalidOptionError('maxDelayMs', 'maxDelayMs: at least the target delay plus a chunk');
+    this.maxDelayMs = max;
   }
 
   /** The chunk the node joined at, -1 before {@link join}. */
@@ -129,6 +156,32 @@ export class Playout {
     const back = Math.floor((this.targetDelayMs - this.joinFetchMs) / this.#durationMs);
     const candidate = oldestRapFrom(Math.max(0, newest - back));
     return candidate >= 0 ? candidate : newestRap;
+  }
+
+  /**
+   * Whether the playout point is more than `maxDelayMs` behind `newestSeq`, the newest chunk known
+   * to exist (a {@link PlayoutView}'s): time to {@link catchUp}. Never while holding at the edge.
+   */
+  behind(newestSeq: number): boolean {
+    if (!this.started || this.#holding || newestSeq < this.#nextSeq) return false;
+    return (newestSeq - this.#nextSeq + 1) * this.#durationMs > this.maxDelayMs;
+  }
+
+  /**
+   * Jumps the playout point forward to `seq` (a random-access chunk a target delay behind the
+   * live edge, picked like a join chunk): the chunks before it are skipped (each a `skip` event,
+   * one stall), the chunk `seq` is due after the join fetch time and played as a discontinuity.
+   * A `seq` not past the playout point changes nothing.
+   */
+  catchUp(seq: number, nowMs: number, emit: (e: PlayoutEvent) => void): void {
+    if (!this.started || seq <= this.#nextSeq) return;
+    this.#catchUps++;
+    while (this.#nextSeq < seq) {
+      this.#skip(this.#nextSeq, nowMs, emit);
+      this.#nextSeq++;
+    }
+    this.#holding = false;
+    this.#nextDeadlineMs = nowMs + this.joinFetchMs;
   }
 
   /** Sets the join chunk at `nowMs` (before the start; again if the first choice never came). */
@@ -180,8 +233,7 @@ export class Playout {
     }
     const edge = view === undefined ? liveEdgeSeq : view.newestSeq;
     if (this.#holding && view !== undefined) this.#skipHoles(nowMs, get, emit, view);
-    if (this.#holding && this.#nextSeq > edge && get(this.#nextSeq) === undefined)
-      this.#nextDeadlineMs = nowMs + this.targetDelayMs;
+    this.keepHold(nowMs, get, edge);
     while (this.deadlineOf(this.#nextSeq, nowMs) <= nowMs) {
       const seq = this.#nextSeq;
       const chunk = get(seq);
@@ -222,6 +274,16 @@ export class Playout {
         randomAccess: (chunk.flags & CHUNK_FLAG_RANDOM_ACCESS) !== 0,
       });
     }
+  }
+
+  /**
+   * A hold keeps its chunk, while nobody holds or announced it (`edgeSeq`, the live edge), the
+   * target delay away. {@link poll} does it; a node that polls without playing (it reads what
+   * queued first) calls it, so a chunk announced meanwhile still gets its time.
+   */
+  keepHold(nowMs: number, get: (seq: number) => Chunk | undefined, edgeSeq: number): void {
+    if (this.#holding && this.#nextSeq > edgeSeq && get(this.#nextSeq) === undefined)
+      this.#nextDeadlineMs = nowMs + this.targetDelayMs;
   }
 
   /**
@@ -291,6 +353,7 @@ export class Playout {
       discontinuities: this.#discontinuities,
       stalledMs: this.#stalledMs,
       startedAtMs: this.#startMs,
+      catchUps: this.#catchUps,
     };
   }
 }

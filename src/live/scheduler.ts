@@ -24,7 +24,7 @@
  */
 import { InvalidOptionError } from '../errors/index.ts';
 import { BufferMap } from './buffer-map.ts';
-import { BUFFER_WINDOW_DEFAULT_CHUNKS } from './constants.ts';
+import { BUFFER_WINDOW_DEFAULT_CHUNKS, KEEP_BEHIND_DEFAULT_CHUNKS } from './constants.ts';
 
 /** The scheduling strategies: porthole's and the two baselines. */
 export const SchedulerStrategy = { MIXED: 'mixed', NAIVE: 'naive', EDGE_ONLY: 'edgeOnly' } as const;
@@ -255,15 +255,26 @@ export class ChunkScheduler {
     if (n.map.newest >= 0) this.#seen(n.map.newest, nowMs);
   }
 
-  /** The newest random-access chunk any neighbour holds, not older than `minSeq`; -1 when none. */
-  newestRandomAccess(): number {
+  /** The newest random-access chunk any neighbour holds (with `edgeFirst`, the edge's when it has one); -1 when none. */
+  newestRandomAccess(edgeFirst = false): number {
+    if (edgeFirst && this.#edge !== undefined) {
+      const e = this.#edge.map.newestRandomAccess();
+      if (e >= 0) return e;
+    }
     let best = -1;
     for (const n of this.#neighbours.values()) best = Math.max(best, n.map.newestRandomAccess());
     return best;
   }
 
-  /** The oldest random-access chunk at or after `fromSeq` any neighbour holds; -1 when none. */
-  oldestRandomAccessFrom(fromSeq: number): number {
+  /**
+   * The oldest random-access chunk at or after `fromSeq` any neighbour holds; -1 when none. With
+   * `edgeFirst`, the edge's when it has one (its map's random-access bits are the source's).
+   */
+  oldestRandomAccessFrom(fromSeq: number, edgeFirst = false): number {
+    if (edgeFirst && this.#edge !== undefined) {
+      const e = this.#edge.map;
+      for (let s = Math.max(fromSeq, e.base); s <= e.newest; s++) if (e.isRandomAccess(s)) return s;
+    }
     let best = -1;
     for (const n of this.#neighbours.values()) {
       for (let s = Math.max(fromSeq, n.map.base); s <= n.map.newest; s++) {
@@ -339,8 +350,15 @@ export class ChunkScheduler {
     if (n !== undefined && busyBlockMs > 0)
       n.blockedUntilMs = Math.max(n.blockedUntilMs, nowMs + busyBlockMs);
     if (n !== undefined && notHeld && n.map.has(seq)) {
-      n.lies++;
-      n.map.delete(seq);
+      if (seq < n.map.newest - KEEP_BEHIND_DEFAULT_CHUNKS) {
+        // Evicted, not a lie: a peer keeps 16 chunks behind its playout point, which is behind
+        // its newest, and evicts from the bottom without announcing it. A node far behind that
+        // asks for old chunks must not take its honest neighbours for liars and drop them.
+        n.map.advance(seq + 1);
+      } else {
+        n.lies++;
+        n.map.delete(seq);
+      }
     }
     const p = this.#pending.get(seq);
     if (p === undefined) return;

@@ -57,13 +57,25 @@ function checkOutput(id: string, stats: Record<string, unknown>, bytes?: number)
 }
 
 const stats = (id: string): Record<string, unknown> => demo.peers.get(id)!.child.latest('stats') ?? {};
-/** One line per honest peer for a wait's failure message. */
+/**
+ * One line per honest peer for a wait's failure message; with E2E_DUMP=<file> in the environment
+ * also every honest peer's whole stats line, as JSON, into that file (for a post-mortem).
+ */
 function describePeers(): string[] {
+  if (process.env.E2E_DUMP)
+    writeFileSync(
+      process.env.E2E_DUMP,
+      JSON.stringify(
+        honest().map((id) => [id, stats(id)]),
+        null,
+        1,
+      ),
+    );
   return honest().map((id) => {
     const s = stats(id);
     const skippedSeqs = s.skippedSeqs as number[] | undefined;
     const n = (s.neighbours as { id: string; delivered: number }[] | undefined) ?? [];
-    return `${id}: played ${s.played} skipped ${s.skipped} next ${s.nextSeq} newest ${s.newestKnown} last ${s.lastPlayedSeq} lastSkip ${skippedSeqs?.at(-1)} edge ${JSON.stringify(s.edge)} nbrs ${n.map((x) => `${x.id}:${x.delivered}`).join(',')} running ${demo.peers.get(id)!.child.running}`;
+    return `${id}: played ${s.played} skipped ${s.skipped} next ${s.nextSeq} newest ${s.newestKnown} last ${s.lastPlayedSeq} lastSkip ${skippedSeqs?.at(-1)} catchUps ${s.catchUps} lat95 ${s.latencyP95Ms} fromEdge ${s.bytesFromEdge} fromPeers ${s.bytesFromPeers} req ${s.requests} to ${s.timeouts} dup ${s.duplicates} edge ${JSON.stringify(s.edge)} nbrs ${n.map((x) => `${x.id}:${x.delivered}`).join(',')} running ${demo.peers.get(id)!.child.running}`;
   });
 }
 const honest = (): string[] =>
@@ -105,7 +117,7 @@ describe('the live system on loopback, real processes', { timeout: 600_000 }, ()
         what: 'every peer playing without a skip for 8 s',
         timeoutMs: 180_000,
         intervalMs: 1000,
-        detail: () => honest().map((id) => `${id}: ${stats(id).played} played, ${stats(id).skipped} skipped`),
+        detail: describePeers,
       },
     );
     const start = new Map(honest().map((id) => [id, { ...stats(id) }]));
@@ -115,7 +127,7 @@ describe('the live system on loopback, real processes', { timeout: 600_000 }, ()
         what: 'every peer playing 100 more chunks (about 30 s)',
         timeoutMs: 120_000,
         intervalMs: 500,
-        detail: () => honest().map((id) => `${id}: ${stats(id).played} played, ${stats(id).skipped} skipped`),
+        detail: describePeers,
       },
     );
     let played = 0;

@@ -55,15 +55,31 @@ class Wire {
       }
     }
   }
+  /** Whether core `id` is frozen at `now` (a process not scheduled): it reads nothing and runs no timer. */
+  frozen: (id: string, now: number) => boolean = () => false;
+  readonly #frozen = new Set<string>();
   run(untilMs: number, each?: (now: number) => void): void {
     while (this.nowMs < untilMs) {
       this.nowMs += 5;
       each?.(this.nowMs);
-      for (const m of this.queue.filter((q) => q.at <= this.nowMs)) {
+      // A core thawing runs its timers before it reads what queued meanwhile (the event loop's order).
+      for (const [id, core] of this.cores) {
+        const frozen = this.frozen(id, this.nowMs);
+        if (!frozen && this.#frozen.delete(id)) {
+          core.poll(this.nowMs);
+          core.nextWakeMs();
+        }
+        if (frozen) this.#frozen.add(id);
+      }
+      for (const m of this.queue.filter((q) => q.at <= this.nowMs && !this.#frozen.has(q.to))) {
         this.queue.splice(this.queue.indexOf(m), 1);
         this.cores.get(m.to)?.receive(m.from, m.frame, this.nowMs);
       }
-      for (const core of this.cores.values()) core.poll(this.nowMs);
+      for (const [id, core] of this.cores) {
+        if (this.#frozen.has(id)) continue;
+        core.poll(this.nowMs);
+        core.nextWakeMs(); // as a driver does: a poll long after the wake asked for is a late one
+      }
       this.flush();
     }
   }
@@ -515,6 +531,86 @@ describe('live peer core', () => {
     assert.equal(s.stalls, 1);
     assert.equal(s.discontinuities, 0);
     assert.ok(s.played > 40, `${s.played} played`);
+  });
+
+  it('a peer far behind the live edge (frozen, no edge link) catches up to it instead of staying behind', () => {
+    // The peer gets the stream from a neighbour only (its edge link is not up), so what it knows
+    // to exist is what it holds. Frozen for 8 s (a process not scheduled on a starved machine), on
+    // waking it runs its timers before it reads: it holds at a chunk it has not heard of and
+    // resumes a target delay after it comes — ~7 s behind the source, and there it would stay.
+    const run = (maxDelayMs: number): { lags: number[]; stats: ReturnType<LivePeerCore['stats']> } => {
+      const w = new Wire();
+      const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
+      w.add('q', new LivePeerCore({ channel: key }));
+      const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0, playout: { maxDelayMs } }));
+      w.link('edge', 'q');
+      w.link('q', 'p');
+      w.frozen = (id, now) => id === 'p' && now >= 10_000 && now < 18_000;
+      const cutAt = new Map<number, number>();
+      const lags: number[] = [];
+      let seq = 0;
+      let seen = 0;
+      w.run(40_000, (now) => {
+        if (now % 250 === 0) {
+          cutAt.set(seq, now);
+          edge.ingest(chunk(seq++, now), now);
+        }
+        const events = w.events.get('p')!;
+        for (; seen < events.length; seen++) {
+          const e = events[seen]!;
+          if (e.type === 'play' && now >= 25_000) lags.push(now - cutAt.get(e.seq)!);
+        }
+      });
+      return { lags, stats: peer.stats() };
+    };
+    const unbounded = run(1e9);
+    assert.equal(unbounded.stats.catchUps, 0);
+    assert.ok(
+      Math.min(...unbounded.lags) > 5000,
+      `without a bound it plays ${Math.min(...unbounded.lags)} ms and more behind the source`,
+    );
+    const bounded = run(4000);
+    assert.equal(bounded.stats.catchUps, 1, 'one jump');
+    assert.ok(bounded.lags.length > 50, `${bounded.lags.length} chunks played in the last 15 s`);
+    assert.ok(
+      Math.max(...bounded.lags) <= 4000,
+      `with one it plays at most ${Math.max(...bounded.lags)} ms behind the source`,
+    );
+    assert.ok(bounded.stats.skipped > unbounded.stats.skipped, 'the chunks jumped over are skipped');
+    assert.equal(
+      bounded.stats.discontinuities,
+      unbounded.stats.discontinuities + 1,
+      'and mark a discontinuity',
+    );
+  });
+
+  it('woken late, it reads what queued before it expires requests: its pause is no timeout of a neighbour', () => {
+    const run = (answerAtMs: number): ReturnType<LivePeerCore['stats']> => {
+      const peer = new LivePeerCore({ channel: key, uploadCapBps: 0 });
+      peer.connect('n', 0);
+      peer.receive('n', hello, 0);
+      peer.receive('n', { type: PeerFrameType.HAVE, seq: 4, randomAccess: true }, 0);
+      peer.poll(1);
+      assert.ok(peer.takeTransmits().some((t) => t.frame.type === PeerFrameType.REQUEST));
+      peer.nextWakeMs();
+      // The answer came at 20 ms, but the process was not scheduled until 3 s: it wakes and runs
+      // its timers first (a driver's timer fires before the socket is read), then reads.
+      peer.poll(answerAtMs);
+      peer.nextWakeMs();
+      peer.receive('n', { type: PeerFrameType.DATA, chunk: chunk(4, 0) }, answerAtMs);
+      for (let t = answerAtMs; t <= answerAtMs + 200; t += 10) {
+        peer.poll(t);
+        peer.nextWakeMs();
+      }
+      return peer.stats();
+    };
+    const late = run(3000);
+    assert.equal(late.latePolls, 1);
+    assert.equal(late.timeouts, 0, 'the request did not time out: its answer was waiting');
+    assert.equal(late.unsolicitedDropped, 0, 'and the answer was taken, not dropped as unsolicited');
+    const onTime = run(30);
+    assert.equal(onTime.latePolls, 0);
+    assert.equal(onTime.timeouts, 0);
   });
 
   it('sets the discontinuity indicator only where an adaptation field exists', () => {

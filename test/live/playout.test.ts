@@ -276,4 +276,100 @@ describe('Playout at the live edge', () => {
       Array.from({ length: after.length }, (_, i) => first + i),
     );
   });
+
+  it('a node that fell more than maxDelayMs behind the live edge jumps to a random-access chunk a target delay behind it', () => {
+    const playout = new Playout({ targetDelayMs: 1000, joinFetchMs: 0, maxDelayMs: 3000 });
+    const events: { type: string; seq: number; atMs: number; discontinuity?: boolean }[] = [];
+    let now = 0;
+    // Starved: chunks from 20 on (cut from 5 s on) reach the node only at 10 s, and nobody
+    // announced them meanwhile (no edge): the playout holds at 20, and resumes 5 s behind.
+    const held = (seq: number): Chunk | undefined =>
+      seq >= 0 && chunkOf(seq).timestampMs <= now && (seq < 20 || now >= 10_000) ? chunkOf(seq) : undefined;
+    const newestHeld = (): number => {
+      let s = -1;
+      while (held(s + 1) !== undefined) s++;
+      return s;
+    };
+    const view = { newestSeq: -1, announced: (seq: number) => held(seq) !== undefined };
+    const rapFrom = (from: number): number => {
+      for (let s = from; s <= view.newestSeq; s++) if (s % 4 === 0) return s;
+      return -1;
+    };
+    const emit = (e: PlayoutEvent): void => {
+      events.push({
+        type: e.type,
+        seq: e.seq,
+        atMs: now,
+        ...(e.type === 'play' ? { discontinuity: e.discontinuity } : {}),
+      });
+    };
+    playout.join(0, 0);
+    for (now = 0; now <= 30_000; now += 10) {
+      view.newestSeq = newestHeld();
+      playout.poll(now, held, emit, view.newestSeq, view);
+      if (playout.behind(view.newestSeq)) {
+        const newestRap = view.newestSeq - (view.newestSeq % 4);
+        playout.catchUp(playout.pickJoin(view.newestSeq, newestRap, rapFrom), now, emit);
+      }
+    }
+    const stats = playout.stats();
+    assert.equal(stats.catchUps, 1, 'one jump forward, then it keeps up');
+    const skipped = events.filter((e) => e.type === 'skip').map((e) => e.seq);
+    assert.ok(skipped.length > 0, 'the chunks jumped over are skipped');
+    const target = skipped.at(-1)! + 1;
+    assert.deepEqual(
+      skipped,
+      Array.from({ length: skipped.length }, (_, i) => skipped[0]! + i),
+      'one run',
+    );
+    assert.equal(target % 4, 0, `it lands on a random-access chunk (${target})`);
+    const landed = events.find((e) => e.type === 'play' && e.seq === target);
+    assert.ok(landed?.discontinuity === true, 'the chunk it lands on plays as a discontinuity');
+    assert.equal(stats.discontinuities, 1);
+    // Before the jump it played 5 s behind; after it, within the bound, to the end.
+    const lagOf = (e: { seq: number; atMs: number }): number => e.atMs - chunkOf(e.seq).timestampMs;
+    const played = events.filter((e) => e.type === 'play');
+    assert.ok(
+      played.some((e) => e.seq < target && lagOf(e) > 3000),
+      'it was behind by more than maxDelayMs',
+    );
+    const after = played.filter((e) => e.seq >= target);
+    assert.ok(after.length > 60, `played ${after.length} after the jump`);
+    for (const e of after)
+      assert.ok(lagOf(e) <= 3000, `chunk ${e.seq} plays ${lagOf(e)} ms behind the source`);
+    assert.deepEqual(
+      after.map((e) => e.seq),
+      Array.from({ length: after.length }, (_, i) => target + i),
+      'and plays on with none skipped',
+    );
+  });
+
+  it('never catches up while holding at the live edge, nor to a chunk not past the playout point', () => {
+    const playout = new Playout({ targetDelayMs: 1000, joinFetchMs: 0, maxDelayMs: 3000 });
+    const events: PlayoutEvent[] = [];
+    // A source that stopped at chunk 7: the node holds at 8, nothing newer exists.
+    const held = (seq: number): Chunk | undefined => (seq >= 0 && seq <= 7 ? chunkOf(seq) : undefined);
+    playout.join(0, 0);
+    for (let now = 0; now <= 20_000; now += 10) {
+      playout.poll(now, held, (e) => events.push(e), 7);
+      assert.equal(playout.behind(7), false);
+    }
+    assert.equal(playout.nextSeq, 8);
+    playout.catchUp(5, 20_000, (e) => events.push(e));
+    assert.equal(playout.nextSeq, 8, 'a chunk behind the playout point is no jump');
+    assert.equal(playout.stats().catchUps, 0);
+    assert.equal(events.filter((e) => e.type === 'skip').length, 0);
+  });
+
+  it('refuses a maxDelayMs below the target delay plus a chunk', () => {
+    assert.throws(
+      () => new Playout({ targetDelayMs: 1000, maxDelayMs: 1100 }),
+      (e: unknown) => e instanceof Error && (e as { option?: string }).option === 'maxDelayMs',
+    );
+    assert.equal(
+      new Playout({ targetDelayMs: 4000 }).maxDelayMs,
+      6500,
+      'a long target delay moves the default',
+    );
+  });
 });
