@@ -9,7 +9,8 @@
  * Keys (prefix default `porthole:tracker:`):
  * ```
  * {p}channels              hash  channel id (hex) → {"publicKey":hex|null,"createdAtMs":n}
- * {p}nodes:{channel}       hash  node id → node record (JSON, with its instance and address)
+ * {p}nodes:{channel}       hash  node id → node record (one line, tracker-redis-record.ts: its instance,
+ *                                 role, NAT class, upload, address, times)
  * {p}events                pub/sub: channel / joined / left / flagged, from every instance
  * {p}intro:{instance}      pub/sub: introductions for the peers registered at that instance
  * ```
@@ -27,6 +28,12 @@ import type { BrokerPeerInfo, ExternalBrokerDirectory } from '../punch/index.ts'
 import { publishTrackerDrop, trackerDropChannel } from './diagnostics.ts';
 import type { TrackerNode } from './tracker-channel.ts';
 import type { LocalNode, TrackerEvent } from './tracker-options.ts';
+import {
+  decodeRedisRecord,
+  encodeRedisRecord,
+  type RedisNodeRecord,
+  redisRecordOwnerPrefix,
+} from './tracker-redis-record.ts';
 import type { TrackerStore, TrackerStoreHooks } from './tracker-store.ts';
 import type { TrackerNatClass } from './tracker-wire.ts';
 
@@ -38,6 +45,8 @@ export const DEFAULT_REDIS_PREFIX = 'porthole:tracker:';
 export const DEFAULT_REDIS_REFRESH_MS = 5000;
 /** Most remote nodes a resync reads per channel (HSCAN would page beyond; bounded here). */
 const MAX_REMOTE_PER_CHANNEL = 100_000;
+/** Most instance names interned. */
+const MAX_INSTANCES = 1024;
 
 /** Options of {@link RedisTrackerStore.connect}. */
 export interface RedisTrackerStoreOptions {
@@ -48,19 +57,13 @@ export interface RedisTrackerStoreOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A node record in Redis. */
-interface NodeRecord {
-  readonly id: string;
+/** What an instance keeps of another's node besides the core's record: where it is registered and reached. */
+interface RemoteNode {
+  readonly channel: string;
   readonly instance: string;
   readonly role: TrackerNode['role'];
   readonly nat: TrackerNatClass;
-  readonly relay: boolean;
-  readonly spare: number;
-  readonly cap: number;
-  readonly edge: Endpoint | null;
   readonly address: Endpoint;
-  readonly joinedAtMs: number;
-  readonly lastSeenMs: number;
 }
 
 type Message =
@@ -68,7 +71,9 @@ type Message =
       readonly type: 'joined';
       readonly instance: string;
       readonly channel: string;
-      readonly node: NodeRecord;
+      readonly id: string;
+      /** The node's record ({@link encodeRedisRecord}). */
+      readonly node: string;
     }
   | { readonly type: 'left'; readonly instance: string; readonly channel: string; readonly id: string }
   | { readonly type: 'flagged'; readonly instance: string; readonly channel: string; readonly id: string }
@@ -90,7 +95,7 @@ interface Introduction {
 
 /** Deletes a node record only when it is still the given instance's (another may own the id now). */
 const DELETE_OWN = `local v = redis.call('hget', KEYS[1], ARGV[1])
-if v and string.find(v, ARGV[2], 1, true) then return redis.call('hdel', KEYS[1], ARGV[1]) end
+if v and string.sub(v, 1, #ARGV[2]) == ARGV[2] then return redis.call('hdel', KEYS[1], ARGV[1]) end
 return 0`;
 
 /** See the module doc. */
@@ -104,7 +109,9 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
   #hooks: TrackerStoreHooks | null = null;
   #timer: NodeJS.Timeout | null = null;
   /** Remote peers by id: where they are registered (for the broker directory). */
-  readonly #remote = new Map<string, { readonly channel: string; readonly record: NodeRecord }>();
+  readonly #remote = new Map<string, RemoteNode>();
+  /** Other instances' names, each kept once ({@link RemoteNode.instance}). */
+  readonly #instances = new Map<string, string>();
   #errors = 0;
   #closing: Promise<void> | undefined;
 
@@ -211,11 +218,12 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
         return;
       }
       case 'joined': {
+        const id = event.node.id;
         const record = this.#record(event.node);
         const channel = event.node.channel.key;
-        this.#remote.delete(record.id);
-        this.#run(this.#redis.hset(`${p}nodes:${channel}`, record.id, JSON.stringify(record)));
-        this.#announce({ type: 'joined', instance: this.instance, channel, node: record });
+        this.#remote.delete(id);
+        this.#run(this.#redis.hset(`${p}nodes:${channel}`, id, record));
+        this.#announce({ type: 'joined', instance: this.instance, channel, id, node: record });
         return;
       }
       case 'left': {
@@ -227,7 +235,7 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
             1,
             `${p}nodes:${channel}`,
             event.node.id,
-            `"instance":"${this.instance}"`,
+            redisRecordOwnerPrefix(this.instance),
           ),
         );
         this.#announce({ type: 'left', instance: this.instance, channel, id: event.node.id });
@@ -246,7 +254,7 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
 
   /** The broker directory: a peer registered at another instance. */
   lookup(peerId: string): BrokerPeerInfo | undefined {
-    const r = this.#remote.get(peerId)?.record;
+    const r = this.#remote.get(peerId);
     if (r === undefined || r.role !== 'peer') return undefined;
     return {
       peerId,
@@ -258,7 +266,7 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
 
   /** The broker directory: hands the responder's half to the instance it is registered at. */
   introduce(to: BrokerPeerInfo, about: BrokerPeerInfo, linkId: Buffer, secret: Buffer, role: 0 | 1): void {
-    const where = this.#remote.get(to.peerId)?.record.instance;
+    const where = this.#remote.get(to.peerId)?.instance;
     if (where === undefined) return;
     const message: Introduction = {
       to: to.peerId,
@@ -282,9 +290,8 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
     await Promise.allSettled([this.#redis.quit(), this.#sub.quit()]);
   }
 
-  #record(node: LocalNode): NodeRecord {
-    return {
-      id: node.id,
+  #record(node: LocalNode): string {
+    return encodeRedisRecord({
       instance: this.instance,
       role: node.role,
       nat: node.nat,
@@ -295,7 +302,7 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
       address: node.address,
       joinedAtMs: node.joinedAtMs,
       lastSeenMs: node.lastSeenMs,
-    };
+    });
   }
 
   async #tick(): Promise<void> {
@@ -305,7 +312,7 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
     const pipeline = this.#redis.pipeline();
     let n = 0;
     for (const node of hooks.core.localNodes()) {
-      pipeline.hset(`${this.#prefix}nodes:${node.channel.key}`, node.id, JSON.stringify(this.#record(node)));
+      pipeline.hset(`${this.#prefix}nodes:${node.channel.key}`, node.id, this.#record(node));
       n++;
     }
     if (n > 0) this.#run(pipeline.exec());
@@ -325,11 +332,11 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
         const all = await this.#redis.hgetall(`${this.#prefix}nodes:${channel.key}`);
         let count = 0;
         const stale: string[] = [];
-        for (const [id, json] of Object.entries(all)) {
+        for (const [id, text] of Object.entries(all)) {
           if (++count > MAX_REMOTE_PER_CHANNEL) break;
-          let r: NodeRecord;
+          let r: RedisNodeRecord;
           try {
-            r = JSON.parse(json) as NodeRecord;
+            r = decodeRedisRecord(text);
           } catch {
             this.#fail('node record');
             continue;
@@ -340,7 +347,7 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
           }
           if (r.instance === this.instance) continue;
           seen.add(id);
-          this.#upsert(channel.key, r, nowMs);
+          this.#upsert(channel.key, id, r, nowMs);
         }
         if (stale.length > 0) this.#run(this.#redis.hdel(`${this.#prefix}nodes:${channel.key}`, ...stale));
       }
@@ -355,14 +362,16 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
     }
   }
 
-  #upsert(channel: string, r: NodeRecord, nowMs: number): void {
+  #upsert(channel: string, id: string, r: RedisNodeRecord, nowMs: number): void {
     const hooks = this.#hooks;
-    if (hooks === null || hooks.core.node(r.id) !== undefined) return;
-    this.#remote.set(r.id, { channel, record: r });
+    if (hooks === null || hooks.core.node(id) !== undefined) return;
+    // One string per instance, not one per record.
+    const instance = this.#instanceName(r.instance);
+    this.#remote.set(id, { channel, instance, role: r.role, nat: r.nat, address: r.address });
     hooks.core.upsertRemote(
       Buffer.from(channel, 'hex'),
       {
-        id: r.id,
+        id,
         role: r.role,
         nat: r.nat,
         relay: r.relay,
@@ -374,6 +383,14 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
       },
       nowMs,
     );
+  }
+
+  /** `name` as the one string this store keeps for that instance (at most {@link MAX_INSTANCES} kept). */
+  #instanceName(name: string): string {
+    const known = this.#instances.get(name);
+    if (known !== undefined) return known;
+    if (this.#instances.size < MAX_INSTANCES) this.#instances.set(name, name);
+    return name;
   }
 
   #onMessage(channel: string, text: string): void {
@@ -397,9 +414,9 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
       if (m.instance === this.instance) return;
       const id = Buffer.from(m.channel, 'hex');
       if (m.type === 'channel') this.#learnChannel(m.channel, m.publicKey, hooks);
-      else if (m.type === 'joined') this.#upsert(m.channel, m.node, hooks.now());
+      else if (m.type === 'joined') this.#upsert(m.channel, m.id, decodeRedisRecord(m.node), hooks.now());
       else if (m.type === 'left') {
-        if (this.#remote.get(m.id)?.record.instance === m.instance) {
+        if (this.#remote.get(m.id)?.instance === m.instance) {
           this.#remote.delete(m.id);
           hooks.core.removeRemote(id, m.id);
         }
