@@ -4,6 +4,7 @@
 // points, the page logs no error; a peer killed from the page leaves the graph and the table and
 // the charts keep moving. Screenshot: test-artifacts/dashboard.png (PORTHOLE_SCREENSHOT=<path>
 // writes one more copy, e.g. docs/dashboard.png).
+// porthole:test-serial — Chromium and a swarm of real processes (test/support/run-suite.ts)
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

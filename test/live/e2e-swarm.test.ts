@@ -6,6 +6,7 @@
 // forged chunks: banned, reported, no forged byte played), 30 % of the peers are killed and as many
 // started, one edge of two is killed, the source is stopped for 5 s and restarted; the peers
 // recover (a discontinuity is counted), none crashes, every output still matches the source.
+// porthole:test-serial — 20 peer and 2 edge processes and ffmpeg: continuity is what a starved machine changes (test/support/run-suite.ts)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -8,6 +8,7 @@
 // symmetric ↔ symmetric pair never waits on a failed punch: its link's first path is the relay with
 // no probe sent before it (a pair that punched first would have sent probes). Printed: the share of
 // bytes from peers per NAT kind, and each kind's neighbours by path.
+// porthole:test-serial — eight peer processes, an edge, coturn and ffmpeg in the NAT lab (test/support/run-suite.ts)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -5,6 +5,7 @@
 // plays chunks that the peer at A sent it over their punched link. Then tracker B is killed
 // (SIGKILL) and started again on its port: it lost no channel — a new peer joining there learns
 // the key and the edge from it (Redis) and plays.
+// porthole:test-serial — two tracker processes, redis-server, a source, an edge and peers (test/support/run-suite.ts)
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
