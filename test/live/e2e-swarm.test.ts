@@ -60,14 +60,17 @@ function checkOutput(id: string, stats: Record<string, unknown>, bytes?: number)
 const stats = (id: string): Record<string, unknown> => demo.peers.get(id)!.child.latest('stats') ?? {};
 /**
  * One line per honest peer for a wait's failure message; with E2E_DUMP=<file> in the environment
- * also every honest peer's whole stats line, as JSON, into that file (for a post-mortem).
+ * also every honest peer's and edge's whole stats line, as JSON, into that file (for a post-mortem).
  */
 function describePeers(): string[] {
   if (process.env.E2E_DUMP)
     writeFileSync(
       process.env.E2E_DUMP,
       JSON.stringify(
-        honest().map((id) => [id, stats(id)]),
+        [
+          ...honest().map((id) => [id, stats(id)]),
+          ...demo.edges.map((e) => [e.name, e.latest('stats') ?? {}]),
+        ],
         null,
         1,
       ),
