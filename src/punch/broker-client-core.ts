@@ -23,6 +23,7 @@ import {
 } from './broker-wire.ts';
 import type { Candidate } from './candidates.ts';
 import { introducedChannel, registeredChannel } from './diagnostics.ts';
+import { FINGERPRINT_BYTES, formatFingerprint } from './fingerprint.ts';
 import { REGISTRATION_NONCE_BYTES, registrationProof } from './registration.ts';
 import { type BrokerRetransmitOptions, Retransmitter } from './retransmit.ts';
 
@@ -49,6 +50,11 @@ export interface BrokerClientCoreOptions {
   /** Keepalive interval, ms (≤ 15 000 recommended). Default {@link DEFAULT_BROKER_KEEPALIVE_MS}. */
   readonly keepaliveMs?: number;
   readonly retransmit?: BrokerRetransmitOptions;
+  /**
+   * SHA-256 digest of this peer's DTLS certificate, registered so that the broker hands it to the
+   * peers it introduces us to (they pin it). Default none.
+   */
+  readonly fingerprint?: Buffer;
 }
 
 /** What the broker told us about a new link. */
@@ -59,6 +65,8 @@ export interface Introduction {
   readonly peerId: string;
   readonly natClass: NatClassType;
   readonly candidates: readonly Candidate[];
+  /** The SHA-256 fingerprint (`AB:CD:…`) of the certificate the peer registered, if it did. */
+  readonly fingerprint?: string;
 }
 
 /** Something the client core reports. */
@@ -86,7 +94,8 @@ type Meta = 'register' | 'keepalive' | 'connect';
 
 /** The client state machine. */
 export class BrokerClientCore {
-  readonly #o: Required<Omit<BrokerClientCoreOptions, 'retransmit'>>;
+  readonly #o: Required<Omit<BrokerClientCoreOptions, 'retransmit' | 'fingerprint'>>;
+  readonly #fingerprint: { readonly fingerprint?: Buffer };
   readonly #inFlight: Retransmitter<Meta>;
   #session: Buffer | null = null;
   #observed: NatEndpoint | null = null;
@@ -109,6 +118,17 @@ export class BrokerClientCore {
     if (!Buffer.isBuffer(options.token) || options.token.length > maxToken) {
       throw new InvalidOptionError('token', `token must be a Buffer of at most ${maxToken} bytes`);
     }
+    if (
+      options.fingerprint !== undefined &&
+      (!Buffer.isBuffer(options.fingerprint) || options.fingerprint.length !== FINGERPRINT_BYTES)
+    ) {
+      throw new InvalidOptionError(
+        'fingerprint',
+        `fingerprint must be a ${FINGERPRINT_BYTES}-byte SHA-256 digest`,
+      );
+    }
+    this.#fingerprint =
+      options.fingerprint === undefined ? {} : { fingerprint: Buffer.from(options.fingerprint) };
     const keepaliveMs = options.keepaliveMs ?? DEFAULT_BROKER_KEEPALIVE_MS;
     if (!Number.isFinite(keepaliveMs) || keepaliveMs <= 0) {
       throw new InvalidOptionError('keepaliveMs', 'keepaliveMs must be positive');
@@ -148,6 +168,7 @@ export class BrokerClientCore {
         peerId: this.#o.peerId,
         token: answer,
         natClass: this.#o.natClass,
+        ...this.#fingerprint,
         candidates: this.#o.candidates,
       }),
       'register',
@@ -374,6 +395,7 @@ export class BrokerClientCore {
         peerId: frame.peerId,
         natClass: frame.natClass,
         candidates: frame.candidates,
+        ...(frame.fingerprint === undefined ? {} : { fingerprint: formatFingerprint(frame.fingerprint) }),
       },
     });
   }

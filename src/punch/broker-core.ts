@@ -45,6 +45,7 @@ import {
   publishBrokerIntroduction,
   publishBrokerRegistration,
 } from './diagnostics.ts';
+import { fingerprintDigest, formatFingerprint } from './fingerprint.ts';
 import {
   isRegistrationNonce,
   isRegistrationProof,
@@ -78,6 +79,8 @@ interface PeerRecord {
   address: NatEndpoint;
   readonly natClass: NatClassType;
   readonly candidates: readonly Candidate[];
+  /** SHA-256 digest of the DTLS certificate it registered (handed to whoever it is introduced to). */
+  readonly fingerprint: Buffer | undefined;
   lastSeenMs: number;
   readonly registerSeq: number;
   lastConnectSeq: number;
@@ -85,6 +88,33 @@ interface PeerRecord {
 }
 
 const ZERO_SESSION = Buffer.alloc(SESSION_ID_BYTES);
+
+/** What an introduction says about the other peer. */
+type IntroducedPeer = Pick<PeerRecord, 'peerId' | 'address' | 'natClass' | 'candidates' | 'fingerprint'>;
+
+/** `info` (another broker's peer) as an introduction describes it: its candidates checked, its fingerprint as bytes. */
+function introducedFrom(info: BrokerPeerInfo, candidates: Candidate[]): IntroducedPeer {
+  return {
+    peerId: info.peerId,
+    address: info.address,
+    natClass: info.natClass,
+    candidates,
+    fingerprint: fingerprintDigest(info.fingerprint),
+  };
+}
+
+/** The directory's view of a peer registered here. */
+function peerInfoOf(peer: PeerRecord): BrokerPeerInfo {
+  const info = {
+    peerId: peer.peerId,
+    address: peer.address,
+    natClass: peer.natClass,
+    candidates: peer.candidates,
+  };
+  return peer.fingerprint === undefined
+    ? info
+    : { ...info, fingerprint: formatFingerprint(peer.fingerprint) };
+}
 
 /** The broker state machine. */
 export class BrokerCore {
@@ -265,9 +295,7 @@ export class BrokerCore {
   /** What another broker needs to introduce `peerId` (registered here), or undefined. */
   peerInfo(peerId: string): BrokerPeerInfo | undefined {
     const p = this.#byId.get(peerId);
-    return p === undefined
-      ? undefined
-      : { peerId, address: p.address, natClass: p.natClass, candidates: p.candidates };
+    return p === undefined ? undefined : peerInfoOf(p);
   }
 
   /**
@@ -295,7 +323,7 @@ export class BrokerCore {
       this.#c.rejectedPeerBusy++;
       return false;
     }
-    const remote = { ...about, candidates: this.#genuine(about.candidates, about.address) } as const;
+    const remote = introducedFrom(about, this.#genuine(about.candidates, about.address));
     this.#introduce(peer, remote, linkId, secret, role, nowMs);
     this.#c.introductions++;
     return true;
@@ -391,6 +419,7 @@ export class BrokerCore {
       address: { address: from.address, port: from.port },
       natClass: frame.natClass,
       candidates: this.#genuine(frame.candidates, from),
+      fingerprint: frame.fingerprint === undefined ? undefined : Buffer.from(frame.fingerprint),
       lastSeenMs: nowMs,
       registerSeq: frame.seq,
       lastConnectSeq: -1,
@@ -499,16 +528,10 @@ export class BrokerCore {
     if (status !== BrokerStatus.OK) return;
     const linkId = Buffer.from(this.#random(SESSION_ID_BYTES));
     const secret = Buffer.from(this.#random(PUNCH_SECRET_BYTES));
-    const self = {
-      peerId: peer.peerId,
-      address: peer.address,
-      natClass: peer.natClass,
-      candidates: peer.candidates,
-    };
-    this.#external?.introduce(other, self, linkId, secret, LinkRole.RESPONDER);
+    this.#external?.introduce(other, peerInfoOf(peer), linkId, secret, LinkRole.RESPONDER);
     this.#introduce(
       peer,
-      { ...other, candidates: this.#genuine(other.candidates, other.address) },
+      introducedFrom(other, this.#genuine(other.candidates, other.address)),
       linkId,
       secret,
       LinkRole.INITIATOR,
@@ -521,7 +544,7 @@ export class BrokerCore {
   /** Tells `to` about `about`. */
   #introduce(
     to: PeerRecord,
-    about: Pick<PeerRecord, 'peerId' | 'address' | 'natClass' | 'candidates'>,
+    about: IntroducedPeer,
     linkId: Buffer,
     secret: Buffer,
     role: 0 | 1,
@@ -545,6 +568,7 @@ export class BrokerCore {
       secret,
       natClass: about.natClass,
       peerId: about.peerId,
+      ...(about.fingerprint === undefined ? {} : { fingerprint: about.fingerprint }),
       candidates,
     });
     if (this.#pending.add(seq, data, to.address, to.sessionKey, nowMs)) {

@@ -60,6 +60,11 @@ export interface BrokerPeerInfo {
   readonly address: NatEndpoint;
   readonly natClass: NatClassType;
   readonly candidates: readonly Candidate[];
+  /**
+   * The SHA-256 fingerprint (`AB:CD:…`) of the DTLS certificate it registered, if any: text, so a
+   * directory can carry it as JSON. One that does not parse is not introduced.
+   */
+  readonly fingerprint?: string;
 }
 
 /** See {@link BrokerCoreOptions.external}. */

@@ -6,20 +6,25 @@
  * ```
  *  0        1        2        3
  * +--------+--------+--------+--------+
- * |  0x05  | ver=1  |  type  |   0    |
+ * |  0x05  | ver=2  |  type  |   0    |
  * +--------+--------+--------+--------+
  * |       sequence (ACK: acked seq)   |
  * +-----------------------------------+
  * | body (by type):
- * |  REGISTER  1: idLen u8 | peer id | tokenLen u16 | token | nat u8 | candidates
+ * |  REGISTER  1: idLen u8 | peer id | tokenLen u16 | token | nat u8 | fpLen u8 | fingerprint
+ * |              | candidates
  * |              (token: empty, or nonce (8) ‖ proof after an ACK CHALLENGE — see BrokerStatus)
  * |  KEEPALIVE 2: session (8)
  * |  CONNECT   3: session (8) | idLen u8 | target id
- * |  INTRODUCE 4: link id (8) | role u8 | secret (32) | nat u8 | idLen u8 | peer id | candidates
+ * |  INTRODUCE 4: link id (8) | role u8 | secret (32) | nat u8 | idLen u8 | peer id
+ * |              | fpLen u8 | fingerprint | candidates
  * |  ACK       5: status u8 | session (8) | observed? u8 | [family u8 | port u16 | address]
  * |  UNREGISTER 6: session (8)   (sent once by a closing peer; the broker forgets it at once)
  * ```
- * Peer ids are 1–64 visible ASCII bytes (0x21–0x7e). Candidates: see `candidates.ts`.
+ * Peer ids are 1–64 visible ASCII bytes (0x21–0x7e). Candidates: see `candidates.ts`. A
+ * fingerprint is the SHA-256 digest of the peer's DTLS certificate (fpLen 32) or absent (fpLen 0):
+ * what the peer registers, the broker hands to whoever it introduces it to (see `fingerprint.ts`).
+ * Version 2 added the fingerprints; a version-1 frame is refused (`ERR_PUNCH_FRAME_VERSION`).
  * @module
  */
 import { ParseError } from '../errors/index.ts';
@@ -36,9 +41,12 @@ import {
   writeEndpoint,
 } from './candidates.ts';
 import { PunchErrorCode } from './error-codes.ts';
+import { FINGERPRINT_BYTES } from './fingerprint.ts';
 
-/** Version byte of broker and punch frames. */
+/** Version byte of punch frames (`wire.ts`). */
 export const PUNCH_WIRE_VERSION = 1;
+/** Version byte of broker frames: 2 since REGISTER and INTRODUCE carry a certificate fingerprint. */
+export const BROKER_WIRE_VERSION = 2;
 /** Bytes of the broker frame header. */
 export const BROKER_HEADER_BYTES = 8;
 /** Longest peer id, in bytes. */
@@ -113,6 +121,8 @@ export type BrokerFrame =
       readonly peerId: string;
       readonly token: Buffer;
       readonly natClass: NatClassType;
+      /** SHA-256 digest of the peer's DTLS certificate (absent: none registered). */
+      readonly fingerprint?: Buffer;
       readonly candidates: readonly Candidate[];
     }
   | { readonly type: typeof BrokerMessage.KEEPALIVE; readonly seq: number; readonly session: Buffer }
@@ -130,6 +140,8 @@ export type BrokerFrame =
       readonly secret: Buffer;
       readonly natClass: NatClassType;
       readonly peerId: string;
+      /** SHA-256 digest of the certificate `peerId` registered (absent: none). */
+      readonly fingerprint?: Buffer;
       readonly candidates: readonly Candidate[];
     }
   | {
@@ -152,6 +164,20 @@ export function isPeerId(id: unknown): id is string {
   );
 }
 
+function fingerprintSize(fingerprint: Buffer | undefined): number {
+  const length = fingerprint?.length ?? 0;
+  if (length !== 0 && length !== FINGERPRINT_BYTES)
+    throw new RangeError(`a fingerprint is a ${FINGERPRINT_BYTES}-byte SHA-256 digest`);
+  return 1 + length;
+}
+
+function writeFingerprint(out: Buffer, at: number, fingerprint: Buffer | undefined): number {
+  const length = fingerprint?.length ?? 0;
+  out[at] = length;
+  if (length > 0) fingerprint!.copy(out, at + 1);
+  return at + 1 + length;
+}
+
 /** Encodes one broker frame into a fresh Buffer sized once. Throws RangeError on invalid fields. */
 export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
   let size = BROKER_HEADER_BYTES;
@@ -159,7 +185,8 @@ export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
     case BrokerMessage.REGISTER:
       checkId(frame.peerId);
       if (frame.token.length > MAX_TOKEN_BYTES) throw new RangeError('token too long');
-      size += 1 + frame.peerId.length + 2 + frame.token.length + 1 + candidatesSize(frame.candidates);
+      size += 1 + frame.peerId.length + 2 + frame.token.length + 1 + fingerprintSize(frame.fingerprint);
+      size += candidatesSize(frame.candidates);
       break;
     case BrokerMessage.KEEPALIVE:
     case BrokerMessage.UNREGISTER:
@@ -172,7 +199,7 @@ export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
     case BrokerMessage.INTRODUCE:
       checkId(frame.peerId);
       size += SESSION_ID_BYTES + 1 + PUNCH_SECRET_BYTES + 1 + 1 + frame.peerId.length;
-      size += candidatesSize(frame.candidates);
+      size += fingerprintSize(frame.fingerprint) + candidatesSize(frame.candidates);
       break;
     case BrokerMessage.ACK:
       size += 1 + SESSION_ID_BYTES + 1 + (frame.observed === null ? 0 : endpointSize(frame.observed));
@@ -186,7 +213,7 @@ export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
   }
   const out = Buffer.alloc(size);
   out[0] = PortholeFrame.BROKER;
-  out[1] = PUNCH_WIRE_VERSION;
+  out[1] = BROKER_WIRE_VERSION;
   out[2] = frame.type;
   out.writeUInt32BE(frame.seq >>> 0, 4);
   let o = BROKER_HEADER_BYTES;
@@ -198,6 +225,7 @@ export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
       o += 2;
       o += frame.token.copy(out, o);
       out[o++] = NAT_CODES.indexOf(frame.natClass);
+      o = writeFingerprint(out, o, frame.fingerprint);
       writeCandidates(out, o, frame.candidates);
       break;
     case BrokerMessage.KEEPALIVE:
@@ -219,6 +247,7 @@ export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
       out[o++] = NAT_CODES.indexOf(frame.natClass);
       out[o++] = frame.peerId.length;
       o += out.write(frame.peerId, o, 'latin1');
+      o = writeFingerprint(out, o, frame.fingerprint);
       writeCandidates(out, o, frame.candidates);
       break;
     case BrokerMessage.ACK:
@@ -254,6 +283,16 @@ function readNat(reader: FrameReader): NatClassType {
   return nat;
 }
 
+/** A fingerprint field: absent (length 0) or a SHA-256 digest; other lengths are refused. */
+function readFingerprint(reader: FrameReader): { fingerprint?: Buffer } {
+  const at = reader.offset;
+  const length = reader.u8('fingerprint length');
+  if (length === 0) return {};
+  if (length !== FINGERPRINT_BYTES)
+    throw new ParseError(PunchErrorCode.FRAME_BAD_FIELD, `fingerprint of ${length} bytes`, at);
+  return { fingerprint: reader.bytes(length, 'fingerprint') };
+}
+
 /**
  * Decodes one broker frame. Total: a frame or a {@link ParseError} with code and offset —
  * `ERR_PUNCH_FRAME_TRUNCATED`, `ERR_PUNCH_FRAME_VERSION`, `ERR_PUNCH_FRAME_TYPE`, `ERR_PUNCH_FRAME_BAD_FIELD`,
@@ -266,8 +305,12 @@ export function decodeBrokerFrame(data: Buffer): BrokerFrame {
     throw new ParseError(PunchErrorCode.FRAME_TYPE, 'not a broker frame', 0);
   }
   const version = r.u8('version');
-  if (version !== PUNCH_WIRE_VERSION)
-    throw new ParseError(PunchErrorCode.FRAME_VERSION, `version ${version}`, 1);
+  if (version !== BROKER_WIRE_VERSION)
+    throw new ParseError(
+      PunchErrorCode.FRAME_VERSION,
+      `broker wire version ${version}, this side speaks ${BROKER_WIRE_VERSION}`,
+      1,
+    );
   const type = r.u8('message type');
   if (r.u8('reserved') !== 0)
     throw new ParseError(PunchErrorCode.FRAME_BAD_FIELD, 'reserved byte not zero', 3);
@@ -282,7 +325,9 @@ export function decodeBrokerFrame(data: Buffer): BrokerFrame {
       }
       const token = r.bytes(tokenLength, 'token');
       const natClass = readNat(r);
-      frame = { type, seq, peerId, token, natClass, candidates: readCandidates(r, MAX_WIRE_CANDIDATES) };
+      const fingerprint = readFingerprint(r);
+      const candidates = readCandidates(r, MAX_WIRE_CANDIDATES);
+      frame = { type, seq, peerId, token, natClass, ...fingerprint, candidates };
       break;
     }
     case BrokerMessage.KEEPALIVE:
@@ -303,8 +348,9 @@ export function decodeBrokerFrame(data: Buffer): BrokerFrame {
       const secret = r.bytes(PUNCH_SECRET_BYTES, 'secret');
       const natClass = readNat(r);
       const peerId = readId(r);
+      const fingerprint = readFingerprint(r);
       const candidates = readCandidates(r, MAX_WIRE_CANDIDATES);
-      frame = { type, seq, linkId, role, secret, natClass, peerId, candidates };
+      frame = { type, seq, linkId, role, secret, natClass, peerId, ...fingerprint, candidates };
       break;
     }
     case BrokerMessage.ACK: {

@@ -3,7 +3,10 @@
  * path it takes (direct, predicted, or relayed through TURN — DTLS rides the link's DATA frames,
  * so it survives path changes). The initiator is the DTLS client, the responder the server; each
  * side pins the other's certificate fingerprint (mutual: the server requires a client
- * certificate). A wrong fingerprint fails with `ERR_DTLS_CERTIFICATE_REJECTED` and closes the link.
+ * certificate). The pin comes from the broker's introduction: each {@link PunchPeer} registers its
+ * certificate's fingerprint, and the broker hands it to the peers it introduces (docs/punch.md). A
+ * certificate other than the pinned one fails with `ERR_DTLS_CERTIFICATE_REJECTED` and closes the
+ * link.
  * @module
  */
 import {
@@ -22,10 +25,16 @@ import type { PunchLink } from './link.ts';
 export interface PunchEncryptionOptions
   extends Omit<DtlsCommonOptions, 'certificate' | 'fingerprints'>,
     AbortOptions {
-  /** Our certificate (e.g. `generateCertificate()`); its `fingerprint` is what the peer pins. */
-  readonly certificate: CertificateInput | DtlsCertificate;
-  /** The peer's certificate fingerprint (SHA-256, `AB:CD:…`), learned from a party both trust. */
-  readonly peerFingerprint: string;
+  /**
+   * Our certificate (e.g. `generateCertificate()`). Default the link's {@link PunchLink.certificate}
+   * (the `certificate` of its PunchPeer, whose fingerprint the broker introduced us with).
+   */
+  readonly certificate?: CertificateInput | DtlsCertificate;
+  /**
+   * The peer's certificate fingerprint (SHA-256, `AB:CD:…`). Default the one the broker introduced
+   * ({@link PunchLink.peerFingerprint}); given, it replaces that one.
+   */
+  readonly peerFingerprint?: string;
 }
 
 /**
@@ -33,18 +42,33 @@ export interface PunchEncryptionOptions
  * them with `for await` or `setReceiver`, `close()` sends close_notify (the link stays open).
  * @throws (rejects) DtlsError `ERR_DTLS_CERTIFICATE_REJECTED` (the peer's certificate is not the
  *   pinned one; the link is closed), `ERR_DTLS_HANDSHAKE_FAILED`, `ERR_DTLS_HANDSHAKE_TIMEOUT`;
- *   PunchFailedError `ERR_PUNCH_FAILED` (no path); InvalidOptionError; AbortError `ERR_ABORTED`.
+ *   PunchFailedError `ERR_PUNCH_FAILED` (no path); InvalidOptionError `peerFingerprint` (none given
+ *   and none introduced), `certificate` (none given and the PunchPeer has none); AbortError
+ *   `ERR_ABORTED`.
  */
-export async function encryptLink(link: PunchLink, options: PunchEncryptionOptions): Promise<DtlsConnection> {
-  const { peerFingerprint, signal, ...dtls } = options;
-  if (typeof peerFingerprint !== 'string' || peerFingerprint.length === 0)
+export async function encryptLink(
+  link: PunchLink,
+  options: PunchEncryptionOptions = {},
+): Promise<DtlsConnection> {
+  const { peerFingerprint: given, certificate: ours, signal, ...dtls } = options;
+  if (given !== undefined && (typeof given !== 'string' || given.length === 0))
     throw new InvalidOptionError(
       'peerFingerprint',
       "peerFingerprint must be the peer's certificate fingerprint",
     );
-  if (options.certificate === undefined)
-    throw new InvalidOptionError('certificate', 'encryptLink needs our certificate (generateCertificate())');
-  const common = { ...dtls, fingerprints: [peerFingerprint] };
+  const peerFingerprint = given ?? link.peerFingerprint;
+  if (peerFingerprint === undefined)
+    throw new InvalidOptionError(
+      'peerFingerprint',
+      `the broker introduced no certificate for ${link.peerId} (its PunchPeer has no certificate): give peerFingerprint`,
+    );
+  const certificate = ours ?? link.certificate;
+  if (certificate === undefined)
+    throw new InvalidOptionError(
+      'certificate',
+      'encryptLink needs our certificate: the PunchPeer certificate option, or certificate (generateCertificate())',
+    );
+  const common = { ...dtls, certificate, fingerprints: [peerFingerprint] };
   const abort = signal === undefined ? {} : { signal };
   await link.ready(signal);
   try {

@@ -26,7 +26,7 @@ export const PunchErrorCode = {
   FRAME_TRUNCATED: 'ERR_PUNCH_FRAME_TRUNCATED',
   /** ParseError: not a broker or punch frame, or an unknown message type. */
   FRAME_TYPE: 'ERR_PUNCH_FRAME_TYPE',
-  /** ParseError: a version byte other than 1 (`PUNCH_WIRE_VERSION`). */
+  /** ParseError: a version byte other than the frame's (`BROKER_WIRE_VERSION` 2, `PUNCH_WIRE_VERSION` 1). */
   FRAME_VERSION: 'ERR_PUNCH_FRAME_VERSION',
   /** ParseError: reserved bytes not zero, unknown flags, role, status or NAT class, token too long. */
   FRAME_BAD_FIELD: 'ERR_PUNCH_FRAME_BAD_FIELD',

@@ -42,6 +42,7 @@ export {
 } from './broker-core.ts';
 export type { BrokerFrame, BrokerMessageType, BrokerStatusType, LinkRoleType } from './broker-wire.ts';
 export {
+  BROKER_WIRE_VERSION,
   BrokerMessage,
   BrokerStatus,
   decodeBrokerFrame,
@@ -70,6 +71,7 @@ export { encryptLink } from './encrypt.ts';
 export type { PunchErrorCodeValue } from './error-codes.ts';
 export { PunchErrorCode } from './error-codes.ts';
 export { PunchFailedError } from './errors.ts';
+export { FINGERPRINT_BYTES, fingerprintDigest, formatFingerprint } from './fingerprint.ts';
 export type { PunchLinkCloseReason, PunchLinkEvents, RelayChannel, RelayProvider } from './link.ts';
 export { DEFAULT_LINK_QUEUE, DEFAULT_RELAY_RETRY_DIRECT_MS, PunchLink } from './link.ts';
 export type { PunchLinkStats } from './link-stats.ts';

@@ -8,6 +8,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
+import type { DtlsCertificate } from '../dtls/index.ts';
 import { type AbortOptions, ClosedError, InvalidStateError } from '../errors/index.ts';
 import { raceAbort } from '../internal/abort.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
@@ -82,6 +83,8 @@ export interface PunchLinkInit {
    */
   readonly relayFirst?: boolean;
   readonly maxQueued?: number;
+  /** The local peer's DTLS certificate (its fingerprint is the one the broker introduced us with). */
+  readonly certificate?: DtlsCertificate;
   readonly now: () => number;
   readonly onClose: (link: PunchLink) => void;
 }
@@ -186,6 +189,19 @@ export class PunchLink extends EventEmitter<PunchLinkEvents> {
   /** Which side of the link this is (`LinkRole`): the initiator dialled, the responder accepted. */
   get role(): LinkRoleType {
     return this.#init.introduction.role;
+  }
+
+  /**
+   * The SHA-256 fingerprint (`AB:CD:…`) of the DTLS certificate the peer registered with the
+   * broker, from the introduction (undefined: it registered none); `encryptLink` pins it.
+   */
+  get peerFingerprint(): string | undefined {
+    return this.#init.introduction.fingerprint;
+  }
+
+  /** Our DTLS certificate, when the {@link PunchPeer} has one (`encryptLink` presents it). */
+  get certificate(): DtlsCertificate | undefined {
+    return this.#init.certificate;
   }
 
   /** How data travels now: `'direct'`, `'predicted'`, `'relay'`, or null (no path). */

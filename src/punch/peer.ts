@@ -8,6 +8,7 @@
 import type { RemoteInfo } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { debuglog } from 'node:util';
+import type { DtlsCertificate } from '../dtls/index.ts';
 import {
   AbortError,
   ClosedError,
@@ -32,6 +33,7 @@ import {
 import { BrokerStatus, isPeerId, LinkRole, MAX_TOKEN_BYTES } from './broker-wire.ts';
 import type { Candidate } from './candidates.ts';
 import { PunchErrorCode } from './error-codes.ts';
+import { fingerprintDigest } from './fingerprint.ts';
 import { DEFAULT_LINK_QUEUE, PunchLink, type RelayProvider } from './link.ts';
 import { LinkRoutes } from './link-routes.ts';
 import type { BrokerRetransmitOptions } from './retransmit.ts';
@@ -92,6 +94,13 @@ export interface PunchPeerOptions {
     /** Uniform random in [0, 1) (prediction's port choice). Default `Math.random`. */
     readonly random?: () => number;
   };
+  /**
+   * This peer's DTLS certificate (`generateCertificate()`): its fingerprint is registered with the
+   * broker, which hands it to every peer it introduces us to, and `encryptLink` on our links
+   * presents it and pins the fingerprint the broker introduced for the other side. Default none
+   * (`encryptLink` then needs `certificate` and `peerFingerprint`).
+   */
+  readonly certificate?: DtlsCertificate;
   /** Keepalive to the broker, ms (≤ 15 000 recommended). Default 15 000. */
   readonly keepaliveMs?: number;
   /** Retransmission of broker requests (default 250 ms doubling to 2 s, 7 transmissions). */
@@ -157,6 +166,9 @@ export class PunchPeer {
       broker,
       natClass: options.natClass ?? 'unknown',
       candidates: [...candidates.slice(0, 8), ...relayCandidates.slice(0, 4)],
+      ...(options.certificate === undefined
+        ? {}
+        : { fingerprint: fingerprintDigest(options.certificate.fingerprint)! }),
       ...(options.keepaliveMs === undefined ? {} : { keepaliveMs: options.keepaliveMs }),
       ...(options.brokerRetransmit === undefined ? {} : { retransmit: options.brokerRetransmit }),
     });
@@ -473,6 +485,7 @@ export class PunchPeer {
       relayFirst: this.#isSymmetricPair(localNat, introduction),
       ...(this.#o.relayRetryDirectMs === undefined ? {} : { relayRetryDirectMs: this.#o.relayRetryDirectMs }),
       ...(this.#o.maxQueued === undefined ? {} : { maxQueued: this.#o.maxQueued }),
+      ...(this.#o.certificate === undefined ? {} : { certificate: this.#o.certificate }),
       now: this.#now,
       onClose: (closed) => this.#links.delete(closed),
     });
@@ -552,6 +565,17 @@ function validatePeerOptions(options: PunchPeerOptions): void {
   if (!(Buffer.isBuffer(token) || typeof token === 'string') || Buffer.byteLength(token) > MAX_TOKEN_BYTES)
     bad('token', `token must be a Buffer or string of at most ${MAX_TOKEN_BYTES} bytes`);
   if (options.port !== undefined) validatePort(options.port, 'port');
+  const certificate = options.certificate;
+  if (
+    certificate !== undefined &&
+    (typeof certificate !== 'object' ||
+      certificate === null ||
+      fingerprintDigest(certificate.fingerprint) === undefined)
+  )
+    bad(
+      'certificate',
+      'certificate must be a DtlsCertificate (generateCertificate()) with a SHA-256 fingerprint',
+    );
   const broker = options.broker;
   if (typeof broker !== 'string') {
     if (

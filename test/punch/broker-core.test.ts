@@ -8,6 +8,7 @@ import {
   BrokerStatus,
   decodeBrokerFrame,
   encodeBrokerFrame,
+  formatFingerprint,
 } from '../../src/punch/index.ts';
 import { mulberry32, randomBytesFrom } from '../support/prng.ts';
 
@@ -28,13 +29,14 @@ function makeBroker(options: Partial<ConstructorParameters<typeof BrokerCore>[0]
   });
 }
 
-function client(peerId: string, token = TOKENS.get(peerId) ?? 'x'): BrokerClientCore {
+function client(peerId: string, token = TOKENS.get(peerId) ?? 'x', fingerprint?: Buffer): BrokerClientCore {
   return new BrokerClientCore({
     peerId,
     token: Buffer.from(token),
     broker: BROKER,
     natClass: peerId === 'alice' ? 'full-cone' : 'symmetric',
     candidates: [{ kind: 'host', address: `10.0.0.${peerId.length}`, port: 5000 }],
+    ...(fingerprint === undefined ? {} : { fingerprint }),
   });
 }
 
@@ -170,6 +172,64 @@ describe('BrokerCore', () => {
     assert.ok(again?.type === 'introduce' && !again.introduction.secret.equals(ia.introduction.secret));
     assert.equal(broker.stats().introductions, 2);
     assert.equal(broker.stats().pending, 0, 'every introduction acknowledged');
+  });
+
+  it('hands each side the certificate fingerprint the other registered (none for a peer without one)', () => {
+    const broker = makeBroker({
+      authenticate: (id, token) => (id === 'carol' ? 'c-token' : TOKENS.get(id)) === token.toString(),
+    });
+    const aliceDigest = Buffer.alloc(32, 0xa1);
+    const bobDigest = Buffer.alloc(32, 0xb2);
+    const alice = client('alice', undefined, aliceDigest);
+    const bob = client('bob', undefined, bobDigest);
+    const carol = client('carol', 'c-token');
+    const C: NatEndpoint = { address: '203.0.113.3', port: 40003 };
+    const all: [BrokerClientCore, NatEndpoint][] = [
+      [alice, A],
+      [bob, B],
+      [carol, C],
+    ];
+    for (const [c] of all) c.register(0);
+    pump(broker, all, 0);
+    alice.connect('bob', 1);
+    carol.connect('alice', 1);
+    pump(broker, all, 1);
+    const introductions = (c: BrokerClientCore) =>
+      c.drainEvents().flatMap((e) => (e.type === 'introduce' ? [e.introduction] : []));
+    const toAlice = introductions(alice);
+    const toBob = introductions(bob);
+    const toCarol = introductions(carol);
+    assert.equal(toBob[0]?.fingerprint, formatFingerprint(aliceDigest));
+    assert.equal(toAlice.find((i) => i.peerId === 'bob')?.fingerprint, formatFingerprint(bobDigest));
+    assert.equal(toCarol[0]?.fingerprint, formatFingerprint(aliceDigest));
+    const fromCarol = toAlice.find((i) => i.peerId === 'carol');
+    assert.ok(fromCarol !== undefined && !('fingerprint' in fromCarol), 'carol registered none');
+    // The directory of a scaled-out broker carries it as text, and introduceFrom hands it on.
+    assert.equal(broker.peerInfo('alice')?.fingerprint, formatFingerprint(aliceDigest));
+    assert.equal(broker.peerInfo('carol')?.fingerprint, undefined);
+    const remote = {
+      peerId: 'dave',
+      address: { address: '203.0.113.4', port: 40004 },
+      natClass: 'open',
+      candidates: [],
+      fingerprint: formatFingerprint(Buffer.alloc(32, 0xd4)),
+    } as const;
+    assert.ok(broker.introduceFrom('bob', remote, Buffer.alloc(8, 1), Buffer.alloc(32, 2), 1, 2));
+    assert.ok(
+      broker.introduceFrom(
+        'bob',
+        { ...remote, fingerprint: 'not one' },
+        Buffer.alloc(8, 3),
+        Buffer.alloc(32, 4),
+        1,
+        2,
+      ),
+    );
+    pump(broker, all, 2);
+    const fromDave = introductions(bob).filter((i) => i.peerId === 'dave');
+    assert.equal(fromDave.length, 2);
+    assert.equal(fromDave[0]?.fingerprint, remote.fingerprint);
+    assert.ok(!('fingerprint' in fromDave[1]!), 'a fingerprint that does not parse is not introduced');
   });
 
   it('retransmits an introduction until it is acknowledged, and counts one that never is', () => {

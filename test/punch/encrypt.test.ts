@@ -1,6 +1,8 @@
 // The PunchLink encryption option (encryptLink): DTLS over a punched link on loopback through a
-// real broker, over a link that can only use a relay, and a wrong pin (the MITM case: a
-// certificate that is not the one pinned) failing with ERR_DTLS_CERTIFICATE_REJECTED.
+// real broker, with the pins the broker's introduction carries (each PunchPeer registers its
+// certificate's fingerprint) or given by the caller, over a link that can only use a relay, and a
+// certificate other than the pinned one (the MITM case: another certificate than the registered
+// one, either side) failing with ERR_DTLS_CERTIFICATE_REJECTED.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -9,7 +11,7 @@ import {
   DtlsErrorCode,
   generateCertificate,
 } from '../../src/dtls/index.ts';
-import { encryptLink, LinkRole, PunchLink, type RelayProvider } from '../../src/punch/index.ts';
+import { encryptLink, LinkRole, PunchLink, PunchPeer, type RelayProvider } from '../../src/punch/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { type Closers, linkAliceToBob, startLoopbackBroker } from './loopback.ts';
 import { blackHole, introduction, relayPair } from './relay-pair.ts';
@@ -36,12 +38,85 @@ async function first(connection: DtlsConnection): Promise<string> {
   throw new Error('ended without a record');
 }
 
+/**
+ * The side that checked the pin rejected the certificate, the side that presented it failed a
+ * DTLS way too, and both links are closed.
+ */
+function assertPinRejected(
+  checker: PromiseSettledResult<DtlsConnection>,
+  presenter: PromiseSettledResult<DtlsConnection>,
+  links: readonly PunchLink[],
+): void {
+  assert.equal(checker.status, 'rejected');
+  assert.equal((checker as PromiseRejectedResult).reason.code, DtlsErrorCode.CERTIFICATE_REJECTED);
+  assert.equal(presenter.status, 'rejected');
+  assert.match((presenter as PromiseRejectedResult).reason.code, /^ERR_DTLS_/);
+  for (const link of links) assert.notEqual(link.closeReason, null);
+}
+
 async function both(a: DtlsConnection, b: DtlsConnection): Promise<void> {
   a.send(Buffer.from('a→b'));
   assert.equal(await first(b), 'a→b');
   b.send(Buffer.from('b→a'));
   assert.equal(await first(a), 'b→a');
 }
+
+describe('PunchLink encryption with pins from the broker introduction', () => {
+  it('each side pins the certificate the other registered: encryptLink(link) with no options', async () => {
+    const { brokerAddress } = await startLoopbackBroker(closers);
+    const { aliceLink, bobLink } = await linkAliceToBob(brokerAddress, closers, AbortSignal.timeout(15_000), {
+      alice: aliceCert,
+      bob: bobCert,
+    });
+    assert.equal(aliceLink.peerFingerprint, bobCert.fingerprint, "alice was introduced to bob's certificate");
+    assert.equal(bobLink.peerFingerprint, aliceCert.fingerprint, "bob was introduced to alice's certificate");
+    const [a, b] = await Promise.all([encryptLink(aliceLink), encryptLink(bobLink)]);
+    assert.equal(a.peerCertificates[0]?.fingerprint256, bobCert.fingerprint);
+    assert.equal(b.peerCertificates[0]?.fingerprint256, aliceCert.fingerprint);
+    await both(a, b);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  for (const liar of ['bob', 'alice'] as const) {
+    it(`${liar} presenting another certificate than the one it registered fails ERR_DTLS_CERTIFICATE_REJECTED`, async () => {
+      const { brokerAddress } = await startLoopbackBroker(closers);
+      const { aliceLink, bobLink } = await linkAliceToBob(
+        brokerAddress,
+        closers,
+        AbortSignal.timeout(15_000),
+        { alice: aliceCert, bob: bobCert },
+      );
+      // The liar's side presents mallory's certificate; the other pins the registered one.
+      const options = { certificate: mallory, handshakeTimeoutMs: 5000 };
+      const [a, b] = await Promise.allSettled([
+        encryptLink(aliceLink, liar === 'alice' ? options : { handshakeTimeoutMs: 5000 }),
+        encryptLink(bobLink, liar === 'bob' ? options : { handshakeTimeoutMs: 5000 }),
+      ]);
+      assertPinRejected(liar === 'bob' ? a : b, liar === 'bob' ? b : a, [aliceLink, bobLink]);
+    });
+  }
+
+  it('PunchPeer.open refuses a certificate without a SHA-256 fingerprint before it binds', async () => {
+    const broker = { address: '127.0.0.1', port: 9 };
+    for (const certificate of [{ ...aliceCert, fingerprint: 'AB:CD' }, 'cert.pem', null]) {
+      await assert.rejects(
+        PunchPeer.open({ broker, id: 'alice', token: 'a', certificate: certificate as DtlsCertificate }),
+        { code: 'ERR_INVALID_OPTION', option: 'certificate' },
+      );
+    }
+  });
+
+  it('a peer that registered no certificate is introduced without one: encryptLink needs a pin', async () => {
+    const { brokerAddress } = await startLoopbackBroker(closers);
+    const { aliceLink, bobLink } = await linkAliceToBob(brokerAddress, closers, AbortSignal.timeout(15_000), {
+      alice: aliceCert,
+    });
+    assert.equal(aliceLink.peerFingerprint, undefined);
+    assert.equal(bobLink.peerFingerprint, aliceCert.fingerprint);
+    await assert.rejects(encryptLink(aliceLink), { code: 'ERR_INVALID_OPTION', option: 'peerFingerprint' });
+    await assert.rejects(encryptLink(bobLink), { code: 'ERR_INVALID_OPTION', option: 'certificate' });
+  });
+});
 
 describe('PunchLink encryption (encryptLink)', () => {
   it('direct: the initiator is the DTLS client, both pin each other, data both ways', async () => {
@@ -72,12 +147,7 @@ describe('PunchLink encryption (encryptLink)', () => {
         handshakeTimeoutMs: 5000,
       }),
     ]);
-    assert.equal(a.status, 'rejected');
-    assert.equal((a as PromiseRejectedResult).reason.code, DtlsErrorCode.CERTIFICATE_REJECTED);
-    assert.equal(b.status, 'rejected');
-    assert.match((b as PromiseRejectedResult).reason.code, /^ERR_DTLS_/);
-    assert.notEqual(aliceLink.closeReason, null);
-    assert.notEqual(bobLink.closeReason, null);
+    assertPinRejected(a, b, [aliceLink, bobLink]);
   });
 
   it('on the relay path: DTLS rides the relayed channel', async () => {

@@ -1,4 +1,5 @@
 // A broker and two punched peers on loopback (no NAT), for the tests that need a real PunchLink.
+import type { DtlsCertificate } from '../../src/dtls/index.ts';
 import { Broker, dialPeer, type PunchLink, PunchPeer } from '../../src/punch/index.ts';
 
 /** Alice's and Bob's credentials at {@link startLoopbackBroker}. */
@@ -24,11 +25,15 @@ export async function startLoopbackBroker(closers: Closers): Promise<{
   return { broker, brokerAddress: { address: '127.0.0.1', port: broker.address().port } };
 }
 
-/** Bob (open NAT class) accepts, Alice dials him through the broker: both ends of one link. */
+/**
+ * Bob (open NAT class) accepts, Alice dials him through the broker: both ends of one link. With
+ * `certificates`, each PunchPeer registers its own (the broker then introduces the fingerprints).
+ */
 export async function linkAliceToBob(
   brokerAddress: { address: string; port: number },
   closers: Closers,
   signal: AbortSignal,
+  certificates: { readonly alice?: DtlsCertificate; readonly bob?: DtlsCertificate } = {},
 ): Promise<{ bob: PunchPeer; aliceLink: PunchLink; bobLink: PunchLink }> {
   const bob = await PunchPeer.open({
     broker: brokerAddress,
@@ -36,6 +41,7 @@ export async function linkAliceToBob(
     token: 'b-secret',
     address: '127.0.0.1',
     natClass: 'open',
+    ...(certificates.bob === undefined ? {} : { certificate: certificates.bob }),
     signal,
   });
   closers.push(() => bob.close());
@@ -47,6 +53,7 @@ export async function linkAliceToBob(
     address: '127.0.0.1',
     natClass: 'open',
     peer: 'bob',
+    ...(certificates.alice === undefined ? {} : { certificate: certificates.alice }),
     signal,
   });
   closers.push(() => aliceLink.close());

@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ParseError } from '../../src/errors/index.ts';
 import {
+  BROKER_WIRE_VERSION,
   type BrokerFrame,
   decodeBrokerFrame,
   decodePunch,
   encodeBrokerFrame,
   encodePunch,
   encodePunchDataHeader,
+  fingerprintDigest,
+  formatFingerprint,
   verifyPunch,
 } from '../../src/punch/index.ts';
 import { FuzzCorpus } from '../support/fuzz-corpus.ts';
@@ -15,6 +19,8 @@ import { mulberry32, randomBytesFrom, replayHint, testSeed } from '../support/pr
 
 const SESSION = Buffer.from('0102030405060708', 'hex');
 const SECRET = Buffer.alloc(32, 7);
+/** A SHA-256 certificate digest as REGISTER and INTRODUCE carry it. */
+const FINGERPRINT = Buffer.from(Array.from({ length: 32 }, (_, i) => i + 0xa0));
 
 const frames: BrokerFrame[] = [
   {
@@ -40,6 +46,26 @@ const frames: BrokerFrame[] = [
     peerId: 'bob',
     candidates: [{ kind: 'srflx', address: '203.0.113.9', port: 61000 }],
   },
+  {
+    type: 1,
+    seq: 2,
+    peerId: 'carol',
+    token: Buffer.alloc(0),
+    natClass: 'open',
+    fingerprint: FINGERPRINT,
+    candidates: [{ kind: 'host', address: '192.168.1.4', port: 6000 }],
+  },
+  {
+    type: 4,
+    seq: 78,
+    linkId: SESSION,
+    role: 0,
+    secret: SECRET,
+    natClass: 'full-cone',
+    peerId: 'carol',
+    fingerprint: FINGERPRINT,
+    candidates: [],
+  },
   { type: 5, seq: 5, status: 0, session: SESSION, observed: { address: '203.0.113.9', port: 4 } },
   { type: 5, seq: 6, status: 2, session: SESSION, observed: null },
   { type: 6, seq: 12, session: SESSION },
@@ -56,7 +82,7 @@ describe('broker wire format', () => {
     for (const frame of frames) {
       const bytes = encodeBrokerFrame(frame);
       assert.equal(bytes[0], 0x05);
-      assert.equal(bytes[1], 1);
+      assert.equal(bytes[1], BROKER_WIRE_VERSION);
       assert.deepEqual(plain(decodeBrokerFrame(bytes)), plain(frame));
     }
   });
@@ -64,7 +90,8 @@ describe('broker wire format', () => {
   const cases: [string, (b: Buffer) => Buffer, string, number][] = [
     ['empty', () => Buffer.alloc(0), 'ERR_PUNCH_FRAME_TRUNCATED', 0],
     ['wrong first byte', (b) => patch(b, 0, 0x04), 'ERR_PUNCH_FRAME_TYPE', 0],
-    ['version 2', (b) => patch(b, 1, 2), 'ERR_PUNCH_FRAME_VERSION', 1],
+    ['version 1 (the wire before fingerprints)', (b) => patch(b, 1, 1), 'ERR_PUNCH_FRAME_VERSION', 1],
+    ['version 3', (b) => patch(b, 1, 3), 'ERR_PUNCH_FRAME_VERSION', 1],
     ['unknown type', (b) => patch(b, 2, 99), 'ERR_PUNCH_FRAME_TYPE', 2],
     ['reserved byte', (b) => patch(b, 3, 1), 'ERR_PUNCH_FRAME_BAD_FIELD', 3],
     ['truncated header', (b) => b.subarray(0, 6), 'ERR_PUNCH_FRAME_TRUNCATED', 4],
@@ -88,14 +115,79 @@ describe('broker wire format', () => {
   }
 
   it('rejects a bad address family, port 0 and an unknown candidate kind', () => {
-    const ack = encodeBrokerFrame(frames[4]!);
+    const ack = encodeBrokerFrame(frames[6]!);
     assert.throws(() => decodeBrokerFrame(patch(ack, 18, 5)), { code: 'ERR_PUNCH_FRAME_BAD_ADDRESS' });
     assert.throws(() => decodeBrokerFrame(patch(patch(ack, 19, 0), 20, 0)), {
       code: 'ERR_PUNCH_FRAME_BAD_ADDRESS',
     });
     const reg = b0();
-    const kindAt = 8 + 1 + 5 + 2 + 3 + 1 + 1;
+    const kindAt = 8 + 1 + 5 + 2 + 3 + 1 + 1 + 1;
     assert.throws(() => decodeBrokerFrame(patch(reg, kindAt, 9)), { code: 'ERR_PUNCH_FRAME_BAD_CANDIDATE' });
+  });
+});
+
+describe('broker wire fingerprints (version 2)', () => {
+  const vectors = JSON.parse(
+    readFileSync(new URL('../vectors/punch/broker-wire-v2.json', import.meta.url), 'utf8'),
+  ) as { source: string; vectors: { name: string; hex: string }[] };
+  const byName = new Map(vectors.vectors.map((v) => [v.name, Buffer.from(v.hex, 'hex')]));
+  const register = frames[4] as Extract<BrokerFrame, { type: 1 }>;
+  const introduce = frames[5] as Extract<BrokerFrame, { type: 4 }>;
+
+  it('encodes REGISTER and INTRODUCE with a fingerprint byte for byte as the vectors', () => {
+    assert.deepEqual(encodeBrokerFrame(register), byName.get('register-with-fingerprint'));
+    assert.deepEqual(encodeBrokerFrame(introduce), byName.get('introduce-with-fingerprint'));
+    assert.deepEqual(encodeBrokerFrame(frames[0]!), byName.get('register-without-fingerprint'));
+    for (const [name, bytes] of byName) {
+      const frame = decodeBrokerFrame(bytes);
+      assert.deepEqual(encodeBrokerFrame(frame), bytes, `${name} re-encodes to itself`);
+    }
+  });
+
+  it('decodes the fingerprint as a slice of the datagram, absent when its length is 0', () => {
+    const bytes = byName.get('introduce-with-fingerprint')!;
+    const frame = decodeBrokerFrame(bytes);
+    assert.ok(frame.type === 4 && frame.fingerprint !== undefined);
+    assert.equal(frame.fingerprint.buffer, bytes.buffer);
+    assert.deepEqual(frame.fingerprint, FINGERPRINT);
+    const none = decodeBrokerFrame(byName.get('register-without-fingerprint')!);
+    assert.ok(none.type === 1 && !('fingerprint' in none));
+  });
+
+  it('refuses a fingerprint that is not a SHA-256 digest, on both sides of the codec', () => {
+    // REGISTER carol: header 8, id 1+5, token 2+0, nat 1 → fpLen at 17.
+    const at = 8 + 1 + 5 + 2 + 1;
+    const bytes = byName.get('register-with-fingerprint')!;
+    assert.equal(bytes[at], 32);
+    for (const length of [1, 31, 33, 255]) {
+      assert.throws(
+        () => decodeBrokerFrame(patch(bytes, at, length)),
+        (e: unknown) => e instanceof ParseError && e.code === 'ERR_PUNCH_FRAME_BAD_FIELD' && e.offset === at,
+      );
+    }
+    assert.throws(
+      () => decodeBrokerFrame(bytes.subarray(0, at + 10)),
+      (e: unknown) =>
+        e instanceof ParseError && e.code === 'ERR_PUNCH_FRAME_TRUNCATED' && e.offset === at + 1,
+    );
+    assert.throws(() => encodeBrokerFrame({ ...register, fingerprint: Buffer.alloc(20) }), RangeError);
+  });
+
+  it('fingerprint text and digest convert both ways; anything else is not a fingerprint', () => {
+    const text = formatFingerprint(FINGERPRINT);
+    assert.match(text, /^A0:A1:A2:(?:[0-9A-F]{2}:){28}BF$/);
+    assert.deepEqual(fingerprintDigest(text), FINGERPRINT);
+    assert.deepEqual(fingerprintDigest(`sha-256 ${text.toLowerCase()}`), FINGERPRINT);
+    for (const bad of [
+      undefined,
+      7,
+      '',
+      'A0:A1',
+      `${text}:00`,
+      text.replace('A0', 'G0'),
+      text.replaceAll(':', ''),
+    ])
+      assert.equal(fingerprintDigest(bad), undefined, String(bad));
   });
 });
 
