@@ -1,3 +1,4 @@
+import { flushCompileCache } from 'node:module';
 import type { Command } from 'commander';
 import { parseHostPort } from '../internal/host-port.ts';
 import { CliFailure, ExitCode, hostPort, numberIn, onStopSignal } from './fail.ts';
@@ -58,6 +59,7 @@ export function register(program: Command): void {
         peekTokenClaims,
         startProcessMetrics,
       } = await import('../live/index.ts');
+      flushCompileCache(); // as `porthole peer` does: the next edges start from the cache
       const secret = o.secretFile === undefined ? o.secret : await readSecretFile(o.secretFile);
       if (secret === undefined)
         throw new CliFailure(

@@ -122,6 +122,11 @@ export class LiveDemo {
       await demo.startEdge(); // warms the compile cache for the others
       await Promise.all(Array.from({ length: edges - 1 }, () => demo.startEdge()));
       let left = peers;
+      // The first peer alone: it writes the peer's modules to the compile cache for the others.
+      if (left > 0) {
+        left--;
+        await demo.addPeer();
+      }
       const worker = async (): Promise<void> => {
         while (left > 0) {
           left--;

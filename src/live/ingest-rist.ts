@@ -8,7 +8,7 @@
  */
 import { isIP } from 'node:net';
 import { InvalidOptionError } from '../errors/index.ts';
-import { RistReceiver, type RistReceiverOptions, type RistReceiverStats } from '../rist/index.ts';
+import type { RistReceiver, RistReceiverOptions, RistReceiverStats } from '../rist/index.ts';
 import { QueuedTsInput } from './source-input.ts';
 
 /** Settings of {@link openRistInput}: where to listen, and the receiver's options. */
@@ -68,6 +68,8 @@ export class RistTsInput extends QueuedTsInput {
  */
 export async function openRistInput(options: RistInputOptions): Promise<RistTsInput> {
   const { address, port, ...receiverOptions } = options;
+  // The rist layer (and the transport under it) loads with the first RIST input, not with the face.
+  const { RistReceiver } = await import('../rist/index.ts');
   return new RistTsInput(await RistReceiver.listen(address, port, receiverOptions));
 }
 

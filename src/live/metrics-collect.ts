@@ -3,7 +3,8 @@
  * `stats()`, and label values kept inside fixed sets so no series set grows with the swarm.
  * @module
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { promClient } from './metrics-prom.ts';
 
 /** One sample of a series: its labels and value. */
 export type Sample<L extends string> = readonly [labels: Readonly<Record<L, string>>, value: number];
@@ -31,6 +32,7 @@ function fill(metric: Gauge<string> | Counter<string>, read: ReadSamples<string>
 
 /** A gauge whose samples are read at each scrape. */
 export function scrapeGauge<L extends string>(registry: Registry, spec: SeriesSpec<L>): Gauge<L> {
+  const { Gauge } = promClient();
   return new Gauge<L>({
     name: spec.name,
     help: spec.help,
@@ -48,6 +50,7 @@ export function scrapeGauge<L extends string>(registry: Registry, spec: SeriesSp
  * expects.
  */
 export function scrapeCounter<L extends string>(registry: Registry, spec: SeriesSpec<L>): Counter<L> {
+  const { Counter } = promClient();
   return new Counter<L>({
     name: spec.name,
     help: spec.help,

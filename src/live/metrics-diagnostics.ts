@@ -5,7 +5,7 @@
  * @module
  */
 import diagnostics_channel from 'node:diagnostics_channel';
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import {
   type ArqConversationClosedMessage,
   type ArqConversationDeadMessage,
@@ -23,6 +23,7 @@ import {
   type PunchRegisteredMessage,
 } from '../punch/index.ts';
 import { natLabel } from './metrics-collect.ts';
+import { promClient } from './metrics-prom.ts';
 
 /** Links (or broker peers) remembered between two events at most; the oldest is forgotten first. */
 export const DIAGNOSTICS_MEMORY_MAX = 4096;
@@ -62,7 +63,7 @@ export function collectDiagnosticsMetrics(
   options: DiagnosticsMetricsOptions = {},
 ): DiagnosticsMetrics {
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
-    new Counter<L>({ name, help, labelNames, registers: [registry] });
+    new (promClient().Counter)<L>({ name, help, labelNames, registers: [registry] });
   const punches = counter(
     'porthole_punch_outcomes_total',
     'Punch attempts by NAT pair (local, remote) and outcome (direct, predicted, relay, failed).',

@@ -5,9 +5,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { InvalidOptionError } from '../errors/index.ts';
 import { parseHostPort } from '../internal/host-port.ts';
+import { promClient } from './metrics-prom.ts';
 
 /** The process kinds that serve metrics; the `process` label of every series. */
 export type MetricsProcess = 'tracker' | 'edge' | 'source' | 'peer' | 'demo';
@@ -23,6 +24,7 @@ export function createMetricsRegistry(
   process: MetricsProcess,
   options: MetricsRegistryOptions = {},
 ): Registry {
+  const { collectDefaultMetrics, Registry } = promClient();
   const registry = new Registry();
   registry.setDefaultLabels({ process });
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });

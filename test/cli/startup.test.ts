@@ -33,6 +33,19 @@ for (const register of commands) register(program);
 console.log(JSON.stringify({ commands: program.commands.length, loaded: [...loaded] }));
 `;
 
+/**
+ * Loads what the `porthole peer` / `porthole edge` actions import (the live face, mux, ports,
+ * punch) in a fresh process and prints the packages and layers it loaded.
+ */
+const LIVE_PROBE = `
+import { registerHooks } from 'node:module';
+const loaded = new Set();
+registerHooks({ load(url, context, next) { loaded.add(url); return next(url, context); } });
+for (const layer of ['live', 'mux', 'ports', 'punch'])
+  await import(new URL(\`../../src/\${layer}/index.ts\`, ${JSON.stringify(import.meta.url)}).href);
+console.log(JSON.stringify([...loaded]));
+`;
+
 describe('porthole start-up', () => {
   it('defines every subcommand without loading a layer or a package but commander', async () => {
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', PROBE], {
@@ -49,6 +62,23 @@ describe('porthole start-up', () => {
       return !(path.startsWith('cli/') || path.startsWith('errors/') || path.startsWith('internal/'));
     });
     assert.deepEqual(offending, [], 'a subcommand file imports a layer at the top: import it in the action');
+  });
+
+  it('a peer or an edge loads no metrics, Redis or RIST code it does not use', async () => {
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', LIVE_PROBE], {
+      timeout: 60_000,
+    });
+    const loaded = JSON.parse(stdout) as string[];
+    const src = new URL('../../src/', import.meta.url).href;
+    const packages = new Set(loaded.map((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1]));
+    const layers = new Set(
+      loaded.filter((url) => url.startsWith(src)).map((url) => url.slice(src.length).split('/')[0]),
+    );
+    for (const name of ['prom-client', '@opentelemetry/api', 'ioredis', 'uplot', 'mpegts.js'])
+      assert.ok(!packages.has(name), `${name} loaded by the live face: load it where it is used`);
+    for (const layer of ['rist', 'transport', 'lab'])
+      assert.ok(!layers.has(layer), `the ${layer} layer loaded by the live face: import it where it is used`);
+    assert.ok(layers.has('live') && packages.has('pino'), 'the probe loaded the live face');
   });
 
   it('copies the layer constants the flag definitions name', () => {
