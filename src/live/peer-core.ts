@@ -155,6 +155,8 @@ const LATE_POLL_MS = 100;
  * meanwhile (a woken process runs its timers before it reads), ms.
  */
 const LATE_GRACE_MS = 30;
+/** A hold this long while the neighbours are far on is stuck (see {@link LivePeerCore}'s catch-up), ms. */
+const STUCK_HOLD_MS = 2000;
 const VIOLATION_WINDOW_MS = 10_000;
 const MAX_BANNED = 4096;
 /** A standing request may name a chunk at most this far past the newest one known. */
@@ -618,19 +620,42 @@ export class LivePeerCore {
    * A node more than the playout's `maxDelayMs` behind the live edge (what it holds or an edge
    * announced) jumps to a random-access chunk a target delay behind it, picked like a join chunk
    * from the edge's map first (its random-access bits are the source's; a peer's may be a lie).
-   * At most once per {@link REJOIN_AFTER_MS}.
+   * So does a node that has held for {@link STUCK_HOLD_MS} while the median of its neighbours'
+   * newest chunks lies more than `maxDelayMs` past it (its edge silent, the chunks it waits for
+   * gone from every neighbour's window: it would hold for good). At most once per
+   * {@link REJOIN_AFTER_MS}.
    */
   #catchUp(nowMs: number): void {
     const p = this.playout;
-    const newest = this.#view.newestSeq;
-    if (!p.behind(newest) || nowMs - this.#caughtUpAtMs < REJOIN_AFTER_MS) return;
+    if (nowMs - this.#caughtUpAtMs < REJOIN_AFTER_MS) return;
     const s = this.scheduler;
-    const seq = p.pickJoin(newest, s.newestRandomAccess(true), (from) =>
-      s.oldestRandomAccessFrom(from, true),
-    );
+    const newest = this.#view.newestSeq;
+    let seq = -1;
+    if (p.behind(newest)) {
+      seq = p.pickJoin(newest, s.newestRandomAccess(true), (from) => s.oldestRandomAccessFrom(from, true));
+    } else if (p.stuck(s.newestKnown, nowMs, STUCK_HOLD_MS)) {
+      // Holding while the neighbours are far on: the node's own view is what is stale. The
+      // median neighbour's newest chunk is the live edge (a polluter's claims are one voice).
+      const claimed = this.#medianNeighbourNewest();
+      if (p.stuck(claimed, nowMs, STUCK_HOLD_MS))
+        seq = p.pickJoin(claimed, s.newestRandomAccess(), (from) => s.oldestRandomAccessFrom(from));
+    }
     if (seq <= p.nextSeq) return;
     this.#caughtUpAtMs = nowMs;
     p.catchUp(seq, nowMs, this.#emit);
+  }
+
+  /** The median of the newest chunk each neighbour peer announced; -1 when none did. */
+  #medianNeighbourNewest(): number {
+    const newest: number[] = [];
+    for (const n of this.#neighbours.values()) {
+      if (n.isEdge) continue;
+      const m = this.scheduler.neighbour(n.id)?.map.newest ?? -1;
+      if (m >= 0) newest.push(m);
+    }
+    if (newest.length === 0) return -1;
+    newest.sort((a, b) => a - b);
+    return newest[(newest.length - 1) >>> 1]!;
   }
 
   #onRequest(n: Neighbour, seq: number, urgent: boolean, ahead: boolean, resume: boolean): void {

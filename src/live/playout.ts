@@ -121,6 +121,8 @@ export class Playout {
   #gap = false;
   /** The playout point waits for a chunk nobody announced yet (see {@link Playout.poll}). */
   #holding = false;
+  /** When the current hold began. */
+  #holdSinceMs = 0;
 
   constructor(options: PlayoutOptions = {}) {
     this.targetDelayMs = options.targetDelayMs ?? PLAYOUT_TARGET_DELAY_DEFAULT_MS;
@@ -163,7 +165,21 @@ export class Playout {
    * to exist (a {@link PlayoutView}'s): time to {@link catchUp}. Never while holding at the edge.
    */
   behind(newestSeq: number): boolean {
-    if (!this.started || this.#holding || newestSeq < this.#nextSeq) return false;
+    return !this.#holding && this.#farBehind(newestSeq);
+  }
+
+  /**
+   * Whether the playout has held for more than `forMs` at a chunk while `claimedSeq` — what the
+   * neighbours claim, not what is known to exist — lies more than `maxDelayMs` past it: a hold the
+   * node's own view keeps (its edge silent, every neighbour moved on past what it can fetch), not
+   * a late source. See {@link catchUp}.
+   */
+  stuck(claimedSeq: number, nowMs: number, forMs: number): boolean {
+    return this.#holding && nowMs - this.#holdSinceMs > forMs && this.#farBehind(claimedSeq);
+  }
+
+  #farBehind(newestSeq: number): boolean {
+    if (!this.started || newestSeq < this.#nextSeq) return false;
     return (newestSeq - this.#nextSeq + 1) * this.#durationMs > this.maxDelayMs;
   }
 
@@ -293,6 +309,7 @@ export class Playout {
    * hold of a run is a stall.
    */
   #hold(seq: number, nowMs: number, emit: (e: PlayoutEvent) => void): void {
+    if (!this.#holding) this.#holdSinceMs = nowMs;
     this.#nextDeadlineMs = nowMs + this.targetDelayMs;
     this.#holding = true;
     this.#stall(seq, nowMs, emit);

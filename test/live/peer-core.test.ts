@@ -584,6 +584,38 @@ describe('live peer core', () => {
     );
   });
 
+  it('a hold its own stale view keeps (neighbours far on, no edge) ends: it catches up to them', () => {
+    // Frozen for 20 s with no edge link: on waking it holds at the next chunk, which its only
+    // neighbour evicted long ago (it keeps 16 behind its playout point), and nothing it could fetch
+    // lies within its lookahead — it would hold for good. The neighbours' median newest chunk says
+    // the stream went on: after 2 s of holding it jumps there.
+    const run = (maxDelayMs: number): ReturnType<LivePeerCore['stats']> => {
+      const w = new Wire();
+      const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
+      w.add('q', new LivePeerCore({ channel: key }));
+      const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0, playout: { maxDelayMs } }));
+      w.link('edge', 'q');
+      w.link('q', 'p');
+      w.frozen = (id, now) => id === 'p' && now >= 10_000 && now < 30_000;
+      let seq = 0;
+      w.run(31_000, (now) => {
+        if (now % 250 === 0) edge.ingest(chunk(seq++, now), now);
+      });
+      const before = peer.stats().played; // the chunks it held play at once on waking
+      w.run(45_000, (now) => {
+        if (now % 250 === 0) edge.ingest(chunk(seq++, now), now);
+      });
+      const s = peer.stats();
+      return { ...s, played: s.played - before };
+    };
+    const stuck = run(1e9);
+    assert.equal(stuck.played, 0, 'without the bound it holds for good');
+    const s = run(4000);
+    assert.equal(s.catchUps, 1);
+    assert.ok(s.played > 40, `it plays again: ${s.played} chunks in the last 14 s`);
+    assert.equal(s.replaced, 0, 'the neighbour that evicted what it asked for is no liar');
+  });
+
   it('woken late, it reads what queued before it expires requests: its pause is no timeout of a neighbour', () => {
     const run = (answerAtMs: number): ReturnType<LivePeerCore['stats']> => {
       const peer = new LivePeerCore({ channel: key, uploadCapBps: 0 });
