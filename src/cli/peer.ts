@@ -238,6 +238,7 @@ function compactStats(peer: LivePeer): object {
     stalls: s.stalls,
     discontinuities: s.discontinuities,
     catchUps: s.catchUps,
+    jumps: s.jumps,
     latePolls: s.latePolls,
     latencyP50Ms: s.latencyP50Ms,
     latencyP95Ms: s.latencyP95Ms,

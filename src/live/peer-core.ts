@@ -617,8 +617,8 @@ export class LivePeerCore {
   }
 
   /**
-   * A node more than the playout's `maxDelayMs` behind the live edge (what it holds or an edge
-   * announced) jumps to a random-access chunk a target delay behind it, picked like a join chunk
+   * A node hopelessly behind the live edge (3 × the playout's `maxDelayMs`; less than that, the
+   * playout plays faster) jumps to a random-access chunk a target delay behind it, picked like a join chunk
    * from the edge's map first (its random-access bits are the source's; a peer's may be a lie).
    * So does a node that has held for {@link STUCK_HOLD_MS} while the median of its neighbours'
    * newest chunks lies more than `maxDelayMs` past it (its edge silent, the chunks it waits for

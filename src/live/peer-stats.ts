@@ -65,8 +65,10 @@ export interface LivePeerStats {
   readonly stalledMs: number;
   /** Local time of the first played chunk, NaN before. */
   readonly startedAtMs: number;
-  /** Jumps forward to the live edge after falling more than the playout's `maxDelayMs` behind. */
+  /** Times it played faster (1.25×) to get back from more than the playout's `maxDelayMs` behind. */
   readonly catchUps: number;
+  /** Jumps forward to the live edge (chunks skipped): hopelessly behind, or stuck in a hold. */
+  readonly jumps: number;
   /** Source-to-node latency percentiles of the chunks received, ms. */
   readonly latencyP50Ms: number;
   readonly latencyP95Ms: number;

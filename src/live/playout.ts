@@ -12,9 +12,12 @@
  * numbers that turn out never to exist — a source that restarted numbers by its clock, further on
  * — and plays the restarted stream, marked as a discontinuity, a target delay behind it.
  *
- * Nor does it fall far behind: a node that ends up more than `maxDelayMs` behind the live edge (a
- * starved stretch, a process not scheduled for seconds) is a live viewer watching the past, and
- * its neighbours no longer keep what it needs. {@link Playout.catchUp} jumps it forward to a
+ * Nor does it stay far behind: a node more than `maxDelayMs` behind the live edge (a source that
+ * stalled and then delivered its backlog at once, a starved stretch of its own) is a live viewer
+ * watching the past, and its neighbours no longer keep what it needs. It plays faster
+ * ({@link PLAYOUT_CATCH_UP_RATE}, nothing skipped: a player downstream buffers the difference)
+ * until it is back at the target delay, as a live player raises its playback rate. Only a node
+ * hopelessly behind (`jumpDelayMs`) or stuck is jumped forward by {@link Playout.catchUp} to a
  * random-access chunk a target delay behind the edge (the chunks jumped over are skipped, the
  * next one played marks the discontinuity), as a live player seeks back to the live edge.
  * @module
@@ -31,6 +34,10 @@ export const PLAYOUT_TARGET_DELAY_DEFAULT_MS = 1500;
  * what it plays next, and only the edge and other laggards can serve it.
  */
 export const PLAYOUT_MAX_DELAY_DEFAULT_MS = 4000;
+/** Playout speed while catching up from more than `maxDelayMs` behind (1.25: a chunk of 250 ms in 200). */
+export const PLAYOUT_CATCH_UP_RATE = 1.25;
+/** Behind by more than this many `maxDelayMs`, a node jumps instead of playing faster. */
+const JUMP_FACTOR = 3;
 
 /** Playout settings. */
 export interface PlayoutOptions {
@@ -89,8 +96,10 @@ export interface PlayoutStats {
   readonly stalledMs: number;
   /** Local time the first chunk was played, NaN before. */
   readonly startedAtMs: number;
-  /** Jumps forward to the live edge after falling more than `maxDelayMs` behind it. */
+  /** Times it played faster to get back from more than `maxDelayMs` behind the live edge. */
   readonly catchUps: number;
+  /** Jumps forward (chunks skipped): hopelessly behind (3 × `maxDelayMs`) or stuck in a hold. */
+  readonly jumps: number;
 }
 
 /** Weight of the newest chunk in the running mean of chunk durations (1/16). */
@@ -115,6 +124,9 @@ export class Playout {
   #stalledMs = 0;
   #discontinuities = 0;
   #catchUps = 0;
+  #jumps = 0;
+  /** Playout speed: 1, or {@link PLAYOUT_CATCH_UP_RATE} while catching up. */
+  #rate = 1;
   /** When the current stall (a run of skips, or a hold) began; NaN when none. */
   #stallSinceMs = Number.NaN;
   /** The chunk before the next one was skipped: the next one played is a discontinuity. */
@@ -161,11 +173,17 @@ export class Playout {
   }
 
   /**
-   * Whether the playout point is more than `maxDelayMs` behind `newestSeq`, the newest chunk known
-   * to exist (a {@link PlayoutView}'s): time to {@link catchUp}. Never while holding at the edge.
+   * Whether the playout point is more than 3 × `maxDelayMs` behind `newestSeq`, the newest chunk
+   * known to exist (a {@link PlayoutView}'s): too far to play faster, time to {@link catchUp}.
+   * Never while holding at the edge.
    */
   behind(newestSeq: number): boolean {
-    return !this.#holding && this.#farBehind(newestSeq);
+    return !this.#holding && this.#delayMs(newestSeq) > JUMP_FACTOR * this.maxDelayMs;
+  }
+
+  /** Whether it is playing faster to catch up. */
+  get catchingUp(): boolean {
+    return this.#rate !== 1;
   }
 
   /**
@@ -175,12 +193,28 @@ export class Playout {
    * a late source. See {@link catchUp}.
    */
   stuck(claimedSeq: number, nowMs: number, forMs: number): boolean {
-    return this.#holding && nowMs - this.#holdSinceMs > forMs && this.#farBehind(claimedSeq);
+    return this.#holding && nowMs - this.#holdSinceMs > forMs && this.#delayMs(claimedSeq) > this.maxDelayMs;
   }
 
-  #farBehind(newestSeq: number): boolean {
-    if (!this.started || newestSeq < this.#nextSeq) return false;
-    return (newestSeq - this.#nextSeq + 1) * this.#durationMs > this.maxDelayMs;
+  /** Media time from the playout point to the end of `newestSeq`, ms; 0 before the start or past it. */
+  #delayMs(newestSeq: number): number {
+    if (!this.started || newestSeq < this.#nextSeq) return 0;
+    return (newestSeq - this.#nextSeq + 1) * this.#durationMs;
+  }
+
+  /**
+   * Starts playing faster past `maxDelayMs` behind `edgeSeq` (not while holding: then it is at
+   * the edge) and back at normal speed once within the target delay plus a chunk.
+   */
+  #pace(edgeSeq: number): void {
+    const delay = this.#delayMs(edgeSeq);
+    if (this.#rate === 1) {
+      if (this.#holding || delay <= this.maxDelayMs) return;
+      this.#rate = PLAYOUT_CATCH_UP_RATE;
+      this.#catchUps++;
+    } else if (this.#holding || delay <= this.targetDelayMs + this.#durationMs) {
+      this.#rate = 1;
+    }
   }
 
   /**
@@ -191,7 +225,8 @@ export class Playout {
    */
   catchUp(seq: number, nowMs: number, emit: (e: PlayoutEvent) => void): void {
     if (!this.started || seq <= this.#nextSeq) return;
-    this.#catchUps++;
+    this.#jumps++;
+    this.#rate = 1;
     while (this.#nextSeq < seq) {
       this.#skip(this.#nextSeq, nowMs, emit);
       this.#nextSeq++;
@@ -217,7 +252,7 @@ export class Playout {
    */
   deadlineOf(seq: number, nowMs: number): number {
     if (!this.started) return Math.max(this.#joinTsMs, nowMs) + (seq - this.#joinSeq) * this.#durationMs;
-    return this.#nextDeadlineMs + (seq - this.#nextSeq) * this.#durationMs;
+    return this.#nextDeadlineMs + ((seq - this.#nextSeq) * this.#durationMs) / this.#rate;
   }
 
   /**
@@ -250,6 +285,7 @@ export class Playout {
     const edge = view === undefined ? liveEdgeSeq : view.newestSeq;
     if (this.#holding && view !== undefined) this.#skipHoles(nowMs, get, emit, view);
     this.keepHold(nowMs, get, edge);
+    this.#pace(edge);
     while (this.deadlineOf(this.#nextSeq, nowMs) <= nowMs) {
       const seq = this.#nextSeq;
       const chunk = get(seq);
@@ -262,10 +298,10 @@ export class Playout {
       }
       this.#nextSeq++;
       if (chunk !== undefined && chunk.durationMs > 0) {
-        this.#nextDeadlineMs += chunk.durationMs;
+        this.#nextDeadlineMs += chunk.durationMs / this.#rate;
         this.#durationMs += (chunk.durationMs - this.#durationMs) / DURATION_MEAN_WEIGHT;
       } else {
-        this.#nextDeadlineMs += this.#durationMs;
+        this.#nextDeadlineMs += this.#durationMs / this.#rate;
       }
       if (chunk === undefined) {
         this.#skip(seq, nowMs, emit);
@@ -371,6 +407,7 @@ export class Playout {
       stalledMs: this.#stalledMs,
       startedAtMs: this.#startMs,
       catchUps: this.#catchUps,
+      jumps: this.#jumps,
     };
   }
 }

@@ -277,14 +277,16 @@ describe('Playout at the live edge', () => {
     );
   });
 
-  it('a node that fell more than maxDelayMs behind the live edge jumps to a random-access chunk a target delay behind it', () => {
+  /**
+   * Starved: chunks from 20 on (cut from 5 s on) reach the node only at `untilMs`, and nobody
+   * announced them meanwhile (no edge): the playout holds at 20 and resumes far behind.
+   */
+  function starved(untilMs: number) {
     const playout = new Playout({ targetDelayMs: 1000, joinFetchMs: 0, maxDelayMs: 3000 });
     const events: { type: string; seq: number; atMs: number; discontinuity?: boolean }[] = [];
     let now = 0;
-    // Starved: chunks from 20 on (cut from 5 s on) reach the node only at 10 s, and nobody
-    // announced them meanwhile (no edge): the playout holds at 20, and resumes 5 s behind.
     const held = (seq: number): Chunk | undefined =>
-      seq >= 0 && chunkOf(seq).timestampMs <= now && (seq < 20 || now >= 10_000) ? chunkOf(seq) : undefined;
+      seq >= 0 && chunkOf(seq).timestampMs <= now && (seq < 20 || now >= untilMs) ? chunkOf(seq) : undefined;
     const newestHeld = (): number => {
       let s = -1;
       while (held(s + 1) !== undefined) s++;
@@ -304,7 +306,7 @@ describe('Playout at the live edge', () => {
       });
     };
     playout.join(0, 0);
-    for (now = 0; now <= 30_000; now += 10) {
+    for (now = 0; now <= untilMs + 40_000; now += 10) {
       view.newestSeq = newestHeld();
       playout.poll(now, held, emit, view.newestSeq, view);
       if (playout.behind(view.newestSeq)) {
@@ -312,8 +314,45 @@ describe('Playout at the live edge', () => {
         playout.catchUp(playout.pickJoin(view.newestSeq, newestRap, rapFrom), now, emit);
       }
     }
-    const stats = playout.stats();
-    assert.equal(stats.catchUps, 1, 'one jump forward, then it keeps up');
+    const lagOf = (e: { seq: number; atMs: number }): number => e.atMs - chunkOf(e.seq).timestampMs;
+    const played = events.filter((e) => e.type === 'play');
+    return { stats: playout.stats(), events, played, lagOf };
+  }
+
+  it('a node more than maxDelayMs behind the live edge plays faster until it is back, skipping nothing', () => {
+    // Resumes ~5 s behind (the bound is 3 s): it plays at 1.25x until it is within the target delay.
+    const { stats, played, lagOf } = starved(10_000);
+    assert.equal(stats.skipped, 0, 'nothing skipped');
+    assert.equal(stats.jumps, 0);
+    assert.equal(stats.catchUps, 1, 'one catch-up');
+    assert.ok(
+      played.some((e) => lagOf(e) > 3000),
+      'it was behind by more than maxDelayMs',
+    );
+    assert.deepEqual(
+      played.map((e) => e.seq),
+      Array.from({ length: played.length }, (_, i) => i),
+      'every chunk played, in order',
+    );
+    // Back at the target delay (1 s; within a chunk or two), and there it stays.
+    const last = played.slice(-40);
+    for (const e of last)
+      assert.ok(lagOf(e) <= 1000 + 500, `chunk ${e.seq} plays ${lagOf(e)} ms behind the source`);
+    // Faster, not a burst: no two chunks closer than 1/1.25 of a chunk's duration.
+    for (let i = 1; i < played.length; i++) {
+      const gap = played[i]!.atMs - played[i - 1]!.atMs;
+      if (played[i - 1]!.atMs >= 10_100)
+        assert.ok(
+          gap >= chunkOf(played[i - 1]!.seq).durationMs / 1.25 - 10,
+          `gap ${gap} before ${played[i]!.seq}`,
+        );
+    }
+  });
+
+  it('a node hopelessly behind (3 x maxDelayMs) jumps to a random-access chunk a target delay behind the edge', () => {
+    // Resumes ~15 s behind: playing faster would take a minute; it jumps.
+    const { stats, events, played, lagOf } = starved(20_000);
+    assert.equal(stats.jumps, 1, 'one jump forward, then it keeps up');
     const skipped = events.filter((e) => e.type === 'skip').map((e) => e.seq);
     assert.ok(skipped.length > 0, 'the chunks jumped over are skipped');
     const target = skipped.at(-1)! + 1;
@@ -326,12 +365,9 @@ describe('Playout at the live edge', () => {
     const landed = events.find((e) => e.type === 'play' && e.seq === target);
     assert.ok(landed?.discontinuity === true, 'the chunk it lands on plays as a discontinuity');
     assert.equal(stats.discontinuities, 1);
-    // Before the jump it played 5 s behind; after it, within the bound, to the end.
-    const lagOf = (e: { seq: number; atMs: number }): number => e.atMs - chunkOf(e.seq).timestampMs;
-    const played = events.filter((e) => e.type === 'play');
     assert.ok(
-      played.some((e) => e.seq < target && lagOf(e) > 3000),
-      'it was behind by more than maxDelayMs',
+      played.some((e) => e.seq < target && lagOf(e) > 9000),
+      'it was behind by more than 3 x maxDelayMs',
     );
     const after = played.filter((e) => e.seq >= target);
     assert.ok(after.length > 60, `played ${after.length} after the jump`);
@@ -358,6 +394,7 @@ describe('Playout at the live edge', () => {
     playout.catchUp(5, 20_000, (e) => events.push(e));
     assert.equal(playout.nextSeq, 8, 'a chunk behind the playout point is no jump');
     assert.equal(playout.stats().catchUps, 0);
+    assert.equal(playout.stats().jumps, 0);
     assert.equal(events.filter((e) => e.type === 'skip').length, 0);
   });
 
