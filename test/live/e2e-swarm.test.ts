@@ -79,7 +79,7 @@ function describePeers(): string[] {
     const s = stats(id);
     const skippedSeqs = s.skippedSeqs as number[] | undefined;
     const n = (s.neighbours as { id: string; delivered: number }[] | undefined) ?? [];
-    return `${id}: played ${s.played} skipped ${s.skipped} next ${s.nextSeq} newest ${s.newestKnown} last ${s.lastPlayedSeq} lastSkip ${skippedSeqs?.at(-1)} catchUps ${s.catchUps} lat95 ${s.latencyP95Ms} fromEdge ${s.bytesFromEdge} fromPeers ${s.bytesFromPeers} req ${s.requests} to ${s.timeouts} dup ${s.duplicates} edge ${JSON.stringify(s.edge)} nbrs ${n.map((x) => `${x.id}:${x.delivered}`).join(',')} running ${demo.peers.get(id)!.child.running}`;
+    return `${id}: played ${s.played} skipped ${s.skipped} next ${s.nextSeq} newest ${s.newestKnown} last ${s.lastPlayedSeq} lastSkip ${skippedSeqs?.at(-1)} catchUps ${s.catchUps} jumps ${s.jumps} lat95 ${s.latencyP95Ms} fromEdge ${s.bytesFromEdge} fromPeers ${s.bytesFromPeers} req ${s.requests} to ${s.timeouts} dup ${s.duplicates} edge ${JSON.stringify(s.edge)} nbrs ${n.map((x) => `${x.id}:${x.delivered}`).join(',')} running ${demo.peers.get(id)!.child.running}`;
   });
 }
 const honest = (): string[] =>
