@@ -24,7 +24,7 @@ import {
 import type { Candidate } from './candidates.ts';
 import { introducedChannel, registeredChannel } from './diagnostics.ts';
 import { FINGERPRINT_BYTES, formatFingerprint } from './fingerprint.ts';
-import { REGISTRATION_NONCE_BYTES, registrationProof } from './registration.ts';
+import { isSealedIntroduction, REGISTRATION_NONCE_BYTES, registrationProof } from './registration.ts';
 import { type BrokerRetransmitOptions, Retransmitter } from './retransmit.ts';
 
 /** Default keepalive to the broker: 15 s (Linux forgets an idle UDP mapping after 30 s). */
@@ -88,6 +88,8 @@ export interface BrokerClientStats {
   /** Frames from an address that is not the broker, or not expected. */
   readonly unexpected: number;
   readonly introductions: number;
+  /** INTRODUCE frames whose MAC is not the broker's under our credential (dropped, not acknowledged). */
+  readonly forgedIntroductions: number;
 }
 
 type Meta = 'register' | 'keepalive' | 'connect';
@@ -107,7 +109,14 @@ export class BrokerClientCore {
   #outbox: Transmit[] = [];
   #events: BrokerClientEvent[] = [];
   readonly #seen: string[] = [];
-  #c = { retransmissions: 0, timeouts: 0, malformed: 0, unexpected: 0, introductions: 0 };
+  #c = {
+    retransmissions: 0,
+    timeouts: 0,
+    malformed: 0,
+    unexpected: 0,
+    introductions: 0,
+    forgedIntroductions: 0,
+  };
 
   /** @throws InvalidOptionError `ERR_INVALID_OPTION` for a bad peer id, token or interval. */
   constructor(options: BrokerClientCoreOptions) {
@@ -205,6 +214,12 @@ export class BrokerClientCore {
       return;
     }
     if (frame.type === BrokerMessage.INTRODUCE) {
+      // Only what the broker sealed under our credential: nobody on the path can change the
+      // peer, its candidates, secret or certificate fingerprint (no ACK, so the broker retries).
+      if (!isSealedIntroduction(this.#o.token, data)) {
+        this.#c.forgedIntroductions++;
+        return;
+      }
       this.#introduce(frame);
       return;
     }
@@ -239,7 +254,7 @@ export class BrokerClientCore {
           const nonce = frame.session;
           const proof =
             frame.status === BrokerStatus.CHALLENGE
-              ? registrationProof(this.#o.token, nonce, this.#o.peerId)
+              ? registrationProof(this.#o.token, nonce, this.#o.peerId, this.#fingerprint.fingerprint)
               : this.#o.token;
           this.register(nowMs, Buffer.concat([nonce, proof]));
           return;

@@ -52,6 +52,7 @@ import {
   REGISTRATION_NONCE_BYTES,
   REGISTRATION_NONCE_PERIOD_MS,
   registrationNonce,
+  sealIntroduction,
 } from './registration.ts';
 import { Retransmitter } from './retransmit.ts';
 
@@ -81,6 +82,8 @@ interface PeerRecord {
   readonly candidates: readonly Candidate[];
   /** SHA-256 digest of the DTLS certificate it registered (handed to whoever it is introduced to). */
   readonly fingerprint: Buffer | undefined;
+  /** Key of the MAC on the INTRODUCEs sent to it: its credential (its token with `authenticate`). */
+  readonly macKey: Buffer;
   lastSeenMs: number;
   readonly registerSeq: number;
   lastConnectSeq: number;
@@ -370,12 +373,17 @@ export class BrokerCore {
       return;
     }
     // 2. The credential: an HMAC of the nonce (challenge–response) or the token itself.
+    //    The proof covers the fingerprint; the credential (or the token) keys our INTRODUCEs to it.
     const proof = frame.token.subarray(REGISTRATION_NONCE_BYTES);
     let allowed = false;
+    let macKey = proof;
     try {
       if (this.#credential !== undefined) {
         const credential = this.#credential(frame.peerId);
-        allowed = credential !== undefined && isRegistrationProof(credential, nonce, frame.peerId, proof);
+        allowed =
+          credential !== undefined &&
+          isRegistrationProof(credential, nonce, frame.peerId, proof, frame.fingerprint);
+        if (credential !== undefined) macKey = credential;
       } else {
         allowed = this.#auth(frame.peerId, proof) === true;
       }
@@ -420,6 +428,7 @@ export class BrokerCore {
       natClass: frame.natClass,
       candidates: this.#genuine(frame.candidates, from),
       fingerprint: frame.fingerprint === undefined ? undefined : Buffer.from(frame.fingerprint),
+      macKey: Buffer.from(macKey),
       lastSeenMs: nowMs,
       registerSeq: frame.seq,
       lastConnectSeq: -1,
@@ -560,17 +569,20 @@ export class BrokerCore {
       candidates.push(c);
     }
     const seq = this.#nextSeq();
-    const data = encodeBrokerFrame({
-      type: BrokerMessage.INTRODUCE,
-      seq,
-      linkId,
-      role,
-      secret,
-      natClass: about.natClass,
-      peerId: about.peerId,
-      ...(about.fingerprint === undefined ? {} : { fingerprint: about.fingerprint }),
-      candidates,
-    });
+    const data = sealIntroduction(
+      to.macKey,
+      encodeBrokerFrame({
+        type: BrokerMessage.INTRODUCE,
+        seq,
+        linkId,
+        role,
+        secret,
+        natClass: about.natClass,
+        peerId: about.peerId,
+        ...(about.fingerprint === undefined ? {} : { fingerprint: about.fingerprint }),
+        candidates,
+      }),
+    );
     if (this.#pending.add(seq, data, to.address, to.sessionKey, nowMs)) {
       this.#pendingByPeer.set(to.sessionKey, (this.#pendingByPeer.get(to.sessionKey) ?? 0) + 1);
     }

@@ -17,14 +17,16 @@
  * |  KEEPALIVE 2: session (8)
  * |  CONNECT   3: session (8) | idLen u8 | target id
  * |  INTRODUCE 4: link id (8) | role u8 | secret (32) | nat u8 | idLen u8 | peer id
- * |              | fpLen u8 | fingerprint | candidates
+ * |              | fpLen u8 | fingerprint | candidates | mac (16)
+ * |              (mac: HMAC-SHA256 under the recipient's credential, see `registration.ts`)
  * |  ACK       5: status u8 | session (8) | observed? u8 | [family u8 | port u16 | address]
  * |  UNREGISTER 6: session (8)   (sent once by a closing peer; the broker forgets it at once)
  * ```
  * Peer ids are 1–64 visible ASCII bytes (0x21–0x7e). Candidates: see `candidates.ts`. A
  * fingerprint is the SHA-256 digest of the peer's DTLS certificate (fpLen 32) or absent (fpLen 0):
  * what the peer registers, the broker hands to whoever it introduces it to (see `fingerprint.ts`).
- * Version 2 added the fingerprints; a version-1 frame is refused (`ERR_PUNCH_FRAME_VERSION`).
+ * Version 2 added the fingerprints and the INTRODUCE MAC; a version-1 frame is refused
+ * (`ERR_PUNCH_FRAME_VERSION`).
  * @module
  */
 import { ParseError } from '../errors/index.ts';
@@ -42,6 +44,7 @@ import {
 } from './candidates.ts';
 import { PunchErrorCode } from './error-codes.ts';
 import { FINGERPRINT_BYTES } from './fingerprint.ts';
+import { INTRODUCTION_MAC_BYTES } from './registration.ts';
 
 /** Version byte of punch frames (`wire.ts`). */
 export const PUNCH_WIRE_VERSION = 1;
@@ -143,6 +146,8 @@ export type BrokerFrame =
       /** SHA-256 digest of the certificate `peerId` registered (absent: none). */
       readonly fingerprint?: Buffer;
       readonly candidates: readonly Candidate[];
+      /** The MAC that ends the frame (encoding: zeros unless given; the broker seals it). */
+      readonly mac?: Buffer;
     }
   | {
       readonly type: typeof BrokerMessage.ACK;
@@ -199,7 +204,9 @@ export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
     case BrokerMessage.INTRODUCE:
       checkId(frame.peerId);
       size += SESSION_ID_BYTES + 1 + PUNCH_SECRET_BYTES + 1 + 1 + frame.peerId.length;
-      size += fingerprintSize(frame.fingerprint) + candidatesSize(frame.candidates);
+      size += fingerprintSize(frame.fingerprint) + candidatesSize(frame.candidates) + INTRODUCTION_MAC_BYTES;
+      if (frame.mac !== undefined && frame.mac.length !== INTRODUCTION_MAC_BYTES)
+        throw new RangeError(`an INTRODUCE MAC is ${INTRODUCTION_MAC_BYTES} bytes`);
       break;
     case BrokerMessage.ACK:
       size += 1 + SESSION_ID_BYTES + 1 + (frame.observed === null ? 0 : endpointSize(frame.observed));
@@ -248,7 +255,8 @@ export function encodeBrokerFrame(frame: BrokerFrame): Buffer {
       out[o++] = frame.peerId.length;
       o += out.write(frame.peerId, o, 'latin1');
       o = writeFingerprint(out, o, frame.fingerprint);
-      writeCandidates(out, o, frame.candidates);
+      o = writeCandidates(out, o, frame.candidates);
+      frame.mac?.copy(out, o);
       break;
     case BrokerMessage.ACK:
       out[o++] = frame.status;
@@ -350,7 +358,8 @@ export function decodeBrokerFrame(data: Buffer): BrokerFrame {
       const peerId = readId(r);
       const fingerprint = readFingerprint(r);
       const candidates = readCandidates(r, MAX_WIRE_CANDIDATES);
-      frame = { type, seq, linkId, role, secret, natClass, peerId, ...fingerprint, candidates };
+      const mac = r.bytes(INTRODUCTION_MAC_BYTES, 'introduction MAC');
+      frame = { type, seq, linkId, role, secret, natClass, peerId, ...fingerprint, candidates, mac };
       break;
     }
     case BrokerMessage.ACK: {

@@ -40,6 +40,12 @@ function client(peerId: string, token = TOKENS.get(peerId) ?? 'x', fingerprint?:
   });
 }
 
+/** The credential lookup of challenge–response registration: the peers' tokens. */
+function credential(id: string): Buffer | undefined {
+  const token = TOKENS.get(id);
+  return token === undefined ? undefined : Buffer.from(token);
+}
+
 /** Alice (at A) and Bob (at B), both registered with `broker` at time 0. */
 function registerBoth(broker: BrokerCore): { alice: BrokerClientCore; bob: BrokerClientCore } {
   const alice = client('alice');
@@ -230,6 +236,63 @@ describe('BrokerCore', () => {
     assert.equal(fromDave.length, 2);
     assert.equal(fromDave[0]?.fingerprint, remote.fingerprint);
     assert.ok(!('fingerprint' in fromDave[1]!), 'a fingerprint that does not parse is not introduced');
+  });
+
+  for (const mode of ['credential', 'authenticate'] as const) {
+    it(`an INTRODUCE changed on the path is dropped unacknowledged (${mode}); the genuine one is taken`, () => {
+      const broker = makeBroker(mode === 'credential' ? { credential } : {});
+      const alice = client('alice', undefined, Buffer.alloc(32, 0xa1));
+      const bob = client('bob', undefined, Buffer.alloc(32, 0xb2));
+      const both: [BrokerClientCore, NatEndpoint][] = [
+        [alice, A],
+        [bob, B],
+      ];
+      alice.register(0);
+      bob.register(0);
+      pump(broker, both, 0);
+      bob.drainEvents();
+      alice.connect('bob', 1);
+      for (const t of alice.drain()) broker.receive(t.data, A, 1);
+      const toBob = broker.drain().find((t) => t.to.port === B.port)!.data;
+      const frame = decodeBrokerFrame(toBob);
+      assert.ok(frame.type === 4 && frame.fingerprint !== undefined);
+      const fingerprintAt = frame.fingerprint.byteOffset - toBob.byteOffset;
+      for (const at of [fingerprintAt, fingerprintAt + 31, 8 + 9 /* the secret */, toBob.length - 1]) {
+        const forged = Buffer.from(toBob);
+        forged[at]! ^= 0x01;
+        bob.receive(forged, BROKER, 1);
+      }
+      assert.equal(bob.stats().forgedIntroductions, 4);
+      assert.deepEqual(bob.drainEvents(), [], 'nothing forged is introduced');
+      assert.deepEqual(bob.drain(), [], 'nor acknowledged (the broker retransmits the genuine one)');
+      bob.receive(toBob, BROKER, 1);
+      const introduced = bob.drainEvents().find((e) => e.type === 'introduce');
+      assert.ok(introduced?.type === 'introduce');
+      assert.equal(introduced.introduction.fingerprint, formatFingerprint(Buffer.alloc(32, 0xa1)));
+    });
+  }
+
+  it('a REGISTER whose fingerprint was swapped on the path does not register (the proof covers it)', () => {
+    const broker = makeBroker({ credential });
+    const bob = client('bob', undefined, Buffer.alloc(32, 0xb2));
+    bob.register(0);
+    for (const t of bob.drain()) broker.receive(t.data, B, 0);
+    for (const t of broker.drain()) bob.receive(t.data, BROKER, 0); // the CHALLENGE
+    const proven = bob.drain()[0]!.data;
+    const frame = decodeBrokerFrame(proven);
+    assert.ok(frame.type === 1 && frame.fingerprint !== undefined && frame.token.length === 40);
+    const swapped = Buffer.from(proven);
+    swapped.fill(
+      0xee,
+      frame.fingerprint.byteOffset - proven.byteOffset,
+      frame.fingerprint.byteOffset - proven.byteOffset + 32,
+    );
+    broker.receive(swapped, B, 0);
+    assert.equal(broker.stats().rejectedAuth, 1);
+    assert.equal(broker.stats().peers, 0);
+    broker.receive(proven, B, 0);
+    assert.equal(broker.stats().peers, 1, 'the genuine REGISTER registers');
+    assert.equal(broker.peerInfo('bob')?.fingerprint, formatFingerprint(Buffer.alloc(32, 0xb2)));
   });
 
   it('retransmits an introduction until it is acknowledged, and counts one that never is', () => {

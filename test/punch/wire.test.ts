@@ -21,6 +21,8 @@ const SESSION = Buffer.from('0102030405060708', 'hex');
 const SECRET = Buffer.alloc(32, 7);
 /** A SHA-256 certificate digest as REGISTER and INTRODUCE carry it. */
 const FINGERPRINT = Buffer.from(Array.from({ length: 32 }, (_, i) => i + 0xa0));
+/** An INTRODUCE's MAC field (the codec carries it; registration.ts computes and checks it). */
+const MAC = Buffer.alloc(16, 0x3c);
 
 const frames: BrokerFrame[] = [
   {
@@ -45,6 +47,7 @@ const frames: BrokerFrame[] = [
     natClass: 'symmetric',
     peerId: 'bob',
     candidates: [{ kind: 'srflx', address: '203.0.113.9', port: 61000 }],
+    mac: MAC,
   },
   {
     type: 1,
@@ -65,6 +68,7 @@ const frames: BrokerFrame[] = [
     peerId: 'carol',
     fingerprint: FINGERPRINT,
     candidates: [],
+    mac: MAC,
   },
   { type: 5, seq: 5, status: 0, session: SESSION, observed: { address: '203.0.113.9', port: 4 } },
   { type: 5, seq: 6, status: 2, session: SESSION, observed: null },
