@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { ARQ_TURBO, ArqEndpoint, type ArqStream } from '../arq/index.ts';
 import { ParseError } from '../errors/index.ts';
+import { CoreTimer } from '../internal/core-timer.ts';
 import type { DatagramLink } from '../mux/index.ts';
 import { CHUNK_PAYLOAD_OFFSET } from './chunk.ts';
 import { CHUNK_MAX_PAYLOAD_BYTES, CHUNK_MAX_PIECES, PIECE_HASH_BYTES } from './constants.ts';
@@ -55,13 +56,20 @@ export class LiveArqNode extends EventEmitter<LiveArqNodeEvents> {
   readonly core: LivePeerCore;
   readonly #now: () => number;
   readonly #links = new Map<string, Link>();
-  #timer: NodeJS.Timeout | undefined;
+  /** The core's one timer: re-armed after every message without a clearTimeout/setTimeout pair. */
+  readonly #timer: CoreTimer;
   #closed = false;
 
   constructor(options: LiveArqNodeOptions) {
     super();
     this.core = new LivePeerCore(options);
     this.#now = options.now ?? (() => performance.timeOrigin + performance.now());
+    this.#timer = new CoreTimer(
+      this.#now,
+      () => this.core.nextWakeMs(),
+      () => this.#run(),
+      { ref: false },
+    );
   }
 
   /**
@@ -124,7 +132,7 @@ export class LiveArqNode extends EventEmitter<LiveArqNodeEvents> {
     this.core.close();
     this.#flush();
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#timer.stop();
     // Give the BYEs one ARQ flush before the endpoints go.
     await new Promise((resolve) => setTimeout(resolve, 20));
     for (const id of [...this.#links.keys()]) this.detach(id);
@@ -163,12 +171,7 @@ export class LiveArqNode extends EventEmitter<LiveArqNodeEvents> {
     const now = this.#now();
     this.core.poll(now);
     this.#flush();
-    clearTimeout(this.#timer);
-    const wake = this.core.nextWakeMs();
-    if (Number.isFinite(wake)) {
-      this.#timer = setTimeout(() => this.#run(), Math.max(1, Math.ceil(wake - now)));
-      this.#timer.unref();
-    }
+    this.#timer.arm();
   }
 
   #flush(): void {
