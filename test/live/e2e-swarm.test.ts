@@ -147,9 +147,12 @@ describe('the live system on loopback, real processes', { timeout: 600_000 }, ()
       );
     }
     const continuity = played / (played + skipped);
+    if (continuity < 0.999) describePeers(); // the post-mortem dump, with E2E_DUMP
     assert.ok(
       continuity >= 0.999,
-      `continuity ${(100 * continuity).toFixed(2)} % over ${played + skipped} chunks (30 s of 20 peers)`,
+      `continuity ${(100 * continuity).toFixed(2)} % over ${played + skipped} chunks (30 s of 20 peers): ${honest()
+        .map((id) => `${id} skipped ${(stats(id).skipped as number) - (start.get(id)!.skipped as number)}`)
+        .join(', ')}`,
     );
     const offload = honest().reduce((a, id) => a + ((stats(id).offload as number) ?? 0), 0) / honest().length;
     assert.ok(offload > 0, `the peers share with each other (mean offload ${(100 * offload).toFixed(0)} %)`);
