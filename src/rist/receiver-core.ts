@@ -132,6 +132,8 @@ export class RistReceiverCore {
   readonly #nextNack: Float64Array;
   readonly #tries: Uint8Array;
   readonly #payloads: (Buffer | undefined)[];
+  /** RTP timestamps of the packets held (to tell which were sent after a sender report). */
+  readonly #stamps: Uint32Array;
   readonly #seq = new SequenceExtender();
   readonly #rtt: RttEstimator;
   readonly #rate = new RateMeter();
@@ -193,6 +195,7 @@ export class RistReceiverCore {
     this.#nextNack = new Float64Array(size);
     this.#tries = new Uint8Array(size);
     this.#payloads = new Array<Buffer | undefined>(size).fill(undefined);
+    this.#stamps = new Uint32Array(size);
     this.#nextRtcpMs = nowMs;
     this.#lastPacketMs = nowMs;
   }
@@ -240,6 +243,7 @@ export class RistReceiverCore {
       if (!packet.retransmit) this.#reordered++;
       this.#state[i] = HELD;
       this.#payloads[i] = packet.payload;
+      this.#stamps[i] = packet.timestamp;
       this.#release(nowMs);
       return;
     }
@@ -262,6 +266,7 @@ export class RistReceiverCore {
     this.#tags[i] = ext;
     this.#state[i] = HELD;
     this.#payloads[i] = packet.payload;
+    this.#stamps[i] = packet.timestamp;
     this.#deadline[i] = deadline;
     this.#highest = ext;
     this.#seq.update(packet.seq);
@@ -280,10 +285,7 @@ export class RistReceiverCore {
         case 'sr':
           if (this.#ssrc === 0) this.#ssrc = (p.ssrc & ~1) >>> 0;
           this.#lastSrMiddle = ntpMiddle(p.ntpMsw, p.ntpLsw);
-          if (this.#started && !this.#start.done) {
-            if (this.#nextOut === this.#firstExt) this.#start.onSenderReport(p.packetCount, p.rtpTimestamp);
-            else this.#start.finish(); // output began: too late to put packets before it
-          }
+          if (this.#started && !this.#start.done) this.#onSenderReport(p.packetCount, p.rtpTimestamp, nowMs);
           this.#lastSrAtMs = nowMs;
           break;
         case 'sdes':
@@ -466,15 +468,37 @@ export class RistReceiverCore {
   }
 
   /**
+   * A sender report of the running flow (flow-start.ts): when a packet sent after it is here
+   * already (RTP overtook the report: the Simple profile's two ports), the flow's start is known
+   * now; otherwise the next original tells.
+   */
+  #onSenderReport(packetCount: number, rtpTimestamp: number, nowMs: number): void {
+    if (this.#nextOut !== this.#firstExt) {
+      this.#start.finish(); // output began: too late to put packets before it
+      return;
+    }
+    if (packetCount === 0) return;
+    for (let m = this.#firstExt; m <= this.#highest; m++) {
+      const i = m & this.#mask;
+      if (this.#state[i] !== HELD || (((this.#stamps[i] as number) - rtpTimestamp) | 0) <= 0) continue;
+      this.#start.settle();
+      this.#recoverStart(m - packetCount, nowMs);
+      return;
+    }
+    this.#start.onSenderReport(packetCount, rtpTimestamp);
+  }
+
+  /**
    * The flow began at `first`, before the first packet that arrived: marks the numbers in between
    * missing (output before that packet, so by its deadline) and NACKs them at the next poll. Not
-   * when output began, when the gap exceeds {@link MAX_START_RECOVERY_PACKETS} (a receiver that
-   * joined a running stream) or when the buffer cannot hold it.
+   * when output began, when the gaps exceed {@link MAX_START_RECOVERY_PACKETS} in all (a receiver
+   * that joined a running stream) or when the buffer cannot hold them.
    */
   #recoverStart(first: number, nowMs: number): void {
     const seen = this.#firstExt;
     const count = seen - first;
-    if (count <= 0 || count > MAX_START_RECOVERY_PACKETS || this.#nextOut !== seen) return;
+    if (count <= 0 || this.#nextOut !== seen) return;
+    if (count + this.#startMissing > MAX_START_RECOVERY_PACKETS) return;
     if (this.#highest - first + 1 > this.#size) return;
     const deadline = this.#deadline[seen & this.#mask] as number;
     const added: number[] = [];

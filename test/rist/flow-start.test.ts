@@ -23,9 +23,16 @@ interface Run {
 
 /**
  * One sender and one receiver core, 10 ms each way, a packet every 2 ms; `drop(i)` drops the
- * i-th original, `startMs` is when the receiver starts listening.
+ * i-th original, `startMs` is when the receiver starts listening, `rtcpLagMs` delays the
+ * sender's RTCP more than its RTP (the Simple profile's two ports: later packets overtake a report).
  */
-function run(total: number, drop: (i: number) => boolean, startMs = 0, initialSeq = 65_530): Run {
+function run(
+  total: number,
+  drop: (i: number) => boolean,
+  startMs = 0,
+  initialSeq = 65_530,
+  rtcpLagMs = 0,
+): Run {
   const tx = new RistSenderCore({ initialSeq }, 0);
   let rx: RistReceiverCore | undefined;
   const oneWayMs = 10;
@@ -34,7 +41,8 @@ function run(total: number, drop: (i: number) => boolean, startMs = 0, initialSe
   const out: RistReceived[] = [];
   const nacked: number[] = [];
   const put = (data: Buffer, rtcp: boolean, toRx: boolean, now: number): void => {
-    flight.push({ at: now + oneWayMs, data: Buffer.from(data), rtcp, toRx });
+    const lag = rtcp && toRx ? rtcpLagMs : 0;
+    flight.push({ at: now + oneWayMs + lag, data: Buffer.from(data), rtcp, toRx });
   };
   for (let now = 0, sent = 0; now < 3000; now++) {
     if (now === startMs) rx = new RistReceiverCore({ latencyMs: 500 }, now);
@@ -85,6 +93,17 @@ describe('RistReceiverCore: a flow whose first packets were lost', () => {
       assert.equal(tx.stats(3000).retransmitsUnavailable, 0, 'asked only for packets that were sent');
     });
   }
+
+  it('recovers them when packets sent after the report arrive before it (RTCP on another port)', () => {
+    const total = 200;
+    const { out, rx, tx } = run(total, (i) => i < 2, 0, 100, 7);
+    assert.deepEqual(
+      out.map(payloadIndex),
+      Array.from({ length: total }, (_, i) => i & 0xff),
+    );
+    assert.deepEqual([rx.stats(3000).startMissing, rx.stats(3000).unrecovered], [2, 0]);
+    assert.equal(tx.stats(3000).retransmitsUnavailable, 0, 'asked only for packets that were sent');
+  });
 
   it('asks for nothing before its first packet when it joined a running stream', () => {
     // The receiver starts 500 ms in (250 packets sent): what it missed is not a loss.
