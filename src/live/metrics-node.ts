@@ -80,6 +80,17 @@ export function collectNodeMetrics(registry: Registry, options: NodeMetricsOptio
   );
   counter('porthole_live_stalls_total', 'Runs of skipped chunks (stalls).', () => s().stalls);
   counter('porthole_live_stalled_seconds_total', 'Time spent stalled, s.', () => s().stalledMs / 1000);
+  counter(
+    'porthole_live_catch_ups_total',
+    'Times the playout played faster to get back from more than maxDelayMs behind.',
+    () => s().catchUps,
+  );
+  counter('porthole_live_jumps_total', 'Jumps forward to the live edge (chunks skipped).', () => s().jumps);
+  counter(
+    'porthole_live_late_polls_total',
+    'Polls long after the wake asked for (the process was not scheduled).',
+    () => s().latePolls,
+  );
   counter('porthole_live_bans_total', 'Neighbours banned (forged chunks, floods).', () => s().bans);
   counter('porthole_live_replaced_total', 'Neighbours dropped as liars, slow or dead.', () => s().replaced);
   counter('porthole_live_requests_total', 'Chunk requests sent.', () => s().requests);
