@@ -103,6 +103,19 @@ export function commonOptions(flags: DtlsFlags): DtlsCommonOptions {
   };
 }
 
+/**
+ * A server's PSK option from the flags: the `--psk` key for the `--psk-identity` client (any
+ * identity when none is given); nothing without `--psk`.
+ */
+export function serverPskOption(flags: DtlsFlags): { psk?: (identity: Buffer) => Buffer | undefined } {
+  const psk = flags.psk;
+  if (psk === undefined) return {};
+  const wanted = flags.pskIdentity;
+  return {
+    psk: (identity) => (wanted === undefined || identity.toString('utf8') === wanted ? psk : undefined),
+  };
+}
+
 /** Calls `send` with stdin cut into records of at most `recordBytes`; resolves at the end of stdin. */
 export function pumpStdin(
   input: Readable,

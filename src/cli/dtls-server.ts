@@ -8,7 +8,14 @@
 import { X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
 import type { DtlsConnection } from '../dtls/index.ts';
-import { addDtlsFlags, commonOptions, type DtlsFlags, pumpStdin, recordBytesFor } from './dtls-flags.ts';
+import {
+  addDtlsFlags,
+  commonOptions,
+  type DtlsFlags,
+  pumpStdin,
+  recordBytesFor,
+  serverPskOption,
+} from './dtls-flags.ts';
 import { ipAddress, numberIn, oneOf, onStopSignal } from './fail.ts';
 
 interface ServerFlags extends DtlsFlags {
@@ -54,7 +61,6 @@ export function register(program: Command): void {
       const pskOnly = flags.psk !== undefined && flags.cert === undefined;
       const certificate =
         common.certificate ?? (pskOnly ? undefined : await generateCertificate({ keyType: flags.keyType }));
-      const psk = flags.psk;
       const stop = onStopSignal();
       const server = await DtlsServer.listen({
         ...common,
@@ -62,14 +68,7 @@ export function register(program: Command): void {
         port: flags.port,
         clientAuth: flags.verifyClient,
         ...(certificate !== undefined ? { certificate } : {}),
-        ...(psk !== undefined
-          ? {
-              psk: (identity: Buffer) =>
-                flags.pskIdentity === undefined || identity.toString('utf8') === flags.pskIdentity
-                  ? psk
-                  : undefined,
-            }
-          : {}),
+        ...serverPskOption(flags),
         ...(flags.pskHint !== undefined ? { pskHint: flags.pskHint } : {}),
       });
       const where = server.address();

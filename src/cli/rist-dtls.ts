@@ -9,7 +9,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
 import type { DtlsClientRoleOptions, DtlsServerRoleOptions } from '../dtls/index.ts';
-import { addDtlsFlags, commonOptions, type DtlsFlags } from './dtls-flags.ts';
+import { addDtlsFlags, commonOptions, type DtlsFlags, serverPskOption } from './dtls-flags.ts';
 import { CliFailure, ExitCode, oneOf } from './fail.ts';
 import type { RistProfileChoice } from './rist-flags.ts';
 
@@ -136,14 +136,7 @@ export async function dtlsServerOption(
     ...common,
     ...(certificate !== undefined ? { certificate } : {}),
     ...(flags.verifyClient !== undefined ? { clientAuth: flags.verifyClient } : {}),
-    ...(psk !== undefined
-      ? {
-          psk: (identity: Buffer) =>
-            flags.pskIdentity === undefined || identity.toString('utf8') === flags.pskIdentity
-              ? psk
-              : undefined,
-        }
-      : {}),
+    ...serverPskOption(flags),
   };
   return { options, fingerprint };
 }
