@@ -95,6 +95,15 @@ const hello = {
   peerId: Buffer.alloc(16),
 } as const;
 
+/** A wire with an edge and a leech-only peer `p` linked to it. */
+function edgeAndLeech(): { w: Wire; edge: LivePeerCore; peer: LivePeerCore } {
+  const w = new Wire();
+  const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
+  const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0 }));
+  w.link('edge', 'p');
+  return { w, edge, peer };
+}
+
 describe('upload queue', () => {
   it('sends the freshest chunk first (urgent ones before it); round-robin keeps each queue in order', () => {
     const drain = (order: 'freshest' | 'round-robin'): string[] => {
@@ -146,10 +155,7 @@ describe('upload queue', () => {
 
 describe('live peer core', () => {
   it('joins at a random-access chunk and plays the stream from the edge with verified chunks', () => {
-    const w = new Wire();
-    const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
-    const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0 }));
-    w.link('edge', 'p');
+    const { w, edge, peer } = edgeAndLeech();
     let seq = 0;
     w.run(8000, (now) => {
       if (now % 250 === 0) edge.ingest(chunk(seq++, now), now);
@@ -429,10 +435,7 @@ describe('live peer core', () => {
     // first run had fallen behind it). A playout that skipped on through the outage would be past
     // 56 by then and refuse the restarted stream as too old, for good. This one waits at the live
     // edge, skips the numbers that never existed, and plays the restarted stream.
-    const w = new Wire();
-    const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
-    const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0 }));
-    w.link('edge', 'p');
+    const { w, edge, peer } = edgeAndLeech();
     let seq = 0;
     const downAt = 42 * 250; // chunk s is cut at (s + 1) × 250 ms: 40 is the last before the outage
     const upAt = downAt + 5000;
@@ -470,10 +473,7 @@ describe('live peer core', () => {
     // A neighbour announces chunks 16 ahead of the stream (what a polluter's map does) while the
     // source stalls for 3 s: the peer holds at the edge's newest chunk, not at the claim, and
     // skips nothing once the source goes on.
-    const w = new Wire();
-    const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
-    const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0 }));
-    w.link('edge', 'p');
+    const { w, edge, peer } = edgeAndLeech();
     peer.connect('liar', 0);
     peer.receive('liar', hello, 0);
     let seq = 0;
@@ -490,10 +490,7 @@ describe('live peer core', () => {
   it('resumes after an outage longer than the buffer window (the restarted numbers far ahead)', () => {
     // Down for 100 s: the restarted source numbers 400 chunks on, past the 256-chunk window in
     // which a neighbour's announcements are believed. The edge's are: the peer follows it there.
-    const w = new Wire();
-    const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
-    const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0 }));
-    w.link('edge', 'p');
+    const { w, edge, peer } = edgeAndLeech();
     let seq = 0;
     const downAt = 42 * 250;
     const upAt = downAt + 100_000;
@@ -517,10 +514,7 @@ describe('live peer core', () => {
     // The source stalls for 3 s (a busy machine) and then goes on with the next number: no chunk is
     // lost, so none may be skipped (the playout used to skip chunks that did not exist yet and then
     // refuse them as too old).
-    const w = new Wire();
-    const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
-    const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0 }));
-    w.link('edge', 'p');
+    const { w, edge, peer } = edgeAndLeech();
     let seq = 0;
     w.run(20_000, (now) => {
       if (now % 250 !== 0 || (now > 5000 && now < 8000)) return;
