@@ -483,7 +483,7 @@ export class LivePeerCore {
       this.#join(nowMs);
       this.#view.newestSeq = this.#newestExisting();
       this.playout.poll(nowMs, this.#get, this.#emit, this.scheduler.newestKnown, this.#view);
-      this.#catchUp(nowMs);
+      this.#jumpIfBehind(nowMs);
       const from = this.playout.nextSeq;
       if (from !== this.#polledFrom) this.#dirty = true;
       if (from >= 0 && (this.#dirty || nowMs >= this.scheduler.nextWakeMs())) {
@@ -625,7 +625,7 @@ export class LivePeerCore {
    * gone from every neighbour's window: it would hold for good). At most once per
    * {@link REJOIN_AFTER_MS}.
    */
-  #catchUp(nowMs: number): void {
+  #jumpIfBehind(nowMs: number): void {
     const p = this.playout;
     if (nowMs - this.#caughtUpAtMs < REJOIN_AFTER_MS) return;
     const s = this.scheduler;
@@ -642,7 +642,7 @@ export class LivePeerCore {
     }
     if (seq <= p.nextSeq) return;
     this.#caughtUpAtMs = nowMs;
-    p.catchUp(seq, nowMs, this.#emit);
+    p.jumpTo(seq, nowMs, this.#emit);
   }
 
   /** The median of the newest chunk each neighbour peer announced; -1 when none did. */

@@ -17,7 +17,7 @@
  * watching the past, and its neighbours no longer keep what it needs. It plays faster
  * ({@link PLAYOUT_CATCH_UP_RATE}, nothing skipped: a player downstream buffers the difference)
  * until it is back at the target delay, as a live player raises its playback rate. Only a node
- * hopelessly behind (`jumpDelayMs`) or stuck is jumped forward by {@link Playout.catchUp} to a
+ * hopelessly behind (3 × `maxDelayMs`) or stuck is jumped forward by {@link Playout.jumpTo} to a
  * random-access chunk a target delay behind the edge (the chunks jumped over are skipped, the
  * next one played marks the discontinuity), as a live player seeks back to the live edge.
  * @module
@@ -48,7 +48,8 @@ export interface PlayoutOptions {
   /** Chunk duration assumed before the first chunk arrives, ms; default 250. */
   readonly chunkDurationMs?: number;
   /**
-   * Delay behind the live edge past which the node catches up (see {@link Playout.catchUp}), ms;
+   * Delay behind the live edge past which the node plays faster to catch up (3 × it: jumps, see
+   * {@link Playout.jumpTo}), ms;
    * default {@link PLAYOUT_MAX_DELAY_DEFAULT_MS} (or the target delay + 2.5 s when that is more);
    * at least the target delay plus a chunk.
    */
@@ -174,7 +175,7 @@ export class Playout {
 
   /**
    * Whether the playout point is more than 3 × `maxDelayMs` behind `newestSeq`, the newest chunk
-   * known to exist (a {@link PlayoutView}'s): too far to play faster, time to {@link catchUp}.
+   * known to exist (a {@link PlayoutView}'s): too far to play faster, time to {@link jumpTo}.
    * Never while holding at the edge.
    */
   behind(newestSeq: number): boolean {
@@ -190,7 +191,7 @@ export class Playout {
    * Whether the playout has held for more than `forMs` at a chunk while `claimedSeq` — what the
    * neighbours claim, not what is known to exist — lies more than `maxDelayMs` past it: a hold the
    * node's own view keeps (its edge silent, every neighbour moved on past what it can fetch), not
-   * a late source. See {@link catchUp}.
+   * a late source. See {@link jumpTo}.
    */
   stuck(claimedSeq: number, nowMs: number, forMs: number): boolean {
     return this.#holding && nowMs - this.#holdSinceMs > forMs && this.#delayMs(claimedSeq) > this.maxDelayMs;
@@ -223,7 +224,7 @@ export class Playout {
    * one stall), the chunk `seq` is due after the join fetch time and played as a discontinuity.
    * A `seq` not past the playout point changes nothing.
    */
-  catchUp(seq: number, nowMs: number, emit: (e: PlayoutEvent) => void): void {
+  jumpTo(seq: number, nowMs: number, emit: (e: PlayoutEvent) => void): void {
     if (!this.started || seq <= this.#nextSeq) return;
     this.#jumps++;
     this.#rate = 1;

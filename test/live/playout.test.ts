@@ -311,7 +311,7 @@ describe('Playout at the live edge', () => {
       playout.poll(now, held, emit, view.newestSeq, view);
       if (playout.behind(view.newestSeq)) {
         const newestRap = view.newestSeq - (view.newestSeq % 4);
-        playout.catchUp(playout.pickJoin(view.newestSeq, newestRap, rapFrom), now, emit);
+        playout.jumpTo(playout.pickJoin(view.newestSeq, newestRap, rapFrom), now, emit);
       }
     }
     const lagOf = (e: { seq: number; atMs: number }): number => e.atMs - chunkOf(e.seq).timestampMs;
@@ -391,7 +391,7 @@ describe('Playout at the live edge', () => {
       assert.equal(playout.behind(7), false);
     }
     assert.equal(playout.nextSeq, 8);
-    playout.catchUp(5, 20_000, (e) => events.push(e));
+    playout.jumpTo(5, 20_000, (e) => events.push(e));
     assert.equal(playout.nextSeq, 8, 'a chunk behind the playout point is no jump');
     assert.equal(playout.stats().catchUps, 0);
     assert.equal(playout.stats().jumps, 0);
