@@ -104,6 +104,17 @@ function edgeAndLeech(): { w: Wire; edge: LivePeerCore; peer: LivePeerCore } {
   return { w, edge, peer };
 }
 
+/** An edge, a peer `q` on it, and a leech `p` whose only neighbour is `q` (no edge link). */
+function behindANeighbour(maxDelayMs: number): { w: Wire; edge: LivePeerCore; peer: LivePeerCore } {
+  const w = new Wire();
+  const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
+  w.add('q', new LivePeerCore({ channel: key }));
+  const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0, playout: { maxDelayMs } }));
+  w.link('edge', 'q');
+  w.link('q', 'p');
+  return { w, edge, peer };
+}
+
 describe('upload queue', () => {
   it('sends the freshest chunk first (urgent ones before it); round-robin keeps each queue in order', () => {
     const drain = (order: 'freshest' | 'round-robin'): string[] => {
@@ -534,12 +545,7 @@ describe('live peer core', () => {
     // resumes a target delay after it comes — ~7 s behind the source, and there it would stay.
     // With the bound (4 s) it plays at 1.25x until it is back at its target delay.
     const run = (maxDelayMs: number): { lags: number[]; stats: ReturnType<LivePeerCore['stats']> } => {
-      const w = new Wire();
-      const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
-      w.add('q', new LivePeerCore({ channel: key }));
-      const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0, playout: { maxDelayMs } }));
-      w.link('edge', 'q');
-      w.link('q', 'p');
+      const { w, edge, peer } = behindANeighbour(maxDelayMs);
       w.frozen = (id, now) => id === 'p' && now >= 10_000 && now < 18_000;
       const cutAt = new Map<number, number>();
       const lags: number[] = [];
@@ -589,12 +595,7 @@ describe('live peer core', () => {
     // lies within its lookahead — it would hold for good. The neighbours' median newest chunk says
     // the stream went on: after 2 s of holding it jumps there.
     const run = (maxDelayMs: number): ReturnType<LivePeerCore['stats']> => {
-      const w = new Wire();
-      const edge = w.add('edge', new LivePeerCore({ channel: key, role: 'edge' }));
-      w.add('q', new LivePeerCore({ channel: key }));
-      const peer = w.add('p', new LivePeerCore({ channel: key, uploadCapBps: 0, playout: { maxDelayMs } }));
-      w.link('edge', 'q');
-      w.link('q', 'p');
+      const { w, edge, peer } = behindANeighbour(maxDelayMs);
       w.frozen = (id, now) => id === 'p' && now >= 10_000 && now < 30_000;
       let seq = 0;
       w.run(31_000, (now) => {

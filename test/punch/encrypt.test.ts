@@ -11,10 +11,10 @@ import {
   DtlsErrorCode,
   generateCertificate,
 } from '../../src/dtls/index.ts';
-import { encryptLink, LinkRole, PunchLink, PunchPeer, type RelayProvider } from '../../src/punch/index.ts';
+import { encryptLink, LinkRole, type PunchLink, PunchPeer } from '../../src/punch/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { type Closers, linkAliceToBob, startLoopbackBroker } from './loopback.ts';
-import { blackHole, introduction, relayPair } from './relay-pair.ts';
+import { relayedLinks } from './relay-pair.ts';
 
 let aliceCert: DtlsCertificate;
 let bobCert: DtlsCertificate;
@@ -151,21 +151,7 @@ describe('PunchLink encryption (encryptLink)', () => {
   });
 
   it('on the relay path: DTLS rides the relayed channel', async () => {
-    const [relayA, relayB] = relayPair();
-    const make = (role: 0 | 1, peerId: string, relay: RelayProvider): PunchLink =>
-      new PunchLink({
-        introduction: introduction(role, peerId),
-        socket: blackHole(),
-        family: 'udp4',
-        bindAddress: '127.0.0.1',
-        agent: { punchTimeoutMs: 50, prediction: false },
-        relay,
-        relayRetryDirectMs: 60_000,
-        now: () => performance.now(),
-        onClose: () => {},
-      });
-    const alice = make(LinkRole.INITIATOR, 'bob', relayA);
-    const bob = make(LinkRole.RESPONDER, 'alice', relayB);
+    const { alice, bob } = relayedLinks();
     closers.push(
       () => alice.close(),
       () => bob.close(),

@@ -4,29 +4,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { LinkRole, PunchLink, type RelayProvider } from '../../src/punch/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
-import { blackHole, introduction, relayPair } from './relay-pair.ts';
+import { relayedLinks } from './relay-pair.ts';
 
 checkLeaks();
 
 describe('a link on the relay', () => {
   it('sends its CLOSE through the relay: the other side closes with "remote"', async () => {
-    const [relayA, relayB, relays] = relayPair();
-    const make = (role: 0 | 1, peerId: string, relay: RelayProvider) =>
-      new PunchLink({
-        introduction: introduction(role, peerId),
-        socket: blackHole(),
-        family: 'udp4',
-        bindAddress: '127.0.0.1',
-        agent: { punchTimeoutMs: 50, prediction: false },
-        relay,
-        relayRetryDirectMs: 60_000,
-        now: () => performance.now(),
-        onClose: () => {},
-      });
-    const alice = make(LinkRole.INITIATOR, 'bob', relayA);
-    const bob = make(LinkRole.RESPONDER, 'alice', relayB);
+    const { alice, bob, relays } = relayedLinks();
     const signal = AbortSignal.timeout(5000);
     await Promise.all([alice.ready(signal), bob.ready(signal)]);
     assert.equal(alice.path, 'relay');
