@@ -82,6 +82,8 @@ export class LiveDemo {
   readonly #env: NodeJS.ProcessEnv;
   #source: { live: LiveSource; session: TrackerSession; demux: Demux } | undefined;
   #next = 1;
+  /** The peer whose stream the dashboard plays (playerUrl). */
+  #player: string | undefined;
   #edgeNext = 1;
   #closed = false;
 
@@ -322,17 +324,29 @@ export class LiveDemo {
     return peer.id;
   }
 
-  /** The HTTP stream of the first running peer that plays. */
+  /**
+   * The HTTP stream the dashboard plays: the same peer's while it runs (a player that switched
+   * peers under a playing browser would cut its stream), else the first running peer that plays,
+   * else the first running peer with an output.
+   */
   playerUrl(): string | undefined {
-    for (const p of this.peers.values()) {
-      const url = p.child.latest('ready')?.http as string | undefined;
-      if (p.child.running && url !== undefined && (p.child.latest('stats')?.played ?? 0) > 0) return url;
-    }
-    for (const p of this.peers.values()) {
-      const url = p.child.latest('ready')?.http as string | undefined;
-      if (p.child.running && url !== undefined) return url;
-    }
-    return undefined;
+    const current = this.#player === undefined ? undefined : this.peers.get(this.#player);
+    const kept = current === undefined ? undefined : this.#httpOf(current);
+    if (kept !== undefined) return kept;
+    const candidates = [...this.peers.values()].filter((p) => this.#httpOf(p) !== undefined);
+    const chosen = candidates.find((p) => (p.child.latest('stats')?.played ?? 0) > 0) ?? candidates[0];
+    this.#player = chosen?.id;
+    return chosen === undefined ? undefined : this.#httpOf(chosen);
+  }
+
+  /** The id of the peer whose stream {@link playerUrl} gives now. */
+  playerId(): string | undefined {
+    return this.playerUrl() === undefined ? undefined : this.#player;
+  }
+
+  #httpOf(p: DemoPeer): string | undefined {
+    const url = p.child.latest('ready')?.http as string | undefined;
+    return p.child.running && !p.killed && !p.polluter ? url : undefined;
   }
 
   /** Every peer's figures for the terminal view. */

@@ -6,8 +6,9 @@
  *    `bufferPackets`; its output time is its arrival + `latencyMs`.
  * 2. A jump in the sequence marks every skipped number missing; its output time is the time the
  *    gap was seen + `latencyMs`, and its first NACK waits `reorderMs` (reordering is not loss).
- * 3. A missing packet is NACKed again every RTT (bounded to [rttMinMs, rttMaxMs], ×1.25), at most
- *    `maxRetries` times, and never after its output time.
+ * 3. A missing packet is NACKed again after an RTT (bounded to [rttMinMs, rttMaxMs], ×1.25) or
+ *    more: its tries left are spread over the time left before its output time, at most
+ *    `maxRetries` tries, never after its output time.
  * 4. Output is in order: a packet is released at its output time; a packet still missing then is
  *    given up and reported as a hole (`lost` item). Nothing waits past the latency.
  * 5. A flow starts at its first arriving packet; the sender report's packet count tells where it
@@ -531,6 +532,18 @@ export class RistReceiverCore {
     return Math.max(rtt * 1.25, rtt + 5);
   }
 
+  /**
+   * When to ask again with `left` tries left: one retry interval later at least, and the tries
+   * spread over the time before the packet's output time (less one interval, for the answer to
+   * arrive). A short latency keeps RTT-paced retries; a long one keeps tries for its end, so a
+   * sender that cannot answer for a while is still asked in time — librist 0.2.7's sender ignores
+   * a re-request of a packet within its buffer length (1 s by default) of the last one it took.
+   */
+  #nextTryMs(nowMs: number, deadline: number, left: number): number {
+    const interval = this.#retryIntervalMs();
+    return nowMs + Math.max(interval, (deadline - nowMs - interval) / left);
+  }
+
   #sendNacks(nowMs: number): void {
     const due: number[] = [];
     const missing = this.#missing;
@@ -545,10 +558,8 @@ export class RistReceiverCore {
           due.push(m & 0xffff);
           this.#requested++;
           this.#tries[i] = (this.#tries[i] as number) + 1;
-          next =
-            (this.#tries[i] as number) < this.#maxRetries
-              ? nowMs + this.#retryIntervalMs()
-              : Number.POSITIVE_INFINITY;
+          const left = this.#maxRetries - (this.#tries[i] as number);
+          next = left > 0 ? this.#nextTryMs(nowMs, this.#deadline[i] as number, left) : Number.POSITIVE_INFINITY;
         } else {
           next = Number.POSITIVE_INFINITY;
         }

@@ -111,8 +111,11 @@ describe('the dashboard in headless Chromium', { skip }, () => {
       await page.screenshot({ path: shot, fullPage: true });
       if (process.env.PORTHOLE_SCREENSHOT !== undefined) copyFileSync(shot, process.env.PORTHOLE_SCREENSHOT);
 
-      // 3. Kill a peer from the page (not the one the picture comes from): it leaves, the charts move.
-      const victim = peers.find((id) => id !== swarm.playerPeerId())!;
+      // 3. Kill a peer from the page (not the one the picture comes from, which stays the same peer
+      // while it runs): it leaves, the charts move, the picture's stream is never cut.
+      const player = swarm.playerPeerId();
+      assert.ok(player !== undefined, 'a peer plays the picture');
+      const victim = peers.find((id) => id !== player)!;
       const pointsBefore = (await state()).series.t.length;
       await page.click(`button[data-kill="${victim}"]`);
       await waitFor(async () => !(await state()).nodes.some((n) => n.id === victim), {
@@ -127,6 +130,7 @@ describe('the dashboard in headless Chromium', { skip }, () => {
         { what: `${victim} gone from the graph and the table`, timeoutMs: 5_000, intervalMs: 100 },
       );
       assert.ok(!swarm.peerIds().includes(victim), 'the process is gone');
+      assert.equal(swarm.playerPeerId(), player, 'the picture comes from the same peer');
       const moved = await waitFor(
         async () => {
           const s = await state();

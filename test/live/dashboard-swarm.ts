@@ -32,10 +32,7 @@ export async function startDashboardSwarm(peerCount = 3): Promise<DashboardSwarm
     served,
     dashboard: served.dashboard,
     peerIds: () => running().map((p) => p.id),
-    playerPeerId: () => {
-      const url = demo.playerUrl();
-      return running().find((p) => p.child.latest('ready')?.http === url)?.id;
-    },
+    playerPeerId: () => demo.playerId(),
     [Symbol.asyncDispose]: async () => {
       await served.close();
       await demo.close();

@@ -60,6 +60,37 @@ describe('RistReceiverCore', () => {
     assert.deepEqual([s.lost, s.recovered, s.unrecovered, s.retransmitsRequested], [1, 0, 1, 3]);
   });
 
+  it('spreads the tries left over a long latency, RTT-paced at least, the last before the output time', () => {
+    const sender = new RistSenderCore({}, 0);
+    const rx = new RistReceiverCore({ latencyMs: 3000, reorderMs: 10, maxRetries: 10 }, 0);
+    const [a, , c] = [packet(sender, 0), packet(sender, 1), packet(sender, 2)];
+    rx.receiveRtp(a, 0);
+    rx.receiveRtp(c, 2); // the middle one missing: output time 3002
+    const nackTimes: number[] = [];
+    for (let t = 2; t <= 3100; t++) {
+      rx.poll(t);
+      if (nackedSeqs(rx.drainRtcp()).length > 0) nackTimes.push(t);
+    }
+    assert.equal(nackTimes.length, 10, 'every try is used');
+    assert.equal(nackTimes[0], 12, 'the first after the reorder window');
+    const gaps = nackTimes.slice(1).map((t, i) => t - (nackTimes[i] as number));
+    assert.ok(
+      gaps.every((g) => g >= 62),
+      `never faster than the RTT bound (50 ms before a sample) × 1.25: ${gaps}`,
+    );
+    // A sender that takes one request a second still sees three of them in time.
+    let taken = 0;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const t of nackTimes) {
+      if (t - last >= 1000) {
+        taken++;
+        last = t;
+      }
+    }
+    assert.ok(taken >= 3, `requests a second apart: ${taken} (${nackTimes})`);
+    assert.ok((nackTimes.at(-1) as number) <= 3002 - 62, 'the last leaves an interval for the answer');
+  });
+
   it('counts a reordered original as recovered and reordered, a second copy as a duplicate', () => {
     const sender = new RistSenderCore({}, 0);
     const rx = new RistReceiverCore({ latencyMs: 50, reorderMs: 20 }, 0);

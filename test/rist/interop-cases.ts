@@ -4,6 +4,9 @@
 // - ffmpeg → porthole: ffmpeg sends the test file twice (-stream_loop 1, so it is still sending
 //   and answering NACKs while the first copy is checked); below 10 % the received MPEG-TS holds
 //   the same video packets as the file, twice, and decodes cleanly; nothing is lost before the tail.
+//   Through a lossy relay the receiver's latency is 2.5 s and ffmpeg sends a third copy: librist
+//   0.2.7's sender takes a re-request of a packet only 1 s (its buffer) after the last one it took,
+//   so a lost retransmission is recovered only with a latency above that (docs/rist.md).
 // - porthole → ffmpeg: librist's receiver outputs the sent video packets in order, none missing
 //   (its probe may swallow the first; its demuxer holds the last ones until more data comes).
 import assert from 'node:assert/strict';
@@ -51,6 +54,12 @@ export interface InteropCase {
   readonly salt: number;
 }
 
+/**
+ * porthole's receiver latency when librist sends through a lossy path: above twice librist's
+ * sender buffer (1 s), so a packet whose retransmission is lost too can be asked for twice more.
+ */
+export const LIBRIST_SENDER_LATENCY_MS = 2500;
+
 /** An even port whose pair is free now on 127.0.0.1. */
 export async function freePair(): Promise<number> {
   const t = await MediaTransport.listenEphemeralPair('127.0.0.1');
@@ -72,8 +81,9 @@ function librist(c: InteropCase): string[] {
 /** ffmpeg sends `stream`, porthole receives; checks what arrived. */
 export async function ffmpegToPorthole(t: TestContext, stream: Stream, c: InteropCase): Promise<void> {
   const name = `from-ffmpeg-${c.porthole.profile ?? 'simple'}-${c.salt}-${c.loss}.ts`;
+  const lossy = c.loss > 0;
   await using receiver = await RistReceiver.listen('127.0.0.1', await freePair(), {
-    latencyMs: 1000,
+    latencyMs: lossy ? LIBRIST_SENDER_LATENCY_MS : 1000,
     ...c.porthole,
   });
   const relay = await relayFor(receiver.ports.media, c.loss, c.salt + c.loss * 100);
@@ -88,7 +98,7 @@ export async function ffmpegToPorthole(t: TestContext, stream: Stream, c: Intero
   const ffmpeg = ffmpegSend(
     stream.file,
     relay?.port ?? receiver.ports.media,
-    ['-stream_loop', '1'],
+    ['-stream_loop', lossy ? '2' : '1'],
     librist(c),
   );
   await ffmpeg.exited;
@@ -120,9 +130,10 @@ export async function ffmpegToPorthole(t: TestContext, stream: Stream, c: Intero
     assert.ok(stats.recovered >= stats.lost * 0.8, JSON.stringify(stats));
     return;
   }
-  // Nothing lost before the last 10 % (ffmpeg exits at the end and answers no more NACKs).
+  // Nothing lost before the last 10 % (ffmpeg exits at the end and answers no more NACKs), or
+  // before the third copy when there is one (its last tries come up to the latency later).
   assert.deepEqual(
-    holesAt.filter((at) => at < chunks.length * 0.9),
+    holesAt.filter((at) => at < chunks.length * (lossy ? 0.6 : 0.9)),
     [],
     JSON.stringify(stats),
   );
