@@ -559,7 +559,8 @@ export class RistReceiverCore {
           this.#requested++;
           this.#tries[i] = (this.#tries[i] as number) + 1;
           const left = this.#maxRetries - (this.#tries[i] as number);
-          next = left > 0 ? this.#nextTryMs(nowMs, this.#deadline[i] as number, left) : Number.POSITIVE_INFINITY;
+          next =
+            left > 0 ? this.#nextTryMs(nowMs, this.#deadline[i] as number, left) : Number.POSITIVE_INFINITY;
         } else {
           next = Number.POSITIVE_INFINITY;
         }
