@@ -68,7 +68,7 @@ export interface LivePeerOptions {
   readonly uploadCapBps?: number;
   /** Token-bucket depth of the cap, ms; default 1000. */
   readonly uploadBurstMs?: number;
-  /** Longest upload wait a new request may face before it is refused BUSY, ms; default 125. */
+  /** Longest upload wait a new request may face before it is refused BUSY, ms; default 60. */
   readonly uploadMaxQueueDelayMs?: number;
   /** Which queued upload goes next: `freshest` (default, urgent first) or `round-robin`. */
   readonly uploadOrder?: 'freshest' | 'round-robin';
@@ -86,7 +86,7 @@ export interface LivePeerOptions {
   readonly keepBehindChunks?: number;
   /** Chunks an edge keeps; default 256. */
   readonly windowChunks?: number;
-  /** Edge only: seeds per chunk as a share of its peers (with at least `seeds`); default 0.06. */
+  /** Edge only: seeds per chunk as a share of its peers (with at least `seeds`); default 0.05. */
   readonly seedShare?: number;
   /** Edge only: seeds per chunk at least (leech-only peers never seed); default 3. */
   readonly seeds?: number;
@@ -141,6 +141,8 @@ interface Neighbour {
   violations: number;
   /** Its standing requests held here. */
   ahead: number;
+  /** Its queued resumed requests: chunk → the first piece it lacks (the rest is sent from there). */
+  readonly resumeFrom: Map<number, number>;
 }
 
 const HEALTH_EVERY_MS = 1000;
@@ -163,6 +165,8 @@ const MAX_BANNED = 4096;
 const AHEAD_RANGE_CHUNKS = 32;
 /** Standing requests one neighbour may hold here. */
 const AHEAD_PER_NEIGHBOUR = 8;
+/** Resumed requests remembered per neighbour (more than it may queue here). */
+const RESUME_ENTRIES_MAX = 32;
 
 /** The live node core. */
 export class LivePeerCore {
@@ -216,10 +220,16 @@ export class LivePeerCore {
       return false;
     },
   };
-  /** A queued upload's size: the chunk's, held or in assembly; -1 when gone. */
-  readonly #bytesOf = (seq: number): number =>
-    this.#store.get(seq)?.bytes.length ?? this.#pieces.get(seq)?.bytes ?? -1;
+  /** A queued upload's size: the chunk's, held or in assembly (from the piece `id` resumes at); -1 when gone. */
+  readonly #bytesOf = (seq: number, id?: string): number => {
+    const whole = this.#store.get(seq)?.bytes.length ?? this.#pieces.get(seq)?.bytes ?? -1;
+    const from = id === undefined ? undefined : this.#neighbours.get(id)?.resumeFrom.get(seq);
+    if (from === undefined || whole < 0) return whole;
+    const head = this.#store.get(seq) ?? this.#pieces.get(seq)!.head;
+    return head.head.length + Math.max(0, head.payloadBytes - from * head.pieceBytes);
+  };
   readonly #gone = (id: string, seq: number): void => {
+    this.#neighbours.get(id)?.resumeFrom.delete(seq);
     this.#send(id, { type: PeerFrameType.REJECT, seq, reason: RejectReason.NOT_HELD });
   };
   #healthAtMs = 0;
@@ -260,7 +270,7 @@ export class LivePeerCore {
       capBps,
       burstMs: options.uploadBurstMs ?? 1000,
       maxQueuedPerRequester: options.maxQueuedRequestsPerNeighbour ?? (edge ? 16 : 8),
-      maxQueueDelayMs: options.uploadMaxQueueDelayMs ?? 125,
+      maxQueueDelayMs: options.uploadMaxQueueDelayMs ?? 60,
       order: options.uploadOrder ?? 'freshest',
       perRequesterBps: (options.perRequesterX ?? (edge ? 3 : 1.5)) * bitrate,
     });
@@ -274,7 +284,7 @@ export class LivePeerCore {
       maxLies: options.maxLies ?? 4,
       keepBehind: options.keepBehindChunks ?? KEEP_BEHIND_DEFAULT_CHUNKS,
       window: options.windowChunks ?? BUFFER_WINDOW_DEFAULT_CHUNKS,
-      seedShare: options.seedShare ?? 0.06,
+      seedShare: options.seedShare ?? 0.05,
       seeds: options.seeds ?? 3,
       pushPerChunk: options.pushPerChunk ?? (edge ? 1000 : 3),
     };
@@ -318,7 +328,15 @@ export class LivePeerCore {
       });
       return false;
     }
-    this.#neighbours.set(id, { id, pathKind, hello: false, isEdge: false, violations: 0, ahead: 0 });
+    this.#neighbours.set(id, {
+      id,
+      pathKind,
+      hello: false,
+      isEdge: false,
+      violations: 0,
+      ahead: 0,
+      resumeFrom: new Map(),
+    });
     this.#send(id, this.#hello());
     if (this.uploads && this.#held.size > 0)
       this.#send(id, { type: PeerFrameType.BUFFER_MAP, ...this.#held.snapshot() });
@@ -440,10 +458,17 @@ export class LivePeerCore {
         }
         return;
       case PeerFrameType.REQUEST:
-        this.#onRequest(n, frame.seq, frame.urgent, frame.ahead === true, frame.resume === true);
+        this.#onRequest(
+          n,
+          frame.seq,
+          frame.urgent,
+          frame.ahead === true,
+          frame.resume === true ? (frame.fromPiece ?? 0) : -1,
+        );
         return;
       case PeerFrameType.CANCEL:
         this.#upload.cancel(id, frame.seq);
+        n.resumeFrom.delete(frame.seq);
         this.#streams.remove(frame.seq, id);
         if (n.ahead > 0) this.#unAhead(n, frame.seq);
         return;
@@ -501,7 +526,8 @@ export class LivePeerCore {
             this.#send(a.to, { type: PeerFrameType.CANCEL, seq: a.seq });
             continue;
           }
-          const resume = this.#pieces.get(a.seq) !== undefined;
+          const partial = this.#pieces.get(a.seq);
+          const resume = partial !== undefined;
           this.#send(
             a.to,
             a.ahead === true || resume
@@ -510,7 +536,7 @@ export class LivePeerCore {
                   seq: a.seq,
                   urgent: a.urgent,
                   ...(a.ahead === true ? { ahead: true } : {}),
-                  ...(resume ? { resume: true } : {}),
+                  ...(resume ? { resume: true, fromPiece: firstMissing(partial) } : {}),
                 }
               : { type: PeerFrameType.REQUEST, seq: a.seq, urgent: a.urgent },
           );
@@ -658,7 +684,9 @@ export class LivePeerCore {
     return newest[(newest.length - 1) >>> 1]!;
   }
 
-  #onRequest(n: Neighbour, seq: number, urgent: boolean, ahead: boolean, resume: boolean): void {
+  /** `resumeFrom` ≥ 0: a resumed request (REQUEST's resume bit), the first piece the requester lacks. */
+  #onRequest(n: Neighbour, seq: number, urgent: boolean, ahead: boolean, resumeFrom: number): void {
+    const resume = resumeFrom >= 0;
     if (!this.uploads) {
       this.#refuse(n, seq, RejectReason.BUSY);
       return;
@@ -675,13 +703,19 @@ export class LivePeerCore {
       this.#violation(n.id);
       if (!this.#neighbours.has(n.id)) return;
     }
-    const bytes = this.#bytesOf(seq);
-    if (bytes < 0) {
+    if (this.#bytesOf(seq) < 0) {
       if (ahead && this.#placeAhead(n, seq)) return;
       this.#refuse(n, seq, RejectReason.NOT_HELD);
       return;
     }
-    const result = this.#upload.enqueue(n.id, seq, urgent, bytes, ahead);
+    const queued = n.resumeFrom.has(seq);
+    if (resumeFrom > 0 && !queued) {
+      // One entry per queued resumed request; the upload queue holds at most a few per requester.
+      if (n.resumeFrom.size >= RESUME_ENTRIES_MAX) n.resumeFrom.delete(n.resumeFrom.keys().next().value!);
+      n.resumeFrom.set(seq, resumeFrom);
+    }
+    const result = this.#upload.enqueue(n.id, seq, urgent, this.#bytesOf(seq, n.id), ahead);
+    if (result !== 'queued' && !queued) n.resumeFrom.delete(seq);
     if (result === 'full') this.#refuse(n, seq, RejectReason.OVER_SHARE);
     else if (result === 'busy') {
       this.#c.requestsRefused++;
@@ -852,13 +886,16 @@ export class LivePeerCore {
     this.#streams.end(seq);
   }
 
-  /** Sends chunk `seq` to `to`: its head and every piece held; the rest as they arrive. */
+  /** Sends chunk `seq` to `to`: its head and every piece held (from the one `to` resumes at); the rest as they arrive. */
   #sendChunk(to: string, seq: number): void {
+    const n = this.#neighbours.get(to);
+    const from = n?.resumeFrom.get(seq) ?? 0;
+    if (from > 0) n!.resumeFrom.delete(seq);
     const chunk = this.#store.get(seq);
     if (chunk !== undefined) {
       this.#send(to, { type: PeerFrameType.HEAD, head: chunk.head });
       const pieces = this.#slices.get(seq)!;
-      for (let i = 0; i < pieces.length; i++)
+      for (let i = from; i < pieces.length; i++)
         this.#send(to, { type: PeerFrameType.PIECE, seq, index: i, piece: pieces[i]! });
       return;
     }
@@ -869,7 +906,7 @@ export class LivePeerCore {
       return;
     }
     this.#send(to, { type: PeerFrameType.HEAD, head: p.head.head });
-    for (let i = 0; i < p.pieces.length; i++) {
+    for (let i = from; i < p.pieces.length; i++) {
       const piece = p.pieces[i];
       if (piece !== undefined) this.#send(to, { type: PeerFrameType.PIECE, seq, index: i, piece });
     }
@@ -1029,4 +1066,11 @@ export class LivePeerCore {
   #send(to: string, frame: PeerFrame): void {
     this.#transmits.push({ to, frame });
   }
+}
+
+/** The first piece of `p` not received yet (its piece count when every one is). */
+function firstMissing(p: PartialChunk): number {
+  let i = 0;
+  while (i < p.pieces.length && p.pieces[i] !== undefined) i++;
+  return i;
 }

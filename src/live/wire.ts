@@ -8,7 +8,7 @@
  *  BUFFER_MAP 02 | base u32 | count u16 | held bitmap ceil(count/8) | random-access bitmap ceil(count/8)
  *  HAVE       03 | seq u32 | flags u8 (bit 0: the chunk starts with a random-access point)
  *  REQUEST    04 | seq u32 | flags u8 (bit 0: urgent, the deadline forced it; bit 1: ahead, send it when it arrives;
- *                                      bit 2: resume, the requester holds part of it)
+ *                                      bit 2: resume, the requester holds part of it) [| from piece u16, with resume only]
  *  CANCEL     05 | seq u32
  *  DATA       06 | chunk (see chunk.ts), to the end of the message
  *  REJECT     07 | seq u32 | reason u8 (1 not held, 2 busy, 3 over the requester's share, 4 banned)
@@ -115,6 +115,11 @@ export type PeerFrame =
       readonly ahead?: boolean;
       /** The requester holds part of the chunk ({@link REQUEST_FLAG_RESUME}); default false. */
       readonly resume?: boolean;
+      /**
+       * With `resume`: the requester holds the head and every piece before this one, so the
+       * sender sends the head and the pieces from here on; default 0 (the whole chunk).
+       */
+      readonly fromPiece?: number;
     }
   | { readonly type: typeof PeerFrameType.CANCEL; readonly seq: number }
   | { readonly type: typeof PeerFrameType.DATA; readonly chunk: Buffer }
@@ -145,8 +150,9 @@ export function peerFrameBytes(frame: PeerFrame): number {
       return HELLO_BYTES;
     case PeerFrameType.BUFFER_MAP:
       return 7 + 2 * Math.ceil(frame.count / 8);
-    case PeerFrameType.HAVE:
     case PeerFrameType.REQUEST:
+      return frame.resume === true ? 8 : 6;
+    case PeerFrameType.HAVE:
     case PeerFrameType.REJECT:
       return 6;
     case PeerFrameType.DATA:
@@ -195,6 +201,7 @@ export function encodePeerFrame(frame: PeerFrame): Buffer {
         (frame.urgent ? REQUEST_FLAG_URGENT : 0) |
         (frame.ahead === true ? REQUEST_FLAG_AHEAD : 0) |
         (frame.resume === true ? REQUEST_FLAG_RESUME : 0);
+      if (frame.resume === true) out.writeUInt16BE(frame.fromPiece ?? 0, 6);
       break;
     case PeerFrameType.DATA:
       frame.chunk.copy(out, 1);
@@ -281,19 +288,23 @@ export function decodePeerFrame(data: Buffer): PeerFrame {
       fixed(data, 5);
       return { type, seq: data.readUInt32BE(1) };
     case PeerFrameType.REQUEST: {
-      fixed(data, 6);
+      if (data.length < 6) fixed(data, 6);
       const flags = data[5]!;
       if ((flags & ~(REQUEST_FLAG_URGENT | REQUEST_FLAG_AHEAD | REQUEST_FLAG_RESUME)) !== 0)
         throw new ParseError(LiveParseCode.RESERVED, 'request flags', 5);
+      const resume = (flags & REQUEST_FLAG_RESUME) !== 0;
+      fixed(data, resume ? 8 : 6);
       const seq = data.readUInt32BE(1);
       const urgent = (flags & REQUEST_FLAG_URGENT) !== 0;
       if ((flags & (REQUEST_FLAG_AHEAD | REQUEST_FLAG_RESUME)) === 0) return { type, seq, urgent };
+      const fromPiece = resume ? data.readUInt16BE(6) : 0;
+      if (fromPiece >= CHUNK_MAX_PIECES) throw bad('request from piece', 6);
       return {
         type,
         seq,
         urgent,
         ...((flags & REQUEST_FLAG_AHEAD) !== 0 ? { ahead: true } : {}),
-        ...((flags & REQUEST_FLAG_RESUME) !== 0 ? { resume: true } : {}),
+        ...(resume ? { resume: true, fromPiece } : {}),
       };
     }
     case PeerFrameType.DATA:

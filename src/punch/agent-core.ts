@@ -113,6 +113,8 @@ export class AgentCore {
   #nominateViaPrediction = false;
   #nominateAtMs = 0;
   #path: { socket: number; remote: NatEndpoint } | null = null;
+  /** Whether the selected path is labelled `predicted` (a responder repeats it in its NOMINATE replies). */
+  #pathPredicted = false;
   #keepaliveAtMs = 0;
   #keepaliveMisses = 0;
   #keepalivePending = false;
@@ -284,7 +286,7 @@ export class AgentCore {
       encodePunch(
         {
           type: 2,
-          flags: frame.flags,
+          flags: this.#replyFlags(frame.flags, from, socket),
           linkId: this.#linkId,
           sender: this.#role,
           seq: frame.seq,
@@ -323,6 +325,36 @@ export class AgentCore {
     }
   }
 
+  /**
+   * A reply echoes the probe's flags. A responder's reply to a NOMINATE also carries its own label
+   * of the pair (PunchFlag.PREDICTED when either end predicted), and the initiator takes the
+   * label from that reply, so both ends name the path alike whichever end ran the prediction.
+   */
+  #replyFlags(flags: number, from: NatEndpoint, socket: number): number {
+    if (this.#role !== LinkRole.RESPONDER || (flags & PunchFlag.NOMINATE) === 0) return flags;
+    const p = this.#path;
+    if (
+      this.#state === 'connected' &&
+      p !== null &&
+      p.socket === socket &&
+      p.remote.address === from.address &&
+      p.remote.port === from.port
+    )
+      return this.#pathPredicted ? flags | PunchFlag.PREDICTED : flags & ~PunchFlag.PREDICTED;
+    const target = this.#targets.find(socket, from);
+    // As #onProbe will see it: an unknown address becomes a peer-reflexive target while punching.
+    const via =
+      target === undefined ? this.#state === 'punching' : target.kind === 'prflx' || target.predicted;
+    return (flags & PunchFlag.PREDICTED) !== 0 || this.#predictedPair(socket, via)
+      ? flags | PunchFlag.PREDICTED
+      : flags;
+  }
+
+  /** Whether this end reached the pair through its own prediction (a prediction socket, probe or peer-reflexive address). */
+  #predictedPair(socket: number, viaPrediction: boolean): boolean {
+    return this.#prediction?.started === true && (socket > 0 || viaPrediction);
+  }
+
   #onReply(
     frame: Extract<PunchFrame, { type: 1 | 2 }>,
     from: NatEndpoint,
@@ -358,7 +390,14 @@ export class AgentCore {
     }
     if (this.#role !== LinkRole.INITIATOR) return;
     if ((sent.flags & PunchFlag.NOMINATE) !== 0) {
-      this.#select(socket, from, sent.predicted || target?.kind === 'prflx', nowMs);
+      this.#select(
+        socket,
+        from,
+        sent.predicted || target?.kind === 'prflx',
+        nowMs,
+        false,
+        (frame.flags & PunchFlag.PREDICTED) !== 0,
+      );
     } else if (this.#nominating === null) {
       this.#nominating = { socket, to: from, flags: PunchFlag.NOMINATE, predicted: sent.predicted };
       this.#nominateViaPrediction = sent.predicted || target?.kind === 'prflx';
@@ -369,7 +408,8 @@ export class AgentCore {
 
   /**
    * `viaPrediction`: the pair came from a prediction socket, probe or peer-reflexive address while
-   * prediction ran; `namedPredicted`: the initiator's NOMINATE said so (PunchFlag.PREDICTED).
+   * prediction ran; `namedPredicted`: the initiator's NOMINATE said so (PunchFlag.PREDICTED);
+   * `label`: the label both ends agreed on (the initiator, from the responder's reply).
    */
   #select(
     socket: number,
@@ -377,8 +417,10 @@ export class AgentCore {
     viaPrediction: boolean,
     nowMs: number,
     namedPredicted = false,
+    label?: boolean,
   ): void {
-    const predicted = namedPredicted || (this.#prediction?.started === true && (socket > 0 || viaPrediction));
+    const predicted = label ?? (namedPredicted || this.#predictedPair(socket, viaPrediction));
+    this.#pathPredicted = predicted;
     this.#state = 'connected';
     this.#path = { socket, remote: { address: remote.address, port: remote.port } };
     this.#nominating = null;

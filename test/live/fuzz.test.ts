@@ -71,7 +71,7 @@ const frames: Buffer[] = (
     { type: PeerFrameType.CHOKE, ms: 500 },
     { type: PeerFrameType.BYE, reason: ByeReason.LEAVING },
     { type: PeerFrameType.DATA, chunk },
-    { type: PeerFrameType.REQUEST, seq: 9, urgent: false, resume: true },
+    { type: PeerFrameType.REQUEST, seq: 9, urgent: false, resume: true, fromPiece: 3 },
     { type: PeerFrameType.HEAD, head: decodeChunk(chunk).head },
     { type: PeerFrameType.PIECE, seq: 5, index: 0, piece: decodeChunk(chunk).payload.subarray(0, 188) },
   ] satisfies PeerFrame[]

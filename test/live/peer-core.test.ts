@@ -377,6 +377,7 @@ describe('live peer core', () => {
       .takeTransmits()
       .find((t) => t.to === 'alt' && t.frame.type === PeerFrameType.REQUEST);
     assert.ok(resume?.frame.type === PeerFrameType.REQUEST && resume.frame.resume === true);
+    assert.equal(resume.frame.fromPiece, 2, 'it holds pieces 0 and 1: the rest from piece 2');
     relay.receive('alt', { type: PeerFrameType.HEAD, head: whole.head }, 30);
     for (let i = 0; i < 4; i++)
       relay.receive(
@@ -398,6 +399,65 @@ describe('live peer core', () => {
     const got = relay.takeEvents().filter((e) => e.type === 'chunk');
     assert.equal(got.length, 1);
     assert.equal(relay.stats().unsolicitedDropped, 0);
+  });
+
+  it('answers a resumed request with the head and the pieces from the first one the requester lacks', () => {
+    const hello2 = { ...hello, version: 2 } as const;
+    const bytes = signChunk(channel, {
+      seq: 0,
+      timestampMs: 0,
+      durationMs: 250,
+      flags: 1,
+      payload: tsPayload(6, 9),
+      piecePackets: 1,
+    });
+    const head = decodeChunk(bytes).head;
+    const edge = new LivePeerCore({ channel: key, role: 'edge' });
+    edge.ingest(bytes, 0);
+    for (const id of ['whole', 'part']) {
+      edge.connect(id, 0);
+      edge.receive(id, hello2, 0);
+    }
+    edge.poll(0);
+    edge.takeTransmits();
+    edge.receive('whole', { type: PeerFrameType.REQUEST, seq: 0, urgent: true }, 1);
+    edge.receive(
+      'part',
+      { type: PeerFrameType.REQUEST, seq: 0, urgent: true, resume: true, fromPiece: 4 },
+      1,
+    );
+    edge.poll(1);
+    const sent = edge.takeTransmits();
+    const pieces = (to: string): number[] =>
+      sent.flatMap((t) => (t.to === to && t.frame.type === PeerFrameType.PIECE ? [t.frame.index] : []));
+    assert.deepEqual(pieces('whole'), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(pieces('part'), [4, 5], 'only what it lacks');
+    assert.ok(sent.some((t) => t.to === 'part' && t.frame.type === PeerFrameType.HEAD));
+    // The upload counted is what was sent: the whole chunk once, then the head and two pieces.
+    assert.equal(edge.stats().bytesUploaded, bytes.length + head.length + 2 * 188);
+    // A resumed request cancelled while it waits leaves nothing behind: the next one is whole.
+    const peer = new LivePeerCore({ channel: key, uploadCapBps: 8000, uploadMaxQueueDelayMs: 60_000 });
+    peer.ingest(bytes, 0);
+    for (const id of ['a', 'b']) {
+      peer.connect(id, 0);
+      peer.receive(id, hello2, 0);
+    }
+    peer.poll(0);
+    peer.takeTransmits();
+    peer.receive('a', { type: PeerFrameType.REQUEST, seq: 0, urgent: false }, 1);
+    peer.receive('b', { type: PeerFrameType.REQUEST, seq: 0, urgent: false, resume: true, fromPiece: 4 }, 1);
+    peer.poll(1);
+    const first = peer.takeTransmits();
+    assert.ok(first.some((t) => t.to === 'a' && t.frame.type === PeerFrameType.HEAD));
+    assert.ok(!first.some((t) => t.to === 'b' && t.frame.type === PeerFrameType.HEAD), 'b waits for tokens');
+    peer.receive('b', { type: PeerFrameType.CANCEL, seq: 0 }, 2);
+    peer.receive('b', { type: PeerFrameType.REQUEST, seq: 0, urgent: false }, 3);
+    peer.poll(10_000);
+    const later = peer.takeTransmits();
+    assert.deepEqual(
+      later.flatMap((t) => (t.to === 'b' && t.frame.type === PeerFrameType.PIECE ? [t.frame.index] : [])),
+      [0, 1, 2, 3, 4, 5],
+    );
   });
 
   it('serves a resumed request for a chunk the requester announced (counted), and keeps it', () => {

@@ -33,7 +33,12 @@ export class VirtualNetwork {
   readonly #random: () => number;
   readonly #links = new Map<number, NodeLink>();
   readonly #upFreeAt = new Map<number, number>();
-  readonly #downFreeAt = new Map<number, number>();
+  /**
+   * Each downlink's reserved receive intervals, [start, end) pairs in time order: a frame takes
+   * the first gap at or after its arrival, so a frame that arrives later (its sender's uplink is
+   * seconds behind) never holds up one that arrives sooner.
+   */
+  readonly #downBusy = new Map<number, number[]>();
   readonly #pairs = new Map<number, PairState>();
   /** Lost segments of the frame being sent: index, times lost (reused). */
   readonly #lost: number[] = [];
@@ -50,11 +55,12 @@ export class VirtualNetwork {
   attach(node: number, link: NodeLink): void {
     this.#links.set(node, link);
     this.#upFreeAt.set(node, 0);
-    this.#downFreeAt.set(node, 0);
+    this.#downBusy.set(node, []);
   }
 
   detach(node: number): void {
     this.#links.delete(node);
+    this.#downBusy.delete(node);
   }
 
   /** One-way propagation delay between two nodes, ms: 5 ms plus their distance. */
@@ -123,9 +129,7 @@ export class VirtualNetwork {
     if (data) {
       // The downlink serialises what reaches it; a frame's own loss rounds delay it (and what
       // follows it on its conversation), not other senders' frames.
-      const rx = (wire * 8000) / down.downBps;
-      arrive = Math.max(arrive, this.#downFreeAt.get(to)! + rx);
-      this.#downFreeAt.set(to, arrive);
+      arrive = this.#receive(to, arrive, (wire * 8000) / down.downBps, nowMs);
       arrive = Math.max(arrive + late, pair.dataAtMs);
       pair.dataAtMs = arrive;
     } else {
@@ -133,6 +137,23 @@ export class VirtualNetwork {
       pair.controlAtMs = arrive;
     }
     return arrive;
+  }
+
+  /** Reserves `rxMs` of `to`'s downlink in the first gap from `atMs` on; returns when it ends. */
+  #receive(to: number, atMs: number, rxMs: number, nowMs: number): number {
+    const busy = this.#downBusy.get(to)!;
+    let drop = 0;
+    while (drop < busy.length && busy[drop + 1]! <= nowMs) drop += 2;
+    if (drop > 0) busy.splice(0, drop);
+    let start = atMs;
+    let i = 0;
+    for (; i < busy.length; i += 2) {
+      if (busy[i + 1]! <= start) continue;
+      if (busy[i]! >= start + rxMs) break;
+      start = busy[i + 1]!;
+    }
+    busy.splice(i, 0, start, start + rxMs);
+    return start + rxMs;
   }
 
   /** Forgets the FIFO state of both directions between two nodes (after a disconnect). */

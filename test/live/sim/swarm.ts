@@ -177,6 +177,8 @@ class Swarm {
   forgedPlayed = 0;
   localBans = 0;
   spins = 0;
+  /** Chunk bytes honest nodes (the edge included) sent to polluters in the window. */
+  toPolluterBytes = 0;
   /** Bans and drops by reason and by whom (honest or polluter). */
   readonly reasons: Record<string, number> = {};
   verifyFn: (chunk: Chunk) => ChunkRejectionType | null;
@@ -511,6 +513,7 @@ class Swarm {
         const chunkBytes = bytes - (t.frame.type === PeerFrameType.PIECE ? 7 : 1);
         if (node.index === EDGE) this.edgeBytes += chunkBytes;
         else node.uploadedBytes += chunkBytes;
+        if (to.polluter !== undefined) this.toPolluterBytes += chunkBytes;
       }
       const at = this.net.send(node.index, to.index, bytes, isData, now);
       if (!Number.isNaN(at)) this.queue.push(at, K_DELIVER, to.index, node.index, t.frame);
@@ -644,6 +647,7 @@ class Swarm {
     totals.edgeServed = es.chunksUploaded;
     totals.edgeBytes = this.edgeBytes;
     totals.deliveredBytes = this.deliveredBytes;
+    totals.toPolluterBytes = this.toPolluterBytes;
     totals.peerUploadBytes = honest.reduce((sum, n) => sum + n.uploadedBytes, 0);
     Object.assign(totals, this.reasons);
     return {
