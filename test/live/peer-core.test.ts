@@ -10,8 +10,10 @@ import {
   decodeChunk,
   LivePeerCore,
   type LivePeerEvent,
+  type LivePeerOptions,
   markDiscontinuity,
   openChannel,
+  type PeerFrame,
   PeerFrameType,
   PeerRole,
   RejectReason,
@@ -412,14 +414,21 @@ describe('live peer core', () => {
       piecePackets: 1,
     });
     const head = decodeChunk(bytes).head;
-    const edge = new LivePeerCore({ channel: key, role: 'edge' });
-    edge.ingest(bytes, 0);
-    for (const id of ['whole', 'part']) {
-      edge.connect(id, 0);
-      edge.receive(id, hello2, 0);
-    }
-    edge.poll(0);
-    edge.takeTransmits();
+    /** A core holding the chunk, with neighbours `ids` past HELLO. */
+    const holder = (options: Partial<LivePeerOptions>, ids: string[]): LivePeerCore => {
+      const core = new LivePeerCore({ channel: key, ...options });
+      core.ingest(bytes, 0);
+      for (const id of ids) {
+        core.connect(id, 0);
+        core.receive(id, hello2, 0);
+      }
+      core.poll(0);
+      core.takeTransmits();
+      return core;
+    };
+    const piecesTo = (sent: readonly { to: string; frame: PeerFrame }[], to: string): number[] =>
+      sent.flatMap((t) => (t.to === to && t.frame.type === PeerFrameType.PIECE ? [t.frame.index] : []));
+    const edge = holder({ role: 'edge' }, ['whole', 'part']);
     edge.receive('whole', { type: PeerFrameType.REQUEST, seq: 0, urgent: true }, 1);
     edge.receive(
       'part',
@@ -428,22 +437,13 @@ describe('live peer core', () => {
     );
     edge.poll(1);
     const sent = edge.takeTransmits();
-    const pieces = (to: string): number[] =>
-      sent.flatMap((t) => (t.to === to && t.frame.type === PeerFrameType.PIECE ? [t.frame.index] : []));
-    assert.deepEqual(pieces('whole'), [0, 1, 2, 3, 4, 5]);
-    assert.deepEqual(pieces('part'), [4, 5], 'only what it lacks');
+    assert.deepEqual(piecesTo(sent, 'whole'), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(piecesTo(sent, 'part'), [4, 5], 'only what it lacks');
     assert.ok(sent.some((t) => t.to === 'part' && t.frame.type === PeerFrameType.HEAD));
     // The upload counted is what was sent: the whole chunk once, then the head and two pieces.
     assert.equal(edge.stats().bytesUploaded, bytes.length + head.length + 2 * 188);
     // A resumed request cancelled while it waits leaves nothing behind: the next one is whole.
-    const peer = new LivePeerCore({ channel: key, uploadCapBps: 8000, uploadMaxQueueDelayMs: 60_000 });
-    peer.ingest(bytes, 0);
-    for (const id of ['a', 'b']) {
-      peer.connect(id, 0);
-      peer.receive(id, hello2, 0);
-    }
-    peer.poll(0);
-    peer.takeTransmits();
+    const peer = holder({ uploadCapBps: 8000, uploadMaxQueueDelayMs: 60_000 }, ['a', 'b']);
     peer.receive('a', { type: PeerFrameType.REQUEST, seq: 0, urgent: false }, 1);
     peer.receive('b', { type: PeerFrameType.REQUEST, seq: 0, urgent: false, resume: true, fromPiece: 4 }, 1);
     peer.poll(1);
@@ -453,11 +453,7 @@ describe('live peer core', () => {
     peer.receive('b', { type: PeerFrameType.CANCEL, seq: 0 }, 2);
     peer.receive('b', { type: PeerFrameType.REQUEST, seq: 0, urgent: false }, 3);
     peer.poll(10_000);
-    const later = peer.takeTransmits();
-    assert.deepEqual(
-      later.flatMap((t) => (t.to === 'b' && t.frame.type === PeerFrameType.PIECE ? [t.frame.index] : [])),
-      [0, 1, 2, 3, 4, 5],
-    );
+    assert.deepEqual(piecesTo(peer.takeTransmits(), 'b'), [0, 1, 2, 3, 4, 5]);
   });
 
   it('serves a resumed request for a chunk the requester announced (counted), and keeps it', () => {
