@@ -456,7 +456,7 @@ export class AgentCore {
       this.#nominateAtMs = nowMs + this.#targets.recheckMs;
       // The initiator labels the pair as #select will: the responder adopts that label, so both
       // ends of a pr <-> sym link say `predicted` even when its own end is the main socket.
-      const label = this.#prediction?.started === true && (n.socket > 0 || this.#nominateViaPrediction);
+      const label = this.#predictedPair(n.socket, this.#nominateViaPrediction);
       const flags = label ? PunchFlag.NOMINATE | PunchFlag.PREDICTED : PunchFlag.NOMINATE;
       this.#sendProbe(n.socket, n.to, flags, n.predicted, undefined);
     }

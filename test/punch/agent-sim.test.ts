@@ -74,6 +74,21 @@ describe('punching over the NAT simulator: all 10 unordered pairs', () => {
 });
 
 describe('port prediction (port-restricted ↔ symmetric)', () => {
+  it('both ends label the path predicted when the symmetric side initiates and its end is its main socket', () => {
+    // Seeds in which the port-restricted side's predicted probe hits the mapping the symmetric
+    // initiator's main socket opened: the initiator predicted nothing on that pair itself and
+    // called it direct while the responder called it predicted (seen in the NAT-lab CLI test).
+    for (const seed of [302, 461, 644, 867]) {
+      const r = runPair('symmetric', 'port-restricted', seed);
+      assert.ok(r.connected, `seed ${seed}`);
+      assert.equal(r.a.path?.socket, 0, `seed ${seed}: the initiator's main socket`);
+      assert.equal(r.a.path?.kind, 'predicted', `seed ${seed}: initiator`);
+      assert.equal(r.b.path?.kind, 'predicted', `seed ${seed}: responder`);
+      r.a.closeLink();
+      r.b.closeLink();
+    }
+  });
+
   it('connects in ≥ 95 of 100 seeded runs within 10 s (birthday bound), releasing every extra socket', () => {
     // Each run: the hard side opens n = 256 mappings; the easy side probes k distinct random ports
     // of M = 64 512. Probes sent before the hard side's sweep ends (256 sockets × 2 ms) may miss
