@@ -50,6 +50,8 @@ export interface ConversationHost {
   now(): number;
   sendDatagram(data: Buffer, port: number, address: string): void;
   reschedule(conversation: Conversation, wakeAt: number): void;
+  /** Calls {@link Conversation.flushDeferred} once at the end of this event-loop turn. */
+  deferFlush(conversation: Conversation): void;
   removeConversation(conversation: Conversation): void;
   /** A datagram of `bytes` was not sent: the peer's address is not validated and the budget is spent. */
   countUnvalidatedBlocked(bytes: number): void;
@@ -181,9 +183,21 @@ export class Conversation implements KcpOutputSink, Wakeable, ArqStreamControlle
     kcp.advanceClock(this.#u32(now));
     const result = kcp.input(data, offset);
     this.#deliver();
-    if (this.#settings.ackNoDelay && kcp.needsUpdate()) kcp.flush();
+    // ackNoDelay: the acks leave at the end of this turn, together with those of every other
+    // datagram of this conversation read in the same turn (a burst is acknowledged in one datagram).
+    if (this.#settings.ackNoDelay && kcp.needsUpdate()) this.#host.deferFlush(this);
     this.#afterProgress(now);
     return result;
+  }
+
+  /** The end of the turn after {@link receive} (ackNoDelay): flushes the acks and what they freed. */
+  flushDeferred(now: number): void {
+    if (this.#closed) return;
+    const kcp = this.kcp;
+    if (!kcp.needsUpdate()) return;
+    kcp.advanceClock(this.#u32(now));
+    kcp.flush();
+    this.#afterProgress(now);
   }
 
   /** A control frame for this conversation (muxed framing). */

@@ -17,6 +17,7 @@ import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { ClosedError, InvalidOptionError } from '../errors/index.ts';
 import { CoreTimer } from '../internal/core-timer.ts';
+import { EndOfTurn } from '../internal/end-of-turn.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
 import { type DatagramLink, frameRange, PortholeFrame } from '../mux/index.ts';
 import { KCP_OVERHEAD, KcpCommand } from './constants.ts';
@@ -77,6 +78,8 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
   readonly #counters = new EndpointCounters();
   #count = 0;
   readonly #timer: CoreTimer;
+  /** Conversations whose acks leave at the end of this turn (ackNoDelay). */
+  readonly #deferred = new EndOfTurn<Conversation>((c) => c.flushDeferred(this.#now()));
   #closed = false;
   readonly #onRaw = (data: Buffer, from: RemoteInfo): void => this.#dispatch(data, 0, from);
   readonly #onSegment = (data: Buffer, from: RemoteInfo): void => this.#dispatch(data, 1, from);
@@ -235,6 +238,7 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
       }
     }
     this.#timer.stop();
+    this.#deferred.clear();
     return Promise.resolve();
   }
 
@@ -267,6 +271,10 @@ export class ArqEndpoint extends EventEmitter<ArqEndpointEvents> implements Conv
   reschedule(conversation: Conversation, wakeAt: number): void {
     this.#heap.schedule(conversation, wakeAt);
     this.#timer.arm();
+  }
+
+  deferFlush(conversation: Conversation): void {
+    this.#deferred.add(conversation);
   }
 
   removeConversation(conversation: Conversation): void {

@@ -45,6 +45,23 @@ describe('ArqEndpoint', () => {
     });
   }
 
+  it('ackNoDelay acknowledges a burst read in one turn with one datagram, not one per segment', async (t) => {
+    const peers = await makePeers('muxed', ARQ_TURBO, { ...ARQ_TURBO, accept: 'any' });
+    t.after(() => peers.dispose());
+    const messages = payloads(20, 13, 600);
+    const stream = peers.a.open(peers.bRemote, 8);
+    const accepted = nextConversation(peers.b);
+    // One synchronous loop: 20 datagrams wait in b's socket before b's event loop runs again.
+    for (const m of messages) stream.write(m);
+    const remote = await accepted;
+    assert.deepEqual(await collect(remote, messages.length), messages);
+    await waitFor(() => stream.stats().waitSnd === 0, { what: 'a to see every segment acknowledged' });
+    assert.equal(remote.stats().acksSent, messages.length);
+    // Every ack in one or two datagrams (a read may split the burst); one per segment before.
+    const out = peers.b.stats().datagramsOut;
+    assert.ok(out >= 1 && out <= 3, `b sent ${out} datagrams for ${messages.length} acks`);
+  });
+
   it('stream mode keeps the bytes, not the boundaries', async (t) => {
     const peers = await makePeers(
       'muxed',
