@@ -6,16 +6,14 @@
  * certificate). The pin comes from the broker's introduction: each {@link PunchPeer} registers its
  * certificate's fingerprint, and the broker hands it to the peers it introduces (docs/punch.md). A
  * certificate other than the pinned one fails with `ERR_DTLS_CERTIFICATE_REJECTED` and closes the
- * link.
+ * link. The DTLS layer is imported when the first link is encrypted.
  * @module
  */
-import {
-  type CertificateInput,
-  connectDtlsLink,
-  type DtlsCertificate,
-  type DtlsCommonOptions,
-  type DtlsConnection,
-  DtlsLinkAcceptor,
+import type {
+  CertificateInput,
+  DtlsCertificate,
+  DtlsCommonOptions,
+  DtlsConnection,
 } from '../dtls/index.ts';
 import { type AbortOptions, InvalidOptionError } from '../errors/index.ts';
 import { LinkRole } from './broker-wire.ts';
@@ -71,6 +69,9 @@ export async function encryptLink(
   const common = { ...dtls, certificate, fingerprints: [peerFingerprint] };
   const abort = signal === undefined ? {} : { signal };
   await link.ready(signal);
+  // Loaded on first use: a process that never encrypts a link (a live peer) does not hold the DTLS
+  // layer's modules (docs/live.md "Memory of a peer").
+  const { connectDtlsLink, DtlsLinkAcceptor } = await import('../dtls/index.ts');
   try {
     if (link.role === LinkRole.INITIATOR) return await connectDtlsLink({ ...common, ...abort, link });
     return await new DtlsLinkAcceptor({ ...common, clientAuth: 'require' }).accept(link, abort);
