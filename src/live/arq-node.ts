@@ -32,6 +32,15 @@ const DATA_FRAME_MAX_BYTES =
   1 + CHUNK_PAYLOAD_OFFSET + CHUNK_MAX_PIECES * PIECE_HASH_BYTES + CHUNK_MAX_PAYLOAD_BYTES;
 /** Frames queued for a neighbour whose conversations are not open yet (a chunk is a HEAD and its pieces). */
 const MAX_EARLY_FRAMES = 256;
+/**
+ * Data a neighbour's link may hold, bytes — written but not yet acknowledged (in KCP's queue and
+ * window, and in the stream's buffer); past it the core refuses that neighbour's requests BUSY
+ * (`linkBacklogged`). About 1.5 s of a 2 Mbit/s stream: a link that far behind is too slow for
+ * live anyway, and one that stops acknowledging cannot make this node hold more.
+ */
+export const LINK_BACKLOG_MAX_BYTES = 384 * 1024;
+/** Payload bytes of one KCP segment at the ARQ's default MTU (1400, less the frame byte and the 24-byte header). */
+const SEGMENT_BYTES = 1375;
 
 /** Settings of a {@link LiveArqNode}: the core's, and a clock for tests. */
 export interface LiveArqNodeOptions extends LivePeerOptions {
@@ -62,7 +71,10 @@ export class LiveArqNode extends EventEmitter<LiveArqNodeEvents> {
 
   constructor(options: LiveArqNodeOptions) {
     super();
-    this.core = new LivePeerCore(options);
+    this.core = new LivePeerCore({
+      ...options,
+      linkBacklogged: options.linkBacklogged ?? ((id) => this.backlogBytes(id) > LINK_BACKLOG_MAX_BYTES),
+    });
     this.#now = options.now ?? (() => performance.timeOrigin + performance.now());
     this.#timer = new CoreTimer(
       this.#now,
@@ -108,6 +120,16 @@ export class LiveArqNode extends EventEmitter<LiveArqNodeEvents> {
       if (s !== undefined && s.messagesOut > 0) out.push(s.srttMs);
     }
     return out;
+  }
+
+  /**
+   * Data written to neighbour `id` and not yet acknowledged, bytes: the data conversation's
+   * segments queued or in flight (counted at a full segment each) and what its stream buffers.
+   */
+  backlogBytes(id: string): number {
+    const data = this.#links.get(id)?.data;
+    if (data === undefined) return 0;
+    return data.writableLength + data.stats().waitSnd * SEGMENT_BYTES;
   }
 
   /** Forgets neighbour `id` and closes its endpoint. */

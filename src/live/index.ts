@@ -5,7 +5,7 @@
  */
 
 export type { LiveArqNodeEvents, LiveArqNodeOptions } from './arq-node.ts';
-export { LIVE_CONTROL_CONV, LIVE_DATA_CONV, LiveArqNode } from './arq-node.ts';
+export { LINK_BACKLOG_MAX_BYTES, LIVE_CONTROL_CONV, LIVE_DATA_CONV, LiveArqNode } from './arq-node.ts';
 export { BufferMap } from './buffer-map.ts';
 export type { ChannelKey, ChannelSigner } from './channel.ts';
 export { createChannel, deriveChannelId, openChannel } from './channel.ts';

@@ -97,6 +97,14 @@ export interface LivePeerOptions {
   readonly pushPerChunk?: number;
   readonly playout?: PlayoutOptions;
   readonly scheduler?: SchedulerOptions;
+  /**
+   * Whether the link to `neighbour` holds more unacknowledged or unsent data than its driver
+   * allows (LiveArqNode: `LINK_BACKLOG_MAX_BYTES`). A request is then refused BUSY when its
+   * turn comes instead of queueing a chunk behind the others: a neighbour that stops
+   * acknowledging, or one too slow for the stream, cannot grow this node's memory, and asks
+   * someone else. Default: never backlogged (the simulator's links model their own queues).
+   */
+  readonly linkBacklogged?: (neighbour: string) => boolean;
   /** Chunks in assembly (head verified, pieces arriving) at most; default 16. */
   readonly maxPartialChunks?: number;
   /** Chunk verification; default {@link verifyChunk} with `channel`. The simulator memoises it. */
@@ -191,6 +199,7 @@ export class LivePeerCore {
   readonly #transmits: LiveTransmit[] = [];
   readonly #events: LivePeerEvent[] = [];
   readonly #latency = new LatencyHistogram();
+  readonly #linkBacklogged: ((neighbour: string) => boolean) | undefined;
   readonly #o: {
     maxNeighbours: number;
     maxViolations: number;
@@ -228,9 +237,18 @@ export class LivePeerCore {
     const head = this.#store.get(seq) ?? this.#pieces.get(seq)!.head;
     return head.head.length + Math.max(0, head.payloadBytes - from * head.pieceBytes);
   };
-  readonly #gone = (id: string, seq: number): void => {
+  /** What the upload queue may send `id` now: {@link #bytesOf}, or -3 while its link is backlogged. */
+  readonly #uploadBytes = (seq: number, id: string): number => {
+    const bytes = this.#bytesOf(seq, id);
+    return bytes >= 0 && this.#linkBacklogged?.(id) === true ? -3 : bytes;
+  };
+  /** A queued request that cannot be served: not held any more (-1), or its link backlogged (-3). */
+  readonly #gone = (id: string, seq: number, code: number): void => {
     this.#neighbours.get(id)?.resumeFrom.delete(seq);
-    this.#send(id, { type: PeerFrameType.REJECT, seq, reason: RejectReason.NOT_HELD });
+    if (code === -3) {
+      this.#c.backlogRefused++;
+      this.#send(id, { type: PeerFrameType.REJECT, seq, reason: RejectReason.BUSY });
+    } else this.#send(id, { type: PeerFrameType.REJECT, seq, reason: RejectReason.NOT_HELD });
   };
   #healthAtMs = 0;
   /** Something the scheduler has not seen yet happened (it runs only then, or at its wake time). */
@@ -250,6 +268,7 @@ export class LivePeerCore {
     lateDropped: 0,
     oversizeDropped: 0,
     requestsRefused: 0,
+    backlogRefused: 0,
     protocolErrors: 0,
     replaced: 0,
     latePolls: 0,
@@ -263,6 +282,7 @@ export class LivePeerCore {
     this.role = options.role ?? 'peer';
     const edge = this.role === 'edge';
     this.#channel = options.channel;
+    this.#linkBacklogged = options.linkBacklogged;
     this.#peerId = options.peerId ?? Buffer.alloc(16);
     const bitrate = options.bitrateBps ?? 2_000_000;
     const capBps = options.uploadCapBps ?? (edge ? Number.POSITIVE_INFINITY : 2 * bitrate);
@@ -548,7 +568,7 @@ export class LivePeerCore {
       this.#evict(this.#held.newest - this.#o.window + 1);
     }
     for (;;) {
-      const next = this.#upload.next(nowMs, this.#bytesOf, this.#gone);
+      const next = this.#upload.next(nowMs, this.#uploadBytes, this.#gone);
       if (next === undefined) break;
       this.#sendChunk(next.to, next.seq);
     }
@@ -607,6 +627,7 @@ export class LivePeerCore {
       bytesUploaded: this.#upload.counters.bytes,
       chunksUploaded: this.#upload.counters.served,
       requestsRefused: this.#c.requestsRefused,
+      backlogRefused: this.#c.backlogRefused,
       neighbours: [...this.#neighbours.values()].map((n) => {
         const v = this.scheduler.neighbour(n.id);
         return {

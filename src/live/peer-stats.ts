@@ -92,6 +92,8 @@ export interface LivePeerStats {
   readonly oversizeDropped: number;
   /** Requests refused: queue full, repeated, or for chunks not held. */
   readonly requestsRefused: number;
+  /** Requests refused BUSY when their turn came because the requester's link was backlogged. */
+  readonly backlogRefused: number;
   /** Frames refused as protocol errors (undecodable, before HELLO, out of window). */
   readonly protocolErrors: number;
   /** Neighbours dropped as liars, slow or dead. */

@@ -10,7 +10,8 @@
  * ```
  * {p}channels              hash  channel id (hex) → {"publicKey":hex|null,"createdAtMs":n}
  * {p}nodes:{channel}       hash  node id → node record (one line, tracker-redis-record.ts: its instance,
- *                                 role, NAT class, upload, address, times)
+ *                                 role, NAT class, upload, address, times, and what it registered at
+ *                                 the broker: certificate fingerprint, candidates)
  * {p}events                pub/sub: channel / joined / left / flagged, from every instance
  * {p}intro:{instance}      pub/sub: introductions for the peers registered at that instance
  * ```
@@ -24,7 +25,13 @@ import { debuglog } from 'node:util';
 import { Redis } from 'ioredis';
 import { InvalidOptionError } from '../errors/index.ts';
 import type { Endpoint } from '../internal/endpoint.ts';
-import type { BrokerPeerInfo, ExternalBrokerDirectory } from '../punch/index.ts';
+import {
+  type BrokerPeerInfo,
+  type Candidate,
+  type ExternalBrokerDirectory,
+  fingerprintDigest,
+  formatFingerprint,
+} from '../punch/index.ts';
 import { publishTrackerDrop, trackerDropChannel } from './diagnostics.ts';
 import type { TrackerNode } from './tracker-channel.ts';
 import type { LocalNode, TrackerEvent } from './tracker-options.ts';
@@ -64,6 +71,10 @@ interface RemoteNode {
   readonly role: TrackerNode['role'];
   readonly nat: TrackerNatClass;
   readonly address: Endpoint;
+  /** SHA-256 digest of its certificate (hex, as in the record), if it registered one. */
+  readonly fingerprint: string | null;
+  /** The candidates it registered at its broker. */
+  readonly candidates: readonly Candidate[];
 }
 
 type Message =
@@ -256,12 +267,29 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
   lookup(peerId: string): BrokerPeerInfo | undefined {
     const r = this.#remote.get(peerId);
     if (r === undefined || r.role !== 'peer') return undefined;
-    return {
+    const info = {
       peerId,
       address: r.address,
       natClass: r.nat === 'restricted' ? 'address-restricted' : r.nat,
-      candidates: [],
-    };
+      candidates: r.candidates,
+    } as const;
+    return r.fingerprint === null
+      ? info
+      : { ...info, fingerprint: formatFingerprint(Buffer.from(r.fingerprint, 'hex')) };
+  }
+
+  /**
+   * The broker directory: a peer registered at this instance's broker. Its record now carries its
+   * candidates and fingerprint; written and announced at once, so the other instances introduce
+   * it fully from the start, not from the next refresh.
+   */
+  registered(info: BrokerPeerInfo): void {
+    const node = this.#hooks?.core.node(info.peerId);
+    if (node === undefined || node.role !== 'peer') return;
+    const record = this.#record(node);
+    const channel = node.channel.key;
+    this.#run(this.#redis.hset(`${this.#prefix}nodes:${channel}`, node.id, record));
+    this.#announce({ type: 'joined', instance: this.instance, channel, id: node.id, node: record });
   }
 
   /** The broker directory: hands the responder's half to the instance it is registered at. */
@@ -291,7 +319,11 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
   }
 
   #record(node: LocalNode): string {
+    const punch = node.role === 'peer' ? this.#hooks?.broker.peerInfo(node.id) : undefined;
+    const digest = fingerprintDigest(punch?.fingerprint);
     return encodeRedisRecord({
+      fingerprint: digest === undefined ? null : digest.toString('hex'),
+      candidates: punch?.candidates ?? [],
       instance: this.instance,
       role: node.role,
       nat: node.nat,
@@ -367,7 +399,15 @@ export class RedisTrackerStore implements TrackerStore, ExternalBrokerDirectory 
     if (hooks === null || hooks.core.node(id) !== undefined) return;
     // One string per instance, not one per record.
     const instance = this.#instanceName(r.instance);
-    this.#remote.set(id, { channel, instance, role: r.role, nat: r.nat, address: r.address });
+    this.#remote.set(id, {
+      channel,
+      instance,
+      role: r.role,
+      nat: r.nat,
+      address: r.address,
+      fingerprint: r.fingerprint,
+      candidates: r.candidates,
+    });
     hooks.core.upsertRemote(
       Buffer.from(channel, 'hex'),
       {

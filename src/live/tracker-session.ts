@@ -8,6 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
+import type { DtlsCertificate } from '../dtls/index.ts';
 import { ClosedError, InvalidOptionError, PortholeError, throwIfAborted } from '../errors/index.ts';
 import { raceAbort } from '../internal/abort.ts';
 import { CoreDriver } from '../internal/core-driver.ts';
@@ -74,6 +75,11 @@ export interface TrackerSessionOptions {
   readonly signer?: ChannelSigner;
   /** TURN fallback for punching (peers). */
   readonly relay?: RelayProvider;
+  /**
+   * The DTLS certificate the peer's PunchPeer registers (its fingerprint is handed to the peers
+   * it is introduced to, at this tracker or, through Redis, another): `encryptLink` then works.
+   */
+  readonly certificate?: DtlsCertificate;
   /** Keepalive interval, ms. Default 5000. */
   readonly keepaliveMs?: number;
   /** Retransmission of requests (default 250 ms doubling to 2 s, 7 transmissions: about 10 s). */
@@ -178,6 +184,7 @@ export class TrackerSession extends EventEmitter<TrackerSessionEvents> {
           natClass: punchNat(nat),
           demux: options.demux,
           ...(options.relay === undefined ? {} : { relay: options.relay }),
+          ...(options.certificate === undefined ? {} : { certificate: options.certificate }),
           ...(options.signal === undefined ? {} : { signal: options.signal }),
         });
       }

@@ -137,6 +137,7 @@ export class Tracker {
         lookup: (id) => this.#store?.directory?.lookup(id),
         introduce: (to, about, linkId, secret, role) =>
           this.#store?.directory?.introduce(to, about, linkId, secret, role),
+        registered: (info) => this.#store?.directory?.registered?.(info),
       },
     });
     this.#broker = broker;

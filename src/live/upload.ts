@@ -177,14 +177,15 @@ export class UploadQueue {
 
   /**
    * The next chunk to send at `nowMs`, or undefined when nothing is queued or the bucket is
-   * empty. `bytesOf(seq, id)` is the chunk's size, -1 when it is no longer held (the request is
-   * then dropped and `onGone` called), or -2 when `id` no longer wants it (it announced it since:
+   * empty. `bytesOf(seq, id)` is the chunk's size, -1 when it is no longer held or -3 when it
+   * cannot go to `id` now (its link is backlogged) — the request is then dropped and
+   * `onGone(id, seq, code)` called — or -2 when `id` no longer wants it (it announced it since:
    * dropped silently).
    */
   next(
     nowMs: number,
     bytesOf: (seq: number, id: string) => number,
-    onGone: (id: string, seq: number) => void,
+    onGone: (id: string, seq: number, code: number) => void,
   ): { to: string; seq: number } | undefined {
     this.#refill(nowMs);
     while (this.#push.length > 0 && this.#tokens > 0) {
@@ -192,7 +193,7 @@ export class UploadQueue {
       this.#queuedBytes -= queued;
       const bytes = bytesOf(seq, r.id);
       if (bytes < 0) {
-        if (bytes === -1) onGone(r.id, seq);
+        if (bytes !== -2) onGone(r.id, seq, bytes);
         continue;
       }
       this.#requesterReady(r, nowMs);
@@ -217,7 +218,7 @@ export class UploadQueue {
       else this.#turn++;
       const bytes = bytesOf(seq, r.id);
       if (bytes < 0) {
-        if (bytes === -1) onGone(r.id, seq);
+        if (bytes !== -2) onGone(r.id, seq, bytes);
         continue;
       }
       return this.#served(r, seq, bytes);
@@ -229,7 +230,7 @@ export class UploadQueue {
   #nextFreshest(
     nowMs: number,
     bytesOf: (seq: number, id: string) => number,
-    onGone: (id: string, seq: number) => void,
+    onGone: (id: string, seq: number, code: number) => void,
   ): { to: string; seq: number } | undefined {
     while (this.#ring.length > 0 && this.#tokens > 0) {
       let best: Requester | undefined;
@@ -253,7 +254,7 @@ export class UploadQueue {
       if (best.queue.length === 0) this.#leaveRing(best);
       const bytes = bytesOf(seq, best.id);
       if (bytes < 0) {
-        if (bytes === -1) onGone(best.id, seq);
+        if (bytes !== -2) onGone(best.id, seq, bytes);
         continue;
       }
       return this.#served(best, seq, bytes);

@@ -441,6 +441,7 @@ export class BrokerCore {
     if (brokerRegistrationChannel.hasSubscribers)
       publishBrokerRegistration(frame.peerId, from, 'ok', frame.natClass, this.#byId.size);
     this.#ack(from, frame.seq, BrokerStatus.OK, session, from);
+    this.#external?.registered?.(peerInfoOf(peer));
   }
 
   #genuine(candidates: readonly Candidate[], from: NatEndpoint): Candidate[] {

@@ -73,6 +73,11 @@ export interface ExternalBrokerDirectory {
   lookup(peerId: string): BrokerPeerInfo | undefined;
   /** Hands `to`'s half of an introduction (to `about`, registered here) to `to`'s broker. */
   introduce(to: BrokerPeerInfo, about: BrokerPeerInfo, linkId: Buffer, secret: Buffer, role: 0 | 1): void;
+  /**
+   * A peer registered here (again, after a rebinding): what the other brokers' `lookup` should
+   * return for it from now on — its candidates and certificate fingerprint included. Optional.
+   */
+  registered?(info: BrokerPeerInfo): void;
 }
 
 /** Default cap on registered peers. */

@@ -9,12 +9,7 @@
  * link. The DTLS layer is imported when the first link is encrypted.
  * @module
  */
-import type {
-  CertificateInput,
-  DtlsCertificate,
-  DtlsCommonOptions,
-  DtlsConnection,
-} from '../dtls/index.ts';
+import type { CertificateInput, DtlsCertificate, DtlsCommonOptions, DtlsConnection } from '../dtls/index.ts';
 import { type AbortOptions, InvalidOptionError } from '../errors/index.ts';
 import { LinkRole } from './broker-wire.ts';
 import type { PunchLink } from './link.ts';

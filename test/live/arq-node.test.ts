@@ -1,10 +1,12 @@
 // The live peer protocol on ARQ conversations over a datagram link: an edge and a peer on an
 // in-memory link that loses 5 % of the datagrams and reorders them; the peer plays the stream,
-// every chunk verified, control and data on their own conversations.
+// every chunk verified, control and data on their own conversations; a peer that never
+// acknowledges the data it asks for holds the edge to a bounded backlog and is refused BUSY.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   createChannel,
+  LINK_BACKLOG_MAX_BYTES,
   LIVE_CONTROL_CONV,
   LIVE_DATA_CONV,
   LiveArqNode,
@@ -20,12 +22,16 @@ import { tsPayload } from './helpers.ts';
 
 checkLeaks();
 
-function linkPair(random: () => number, loss: number): [DatagramLink, DatagramLink] {
+function linkPair(
+  random: () => number,
+  loss: number,
+  drop: (data: Uint8Array, from: 0 | 1) => boolean = () => false,
+): [DatagramLink, DatagramLink] {
   const handlers: (((data: Buffer) => void) | undefined)[] = [undefined, undefined];
   const timers = new Set<NodeJS.Timeout>();
   const end = (self: 0 | 1): DatagramLink => ({
     send(data: Uint8Array): void {
-      if (random() < loss) return;
+      if (random() < loss || drop(data, self)) return;
       const copy = Buffer.from(data);
       const t = setTimeout(
         () => {
@@ -97,5 +103,57 @@ describe('LiveArqNode over a lossy datagram link', () => {
     assert.equal(s.protocolErrors, 0);
     assert.ok(events.some((e) => e.type === 'chunk'));
     assert.deepEqual([LIVE_CONTROL_CONV, LIVE_DATA_CONV], [1, 2]);
+  });
+
+  it('a peer that never acknowledges its data cannot grow the edge: past the backlog cap it is refused BUSY', async () => {
+    const prng = new Prng(testSeed(0x11af));
+    const channel = createChannel(Buffer.alloc(32, 6));
+    const key = openChannel(channel.publicKey, channel.id);
+    // The peer's datagrams of the data conversation (its acks) never reach the edge.
+    const [toPeer, toEdge] = linkPair(
+      prng.next,
+      0,
+      (d, from) => from === 1 && d[0] === 0x06 && Buffer.from(d).readUInt32LE(1) === LIVE_DATA_CONV,
+    );
+    const edge = new LiveArqNode({ channel: key, role: 'edge' });
+    const peer = new LiveArqNode({
+      channel: key,
+      uploadCapBps: 0,
+      playout: { targetDelayMs: 400, chunkDurationMs: 50 },
+    });
+    edge.attach('peer', toPeer, 'direct');
+    peer.attach('edge', toEdge, 'direct');
+    const chunkBytes = 200 * 188;
+    let seq = 0;
+    let most = 0;
+    const source = setInterval(() => {
+      const s = seq++;
+      edge.ingest(
+        signChunk(channel, {
+          seq: s,
+          timestampMs: Date.now(),
+          durationMs: 50,
+          flags: s % 4 === 0 ? 1 : 0,
+          payload: tsPayload(200, s & 0xff),
+        }),
+      );
+      most = Math.max(most, edge.backlogBytes('peer'));
+    }, 50);
+    try {
+      // 20 chunks a second of 37.6 kB: unchecked, the edge would queue ~750 kB a second.
+      await waitFor(() => edge.core.stats().backlogRefused >= 10, {
+        what: 'the edge to refuse the backlogged peer 10 times',
+        timeoutMs: 20_000,
+        detail: () => ({ backlog: edge.backlogBytes('peer'), stats: edge.core.stats().requestsRefused }),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    } finally {
+      clearInterval(source);
+      await edge.close();
+      await peer.close();
+    }
+    // At most one chunk (and its head) is accepted past the cap.
+    assert.ok(most <= LINK_BACKLOG_MAX_BYTES + 2 * chunkBytes, `backlog reached ${most} bytes`);
+    assert.ok(most > LINK_BACKLOG_MAX_BYTES / 2, `the backlog did build up (${most} bytes)`);
   });
 });

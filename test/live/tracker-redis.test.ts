@@ -1,9 +1,14 @@
 // Two tracker instances on one real redis-server: peers registered at different instances are
 // offered to each other, introduced across instances and punch a link over loopback; a node that
-// leaves one instance disappears from the other; a restarted instance loses no channel.
+// leaves one instance disappears from the other; a peer is introduced across instances with its
+// certificate fingerprint and candidates (encryptLink works); a restarted instance loses no channel.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { type DtlsCertificate, generateCertificate } from '../../src/dtls/index.ts';
 import { Tracker, TrackerSession } from '../../src/live/index.ts';
+import { decodeRedisRecord } from '../../src/live/tracker-redis-record.ts';
+import { encryptLink, fingerprintDigest } from '../../src/punch/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { waitFor } from '../support/wait.ts';
 import { CHANNEL, loopbackDemux, SECRET, tokenFor } from './tracker-helpers.ts';
@@ -34,9 +39,10 @@ async function tracker(prefix: string, port = 0): Promise<Tracker> {
   return t;
 }
 
-async function peer(at: Tracker, id: string): Promise<TrackerSession> {
+async function peer(at: Tracker, id: string, certificate?: DtlsCertificate): Promise<TrackerSession> {
   const { demux, close } = await loopbackDemux();
   const session = await TrackerSession.join({
+    ...(certificate === undefined ? {} : { certificate }),
     tracker: { address: '127.0.0.1', port: at.address().port },
     demux,
     token: tokenFor(id),
@@ -80,6 +86,56 @@ describe('tracker on Redis', { skip }, () => {
     await waitFor(() => !two.swarm().channels[0]?.nodes.some((n) => n.id === 'alice'), {
       what: 'alice gone from instance two after she left instance one',
     });
+    assert.equal(one.stats().storeErrors + two.stats().storeErrors, 0);
+  });
+
+  it('a peer at another instance is introduced with its certificate and candidates: encryptLink works across them', async () => {
+    const one = await tracker('t4:');
+    const two = await tracker('t4:');
+    const [aliceCert, bobCert] = await Promise.all([generateCertificate(), generateCertificate()]);
+    const a = await peer(one, 'alice', aliceCert);
+    const b = await peer(two, 'bob', bobCert);
+    // Bob's record in Redis carries what he registered at instance two's broker.
+    const client = new Redis(redis!.url);
+    closers.push(async () => void (await client.quit()));
+    const record = await waitFor(
+      async () => {
+        const text = await client.hget(`t4:nodes:${CHANNEL.id.toString('hex')}`, 'bob');
+        const r = text === null ? undefined : decodeRedisRecord(text);
+        return r !== undefined && r.candidates.length > 0 ? r : undefined;
+      },
+      { what: "bob's record with his broker registration" },
+    );
+    assert.equal(record.fingerprint, fingerprintDigest(bobCert.fingerprint)?.toString('hex'));
+    assert.ok(record.candidates.some((c) => c.kind === 'host' && c.address === '127.0.0.1'));
+    await waitFor(async () => (await a.candidates(8)).some((c) => c.id === 'bob'), {
+      what: 'bob offered to alice',
+    });
+    const accepted = b.punch.accept();
+    const link = await a.punch.dial('bob');
+    const other = await accepted;
+    assert.equal(
+      link.peerFingerprint,
+      bobCert.fingerprint,
+      "alice (instance one) was introduced to bob's certificate",
+    );
+    assert.equal(
+      other.peerFingerprint,
+      aliceCert.fingerprint,
+      "bob (instance two) was introduced to alice's",
+    );
+    const [x, y] = await Promise.all([
+      encryptLink(link, { handshakeTimeoutMs: 5000 }),
+      encryptLink(other, { handshakeTimeoutMs: 5000 }),
+    ]);
+    assert.equal(x.peerCertificates[0]?.fingerprint256, bobCert.fingerprint);
+    assert.equal(y.peerCertificates[0]?.fingerprint256, aliceCert.fingerprint);
+    const got = new Promise<string>((resolve) => y.setReceiver((d) => resolve(Buffer.from(d).toString())));
+    x.send(Buffer.from('sealed across two trackers'));
+    assert.equal(await got, 'sealed across two trackers');
+    await Promise.all([x.close(), y.close()]);
+    await link.close();
+    await other.close();
     assert.equal(one.stats().storeErrors + two.stats().storeErrors, 0);
   });
 
