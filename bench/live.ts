@@ -10,8 +10,8 @@
 //   continuity   played / (played + skipped), over every peer
 //   latency      source-to-peer latency of the received chunks, p50/p95/p99 of the peers' p50/p95/p99
 //   join         start of the process to the first chunk played, p50/p95
-//   cpu, rss     per peer process: CPU % of one core over the process's own life, CPU ms per Mbit/s
-//                received, and from /proc at the end VmRSS (what `rssMbPerPeer` is: it counts the
+//   cpu, rss     per peer process: CPU % of one core over the process's own life, CPU ms per Mbit
+//                received (all the peers' CPU over all they received), and from /proc at the end VmRSS (what `rssMbPerPeer` is: it counts the
 //                node binary's pages, shared by every peer), RssAnon (private) and PSS (shared pages
 //                split between the processes that map them)
 //   announces/s  tracker requests handled per second (joins, keepalives, samples, reports)
@@ -60,11 +60,18 @@ const UPTIME_S = (): number => Number(readFileSync('/proc/uptime', 'utf8').split
 /** CPU % of one core over the process's life, and its memory, from /proc (Linux). */
 function procFigures(pid: number | undefined): {
   cpuPct: number;
+  cpuS: number;
   rssMb: number;
   anonMb: number;
   pssMb: number;
 } {
-  const none = { cpuPct: Number.NaN, rssMb: Number.NaN, anonMb: Number.NaN, pssMb: Number.NaN };
+  const none = {
+    cpuPct: Number.NaN,
+    cpuS: Number.NaN,
+    rssMb: Number.NaN,
+    anonMb: Number.NaN,
+    pssMb: Number.NaN,
+  };
   if (pid === undefined) return none;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -77,6 +84,7 @@ function procFigures(pid: number | undefined): {
     const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
     return {
       cpuPct: (100 * cpuS) / Math.max(1e-3, ageS),
+      cpuS,
       rssMb: kb(status, 'VmRSS') / 1024,
       anonMb: kb(status, 'RssAnon') / 1024,
       pssMb: kb(rollup, 'Pss') / 1024,
@@ -149,11 +157,19 @@ async function scenario(edgeOnly: boolean): Promise<Figures> {
       fromPeers += s!.bytesFromPeers;
       fromEdge += s!.bytesFromEdge;
     }
-    const procs = alive
-      .filter((p) => p.child.latest('stats')?.played > 0)
-      .map((p) => procFigures(p.child.process.pid));
+    const playing = alive.filter((p) => p.child.latest('stats')?.played > 0);
+    const procs = playing.map((p) => procFigures(p.child.process.pid));
     const cpuPct = mean(procs.map((p) => p.cpuPct));
-    const receivedMbps = mean(stats.map((s) => (s!.downloadBps as number) / 1e6));
+    // CPU over each process's life per Mbit it received over its life (a ratio of sums: a peer
+    // that received little does not blow the figure up).
+    let cpuS = 0;
+    let receivedMbit = 0;
+    for (const [i, p] of playing.entries()) {
+      const s = p.child.latest('stats')!;
+      if (!Number.isFinite(procs[i]!.cpuS)) continue;
+      cpuS += procs[i]!.cpuS;
+      receivedMbit += ((s.bytesFromPeers as number) + (s.bytesFromEdge as number)) * 8e-6;
+    }
     const edgeProcs = demo.edges.map((e) => procFigures(e.process.pid));
     const edgeBps = demo.edges.reduce((a, e) => a + ((e.latest('stats')?.egressBps as number) ?? 0), 0);
     return {
@@ -175,7 +191,7 @@ async function scenario(edgeOnly: boolean): Promise<Figures> {
       joinP50Ms: percentile(joins, 50),
       joinP95Ms: percentile(joins, 95),
       cpuPerPeerPct: cpuPct,
-      cpuMsPerMbit: (10 * cpuPct) / Math.max(1e-9, receivedMbps),
+      cpuMsPerMbit: (1000 * cpuS) / Math.max(1e-9, receivedMbit),
       rssMbPerPeer: mean(procs.map((p) => p.rssMb)),
       rssAnonMbPerPeer: mean(procs.map((p) => p.anonMb)),
       pssMbPerPeer: mean(procs.map((p) => p.pssMb)),

@@ -7,7 +7,7 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, get, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -19,6 +19,10 @@ import { isLoopbackHost, presentedToken, tokenCookie, tokenMatches } from './das
 import { DashboardFeed, type FeedMessage } from './dashboard-feed.ts';
 import { closeServer, httpOrigin, listen, metricsHandler } from './metrics-server.ts';
 import type { SwarmView } from './metrics-swarm.ts';
+
+// node:http through getBuiltinModule, not an ESM import: the ESM facade reads every export,
+// and node:http's lazy WebSocket getters then load undici (about 9 MB and 40 ms per process).
+const { createServer, get } = process.getBuiltinModule('node:http');
 
 /** A link impairment the page asks for (the demo decides how to apply it). */
 export interface DashboardImpairment {

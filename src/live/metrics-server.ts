@@ -3,12 +3,16 @@
  * node:http server (or a handler another server mounts) that renders it at each scrape.
  * @module
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { InvalidOptionError } from '../errors/index.ts';
 import { parseHostPort } from '../internal/host-port.ts';
 import { promClient } from './metrics-prom.ts';
+
+// node:http through getBuiltinModule, not an ESM import: the ESM facade reads every export,
+// and node:http's lazy WebSocket getters then load undici (about 9 MB and 40 ms per process).
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** The process kinds that serve metrics; the `process` label of every series. */
 export type MetricsProcess = 'tracker' | 'edge' | 'source' | 'peer' | 'demo';

@@ -6,9 +6,13 @@
  * counted; at most {@link HTTP_OUTPUT_MAX_CLIENTS} clients.
  * @module
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { OutputStats, PlayedChunk, PlayoutOutput } from './output.ts';
+
+// node:http through getBuiltinModule, not an ESM import: the ESM facade reads every export,
+// and node:http's lazy WebSocket getters then load undici (about 9 MB and 40 ms per process).
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** Most clients at once; more get 503. */
 export const HTTP_OUTPUT_MAX_CLIENTS = 64;
