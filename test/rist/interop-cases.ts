@@ -143,7 +143,17 @@ export async function ffmpegToPorthole(t: TestContext, stream: Stream, c: Intero
   const n = expected.length;
   assert.deepEqual(got.slice(0, n - 1), expected.slice(0, n - 1));
   assert.deepEqual(got.slice(n + 1, 2 * n - 10), expected.slice(1, n - 10));
-  if (holesAt.length === 0) assert.equal(decodeErrors(received), '');
+  if (holesAt.length === 0) {
+    // Seen once under the full suite's load (stop 22's CI): every loss recovered, no hole, the
+    // compared frames equal, and still a damaged frame (in the third copy or at a seam). The
+    // failure says what the receiver and ffmpeg's sender saw, to tell a drop on either side.
+    const errors = decodeErrors(received);
+    assert.equal(
+      errors,
+      '',
+      `${errors}\nreceiver ${JSON.stringify(stats)}\nffmpeg: ${ffmpeg.stderr.join('').slice(-1500)}`,
+    );
+  }
   if (c.loss > 0) assert.ok(stats.lost > 0 && stats.recovered > 0, JSON.stringify(stats));
 }
 
