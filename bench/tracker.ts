@@ -26,6 +26,7 @@ import {
 } from '../src/live/index.ts';
 import { tokenBytes, tokenProof } from '../src/live/token.ts';
 import { RedisTrackerStore } from '../src/live/tracker-redis.ts';
+import { BrokerCore } from '../src/punch/index.ts';
 import { emit, flagValue, printTable } from './lib/report.ts';
 
 const PEERS = Number(flagValue('peers', '50000'));
@@ -252,7 +253,8 @@ async function redisRow(
     const store = await RedisTrackerStore.connect(url, { prefix, refreshMs: 1000, nodeTimeoutMs: 3_600_000 });
     await store.attach({
       core,
-      broker: undefined as never,
+      // A tracker's broker; the bench's peers never register at it, as in the announce loop.
+      broker: new BrokerCore({ credential: (id) => core.credential(id) }),
       now: () => NOW,
       flush: () => {},
       flushBroker: () => {},
