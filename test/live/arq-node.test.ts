@@ -12,13 +12,12 @@ import {
   LiveArqNode,
   type LivePeerEvent,
   openChannel,
-  signChunk,
 } from '../../src/live/index.ts';
 import type { DatagramLink } from '../../src/mux/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { Prng, testSeed } from '../support/prng.ts';
 import { waitFor } from '../support/wait.ts';
-import { tsPayload } from './helpers.ts';
+import { feedChunks } from './helpers.ts';
 
 checkLeaks();
 
@@ -75,19 +74,7 @@ describe('LiveArqNode over a lossy datagram link', () => {
     });
     edge.attach('peer', toPeer, 'direct');
     peer.attach('edge', toEdge, 'direct');
-    let seq = 0;
-    const source = setInterval(() => {
-      const s = seq++;
-      edge.ingest(
-        signChunk(channel, {
-          seq: s,
-          timestampMs: Date.now(),
-          durationMs: 50,
-          flags: s % 4 === 0 ? 1 : 0,
-          payload: tsPayload(40, s & 0xff),
-        }),
-      );
-    }, 50);
+    const source = feedChunks(edge, channel, 40);
     try {
       await waitFor(() => played.length >= 30, { what: '30 chunks played', timeoutMs: 20_000 });
     } finally {
@@ -124,21 +111,10 @@ describe('LiveArqNode over a lossy datagram link', () => {
     edge.attach('peer', toPeer, 'direct');
     peer.attach('edge', toEdge, 'direct');
     const chunkBytes = 200 * 188;
-    let seq = 0;
     let most = 0;
-    const source = setInterval(() => {
-      const s = seq++;
-      edge.ingest(
-        signChunk(channel, {
-          seq: s,
-          timestampMs: Date.now(),
-          durationMs: 50,
-          flags: s % 4 === 0 ? 1 : 0,
-          payload: tsPayload(200, s & 0xff),
-        }),
-      );
+    const source = feedChunks(edge, channel, 200, () => {
       most = Math.max(most, edge.backlogBytes('peer'));
-    }, 50);
+    });
     try {
       // 20 chunks a second of 37.6 kB: unchecked, the edge would queue ~750 kB a second.
       await waitFor(() => edge.core.stats().backlogRefused >= 10, {

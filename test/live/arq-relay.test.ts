@@ -10,11 +10,11 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { missingTool } from '../../src/lab/index.ts';
-import { createChannel, LiveArqNode, openChannel, signChunk } from '../../src/live/index.ts';
+import { createChannel, LiveArqNode, openChannel } from '../../src/live/index.ts';
 import { Broker, PunchPeer, TurnRelayProvider } from '../../src/punch/index.ts';
 import { checkLeaks } from '../support/leaks.ts';
 import { startCoturn, TURN_PASSWORD, TURN_USER } from '../support/turn-coturn.ts';
-import { tsPayload } from './helpers.ts';
+import { feedChunks } from './helpers.ts';
 
 checkLeaks();
 
@@ -117,20 +117,7 @@ describe('LiveArqNode over a TURN-relayed PunchLink, two processes', { skip }, (
     const edge = new LiveArqNode({ channel: openChannel(channel.publicKey, channel.id), role: 'edge' });
     closers.push(() => edge.close());
     edge.attach('bob', link, 'relay');
-    let seq = 0;
-    const source = setInterval(() => {
-      const s = seq++;
-      const payload = tsPayload(20, s & 0xff);
-      edge.ingest(
-        signChunk(channel, {
-          seq: s,
-          timestampMs: Date.now(),
-          durationMs: 50,
-          flags: s % 4 === 0 ? 1 : 0,
-          payload,
-        }),
-      );
-    }, 50);
+    const source = feedChunks(edge, channel, 20);
     closers.push(async () => clearInterval(source));
     const [code] = await once(child, 'exit');
     clearInterval(source);
