@@ -527,7 +527,7 @@ export class LivePeerCore {
     } else if (this.role === 'peer') {
       this.#join(nowMs);
       this.#view.newestSeq = this.#newestExisting();
-      this.playout.poll(nowMs, this.#get, this.#emit, this.scheduler.newestKnown, this.#view);
+      this.playout.poll(nowMs, this.#get, this.#emit, this.#liveEdge(), this.#view);
       this.#jumpIfBehind(nowMs);
       const from = this.playout.nextSeq;
       if (from !== this.#polledFrom) this.#dirty = true;
@@ -655,9 +655,12 @@ export class LivePeerCore {
     const p = this.playout;
     if (p.started) return;
     const s = this.scheduler;
-    if (s.newestKnown < 0) return;
+    const newest = this.#liveEdge();
+    if (newest < 0) return;
     if (p.joinSeq >= 0 && nowMs - this.#joinedAtMs < REJOIN_AFTER_MS) return;
-    const seq = p.pickJoin(s.newestKnown, s.newestRandomAccess(), (from) => s.oldestRandomAccessFrom(from));
+    const seq = p.pickJoin(newest, s.newestRandomAccess(true), (from) =>
+      s.oldestRandomAccessFrom(from, true),
+    );
     if (seq < 0 || seq === p.joinSeq) return;
     p.join(seq, nowMs);
     this.#joinedAtMs = nowMs;
@@ -690,6 +693,25 @@ export class LivePeerCore {
     if (seq <= p.nextSeq) return;
     this.#caughtUpAtMs = nowMs;
     p.jumpTo(seq, nowMs, this.#emit);
+  }
+
+  /**
+   * The live edge as far as this node can trust it: the newest chunk it holds or its edge
+   * announced, or with no edge's word, the median of its neighbours' newest. Not every claim:
+   * a lying neighbour may announce chunks that do not exist yet (plausibility allows a window
+   * ahead), and a joiner that took them for the live edge would start playing at once, a
+   * fraction of the target delay behind the source, and fetch every chunk at its deadline from
+   * then on. What it joins at, when it starts, and what a claim may be are measured from here.
+   */
+  #liveEdge(): number {
+    if (this.role === 'edge') return this.#held.newest;
+    let edge = -1;
+    for (const n of this.#neighbours.values()) {
+      if (!n.isEdge) continue;
+      const m = this.scheduler.neighbour(n.id)?.map.newest ?? -1;
+      if (m > edge) edge = m;
+    }
+    return Math.max(this.#held.newest, edge >= 0 ? edge : this.#medianNeighbourNewest());
   }
 
   /** The median of the newest chunk each neighbour peer announced; -1 when none did. */
@@ -751,7 +773,7 @@ export class LivePeerCore {
    * refused BUSY (this chunk's pushes or the neighbour's standing requests are at their cap).
    */
   #placeAhead(n: Neighbour, seq: number): boolean {
-    const reference = Math.max(this.#held.newest, this.scheduler.newestKnown);
+    const reference = this.#liveEdge();
     if (seq <= this.#held.newest - AHEAD_RANGE_CHUNKS || seq > reference + AHEAD_RANGE_CHUNKS) return false;
     if (this.role === 'peer' && seq < this.playout.nextSeq) return false;
     let list = this.#ahead.get(seq);
@@ -1017,7 +1039,7 @@ export class LivePeerCore {
    * that restarts after a long outage numbers its chunks far on, and only the edge can say so.
    */
   #plausible(seq: number): boolean {
-    const reference = Math.max(this.#held.newest, this.scheduler.newestKnown);
+    const reference = this.#liveEdge();
     return reference < 0 || seq <= reference + this.#o.window;
   }
 

@@ -554,6 +554,37 @@ describe('live peer core', () => {
     assert.ok(s.played > 40, `${s.played} played`);
   });
 
+  it('a joiner takes the live edge from its edge, not from a liar: it plays a target delay behind', () => {
+    // From the first moment, a neighbour claims chunks 0–31 held (every one a random-access point)
+    // and each new chunk 16 ahead, as the simulator's polluter does at a stream's start. A joiner
+    // that believed it would start with the first chunk and play every chunk ~50 ms after the
+    // source cut it (at every deadline from then on, only the edge in time). It must start once
+    // the edge's word puts the live edge the target delay past its join chunk.
+    const { w, edge, peer } = edgeAndLeech();
+    peer.connect('liar', 0);
+    peer.receive('liar', hello, 0);
+    const all = Buffer.alloc(4, 0xff);
+    peer.receive(
+      'liar',
+      { type: PeerFrameType.BUFFER_MAP, base: 0, count: 32, bitmap: all, rapBitmap: all },
+      0,
+    );
+    let seq = 0;
+    w.run(10_000, (now) => {
+      if (now % 250 !== 0) return;
+      edge.ingest(chunk(seq++, now), now);
+      peer.receive('liar', { type: PeerFrameType.HAVE, seq: seq + 16, randomAccess: true }, now);
+    });
+    const delays = [...w.played].map(([s, at]) => at - (s + 1) * 250);
+    assert.ok(delays.length > 25, `${delays.length} played`);
+    const lowest = Math.min(...delays);
+    // The default target delay is 1.5 s, the join chunk fetched within 250 ms of it.
+    assert.ok(lowest >= 1000, `a chunk played ${lowest} ms after the source cut it`);
+    const s = peer.stats();
+    assert.equal(s.skipped, 0);
+    assert.equal(s.continuity, 1);
+  });
+
   it('resumes after an outage longer than the buffer window (the restarted numbers far ahead)', () => {
     // Down for 100 s: the restarted source numbers 400 chunks on, past the 256-chunk window in
     // which a neighbour's announcements are believed. The edge's are: the peer follows it there.
