@@ -86,7 +86,7 @@ export interface LivePeerOptions {
   readonly keepBehindChunks?: number;
   /** Chunks an edge keeps; default 256. */
   readonly windowChunks?: number;
-  /** Edge only: seeds per chunk as a share of its peers (with at least `seeds`); default 0.05. */
+  /** Edge only: seeds per chunk as a share of its peers (with at least `seeds`); default 0.04. */
   readonly seedShare?: number;
   /** Edge only: seeds per chunk at least (leech-only peers never seed); default 3. */
   readonly seeds?: number;
@@ -214,6 +214,15 @@ export class LivePeerCore {
     this.#events.push(e);
   };
   readonly #holds = (seq: number): boolean => this.#store.has(seq);
+  /**
+   * When a chunk in assembly should be whole at the rate its pieces came so far (NaN when none
+   * came): the scheduler's estimate of a transfer under way, in place of the sender's round trip.
+   */
+  readonly #etaOf = (seq: number, nowMs: number): number => {
+    const p = this.#pieces.get(seq);
+    if (p === undefined || p.got === 0) return Number.NaN;
+    return nowMs + ((p.pieces.length - p.got) * Math.max(1, nowMs - p.startedAtMs)) / p.got;
+  };
   readonly #get = (seq: number): Chunk | undefined => this.#store.get(seq);
   /**
    * The playout's view of the stream: the newest chunk known to exist is the newest verified one
@@ -304,7 +313,7 @@ export class LivePeerCore {
       maxLies: options.maxLies ?? 4,
       keepBehind: options.keepBehindChunks ?? KEEP_BEHIND_DEFAULT_CHUNKS,
       window: options.windowChunks ?? BUFFER_WINDOW_DEFAULT_CHUNKS,
-      seedShare: options.seedShare ?? 0.05,
+      seedShare: options.seedShare ?? 0.04,
       seeds: options.seeds ?? 3,
       pushPerChunk: options.pushPerChunk ?? (edge ? 1000 : 3),
     };
@@ -540,6 +549,7 @@ export class LivePeerCore {
           from,
           (seq) => playout.deadlineOf(seq, nowMs),
           this.#holds,
+          this.#etaOf,
         );
         for (const a of actions) {
           if (a.kind === 'cancel') {
@@ -866,7 +876,7 @@ export class LivePeerCore {
     }
     if (partial !== undefined) return; // the source's too: the chunk is on its way already
     this.#count(n, bytes.length);
-    const p = this.#pieces.start(head);
+    const p = this.#pieces.start(head, this.#lastNowMs);
     if (p === undefined) return;
     if (head.pieceCount === 0) {
       this.#storeChunk(this.#pieces.finish(p), this.#lastNowMs, n);

@@ -16,6 +16,8 @@ export interface PartialChunk {
   /** Bytes of the whole chunk (head and payload). */
   readonly bytes: number;
   got: number;
+  /** When its head arrived (the clock of {@link PieceAssembly.start}'s caller), ms. */
+  readonly startedAtMs: number;
 }
 
 /** Checks piece `index` against a verified head; default {@link verifyPiece}. */
@@ -49,7 +51,7 @@ export class PieceAssembly {
   }
 
   /** Starts assembling the chunk of a verified `head`; undefined (counted) when `maxPartial` are in assembly. */
-  start(head: ChunkHead): PartialChunk | undefined {
+  start(head: ChunkHead, nowMs = 0): PartialChunk | undefined {
     if (this.#partials.size >= this.maxPartial) {
       this.refused++;
       return undefined;
@@ -59,6 +61,7 @@ export class PieceAssembly {
       pieces: new Array<Buffer | undefined>(head.pieceCount).fill(undefined),
       bytes: head.head.length + head.payloadBytes,
       got: 0,
+      startedAtMs: nowMs,
     };
     this.#partials.set(head.seq, partial);
     return partial;

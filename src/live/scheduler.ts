@@ -382,6 +382,7 @@ export class ChunkScheduler {
     fromSeq: number,
     deadlineOf: (seq: number) => number,
     holds: (seq: number) => boolean,
+    etaOf?: (seq: number, nowMs: number) => number,
   ): readonly SchedulerAction[] {
     const actions = this.#actions;
     this.#nowMs = nowMs;
@@ -391,7 +392,7 @@ export class ChunkScheduler {
     if (this.strategy === SchedulerStrategy.EDGE_ONLY) this.#pollEdgeOnly(nowMs, fromSeq, hi, holds);
     else if (this.strategy === SchedulerStrategy.NAIVE) this.#pollNaive(nowMs, fromSeq, hi, holds);
     else {
-      this.#pollMixed(nowMs, fromSeq, hi, deadlineOf, holds);
+      this.#pollMixed(nowMs, fromSeq, hi, deadlineOf, holds, etaOf);
       if (this.#o.ahead && fromSeq >= 0) this.#pollAhead(nowMs, holds);
     }
     if (this.#firstSeen.size > this.#o.windowChunks) {
@@ -446,6 +447,7 @@ export class ChunkScheduler {
     hi: number,
     deadlineOf: (seq: number) => number,
     holds: (seq: number) => boolean,
+    etaOf: ((seq: number, nowMs: number) => number) | undefined,
   ): void {
     const o = this.#o;
     const urgent = this.#urgent;
@@ -467,8 +469,11 @@ export class ChunkScheduler {
             // 4. A duplicate only when the pending request is overdue or would arrive too late for
             //    the edge to step in afterwards (the edge's own transfer time, plus a guard).
             const to = this.#neighbours.get(p.to);
-            const eta =
-              p.sentAtMs + (to === undefined || Number.isNaN(to.srttMs) ? o.requestTimeoutMs / 2 : to.srttMs);
+            const progress = etaOf === undefined ? Number.NaN : etaOf(seq, nowMs);
+            const eta = !Number.isNaN(progress)
+              ? progress
+              : p.sentAtMs +
+                (to === undefined || Number.isNaN(to.srttMs) ? o.requestTimeoutMs / 2 : to.srttMs);
             const edgeLead =
               (Number.isNaN(edge.srttMs) ? o.edgeWindowMs / 2 : edge.srttMs) + DUPLICATE_GUARD_MS;
             const lastCall = nowMs + slack - edgeLead;

@@ -126,6 +126,30 @@ describe('chunk scheduler', () => {
     );
   });
 
+  it("judges a transfer under way by its pieces' pace, not the sender's round trip", () => {
+    // Chunk 4 (due 2500) asked of `a` at 1800; `a`'s pieces come from 2050. At 2200 (inside the
+    // edge window, the edge's last call at 2290) it is overdue by the first-request estimate
+    // (300 ms), which alone would duplicate it to the edge. Half the pieces in 150 ms: whole by
+    // ~2350 — too late, duplicated. Nine tenths of them: whole by ~2217 — it will make it, no
+    // duplicate. No pieces at all: the round-trip estimate decides.
+    const pace = (got: number) => {
+      const { s, poll } = setup({ edgeWindowMs: 300, requestTimeoutMs: 600, maxRequestTimeoutMs: 2000 });
+      s.addNeighbour('edge', true);
+      s.addNeighbour('a', false);
+      s.announce('edge', 4, false, 0);
+      s.announce('a', 4, false, 0);
+      assert.deepEqual(requests(poll(1800)), ['4>a']);
+      const eta = (seq: number, now: number) =>
+        seq === 4 && got > 0 ? now + ((10 - got) * (now - 2050)) / got : Number.NaN;
+      const out = [...s.poll(2200, 0, deadline, () => false, eta)];
+      s.clearActions();
+      return requests(out);
+    };
+    assert.deepEqual(pace(5), ['4>edge!'], 'half in 150 ms: late, duplicated');
+    assert.deepEqual(pace(9), [], 'nine tenths in 150 ms: on time, not duplicated');
+    assert.deepEqual(pace(0), ['4>edge!'], 'no piece yet: overdue by the round trip, duplicated');
+  });
+
   it('seeds a fresh chunk from the edge when chosen, never as a leech', () => {
     const seeder = setup();
     seeder.s.setSeedPermille(1000);
