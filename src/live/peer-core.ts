@@ -715,12 +715,7 @@ export class LivePeerCore {
    */
   #liveEdge(): number {
     if (this.role === 'edge') return this.#held.newest;
-    let edge = -1;
-    for (const n of this.#neighbours.values()) {
-      if (!n.isEdge) continue;
-      const m = this.scheduler.neighbour(n.id)?.map.newest ?? -1;
-      if (m > edge) edge = m;
-    }
+    const edge = this.#edgeNewest();
     return Math.max(this.#held.newest, edge >= 0 ? edge : this.#medianNeighbourNewest());
   }
 
@@ -1034,7 +1029,12 @@ export class LivePeerCore {
 
   /** The newest chunk held here or announced by an edge neighbour; -1 when none. */
   #newestExisting(): number {
-    let newest = this.#held.newest;
+    return Math.max(this.#held.newest, this.#edgeNewest());
+  }
+
+  /** The newest chunk an edge neighbour announced; -1 when none did. */
+  #edgeNewest(): number {
+    let newest = -1;
     for (const n of this.#neighbours.values()) {
       if (!n.isEdge) continue;
       const m = this.scheduler.neighbour(n.id)?.map.newest ?? -1;
