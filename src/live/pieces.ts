@@ -50,8 +50,8 @@ export class PieceAssembly {
     return this.#partials.get(seq);
   }
 
-  /** Starts assembling the chunk of a verified `head`; undefined (counted) when `maxPartial` are in assembly. */
-  start(head: ChunkHead, nowMs = 0): PartialChunk | undefined {
+  /** Starts assembling the chunk of a verified `head` at `nowMs`; undefined (counted) when `maxPartial` are in assembly. */
+  start(head: ChunkHead, nowMs: number): PartialChunk | undefined {
     if (this.#partials.size >= this.maxPartial) {
       this.refused++;
       return undefined;
